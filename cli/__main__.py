@@ -1,0 +1,3 @@
+from lsbo_cli.main import main
+
+main()

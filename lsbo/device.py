@@ -1,0 +1,29 @@
+"""Device selection shared by every command: ``--device auto|cpu|cuda``."""
+
+from __future__ import annotations
+
+import torch
+
+from lsbo.errors import ConfigError
+
+DEVICE_CHOICES = ("auto", "cpu", "cuda")
+
+
+def resolve_device(name: str | torch.device = "auto") -> torch.device:
+    """Turn ``auto``/``cpu``/``cuda``/``cuda:N`` into a :class:`torch.device`.
+
+    ``auto`` picks CUDA when a GPU is visible, else the CPU. Asking for CUDA on a machine without
+    one is an error rather than a silent fallback, so a run never ends up somewhere unexpected.
+    """
+    if isinstance(name, torch.device):
+        return name
+    name = name.strip().lower()
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cpu":
+        return torch.device("cpu")
+    if name.startswith("cuda"):
+        if not torch.cuda.is_available():
+            raise ConfigError(f"--device {name}: no CUDA device is available here (use --device cpu or auto)")
+        return torch.device(name)
+    raise ConfigError(f"--device {name!r}: expected one of {', '.join(DEVICE_CHOICES)} (or cuda:N)")

@@ -1,0 +1,36 @@
+"""Typed, user-facing errors.
+
+Library code raises a subclass of :class:`LsboError` whenever the cause is something the user gave
+(a file, a flag, a string, a checkpoint). Its message says what went wrong and where, in one line;
+the command line prints it in red and exits non-zero without a traceback (``--debug`` shows it).
+"""
+
+from __future__ import annotations
+
+
+class LsboError(Exception):
+    """Base class of every error whose message is meant for the user."""
+
+
+class GrammarError(LsboError):
+    """A grammar file or grammar text is malformed or unusable."""
+
+
+class DataError(LsboError):
+    """A dataset file is missing, unreadable or of the wrong shape."""
+
+
+class DownloadError(DataError):
+    """A file could not be downloaded or failed its checksum."""
+
+
+class CheckpointError(LsboError):
+    """A checkpoint is corrupt, missing, or does not match the grammar/config it is used with."""
+
+
+class ConfigError(LsboError):
+    """An option or combination of options is invalid."""
+
+
+class ObjectiveError(LsboError):
+    """An objective could not be created (e.g. a `module:function` target that does not import)."""

@@ -1,0 +1,69 @@
+"""Shared fixtures.
+
+Real data comes from the shared data directory (``LSBO_SHARED_DATA``, default ``../shared/data``
+beside the checkout; see :mod:`lsbo.settings`). Tests never download anything.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from lsbo.settings import shared_data_dir
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    path = shared_data_dir()
+    if not path.is_dir():
+        pytest.fail(f"shared data directory not found: {path} (set LSBO_SHARED_DATA)")
+    return path
+
+
+@pytest.fixture(scope="session")
+def zinc_subset_path(shared_data: Path) -> Path:
+    return shared_data / "zinc250k_subset.smi"
+
+
+@pytest.fixture(scope="session")
+def expr_dataset_path(shared_data: Path) -> Path:
+    return shared_data / "equation2_15_dataset.txt"
+
+
+@pytest.fixture(autouse=True)
+def _isolated_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every test gets its own download/preprocessing cache, so nothing leaks between tests."""
+    monkeypatch.setenv("LSBO_CACHE_DIR", str(tmp_path_factory.mktemp("lsbo-cache")))
+
+
+def lsbo_executable() -> list[str]:
+    """The installed ``lsbo`` console script (the real entry point), next to this interpreter."""
+    candidate = Path(sys.executable).with_name("lsbo")
+    if candidate.exists():
+        return [str(candidate)]
+    found = shutil.which("lsbo")
+    if found:
+        return [found]
+    return [sys.executable, "-m", "lsbo_cli"]
+
+
+def run_cli(*args: str, cwd: Path | None = None, timeout: float = 600, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """Run ``lsbo ARGS...`` in a subprocess and return the completed process (never raises on exit code)."""
+    full_env = dict(os.environ)
+    full_env.setdefault("COLUMNS", "200")
+    if env:
+        full_env.update(env)
+    return subprocess.run(
+        [*lsbo_executable(), *args], cwd=cwd, env=full_env, capture_output=True, text=True, timeout=timeout
+    )
+
+
+@pytest.fixture
+def cli():
+    """The ``run_cli`` helper as a fixture."""
+    return run_cli
