@@ -1,0 +1,155 @@
+"""Checkpoint files: atomic writes, safe loading, and validation against the grammar/config in use.
+
+A checkpoint is one ``torch.save`` file holding only plain containers, strings, numbers and tensors,
+so it is always read back with ``torch.load(weights_only=True)``: opening a checkpoint never runs code
+from the file. It is written to a temporary file in the same directory, flushed and fsync'ed, then
+moved over the old one with :func:`os.replace`, so a run killed at any moment leaves either the
+previous checkpoint or the new one, never half of each.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import os
+import platform
+import tempfile
+from pathlib import Path
+from typing import Any, Mapping
+
+import torch
+
+from lsbo.errors import CheckpointError
+
+CHECKPOINT_NAME = "checkpoint.pt"
+FORMAT_VERSION = 1
+
+# Distributions whose versions are recorded in every checkpoint (what a reader needs to reproduce it).
+_RECORDED_PACKAGES = ("lsbo", "torch", "numpy", "nltk", "rdkit", "botorch", "gpytorch")
+
+
+def package_versions() -> dict[str, str]:
+    """Installed versions of the packages a checkpoint depends on (``"absent"`` when not installed)."""
+    versions = {"python": platform.python_version()}
+    for name in _RECORDED_PACKAGES:
+        try:
+            versions[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            versions[name] = "absent"
+    return versions
+
+
+def checkpoint_path(model_dir: Path | str) -> Path:
+    """The checkpoint file of a model directory (a path to a file is returned unchanged)."""
+    path = Path(model_dir)
+    return path if path.suffix == ".pt" else path / CHECKPOINT_NAME
+
+
+def atomic_write_bytes(path: Path, write: Any) -> None:
+    """Call ``write(fileobj)`` on a temporary file next to ``path``, fsync it, then rename it over ``path``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            write(handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp_name, path)
+    except BaseException:
+        # Never leave a stray temporary file behind, whatever interrupted the write.
+        try:
+            os.unlink(tmp_name)
+        except FileNotFoundError:
+            pass
+        raise
+    _fsync_directory(path.parent)
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """Atomically replace a text file (used for ``config.json`` and ``metrics.csv``)."""
+    atomic_write_bytes(path, lambda handle: handle.write(text.encode("utf-8")))
+
+
+def _fsync_directory(directory: Path) -> None:
+    # The rename itself is only durable once the directory entry is flushed (POSIX); not all
+    # platforms allow opening a directory, in which case the rename is still atomic, just not synced.
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def save_checkpoint(path: Path | str, payload: Mapping[str, Any]) -> Path:
+    """Write ``payload`` (plus format version and package versions) atomically to ``path``."""
+    path = Path(path)
+    full = dict(payload)
+    full.setdefault("format_version", FORMAT_VERSION)
+    full.setdefault("versions", package_versions())
+    atomic_write_bytes(path, lambda handle: torch.save(full, handle))
+    return path
+
+
+def load_checkpoint(path: Path | str, map_location: torch.device | str | None = "cpu") -> dict[str, Any]:
+    """Read a checkpoint safely (``weights_only=True``); a missing, corrupt or truncated file is a
+    :class:`CheckpointError` with a one-line message naming the file."""
+    path = checkpoint_path(path)
+    if not path.is_file():
+        raise CheckpointError(f"no checkpoint at {path} (train a model with `lsbo train ... --out {path.parent}`)")
+    try:
+        payload = torch.load(path, map_location=map_location, weights_only=True)
+    except Exception as err:  # torch raises RuntimeError, UnpicklingError, EOFError, zip errors...
+        reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise CheckpointError(f"checkpoint {path} is corrupt or truncated: {reason[:200]}") from None
+    if not isinstance(payload, dict) or "format_version" not in payload:
+        raise CheckpointError(f"checkpoint {path} is corrupt or truncated: not an lsbo checkpoint")
+    if payload["format_version"] > FORMAT_VERSION:
+        raise CheckpointError(
+            f"checkpoint {path} has format version {payload['format_version']}, newer than this lsbo "
+            f"understands ({FORMAT_VERSION}); upgrade lsbo"
+        )
+    return payload
+
+
+def require_keys(payload: Mapping[str, Any], keys: tuple[str, ...], path: Path | str) -> None:
+    """Fail clearly when a checkpoint lacks entries the caller needs (e.g. a file of another kind)."""
+    missing = [key for key in keys if key not in payload]
+    if missing:
+        raise CheckpointError(f"checkpoint {path} is corrupt or truncated: missing {', '.join(missing)}")
+
+
+def check_grammar(payload: Mapping[str, Any], grammar_name: str, grammar_text: str, path: Path | str) -> None:
+    """Fail when a checkpoint was trained with a different grammar than the one given now."""
+    stored_text = payload.get("grammar_text")
+    if stored_text is None:
+        raise CheckpointError(
+            f"checkpoint {path} holds a model without a grammar, but grammar {grammar_name!r} was given"
+        )
+    if _normalise(stored_text) != _normalise(grammar_text):
+        stored_name = payload.get("grammar_name", "?")
+        raise CheckpointError(
+            f"checkpoint {path} was trained with grammar {stored_name!r}, which differs from the grammar "
+            f"{grammar_name!r} given now; use the same grammar or a new --out directory"
+        )
+
+
+def check_config(stored: Mapping[str, Any], requested: Mapping[str, Any], path: Path | str) -> None:
+    """Fail when options that shape the network differ between a checkpoint and a resumed run."""
+    differences = [
+        f"{key}={stored.get(key)!r} (now {requested[key]!r})"
+        for key in requested
+        if key in stored and stored[key] != requested[key]
+    ]
+    if differences:
+        raise CheckpointError(
+            f"checkpoint {path} was trained with a different configuration: {'; '.join(differences)}"
+        )
+
+
+def _normalise(text: str) -> str:
+    # Line endings and trailing blanks are not part of a grammar's meaning.
+    return "\n".join(line.rstrip() for line in text.strip().splitlines())

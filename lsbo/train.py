@@ -1,0 +1,489 @@
+"""One trainer for every autoencoder of the toolkit (grammar, character and image models).
+
+It optimises any ``nn.Module`` exposing ``compute_losses(batch) -> LossTerms`` (the weighted loss
+terms of eq. 9 of the paper, i.e. reconstruction plus the regularizer's terms) with the training
+protocol of the Grammar VAE (Kusner et al., 2017; PROTOCOLS.md §2): Adam, learning rate reduced on a
+plateau of the validation loss, early stopping, gradient clipping, seeded randomness, and on CUDA
+mixed precision. Each epoch ends with an atomic checkpoint holding everything needed to continue
+(model, optimizer, scheduler, AMP scaler, random states, early-stopping state, history), after which
+``metrics.csv`` is rewritten from that history, so the two files always agree and a resumed run
+never repeats or skips an epoch. A non-finite loss stops training with a message and leaves the last
+good checkpoint untouched.
+
+Nothing here knows about grammars or images: callers add their own entries to the checkpoint through
+``extra_state`` and read them back with :func:`lsbo.checkpoint.load_checkpoint`.
+"""
+
+from __future__ import annotations
+
+import copy
+import csv
+import io
+import math
+import random
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterable, Mapping, Protocol, runtime_checkable
+
+import numpy as np
+import torch
+from torch import nn
+
+from lsbo.checkpoint import CHECKPOINT_NAME, atomic_write_text, load_checkpoint, require_keys, save_checkpoint
+from lsbo.device import resolve_device
+from lsbo.errors import CheckpointError, LsboError
+
+METRICS_NAME = "metrics.csv"
+
+
+class TrainingDiverged(LsboError):
+    """The loss became NaN or infinite; the last good checkpoint is kept."""
+
+
+@dataclass
+class LossTerms:
+    """What a trainable module returns for one batch.
+
+    ``total`` is the scalar that is minimised; ``terms`` are its named, already weighted parts (logged
+    per epoch); ``metrics`` are extra numbers to log that are not optimised (e.g. reconstruction accuracy).
+    """
+
+    total: torch.Tensor
+    terms: dict[str, torch.Tensor] = field(default_factory=dict)
+    metrics: dict[str, float] = field(default_factory=dict)
+
+
+@runtime_checkable
+class TrainableModule(Protocol):
+    """The interface the trainer needs: one method turning a batch into :class:`LossTerms`."""
+
+    def compute_losses(self, batch: Any) -> LossTerms: ...
+
+
+@dataclass
+class TrainerConfig:
+    """Optimisation settings (defaults follow the Grammar VAE protocol; epochs/batch size come from the model preset)."""
+
+    epochs: int = 100
+    learning_rate: float = 1e-3
+    lr_factor: float = 0.2  # ReduceLROnPlateau factor
+    lr_patience: int = 3  # epochs without validation improvement before the learning rate is reduced
+    min_learning_rate: float = 1e-5
+    early_stopping_patience: int = 10  # epochs without validation improvement before stopping
+    grad_clip: float | None = 5.0  # max global gradient norm; None disables clipping
+    seed: int = 0
+    device: str = "auto"
+    amp: bool = True  # mixed precision, used on CUDA only
+    progress: bool = True
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class TrainResult:
+    """Outcome of :func:`fit`: the per-epoch history and why training ended."""
+
+    history: list[dict[str, float]]
+    best_val_loss: float
+    best_epoch: int
+    stop_reason: str  # "completed" | "early_stopping" | "already_complete"
+    checkpoint: Path
+
+
+# ----------------------------------------------------------------------------------------------
+# small pure helpers
+
+
+def seed_everything(seed: int) -> None:
+    """Seed Python, NumPy and torch (CPU and every CUDA device)."""
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+def move_to_device(batch: Any, device: torch.device) -> Any:
+    """Move every tensor inside a (possibly nested) batch to ``device``."""
+    if isinstance(batch, torch.Tensor):
+        return batch.to(device, non_blocking=True)
+    if isinstance(batch, Mapping):
+        return {key: move_to_device(value, device) for key, value in batch.items()}
+    if isinstance(batch, (list, tuple)):
+        moved = [move_to_device(value, device) for value in batch]
+        return type(batch)(moved) if isinstance(batch, tuple) and not hasattr(batch, "_fields") else moved
+    return batch
+
+
+def batch_size_of(batch: Any) -> int:
+    """Number of examples in a batch: the leading dimension of its first tensor."""
+    if isinstance(batch, torch.Tensor):
+        return int(batch.shape[0])
+    if isinstance(batch, Mapping):
+        return batch_size_of(next(iter(batch.values())))
+    if isinstance(batch, (list, tuple)) and batch:
+        return batch_size_of(batch[0])
+    raise TypeError(f"cannot tell the size of a batch of type {type(batch).__name__}")
+
+
+def random_states() -> dict[str, Any]:
+    """Every global random state as checkpoint-safe values (tensors, ints, lists)."""
+    _, keys, position, has_gauss, cached = np.random.get_state()
+    states: dict[str, Any] = {
+        "torch": torch.random.get_rng_state(),
+        "numpy": {
+            "keys": torch.from_numpy(np.asarray(keys, dtype=np.int64)),
+            "position": int(position),
+            "has_gauss": int(has_gauss),
+            "cached_gaussian": float(cached),
+        },
+        "python": _python_state_to_list(random.getstate()),
+    }
+    if torch.cuda.is_available():
+        states["cuda"] = torch.cuda.get_rng_state_all()
+    return states
+
+
+def restore_random_states(states: Mapping[str, Any]) -> None:
+    """Inverse of :func:`random_states`."""
+    torch.random.set_rng_state(states["torch"].cpu())
+    numpy_state = states["numpy"]
+    np.random.set_state(
+        (
+            "MT19937",
+            numpy_state["keys"].numpy().astype(np.uint32),
+            numpy_state["position"],
+            numpy_state["has_gauss"],
+            numpy_state["cached_gaussian"],
+        )
+    )
+    version, internal, gauss = states["python"]
+    random.setstate((version, tuple(internal), gauss))
+    if "cuda" in states and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all([s.cpu() for s in states["cuda"]])
+
+
+def _python_state_to_list(state: tuple) -> list:
+    version, internal, gauss = state
+    return [version, list(internal), gauss]
+
+
+def metrics_csv_text(history: list[dict[str, float]]) -> str:
+    """CSV text of the per-epoch history (columns: union of keys, in order of first appearance)."""
+    columns: list[str] = []
+    for row in history:
+        columns.extend(key for key in row if key not in columns)
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n")
+    writer.writeheader()
+    for row in history:
+        writer.writerow({key: _format_number(row.get(key)) for key in columns})
+    return buffer.getvalue()
+
+
+def _format_number(value: Any) -> Any:
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    return "" if value is None else value
+
+
+class _Averager:
+    """Example-weighted running means of named numbers over an epoch."""
+
+    def __init__(self) -> None:
+        self.sums: dict[str, float] = {}
+        self.count = 0
+
+    def add(self, values: Mapping[str, float], n: int) -> None:
+        for key, value in values.items():
+            self.sums[key] = self.sums.get(key, 0.0) + float(value) * n
+        self.count += n
+
+    def means(self) -> dict[str, float]:
+        return {key: total / max(self.count, 1) for key, total in self.sums.items()}
+
+
+def _loss_numbers(losses: LossTerms) -> dict[str, float]:
+    numbers = {"loss": float(losses.total.detach())}
+    numbers.update({name: float(value.detach()) for name, value in losses.terms.items()})
+    numbers.update({name: float(value) for name, value in losses.metrics.items()})
+    return numbers
+
+
+# ----------------------------------------------------------------------------------------------
+# the trainer
+
+
+class Trainer:
+    """Fits a :class:`TrainableModule`; checkpoints and metrics go to ``out_dir``.
+
+    ``extra_state`` (a dict, or a callable returning one at each save) is stored in every checkpoint
+    beside the trainer's own entries: model configuration, grammar text, data statistics...
+    """
+
+    def __init__(
+        self,
+        model: nn.Module,
+        config: TrainerConfig,
+        out_dir: Path | str,
+        *,
+        extra_state: Mapping[str, Any] | Callable[[], Mapping[str, Any]] | None = None,
+        log: Callable[[str], None] | None = None,
+    ) -> None:
+        if not hasattr(model, "compute_losses"):
+            raise TypeError(f"{type(model).__name__} has no compute_losses(batch) method")
+        self.config = config
+        self.device = resolve_device(config.device)
+        self.model = model.to(self.device)
+        self.out_dir = Path(out_dir)
+        self.checkpoint_path = self.out_dir / CHECKPOINT_NAME
+        self.metrics_path = self.out_dir / METRICS_NAME
+        self.extra_state = extra_state
+        self.log = log or (lambda message: print(message, file=sys.stderr, flush=True))
+        self.use_amp = config.amp and self.device.type == "cuda"
+        self.optimizer = torch.optim.Adam(self.model.parameters(), lr=config.learning_rate)
+        self.scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
+            self.optimizer, mode="min", factor=config.lr_factor, patience=config.lr_patience,
+            min_lr=config.min_learning_rate,
+        )
+        self.scaler = torch.amp.GradScaler("cuda", enabled=self.use_amp)
+        self.epoch = 0  # number of completed epochs
+        self.best_val_loss = math.inf
+        self.best_epoch = 0
+        self.bad_epochs = 0
+        self.history: list[dict[str, float]] = []
+        self.best_model_state: dict[str, torch.Tensor] | None = None
+        self.stopped_early = False
+
+    # -- persistence ---------------------------------------------------------------------------
+
+    def state(self, train_loader: Any | None = None) -> dict[str, Any]:
+        """Everything needed to continue training, plus the caller's extra entries."""
+        extra = self.extra_state() if callable(self.extra_state) else dict(self.extra_state or {})
+        loader_generator = getattr(train_loader, "generator", None) if train_loader is not None else None
+        state = dict(extra)
+        state.update(
+            {
+                "model": self.model.state_dict(),
+                "best_model": self.best_model_state if self.best_model_state is not None else self.model.state_dict(),
+                "optimizer": self.optimizer.state_dict(),
+                "scheduler": self.scheduler.state_dict(),
+                "scaler": self.scaler.state_dict(),
+                "trainer": {
+                    "epoch": self.epoch,
+                    "best_val_loss": self.best_val_loss,
+                    "best_epoch": self.best_epoch,
+                    "bad_epochs": self.bad_epochs,
+                    "stopped_early": self.stopped_early,
+                    "config": self.config.to_dict(),
+                },
+                "history": self.history,
+                "random_states": random_states(),
+                "loader_generator": loader_generator.get_state() if loader_generator is not None else None,
+            }
+        )
+        return state
+
+    def save(self, train_loader: Any | None = None) -> None:
+        """Atomic checkpoint, then ``metrics.csv`` rewritten from the checkpointed history."""
+        save_checkpoint(self.checkpoint_path, self.state(train_loader))
+        atomic_write_text(self.metrics_path, metrics_csv_text(self.history))
+
+    def resume(self, train_loader: Any | None = None) -> bool:
+        """Load the last checkpoint of ``out_dir`` if there is one; returns whether it did."""
+        if not self.checkpoint_path.exists():
+            return False
+        payload = load_checkpoint(self.checkpoint_path, map_location=self.device)
+        require_keys(payload, ("model", "optimizer", "scheduler", "trainer", "history", "random_states"), self.checkpoint_path)
+        try:
+            self.model.load_state_dict(payload["model"])
+            self.optimizer.load_state_dict(payload["optimizer"])
+            self.scheduler.load_state_dict(payload["scheduler"])
+            if payload.get("scaler"):
+                self.scaler.load_state_dict(payload["scaler"])
+        except (RuntimeError, KeyError, ValueError) as err:
+            first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+            raise CheckpointError(
+                f"checkpoint {self.checkpoint_path} does not fit this model configuration: {first[:200]}"
+            ) from None
+        trainer_state = payload["trainer"]
+        self.epoch = int(trainer_state["epoch"])
+        self.best_val_loss = float(trainer_state["best_val_loss"])
+        self.best_epoch = int(trainer_state["best_epoch"])
+        self.bad_epochs = int(trainer_state["bad_epochs"])
+        self.stopped_early = bool(trainer_state.get("stopped_early", False))
+        self.history = list(payload["history"])
+        self.best_model_state = payload.get("best_model")
+        restore_random_states(payload["random_states"])
+        generator = getattr(train_loader, "generator", None) if train_loader is not None else None
+        if generator is not None and payload.get("loader_generator") is not None:
+            generator.set_state(payload["loader_generator"].cpu())
+        return True
+
+    # -- one epoch -----------------------------------------------------------------------------
+
+    def _autocast(self) -> Any:
+        return torch.autocast(device_type=self.device.type, dtype=torch.float16, enabled=self.use_amp)
+
+    def train_epoch(self, loader: Iterable[Any], progress: Any = None, task: Any = None) -> dict[str, float]:
+        self.model.train()
+        averager = _Averager()
+        for step, batch in enumerate(loader):
+            batch = move_to_device(batch, self.device)
+            with self._autocast():
+                losses = self.model.compute_losses(batch)
+            if not bool(torch.isfinite(losses.total.detach())):
+                raise TrainingDiverged(self._divergence_message(losses, step))
+            self.optimizer.zero_grad(set_to_none=True)
+            self.scaler.scale(losses.total).backward()
+            if self.config.grad_clip is not None:
+                self.scaler.unscale_(self.optimizer)
+                nn.utils.clip_grad_norm_(self.model.parameters(), self.config.grad_clip)
+            self.scaler.step(self.optimizer)
+            self.scaler.update()
+            numbers = _loss_numbers(losses)
+            averager.add(numbers, batch_size_of(batch))
+            if progress is not None:
+                shown = " ".join(f"{k}={v:.4g}" for k, v in averager.means().items())
+                progress.update(task, advance=1, losses=shown)
+        return averager.means()
+
+    @torch.no_grad()
+    def evaluate_loader(self, loader: Iterable[Any]) -> dict[str, float]:
+        """Mean loss terms and metrics over a loader, in evaluation mode, without gradients."""
+        self.model.eval()
+        averager = _Averager()
+        for batch in loader:
+            batch = move_to_device(batch, self.device)
+            with self._autocast():
+                losses = self.model.compute_losses(batch)
+            averager.add(_loss_numbers(losses), batch_size_of(batch))
+        return averager.means()
+
+    def _divergence_message(self, losses: LossTerms, step: int) -> str:
+        bad = [name for name, value in losses.terms.items() if not bool(torch.isfinite(value.detach()))]
+        where = f" (non-finite terms: {', '.join(bad)})" if bad else ""
+        kept = (
+            f"the last good checkpoint {self.checkpoint_path} (epoch {self.epoch}) is kept"
+            if self.checkpoint_path.exists()
+            else "no checkpoint had been written yet"
+        )
+        return (
+            f"training stopped: non-finite loss at epoch {self.epoch + 1}, step {step + 1}{where}; {kept}; "
+            f"try a lower learning rate or --rec-weight"
+        )
+
+    # -- the loop ------------------------------------------------------------------------------
+
+    def fit(self, train_loader: Iterable[Any], val_loader: Iterable[Any], *, resume: bool = False) -> TrainResult:
+        """Train until ``config.epochs`` epochs are complete or early stopping triggers."""
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+        seed_everything(self.config.seed)
+        generator = getattr(train_loader, "generator", None)
+        if generator is not None:
+            generator.manual_seed(self.config.seed)
+        if resume and self.resume(train_loader):
+            self.log(f"resuming from {self.checkpoint_path} after epoch {self.epoch}")
+        if self.stopped_early or self.epoch >= self.config.epochs:
+            reason = "early_stopping" if self.stopped_early else "already_complete"
+            self.log(f"nothing to do: training already finished after epoch {self.epoch} ({reason})")
+            return self._result(reason)
+        progress = _make_progress() if self.config.progress else None
+        stop_reason = "completed"
+        try:
+            if progress is not None:
+                progress.start()
+            while self.epoch < self.config.epochs:
+                started = time.perf_counter()
+                task = None
+                if progress is not None:
+                    task = progress.add_task(
+                        f"epoch {self.epoch + 1}/{self.config.epochs}", total=_safe_len(train_loader), losses=""
+                    )
+                train_numbers = self.train_epoch(train_loader, progress, task)
+                val_numbers = self.evaluate_loader(val_loader)
+                val_loss = val_numbers.get("loss", train_numbers["loss"])
+                if not math.isfinite(val_loss):
+                    raise TrainingDiverged(
+                        f"training stopped: non-finite validation loss at epoch {self.epoch + 1}; "
+                        f"the last good checkpoint {self.checkpoint_path} (epoch {self.epoch}) is kept"
+                    )
+                learning_rate = self.optimizer.param_groups[0]["lr"]
+                self.scheduler.step(val_loss)
+                self.epoch += 1
+                row: dict[str, float] = {"epoch": self.epoch}
+                row.update({f"train_{key}": value for key, value in train_numbers.items()})
+                row.update({f"val_{key}": value for key, value in val_numbers.items()})
+                row["lr"] = learning_rate
+                row["time_s"] = time.perf_counter() - started
+                self.history.append(row)
+                if val_loss < self.best_val_loss:
+                    self.best_val_loss, self.best_epoch, self.bad_epochs = val_loss, self.epoch, 0
+                    self.best_model_state = copy.deepcopy(self.model.state_dict())
+                else:
+                    self.bad_epochs += 1
+                self.stopped_early = self.bad_epochs >= self.config.early_stopping_patience
+                self.save(train_loader)
+                self.log(_epoch_summary(row))
+                if self.stopped_early:
+                    stop_reason = "early_stopping"
+                    self.log(
+                        f"early stopping: no validation improvement for {self.bad_epochs} epochs "
+                        f"(best {self.best_val_loss:.4g} at epoch {self.best_epoch})"
+                    )
+                    break
+        finally:
+            if progress is not None:
+                progress.stop()
+        return self._result(stop_reason)
+
+    def _result(self, reason: str) -> TrainResult:
+        return TrainResult(
+            history=self.history, best_val_loss=self.best_val_loss, best_epoch=self.best_epoch,
+            stop_reason=reason, checkpoint=self.checkpoint_path,
+        )
+
+
+def fit(
+    model: nn.Module,
+    train_loader: Iterable[Any],
+    val_loader: Iterable[Any],
+    config: TrainerConfig,
+    out_dir: Path | str,
+    *,
+    resume: bool = False,
+    extra_state: Mapping[str, Any] | Callable[[], Mapping[str, Any]] | None = None,
+    log: Callable[[str], None] | None = None,
+) -> TrainResult:
+    """Functional shortcut: ``Trainer(model, config, out_dir, ...).fit(train_loader, val_loader, resume=...)``."""
+    trainer = Trainer(model, config, out_dir, extra_state=extra_state, log=log)
+    return trainer.fit(train_loader, val_loader, resume=resume)
+
+
+def _safe_len(loader: Any) -> int | None:
+    try:
+        return len(loader)
+    except TypeError:
+        return None
+
+
+def _epoch_summary(row: Mapping[str, float]) -> str:
+    parts = [f"epoch {int(row['epoch'])}"]
+    parts += [f"{key}={value:.4g}" for key, value in row.items() if key not in ("epoch",)]
+    return " ".join(parts)
+
+
+def _make_progress() -> Any:
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("{task.fields[losses]}"),
+        console=Console(stderr=True),
+        transient=False,
+    )

@@ -1,0 +1,108 @@
+"""The generic trainer on a tiny regression module: fitting, metrics.csv, resume, NaN guard."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import pytest
+import torch
+from torch import nn
+from torch.utils.data import DataLoader, TensorDataset
+
+from lsbo.checkpoint import load_checkpoint
+from lsbo.train import LossTerms, Trainer, TrainerConfig, TrainingDiverged, metrics_csv_text
+
+
+class LinearRegression(nn.Module):
+    """y = x @ w: the smallest module with a compute_losses method."""
+
+    def __init__(self, dim: int = 3) -> None:
+        super().__init__()
+        self.linear = nn.Linear(dim, 1)
+        self.poison = False  # when set, the loss becomes NaN (for the divergence guard)
+
+    def compute_losses(self, batch):
+        x, y = batch
+        mse = ((self.linear(x).squeeze(-1) - y) ** 2).mean()
+        if self.poison:
+            mse = mse * float("nan")
+        return LossTerms(total=mse, terms={"mse": mse}, metrics={"abs_w": float(self.linear.weight.detach().abs().sum())})
+
+
+def _loaders(seed: int = 0, n: int = 256):
+    generator = torch.Generator().manual_seed(seed)
+    x = torch.randn(n, 3, generator=generator)
+    y = x @ torch.tensor([1.0, -2.0, 0.5]) + 0.3
+    train = DataLoader(TensorDataset(x[:200], y[:200]), batch_size=32, shuffle=True, generator=torch.Generator())
+    val = DataLoader(TensorDataset(x[200:], y[200:]), batch_size=64)
+    return train, val
+
+
+def _config(epochs: int) -> TrainerConfig:
+    return TrainerConfig(epochs=epochs, learning_rate=0.05, seed=3, device="cpu", progress=False, early_stopping_patience=50)
+
+
+def _read_metrics(path: Path) -> list[dict[str, str]]:
+    with open(path, newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def test_fit_reduces_loss_and_writes_metrics(tmp_path: Path) -> None:
+    train, val = _loaders()
+    result = Trainer(LinearRegression(), _config(6), tmp_path, log=lambda m: None).fit(train, val)
+    rows = _read_metrics(tmp_path / "metrics.csv")
+    assert [int(r["epoch"]) for r in rows] == [1, 2, 3, 4, 5, 6]
+    assert {"train_loss", "train_mse", "val_loss", "val_mse", "val_abs_w", "lr", "time_s"} <= set(rows[0])
+    assert float(rows[-1]["val_mse"]) < 0.1 * float(rows[0]["val_mse"])
+    assert result.best_val_loss == pytest.approx(min(float(r["val_loss"]) for r in rows), rel=1e-4)
+    payload = load_checkpoint(tmp_path)
+    assert payload["trainer"]["epoch"] == 6 and "versions" in payload and "torch" in payload["versions"]
+
+
+def test_resume_continues_and_matches_an_uninterrupted_run(tmp_path: Path) -> None:
+    train, val = _loaders()
+    torch.manual_seed(0)
+    Trainer(LinearRegression(), _config(4), tmp_path / "straight", log=lambda m: None).fit(train, val)
+
+    train, val = _loaders()
+    torch.manual_seed(0)
+    Trainer(LinearRegression(), _config(2), tmp_path / "split", log=lambda m: None).fit(train, val)
+    train, val = _loaders()
+    torch.manual_seed(1234)  # a fresh process would start from other random states; resume must restore them
+    Trainer(LinearRegression(), _config(4), tmp_path / "split", log=lambda m: None).fit(train, val, resume=True)
+
+    straight = _read_metrics(tmp_path / "straight" / "metrics.csv")
+    split = _read_metrics(tmp_path / "split" / "metrics.csv")
+    assert [int(r["epoch"]) for r in split] == [1, 2, 3, 4]
+    for a, b in zip(straight, split):
+        assert float(a["val_loss"]) == pytest.approx(float(b["val_loss"]), rel=1e-5)
+
+
+def test_non_finite_loss_stops_and_keeps_last_checkpoint(tmp_path: Path) -> None:
+    train, val = _loaders()
+    model = LinearRegression()
+    trainer = Trainer(model, _config(1), tmp_path, log=lambda m: None)
+    trainer.fit(train, val)
+    before = (tmp_path / "checkpoint.pt").read_bytes()
+    model.poison = True
+    trainer.config.epochs = 3
+    with pytest.raises(TrainingDiverged, match="non-finite loss at epoch 2.*checkpoint.pt \\(epoch 1\\) is kept"):
+        trainer.fit(train, val)
+    assert (tmp_path / "checkpoint.pt").read_bytes() == before
+    assert len(_read_metrics(tmp_path / "metrics.csv")) == 1
+
+
+def test_early_stopping_stops_after_patience(tmp_path: Path) -> None:
+    train, val = _loaders()
+    config = _config(30)
+    config.learning_rate = 0.0  # nothing improves after the first epoch
+    config.early_stopping_patience = 2
+    result = Trainer(LinearRegression(), config, tmp_path, log=lambda m: None).fit(train, val)
+    assert result.stop_reason == "early_stopping"
+    assert len(result.history) == 3  # the first epoch sets the best, two more without improvement
+
+
+def test_metrics_csv_text_unions_columns() -> None:
+    text = metrics_csv_text([{"epoch": 1, "a": 0.5}, {"epoch": 2, "a": 0.25, "b": 1.0}])
+    assert text.splitlines() == ["epoch,a,b", "1,0.5,", "2,0.25,1"]
