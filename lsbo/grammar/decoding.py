@@ -1,0 +1,236 @@
+"""Batched masked decoding: the grammar stack machine of the Grammar VAE, vectorised in torch.
+
+A grammar decoder emits, at every one of ``T`` steps, logits over the ``P`` production indices. The
+Grammar VAE (Kusner et al., 2017; the architecture that "Shape your Space", Section 4.3, extends)
+turns them into a derivation with a stack machine: the stack starts with the start symbol; at each
+step the softmax is restricted to the productions whose left-hand side is the non-terminal on top of
+the stack (only the padding production once the stack is empty); the chosen production's left-hand
+side is popped and its right-hand side's non-terminals are pushed in reverse, so the leftmost one is
+expanded next. The result is a leftmost derivation, hence always a string of the grammar, *if* the
+stack empties within ``T`` steps; otherwise the output is incomplete.
+
+This module runs that machine for a whole batch at once: the stacks are one integer tensor, every
+per-step operation is a gather/scatter over the batch, and the only Python loop is over the ``T``
+steps, so the same code runs unchanged on a GPU. It also provides the training-time view of the same
+masks (:func:`training_masks`, where the top of the stack is known from the true derivation) and a
+mixed-precision-safe way to apply them to logits (:func:`apply_mask`).
+
+Conventions (padding production, masks, non-productive productions excluded) are those of
+:class:`lsbo.grammar.tables.GrammarTables`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+import torch
+from torch import Tensor
+
+from lsbo.errors import GrammarError
+from lsbo.grammar.tables import GrammarTables
+
+__all__ = ["MASKED_LOGIT", "masked_decode", "training_masks", "apply_mask", "DecoderTables", "decoder_tables"]
+
+#: Value written into disallowed logits by :func:`apply_mask`. It is finite in every floating dtype
+#: (float16's largest magnitude is 65504), so it survives casts between dtypes under automatic mixed
+#: precision and a fully-masked row gives a uniform softmax rather than NaN; its exponential relative
+#: to any realistic logit underflows to exactly zero in every dtype (float64 underflows below -745).
+MASKED_LOGIT: float = -30000.0
+
+# How often (in steps) the decoder checks whether every derivation of the batch has finished. The
+# check synchronises a GPU with the host, so it is not done at every step.
+_FINISHED_CHECK_INTERVAL = 8
+
+
+@dataclass(frozen=True)
+class DecoderTables:
+    """The tensors the batched stack machine needs, on one device.
+
+    Non-terminal index ``n_nonterminals`` stands for "empty stack": its mask row allows only the
+    padding production, and ``lhs[padding]`` maps to it, so that padding steps index it too.
+    """
+
+    masks: Tensor  # bool (n_nonterminals + 1, P): allowed productions per top-of-stack symbol
+    fallback: Tensor  # long (n_nonterminals + 1,): first allowed production per top-of-stack symbol
+    lhs: Tensor  # long (P,): left-hand side per production, the padding production -> empty symbol
+    rhs_reversed: Tensor  # long (P, max_rhs): right-hand-side non-terminals in push order, 0-padded
+    rhs_length: Tensor  # long (P,): number of right-hand-side non-terminals
+    start: int  # index of the start symbol
+    empty: int  # index of the "empty stack" symbol (= n_nonterminals)
+    padding: int  # index of the padding production (= P - 1)
+    max_rhs: int  # the most non-terminals any production pushes (at least 1)
+
+
+def _build_decoder_tables(tables: GrammarTables, device: torch.device) -> DecoderTables:
+    if tables.start not in tables.productive:
+        name = tables.nonterminals[tables.start]
+        raise GrammarError(f"the start symbol {name} derives no terminal string, so nothing can be decoded")
+    n_nt, n_prod = tables.n_nonterminals, tables.n_productions
+    masks = torch.cat([tables.masks(), tables.empty_mask()[None, :]], dim=0)
+    # Every row is non-empty except those of non-productive symbols, which no allowed production
+    # ever pushes; their fallback (padding) is never used.
+    fallback = torch.where(masks.any(dim=1), masks.to(torch.uint8).argmax(dim=1), torch.tensor(tables.padding))
+    lhs = torch.tensor([n_nt if a < 0 else a for a in tables.lhs], dtype=torch.long)
+    max_rhs = max(1, max(len(r) for r in tables.rhs_nonterminals))
+    rhs_reversed = torch.zeros(n_prod, max_rhs, dtype=torch.long)
+    rhs_length = torch.zeros(n_prod, dtype=torch.long)
+    for p, rhs in enumerate(tables.rhs_nonterminals):
+        rhs_length[p] = len(rhs)
+        if rhs:
+            rhs_reversed[p, : len(rhs)] = torch.tensor(rhs[::-1], dtype=torch.long)
+    return DecoderTables(
+        masks=masks.to(device),
+        fallback=fallback.to(device=device, dtype=torch.long),
+        lhs=lhs.to(device),
+        rhs_reversed=rhs_reversed.to(device),
+        rhs_length=rhs_length.to(device),
+        start=tables.start,
+        empty=n_nt,
+        padding=tables.padding,
+        max_rhs=max_rhs,
+    )
+
+
+@lru_cache(maxsize=64)
+def _cached_decoder_tables(tables: GrammarTables, device: torch.device) -> DecoderTables:
+    return _build_decoder_tables(tables, device)
+
+
+def decoder_tables(tables: GrammarTables, device: torch.device | str | None = None) -> DecoderTables:
+    """The stack machine's tensors for ``tables`` on ``device``, built once per (grammar, device)."""
+    return _cached_decoder_tables(tables, torch.device(device if device is not None else "cpu"))
+
+
+def _same_device(generator: torch.Generator, device: torch.device) -> bool:
+    gen_device = torch.device(generator.device)
+    if gen_device.type != device.type:
+        return False
+    # "cuda" and "cuda:0" name the same device when the current device is 0.
+    return gen_device.index is None or device.index is None or gen_device.index == device.index
+
+
+def _check_logits(logits: Tensor, tables: GrammarTables) -> None:
+    if logits.dim() != 3:
+        raise GrammarError(f"decoder logits must have shape (N, T, P); got shape {tuple(logits.shape)}")
+    if logits.shape[2] != tables.n_productions:
+        raise GrammarError(
+            f"decoder logits have {logits.shape[2]} production entries but the grammar has "
+            f"{tables.n_productions} (padding included); was the model trained with another grammar?"
+        )
+    if not logits.is_floating_point():
+        raise GrammarError(f"decoder logits must be floating point; got dtype {logits.dtype}")
+
+
+def masked_decode(
+    logits: Tensor,
+    tables: GrammarTables,
+    sample: bool = False,
+    generator: torch.Generator | None = None,
+) -> tuple[Tensor, Tensor]:
+    """Decode a batch of production logits into leftmost derivations with the grammar's stack machine.
+
+    Args:
+        logits: ``(N, T, P)`` unnormalised scores per step and production (any floating dtype).
+        tables: the grammar's index tables; ``P`` must equal ``tables.n_productions``.
+        sample: ``False`` takes the most likely allowed production at each step (deterministic; ties
+            go to the lowest index); ``True`` samples from the softmax restricted to the allowed
+            productions (Gumbel-max: argmax of logits plus Gumbel noise).
+        generator: source of the sampling noise; must live on the logits' device. ``None`` uses
+            torch's global generator for that device.
+
+    Returns:
+        ``(indices, complete)``: ``indices`` is a long tensor ``(N, T)`` of production indices, padded
+        with ``tables.padding`` after a derivation ends; ``complete`` is a bool tensor ``(N,)``, false
+        where non-terminals were still on the stack after ``T`` steps (the derivation is unfinished
+        and yields no string). Both are on the logits' device. Every complete row is a leftmost
+        derivation of the grammar; an incomplete row is a valid prefix of one.
+    """
+    _check_logits(logits, tables)
+    device = logits.device
+    if generator is not None and not _same_device(generator, device):
+        raise GrammarError(
+            f"the sampling generator is on {generator.device} but the logits are on {device}; "
+            f"create it with torch.Generator(device={str(device)!r})"
+        )
+    dt = decoder_tables(tables, device)
+    n, steps, n_prod = logits.shape
+
+    # The stack is a ring buffer of `steps + max_rhs` slots per row. At step t at most `steps - t`
+    # more pops can happen, so only the top `steps - t` entries can ever be read again; slots further
+    # down may be overwritten by pushes without changing any output. Overflow is therefore impossible
+    # however fast a stack grows, and `depth` stays the exact stack height (used for `complete`).
+    capacity = steps + dt.max_rhs
+    stack = torch.zeros(n, capacity, dtype=torch.long, device=device)
+    stack[:, 0] = dt.start
+    depth = torch.ones(n, dtype=torch.long, device=device)
+    push_offsets = torch.arange(dt.max_rhs, device=device)
+    indices = torch.full((n, steps), dt.padding, dtype=torch.long, device=device)
+    negative_infinity = torch.tensor(float("-inf"), device=device)
+
+    for t in range(steps):
+        if t % _FINISHED_CHECK_INTERVAL == 0 and t > 0 and not bool((depth > 0).any()):
+            break  # every derivation has finished: the remaining steps stay padding
+        nonempty = depth > 0
+        top_slot = (depth - 1).remainder(capacity)
+        top = stack.gather(1, top_slot.unsqueeze(1)).squeeze(1)
+        top = torch.where(nonempty, top, dt.empty)
+        allowed = dt.masks[top]  # (N, P)
+
+        scores = logits[:, t, :]
+        if sample:
+            # Gumbel-max: argmax(logits - log E), E ~ Exp(1), is a draw from softmax(logits).
+            noise = torch.empty(n, n_prod, dtype=torch.float32, device=device).exponential_(generator=generator)
+            scores = scores.float() - noise.log()
+        choice = torch.where(allowed, scores, negative_infinity.to(scores.dtype)).argmax(dim=1)
+        # A row whose allowed scores are all -inf (or all NaN-free -inf after noise) would make argmax
+        # return a disallowed index; fall back to the first allowed production there.
+        chosen_ok = allowed.gather(1, choice.unsqueeze(1)).squeeze(1)
+        choice = torch.where(chosen_ok, choice, dt.fallback[top])
+        indices[:, t] = choice
+
+        popped = depth - nonempty.long()
+        push_slots = (popped.unsqueeze(1) + push_offsets).remainder(capacity)
+        # Slots above the new top receive the padding zeros of `rhs_reversed`; they are never read.
+        stack.scatter_(1, push_slots, dt.rhs_reversed[choice])
+        depth = popped + dt.rhs_length[choice]
+
+    complete = depth == 0
+    return indices, complete
+
+
+def training_masks(indices: Tensor, tables: GrammarTables) -> Tensor:
+    """Masks ``(N, T, P)`` of the productions allowed at each step of the *true* derivations ``indices``.
+
+    In a leftmost derivation the non-terminal on top of the stack at step ``t`` is the left-hand side
+    of the production taken at ``t``, so the decoder's stack need not be simulated: the mask is the
+    row of that left-hand side (padding steps get the padding-only row). This is the mask the Grammar
+    VAE applies to the decoder's softmax during training. ``indices`` may have any shape; the mask
+    has one more trailing dimension of size ``P``, on the same device.
+    """
+    indices = torch.as_tensor(indices)
+    if indices.is_floating_point() or indices.dtype == torch.bool:
+        raise GrammarError(f"production indices must be integers; got dtype {indices.dtype}")
+    if indices.numel() > 0:
+        low, high = int(indices.min()), int(indices.max())
+        if low < 0 or high >= tables.n_productions:
+            raise GrammarError(
+                f"production indices must lie in [0, {tables.n_productions - 1}]; found values in [{low}, {high}]"
+            )
+    dt = decoder_tables(tables, indices.device)
+    return dt.masks[dt.lhs[indices.long()]]
+
+
+def apply_mask(logits: Tensor, mask: Tensor) -> Tensor:
+    """Return ``logits`` with the entries where ``mask`` is false replaced by :data:`MASKED_LOGIT`.
+
+    The result keeps the logits' dtype and device; ``mask`` must broadcast to the logits' shape.
+    A large negative *finite* value is used instead of ``-inf`` so that the masked softmax and its
+    cross-entropy stay NaN-free under float16/bfloat16 autocast and for fully-masked rows; gradients
+    do not flow into the replaced entries.
+    """
+    if not logits.is_floating_point():
+        raise GrammarError(f"logits must be floating point to be masked; got dtype {logits.dtype}")
+    if mask.dtype != torch.bool:
+        mask = mask.bool()
+    return logits.masked_fill(~mask, MASKED_LOGIT)
