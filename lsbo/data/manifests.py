@@ -1,0 +1,98 @@
+"""Facts about the datasets the toolkit knows by name: where they come from, how big they are, how
+to check them and under which licence they are distributed.
+
+These constants are what the library reads (so an installed package works without the source tree);
+``data/*.json`` in the source checkout mirror them for readers, and a test keeps the two in agreement.
+The datasets are those of the paper's string experiments (Section 4.2 of "Shape your Space"), which
+reuses the molecule and expression sets of the Grammar VAE (Kusner et al., 2017).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class DatasetManifest:
+    """Where a named dataset comes from and how a copy of it is recognised.
+
+    ``sha256`` is the checksum of the file when it is published here; when it is ``None`` the
+    checksum of the first download is recorded in the cache directory and every later load is
+    checked against that record (see :mod:`lsbo.data.downloads`).
+    """
+
+    name: str  # the name used on the command line (``lsbo data prepare zinc250k``)
+    filename: str  # the file a user can provide with ``--data PATH``
+    url: str | None  # canonical download address; None for datasets generated locally
+    rows: int | None  # number of items (molecules, expressions) in the canonical file
+    sha256: str | None  # checksum of the canonical file, None when recorded at first download
+    column: str | None  # CSV column holding the strings, None for one-string-per-line files
+    kind: str  # "molecules" | "expressions" | "strings"
+    grammar: str  # built-in grammar the dataset is encoded with
+    licence: str
+    description: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+ZINC250K = DatasetManifest(
+    name="zinc250k",
+    filename="250k_rndm_zinc_drugs_clean_3.csv",
+    url=(
+        "https://raw.githubusercontent.com/aspuru-guzik-group/chemical_vae/master/"
+        "models/zinc_properties/250k_rndm_zinc_drugs_clean_3.csv"
+    ),
+    rows=249_455,
+    sha256=None,
+    column="smiles",
+    kind="molecules",
+    grammar="zinc",
+    licence=(
+        "Apache-2.0 (the chemical_vae repository that publishes the file); the molecules come from "
+        "the ZINC database (Irwin & Shoichet), free to use"
+    ),
+    description=(
+        "250k drug-like molecules from ZINC used by the chemical VAE (Gomez-Bombarelli et al., 2018) "
+        "and the Grammar VAE (Kusner et al., 2017); CSV with columns smiles, logP, qed, SAS. Each "
+        "SMILES cell ends with a newline inside its quotes, stripped on reading."
+    ),
+)
+
+EXPR = DatasetManifest(
+    name="expr",
+    filename="equation2_15_dataset.txt",
+    url=None,
+    rows=100_000,
+    sha256=None,
+    column=None,
+    kind="expressions",
+    grammar="expr",
+    licence="generated locally from the expression grammar (no third-party data)",
+    description=(
+        "Univariate arithmetic expressions of at most 15 grammar productions, as in the Grammar VAE "
+        "paper's expression set: generated with a seed by lsbo.data.expressions.generate_expressions, "
+        "or read from a file with one expression per line (space-separated tokens), e.g. the paper's "
+        "equation2_15_dataset.txt."
+    ),
+)
+
+# Default size of a generated expression set and the derivation budget, as in the paper's set.
+EXPR_DEFAULT_COUNT = 100_000
+EXPR_MAX_PRODUCTIONS = 15
+
+MANIFESTS: dict[str, DatasetManifest] = {m.name: m for m in (ZINC250K, EXPR)}
+
+# Short names accepted wherever a dataset name is (``zinc`` is ``zinc250k``).
+ALIASES: dict[str, str] = {"zinc": "zinc250k", "zinc250k": "zinc250k", "expr": "expr"}
+
+
+def get_manifest(name: str) -> DatasetManifest:
+    """The manifest of a named dataset (``zinc``, ``zinc250k`` or ``expr``)."""
+    from lsbo.errors import DataError
+
+    key = ALIASES.get(name.lower())
+    if key is None:
+        raise DataError(f"unknown dataset {name!r}; known: {', '.join(sorted(ALIASES))} (or give a file path)")
+    return MANIFESTS[key]
