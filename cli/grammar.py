@@ -1,0 +1,51 @@
+"""``lsbo grammar``: inspect the context-free grammars behind the grammar autoencoders.
+
+A thin layer over :class:`lsbo.grammar.Grammar`; see ``grammars/README.md`` for the file format.
+"""
+
+from __future__ import annotations
+
+import json
+
+import typer
+
+grammar_app = typer.Typer(help="Inspect context-free grammars (built-in or from a file).", no_args_is_help=True)
+
+
+@grammar_app.command("info")
+def info(
+    grammar: str = typer.Argument(..., help="A built-in grammar name (zinc, expr) or a path to a grammar file."),
+    as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
+) -> None:
+    """Show a grammar's productions, max length, non-terminals, terminals and warnings."""
+    from lsbo.grammar import Grammar
+
+    loaded = Grammar.resolve(grammar)
+    summary = loaded.describe()
+    if as_json:
+        typer.echo(json.dumps(summary, indent=2))
+        return
+    source = {"file": "from the file", "argument": "given", "default": "default; set '# max_length: N' in the file"}
+    typer.echo(f"grammar: {summary['name']} ({summary['origin']})")
+    typer.echo(f"productions: {summary['n_productions']} (padding included, index {summary['padding']})")
+    typer.echo(f"max length: {summary['max_length']} ({source[summary['max_length_source']]})")
+    typer.echo(f"tokenizer: {summary['tokenizer']}")
+    typer.echo(f"start: {summary['start']}")
+    typer.echo(f"non-terminals ({len(summary['nonterminals'])}): {' '.join(summary['nonterminals'])}")
+    typer.echo(f"terminals ({len(summary['terminals'])}): {' '.join(repr(t) for t in summary['terminals'])}")
+    typer.echo(
+        f"parser: {summary['parser']['states']} LR states, {summary['parser']['conflicts']} conflicting entries "
+        "(resolved by search, exact)"
+    )
+    masked = set(summary["masked_productions"])
+    for index, production in enumerate(summary["productions"]):
+        note = "   [masked: introduces a non-productive symbol]" if index in masked else ""
+        typer.echo(f"  {index:3d}  {production}{note}")
+    typer.echo(f"  {summary['padding']:3d}  (padding)")
+    for warning in summary["warnings"]:
+        typer.secho(f"warning: {warning}", fg=typer.colors.YELLOW, err=True)
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``grammar`` command group to the ``lsbo`` app."""
+    app.add_typer(grammar_app, name="grammar")
