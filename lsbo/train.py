@@ -345,7 +345,10 @@ class Trainer:
             numbers = _loss_numbers(losses)
             averager.add(numbers, batch_size_of(batch))
             if progress is not None:
-                shown = " ".join(f"{k}={v:.4g}" for k, v in averager.means().items())
+                # the optimised terms only; the epoch summary line carries every metric
+                shown_keys = ["loss", *losses.terms]
+                means = averager.means()
+                shown = " ".join(f"{k}={means[k]:.4g}" for k in shown_keys)
                 progress.update(task, advance=1, losses=shown)
         return averager.means()
 
@@ -479,7 +482,7 @@ def _make_progress() -> Any:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     return Progress(
-        TextColumn("{task.description}"),
+        TextColumn("{task.description}", style="bold"),
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),

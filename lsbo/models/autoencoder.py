@@ -1,0 +1,99 @@
+"""The sequence autoencoder: encoder → regularizer → decoder, with the loss of eq. 9 of the paper.
+
+``L = λ_REC · L_REC + (the regularizer's weighted terms, e.g. λ_KS·L_KS + λ_CV·L_CV for GMM-KS)``.
+``L_REC`` is the cross-entropy of the true symbol at each step, averaged over steps and batch. For
+grammar models the logits are first masked with the productions allowed by the true derivation's
+stack (Kusner et al., 2017), so probability mass is only ever spread over productions that could
+have been chosen. Reconstruction accuracy during training is the fraction of sequences whose
+per-step argmax (of the masked logits) equals the true sequence everywhere.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from lsbo.models.codecs import SequenceCodec
+from lsbo.models.config import SequenceModelConfig
+from lsbo.models.networks import SequenceDecoder, SequenceEncoder
+from lsbo.train import LossTerms
+
+
+class SequenceAutoencoder(nn.Module):
+    """Encoder and decoder of PROTOCOLS.md §2 around any regularizer of :mod:`lsbo.regularizers`."""
+
+    def __init__(
+        self,
+        codec: SequenceCodec,
+        config: SequenceModelConfig,
+        regularizer: nn.Module,
+        rec_weight: float = 1.0,
+    ) -> None:
+        super().__init__()
+        self.codec = codec
+        self.config = config
+        self.latent_dim = config.latent_dim
+        self.regularizer = regularizer
+        self.rec_weight = float(rec_weight)
+        self.encoder = SequenceEncoder(
+            n_symbols=codec.n_symbols,
+            max_length=codec.max_length,
+            conv_filters=config.conv_filters,
+            conv_kernels=config.conv_kernels,
+            dense_units=config.dense_units,
+            n_outputs=regularizer.n_encoder_outputs * config.latent_dim,
+        )
+        self.decoder = SequenceDecoder(
+            latent_dim=config.latent_dim,
+            max_length=codec.max_length,
+            gru_hidden=config.gru_hidden,
+            gru_layers=config.gru_layers,
+            n_symbols=codec.n_symbols,
+        )
+
+    # -- pieces --------------------------------------------------------------------------------
+
+    def one_hot(self, indices: torch.Tensor) -> torch.Tensor:
+        return F.one_hot(indices.long(), self.codec.n_symbols).to(torch.get_default_dtype())
+
+    def encoder_output(self, indices: torch.Tensor) -> torch.Tensor:
+        return self.encoder(self.one_hot(indices))
+
+    def encode_mean(self, indices: torch.Tensor) -> torch.Tensor:
+        """Deterministic latent codes (the mean for stochastic encoders) of index sequences."""
+        return self.regularizer.code(self.encoder_output(indices))
+
+    def masked_logits(self, logits: torch.Tensor, indices: torch.Tensor) -> torch.Tensor:
+        """Logits masked by the true derivation (grammar models); unchanged for character models."""
+        mask = self.codec.training_mask(indices)
+        if mask is None:
+            return logits
+        from lsbo.grammar.decoding import apply_mask
+
+        return apply_mask(logits, mask)
+
+    # -- training ------------------------------------------------------------------------------
+
+    def compute_losses(self, batch: torch.Tensor | tuple | list) -> LossTerms:
+        indices = batch[0] if isinstance(batch, (tuple, list)) else batch
+        indices = indices.long()
+        regularized = self.regularizer(self.encoder_output(indices))
+        logits = self.masked_logits(self.decoder(regularized.z), indices)
+        cross_entropy = F.cross_entropy(logits.float().reshape(-1, logits.shape[-1]), indices.reshape(-1))
+        terms: dict[str, torch.Tensor] = {"rec": self.rec_weight * cross_entropy}
+        terms.update(regularized.terms)
+        decoder_terms = self.regularizer.decoder_terms(self.decoder)
+        terms.update(decoder_terms)
+        total = terms["rec"] + regularized.total
+        for value in decoder_terms.values():
+            total = total + value
+        with torch.no_grad():
+            predicted = logits.argmax(dim=-1)
+            correct = predicted == indices
+            metrics = {
+                "rec_ce": float(cross_entropy.detach()),
+                "rec_acc": float(correct.all(dim=1).float().mean()),
+                "symbol_acc": float(correct.float().mean()),
+            }
+        return LossTerms(total=total, terms=terms, metrics=metrics)

@@ -1,0 +1,82 @@
+"""Encoder and decoder networks of the Grammar VAE (Kusner et al., 2017; PROTOCOLS.md §2).
+
+Both work on one-hot sequences of ``n_symbols`` classes (grammar productions, or characters for the
+CVAE baseline) of fixed length ``max_length``:
+
+- :class:`SequenceEncoder`: 1-D convolutions (ReLU) over the sequence, flatten, a dense layer (ReLU),
+  and a last linear layer with ``n_outputs`` features. The paper's regularizer decides how many:
+  ``reg.n_encoder_outputs * latent_dim`` (a code, or a mean and log-variance).
+- :class:`SequenceDecoder`: a dense layer (latent → latent, ReLU) repeated at every step, a stack of
+  GRU layers, and a linear layer to one logit per symbol and step. Masking by the grammar happens
+  outside the network (:mod:`lsbo.models.autoencoder`), so the same decoder serves both models.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import torch
+from torch import nn
+
+from lsbo.errors import ConfigError
+
+
+def convolved_length(length: int, kernels: Sequence[int]) -> int:
+    """Sequence length after unpadded stride-1 convolutions with the given kernel sizes."""
+    for kernel in kernels:
+        length = length - kernel + 1
+    return length
+
+
+class SequenceEncoder(nn.Module):
+    """One-hot ``(N, T, C)`` → ``(N, n_outputs)`` through convolutions and a dense layer."""
+
+    def __init__(
+        self,
+        n_symbols: int,
+        max_length: int,
+        conv_filters: Sequence[int],
+        conv_kernels: Sequence[int],
+        dense_units: int,
+        n_outputs: int,
+    ) -> None:
+        super().__init__()
+        if len(conv_filters) != len(conv_kernels):
+            raise ConfigError(
+                f"encoder: {len(conv_filters)} filter counts but {len(conv_kernels)} kernel sizes"
+            )
+        remaining = convolved_length(max_length, conv_kernels)
+        if remaining < 1:
+            raise ConfigError(
+                f"encoder: convolution kernels {list(conv_kernels)} are too wide for sequences of length "
+                f"{max_length}; choose smaller kernels"
+            )
+        layers: list[nn.Module] = []
+        channels = n_symbols
+        for filters, kernel in zip(conv_filters, conv_kernels):
+            layers += [nn.Conv1d(channels, filters, kernel), nn.ReLU()]
+            channels = filters
+        self.convolutions = nn.Sequential(*layers)
+        self.dense = nn.Sequential(nn.Flatten(), nn.Linear(channels * remaining, dense_units), nn.ReLU())
+        self.output = nn.Linear(dense_units, n_outputs)
+
+    def forward(self, one_hot: torch.Tensor) -> torch.Tensor:
+        # Conv1d wants channels first: the symbol classes are the input channels.
+        hidden = self.convolutions(one_hot.transpose(1, 2))
+        return self.output(self.dense(hidden))
+
+
+class SequenceDecoder(nn.Module):
+    """Latent ``(N, d)`` → logits ``(N, T, C)`` through a repeated dense layer and stacked GRUs."""
+
+    def __init__(self, latent_dim: int, max_length: int, gru_hidden: int, gru_layers: int, n_symbols: int) -> None:
+        super().__init__()
+        self.max_length = max_length
+        self.dense = nn.Sequential(nn.Linear(latent_dim, latent_dim), nn.ReLU())
+        self.gru = nn.GRU(latent_dim, gru_hidden, num_layers=gru_layers, batch_first=True)
+        self.output = nn.Linear(gru_hidden, n_symbols)
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        repeated = self.dense(z).unsqueeze(1).expand(-1, self.max_length, -1)
+        hidden, _ = self.gru(repeated.contiguous())
+        return self.output(hidden)

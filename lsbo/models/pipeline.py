@@ -1,0 +1,345 @@
+"""From a dataset name or file to a trained model directory (what ``lsbo train`` runs).
+
+The steps, each a small function: resolve the grammar and the data kind; read and prepare the
+strings (the data module's parser-backed preparation for grammar models, a character vocabulary for
+the CVAE baseline); split 10% off for validation with a seeded permutation (Kusner et al., 2017);
+estimate ``λ_REC`` if asked (Section 3.3: the inverse of the best reconstruction loss of a plain
+autoencoder trained first); build the autoencoder with its regularizer (the eq. 10 weights are
+estimated once for the training batch size); and hand everything to the generic trainer, which
+checkpoints every epoch. On ``resume`` the stored strings, split and configuration are reused, and
+the grammar and network options given now must agree with the checkpoint.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import torch
+from torch.utils.data import DataLoader, TensorDataset
+
+from lsbo.checkpoint import (
+    CHECKPOINT_NAME,
+    atomic_write_text,
+    check_config,
+    check_grammar,
+    load_checkpoint,
+    require_keys,
+)
+from lsbo.errors import CheckpointError, ConfigError, DataError
+from lsbo.models.codecs import CharCodec, GrammarCodec, SequenceCodec
+from lsbo.models.config import SequenceModelConfig, family_for, model_config
+from lsbo.models.trained import SEQUENCE_CHECKPOINT_KEYS, TRAIN_STRINGS_NAME, build_autoencoder, codec_from_payload
+from lsbo.train import Trainer, TrainerConfig, TrainResult
+
+BUILTIN_SOURCES = {"zinc": "zinc", "zinc250k": "zinc", "expr": "expr"}
+REC_WEIGHT_AE_EPOCHS = 5  # epochs of the plain autoencoder behind --rec-weight auto
+
+
+@dataclass
+class TrainOptions:
+    """The options of ``lsbo train`` (``None`` = the preset's value)."""
+
+    source: str
+    out_dir: Path
+    grammar_file: Path | None = None
+    data: Path | None = None
+    model: str = "grammar"
+    regularizer: str = "gmm"
+    preset: str = "paper"
+    latent_dim: int | None = None
+    n_components: int | None = None
+    epochs: int | None = None
+    batch_size: int | None = None
+    learning_rate: float | None = None
+    rec_weight: float | str | None = None
+    gru_hidden: int | None = None
+    dense_units: int | None = None
+    limit: int | None = None
+    seed: int = 0
+    device: str = "auto"
+    resume: bool = False
+    kind: str | None = None  # molecules | expressions | strings; inferred from the source when None
+    regularizer_options: dict[str, Any] = field(default_factory=dict)
+    progress: bool = True
+    workers: int | None = None
+
+
+@dataclass
+class PreparedStrings:
+    """Accepted strings with their index sequences and the codec that produced them."""
+
+    strings: list[str]
+    indices: np.ndarray  # int64 (N, T)
+    codec: SequenceCodec
+    summary: dict[str, Any]
+
+
+# ----------------------------------------------------------------------------------------------
+# small steps
+
+
+def resolve_grammar(source: str, grammar_file: Path | None, model: str) -> Any | None:
+    """The grammar of a run: ``--grammar FILE``, else the built-in one of ``zinc``/``expr``."""
+    from lsbo.grammar import Grammar
+
+    if grammar_file is not None:
+        return Grammar.from_file(Path(grammar_file))
+    if source in BUILTIN_SOURCES:
+        return Grammar.builtin(BUILTIN_SOURCES[source])
+    if model == "grammar":
+        raise ConfigError(f"training a grammar model on {source} needs --grammar FILE (a CFG for its strings)")
+    return None
+
+
+def infer_kind(source: str, grammar: Any | None, kind: str | None) -> str:
+    """``molecules`` for ZINC (RDKit validity, logP statistics), ``expressions`` for expr, else ``strings``."""
+    if kind is not None:
+        if kind not in ("molecules", "expressions", "strings"):
+            raise ConfigError(f"unknown data kind {kind!r}: expected molecules, expressions or strings")
+        return kind
+    if source in ("zinc", "zinc250k") or (grammar is not None and grammar.name == "zinc"):
+        return "molecules"
+    if source == "expr" or (grammar is not None and grammar.name == "expr"):
+        return "expressions"
+    return "strings"
+
+
+def validation_split(n: int, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Seeded permutation split: ``(train_indices, validation_indices)``, both sorted, each non-empty."""
+    if n < 2:
+        raise DataError(f"need at least 2 accepted strings to hold out a validation split, got {n}")
+    permutation = np.random.default_rng(seed).permutation(n)
+    n_val = min(n - 1, max(1, int(round(fraction * n))))
+    return np.sort(permutation[n_val:]), np.sort(permutation[:n_val])
+
+
+def prepare_strings(
+    options: TrainOptions, grammar: Any | None, kind: str, log: Callable[[str], None]
+) -> PreparedStrings:
+    """Read the dataset and encode it for the chosen model (rejects reported by the data module)."""
+    from lsbo.data import CharVocabulary, load_strings, prepare_dataset
+
+    source = load_strings(options.source, data=options.data, limit=options.limit)
+    if grammar is not None:
+        preparation: dict[str, Any] = dict(kind=kind, out_dir=options.out_dir, progress=options.progress)
+        if options.workers is not None:
+            preparation["workers"] = options.workers
+        prepared = prepare_dataset(source, grammar, **preparation)
+        strings, indices, summary = list(prepared.strings), np.asarray(prepared.indices), dict(prepared.summary)
+    else:
+        strings, indices, summary = list(source.strings), None, {"total": len(source.strings)}
+    if options.model == "char":
+        vocabulary = CharVocabulary.build(strings)
+        indices, ok = vocabulary.encode(strings)
+        strings = [s for s, keep in zip(strings, ok) if keep]
+        indices = np.asarray(indices)[np.asarray(ok, dtype=bool)]
+        summary["accepted"] = len(strings)
+        codec: SequenceCodec = CharCodec(vocabulary)
+    else:
+        codec = GrammarCodec(grammar)
+    if len(strings) < 2:
+        raise DataError(f"{source.origin}: only {len(strings)} usable strings; nothing to train on")
+    log(f"data: {len(strings)} strings accepted from {source.origin} ({summary.get('total', len(strings))} read)")
+    return PreparedStrings(strings, np.asarray(indices, dtype=np.int64), codec, summary)
+
+
+def data_statistics(kind: str, strings: list[str]) -> dict[str, Any]:
+    """Dataset statistics stored with the model (molecules: penalized-logP standardisation, §3)."""
+    if kind != "molecules":
+        return {}
+    from lsbo.objectives.logp import penalized_logp_statistics
+
+    return {"penalized_logp": penalized_logp_statistics(strings)}
+
+
+def index_loader(indices: np.ndarray, batch_size: int, shuffle: bool, seed: int) -> DataLoader:
+    """A DataLoader of index sequences (batches of one LongTensor ``(B, T)``)."""
+    dataset = TensorDataset(torch.from_numpy(np.ascontiguousarray(indices)))
+    generator = torch.Generator().manual_seed(seed) if shuffle else None
+    return DataLoader(dataset, batch_size=batch_size, shuffle=shuffle, generator=generator, drop_last=False)
+
+
+def trainer_config(config: SequenceModelConfig, device: str, progress: bool) -> TrainerConfig:
+    return TrainerConfig(
+        epochs=config.epochs, learning_rate=config.learning_rate, early_stopping_patience=config.early_stopping_patience,
+        grad_clip=config.grad_clip, seed=config.seed, device=device, progress=progress,
+    )
+
+
+def estimate_rec_weight(
+    codec: SequenceCodec, config: SequenceModelConfig, train: np.ndarray, val: np.ndarray, options: TrainOptions,
+    log: Callable[[str], None],
+) -> float:
+    """λ_REC (Section 3.3): train a plain ``ae`` briefly and invert its best validation reconstruction loss."""
+    from dataclasses import replace
+
+    from lsbo.regularizers import reconstruction_weight_from_ae
+
+    ae_config = replace(config, regularizer="ae", regularizer_options={}, epochs=min(REC_WEIGHT_AE_EPOCHS, config.epochs))
+    autoencoder = build_autoencoder(codec, ae_config, batch_size=config.batch_size, rec_weight=1.0, seed=config.seed)
+    log(f"--rec-weight auto: training a plain autoencoder for {ae_config.epochs} epochs first")
+    trainer = Trainer(
+        autoencoder, trainer_config(ae_config, options.device, options.progress), Path(options.out_dir) / "rec_weight_ae", log=log
+    )
+    result = trainer.fit(
+        index_loader(train, config.batch_size, True, config.seed), index_loader(val, config.batch_size, False, 0),
+        resume=True,
+    )
+    best = min(row["val_rec_ce"] for row in result.history)
+    weight = reconstruction_weight_from_ae(best)
+    log(f"--rec-weight auto: best reconstruction loss {best:.4g} -> rec_weight {weight:.4g}")
+    return weight
+
+
+# ----------------------------------------------------------------------------------------------
+# the whole run
+
+
+def requested_config(options: TrainOptions, family: str) -> SequenceModelConfig:
+    return model_config(
+        options.preset, family, model=options.model, regularizer=options.regularizer,
+        latent_dim=options.latent_dim, n_components=options.n_components, epochs=options.epochs,
+        batch_size=options.batch_size, learning_rate=options.learning_rate, rec_weight=options.rec_weight,
+        gru_hidden=options.gru_hidden, dense_units=options.dense_units, seed=options.seed,
+        regularizer_options=dict(options.regularizer_options) or None,
+    )
+
+
+def train_sequence_model(options: TrainOptions, log: Callable[[str], None] | None = None) -> TrainResult:
+    """Train (or resume) a grammar or character autoencoder into ``options.out_dir``."""
+    import sys
+
+    log = log or (lambda message: print(message, file=sys.stderr, flush=True))
+    out_dir = Path(options.out_dir)
+    checkpoint_file = out_dir / CHECKPOINT_NAME
+    if checkpoint_file.exists() and not options.resume:
+        raise ConfigError(f"{out_dir} already holds a trained model; pass --resume to continue it or choose another --out")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    if options.resume and checkpoint_file.exists():
+        return _resume(options, checkpoint_file, log)
+    if options.resume:
+        log(f"--resume: no checkpoint in {out_dir} yet, starting a new run")
+
+    grammar = resolve_grammar(options.source, options.grammar_file, options.model)
+    kind = infer_kind(options.source, grammar, options.kind)
+    prepared = prepare_strings(options, grammar, kind, log)
+    family = family_for(grammar.name if grammar is not None else options.source, prepared.codec.max_length)
+    config = requested_config(options, family)
+    train_rows, val_rows = validation_split(len(prepared.strings), config.validation_fraction, config.seed)
+    atomic_write_text(out_dir / TRAIN_STRINGS_NAME, "".join(s + "\n" for s in prepared.strings))
+    stats = data_statistics(kind, [prepared.strings[i] for i in train_rows])
+
+    rec_weight = config.rec_weight
+    if rec_weight == "auto":
+        rec_weight = estimate_rec_weight(
+            prepared.codec, config, prepared.indices[train_rows], prepared.indices[val_rows], options, log
+        )
+    autoencoder = build_autoencoder(prepared.codec, config, batch_size=config.batch_size, rec_weight=float(rec_weight), seed=config.seed)
+    extra = {
+        "model_type": "sequence",
+        "config": config.to_dict(),
+        "regularizer_config": dict(autoencoder.regularizer.config),
+        "rec_weight": float(rec_weight),
+        "data_kind": kind,
+        "data_stats": stats,
+        "data_origin": str(options.data or options.source),
+        "data_summary": _plain(prepared.summary),
+        "split": {"seed": config.seed, "validation_indices": torch.from_numpy(val_rows), "n_strings": len(prepared.strings)},
+        **_codec_entries(prepared.codec),
+    }
+    _write_config_json(out_dir, extra)
+    log(_describe(config, prepared.codec, float(rec_weight), autoencoder))
+    trainer = Trainer(autoencoder, trainer_config(config, options.device, options.progress), out_dir, extra_state=extra, log=log)
+    return trainer.fit(
+        index_loader(prepared.indices[train_rows], config.batch_size, True, config.seed),
+        index_loader(prepared.indices[val_rows], config.batch_size, False, 0),
+    )
+
+
+def _resume(options: TrainOptions, checkpoint_file: Path, log: Callable[[str], None]) -> TrainResult:
+    """Continue from the last checkpoint with its stored strings, split and configuration."""
+    payload = load_checkpoint(checkpoint_file)
+    require_keys(payload, SEQUENCE_CHECKPOINT_KEYS, checkpoint_file)
+    if options.grammar_file is not None or options.source in BUILTIN_SOURCES:
+        if options.model == "grammar" and payload.get("grammar_text") is not None:
+            grammar = resolve_grammar(options.source, options.grammar_file, options.model)
+            check_grammar(payload, grammar.name, grammar.text, checkpoint_file)
+    stored = SequenceModelConfig.from_dict(payload["config"])
+    explicit = {
+        "model": options.model, "regularizer": options.regularizer, "latent_dim": options.latent_dim,
+        "n_components": options.n_components, "gru_hidden": options.gru_hidden, "dense_units": options.dense_units,
+    }
+    check_config(stored.to_dict(), {k: v for k, v in explicit.items() if v is not None}, checkpoint_file)
+    if options.epochs is not None:
+        stored.epochs = int(options.epochs)  # extending a finished run is allowed
+    codec = codec_from_payload(payload, checkpoint_file)
+    strings_path = checkpoint_file.parent / TRAIN_STRINGS_NAME
+    if not strings_path.is_file():
+        raise CheckpointError(f"cannot resume: {strings_path} is missing")
+    strings = strings_path.read_text(encoding="utf-8").splitlines()
+    if len(strings) != int(payload["split"]["n_strings"]):
+        raise CheckpointError(f"cannot resume: {strings_path} has {len(strings)} strings, the checkpoint expects {payload['split']['n_strings']}")
+    indices, ok = codec.encode(strings)
+    if not ok.all():
+        raise CheckpointError(f"cannot resume: {int((~ok).sum())} strings of {strings_path} no longer encode")
+    val_rows = payload["split"]["validation_indices"].numpy()
+    train_rows = np.setdiff1d(np.arange(len(strings)), val_rows)
+    autoencoder = build_autoencoder(codec, stored, batch_size=stored.batch_size, rec_weight=float(payload["rec_weight"]), seed=stored.seed,
+        from_checkpoint=True,
+    )
+    keys = ("model_type", "regularizer_config", "rec_weight", "data_kind", "data_stats", "data_origin", "data_summary",
+            "split", "grammar_name", "grammar_text", "grammar_tokenizer", "grammar_max_length", "char_vocabulary")
+    extra = {key: payload.get(key) for key in keys}
+    extra["config"] = stored.to_dict()
+    trainer = Trainer(autoencoder, trainer_config(stored, options.device, options.progress), checkpoint_file.parent, extra_state=extra, log=log)
+    return trainer.fit(
+        index_loader(indices[train_rows], stored.batch_size, True, stored.seed),
+        index_loader(indices[val_rows], stored.batch_size, False, 0),
+        resume=True,
+    )
+
+
+def _codec_entries(codec: SequenceCodec) -> dict[str, Any]:
+    if isinstance(codec, GrammarCodec):
+        grammar = codec.grammar
+        return {
+            "grammar_name": grammar.name, "grammar_text": grammar.text,
+            "grammar_tokenizer": _tokenizer_spec(grammar), "grammar_max_length": int(grammar.max_length),
+            "char_vocabulary": None,
+        }
+    return {"grammar_name": None, "grammar_text": None, "grammar_tokenizer": None, "char_vocabulary": codec.vocabulary.to_dict()}
+
+
+def _tokenizer_spec(grammar: Any) -> str | None:
+    # Only the named tokenizers can be rebuilt from a checkpoint; a custom callable must be passed
+    # again by the user (load_model then fails clearly if the grammar's text alone cannot tokenize).
+    name = getattr(grammar.tokenizer, "name", None)
+    return name if name in ("longest-match", "whitespace") else None
+
+
+def _plain(value: Any) -> Any:
+    """JSON/weights_only-safe copy of a summary (numbers, strings, lists, dicts)."""
+    return json.loads(json.dumps(value, default=str))
+
+
+def _write_config_json(out_dir: Path, extra: dict[str, Any]) -> None:
+    readable = {
+        key: value for key, value in extra.items()
+        if key not in ("split", "grammar_text", "char_vocabulary")
+    }
+    readable["n_strings"] = extra["split"]["n_strings"]
+    readable["n_validation"] = int(len(extra["split"]["validation_indices"]))
+    atomic_write_text(out_dir / "config.json", json.dumps(_plain(readable), indent=2) + "\n")
+
+
+def _describe(config: SequenceModelConfig, codec: SequenceCodec, rec_weight: float, model: torch.nn.Module) -> str:
+    n_parameters = sum(p.numel() for p in model.parameters())
+    return (
+        f"model: {config.model} autoencoder ({config.preset} preset, {config.family}), {codec.n_symbols} symbols x "
+        f"{codec.max_length} steps, latent {config.latent_dim}, GRU {config.gru_layers}x{config.gru_hidden}, "
+        f"regularizer {config.regularizer}, rec_weight {rec_weight:.4g}, {n_parameters:,} parameters"
+    )

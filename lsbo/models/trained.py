@@ -1,0 +1,211 @@
+"""A trained sequence model loaded from its directory: encode, decode and sample strings.
+
+A model directory holds ``checkpoint.pt`` (weights, optimizer, configuration, grammar text or
+character vocabulary, prior, data statistics, package versions), ``config.json``, ``metrics.csv``,
+``train_strings.txt`` and, after ``lsbo evaluate``, ``evaluation.json``. :func:`load_model` rebuilds
+the network from the stored configuration and loads the best weights (lowest validation loss); a
+missing or corrupt file, or a checkpoint of another kind, is a one-line :class:`CheckpointError`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+import torch
+
+from lsbo.checkpoint import checkpoint_path, load_checkpoint, require_keys
+from lsbo.device import resolve_device
+from lsbo.errors import CheckpointError, ConfigError, LsboError
+from lsbo.models.autoencoder import SequenceAutoencoder
+from lsbo.models.codecs import CharCodec, GrammarCodec, SequenceCodec
+from lsbo.models.config import SequenceModelConfig
+
+TRAIN_STRINGS_NAME = "train_strings.txt"
+SEQUENCE_CHECKPOINT_KEYS = ("model_type", "config", "regularizer_config", "rec_weight", "data_kind", "split")
+
+
+class TrainedModel:
+    """A sequence autoencoder with its codec, prior and training metadata, ready for inference."""
+
+    def __init__(self, autoencoder: SequenceAutoencoder, payload: dict[str, Any], model_dir: Path, device: torch.device) -> None:
+        self.autoencoder = autoencoder.to(device).eval()
+        self.codec: SequenceCodec = autoencoder.codec
+        self.model_dir = Path(model_dir)
+        self.device = device
+        self.config: SequenceModelConfig = autoencoder.config
+        self.kind: str = payload["data_kind"]
+        self.data_stats: dict[str, Any] = dict(payload.get("data_stats") or {})
+        self.split: dict[str, Any] = dict(payload["split"])
+        self.payload = payload
+
+    # -- attributes of the contract ------------------------------------------------------------
+
+    @property
+    def grammar(self) -> Any | None:
+        return self.codec.grammar if isinstance(self.codec, GrammarCodec) else None
+
+    @property
+    def latent_dim(self) -> int:
+        return self.autoencoder.latent_dim
+
+    @property
+    def regularizer(self) -> torch.nn.Module:
+        return self.autoencoder.regularizer
+
+    @property
+    def prior(self) -> Any:
+        """The sampling distribution: the GMM prior (GMM-KS) or N(0, I) (VAE family, AE, ...)."""
+        return self.autoencoder.regularizer.prior
+
+    # -- inference -----------------------------------------------------------------------------
+
+    @torch.no_grad()
+    def encode(self, strings: Sequence[str], batch_size: int = 1024) -> tuple[torch.Tensor, np.ndarray]:
+        """Latent codes (means) ``(N, d)`` of ``strings`` and which could be encoded; rows of strings
+        outside the grammar/vocabulary are NaN."""
+        indices, ok = self.codec.encode(list(strings))
+        codes = torch.full((len(strings), self.latent_dim), float("nan"), device=self.device)
+        rows = np.flatnonzero(ok)
+        for start in range(0, len(rows), batch_size):
+            chunk = rows[start : start + batch_size]
+            batch = torch.from_numpy(indices[chunk]).to(self.device)
+            codes[torch.from_numpy(chunk).to(self.device)] = self.autoencoder.encode_mean(batch).float()
+        return codes, ok
+
+    @torch.no_grad()
+    def decode_logits(self, z: torch.Tensor, batch_size: int = 1024) -> torch.Tensor:
+        """Decoder logits ``(N, T, C)`` for latent points (unmasked: masking happens at decoding)."""
+        z = torch.as_tensor(z, dtype=torch.get_default_dtype()).to(self.device)
+        if z.dim() != 2 or z.shape[1] != self.latent_dim:
+            raise ConfigError(f"latent points must have shape (N, {self.latent_dim}); got {tuple(z.shape)}")
+        parts = [self.autoencoder.decoder(z[start : start + batch_size]) for start in range(0, len(z), batch_size)]
+        if not parts:
+            return torch.zeros(0, self.codec.max_length, self.codec.n_symbols, device=self.device)
+        return torch.cat(parts)
+
+    @torch.no_grad()
+    def decode(
+        self, z: torch.Tensor, sample: bool = False, generator: torch.Generator | None = None, batch_size: int = 1024
+    ) -> list[str | None]:
+        """Strings decoded from latent points: greedy, or stochastic with ``sample=True``; for grammar
+        models every string is in the language, ``None`` where the derivation did not complete."""
+        out: list[str | None] = []
+        z = torch.as_tensor(z)
+        for start in range(0, len(z), batch_size):
+            logits = self.decode_logits(z[start : start + batch_size], batch_size=batch_size)
+            out.extend(self.codec.decode_logits(logits, sample=sample, generator=generator))
+        return out
+
+    @torch.no_grad()
+    def sample_latents(self, n: int, component: int | None = None, generator: torch.Generator | None = None) -> torch.Tensor:
+        """``n`` points from the prior, or from one component ``component`` of a GMM prior."""
+        prior = self.prior
+        if component is None:
+            return self.regularizer.sample(n, generator=generator).to(self.device)
+        n_components = int(prior.means.shape[0])
+        if not 0 <= component < n_components:
+            raise ConfigError(f"--component {component}: the prior has components 0..{n_components - 1}")
+        noise = torch.randn(n, self.latent_dim, generator=generator, device=prior.means.device, dtype=prior.means.dtype)
+        return (prior.means[component] + prior.stds[component] * noise).to(self.device)
+
+    def sample(self, n: int, component: int | None = None, generator: torch.Generator | None = None) -> list[str | None]:
+        """Greedy decodings of ``n`` prior samples."""
+        return self.decode(self.sample_latents(n, component=component, generator=generator))
+
+    # -- training data -------------------------------------------------------------------------
+
+    def training_strings(self) -> list[str]:
+        """The accepted strings the model was trained on (training and validation split)."""
+        path = self.model_dir / TRAIN_STRINGS_NAME
+        if not path.is_file():
+            raise CheckpointError(f"{path} is missing: the model directory {self.model_dir} is incomplete")
+        return path.read_text(encoding="utf-8").splitlines()
+
+    def validation_strings(self) -> list[str]:
+        """The held-out validation split (indices into :meth:`training_strings`)."""
+        strings = self.training_strings()
+        return [strings[i] for i in self.split["validation_indices"].tolist()]
+
+
+# ----------------------------------------------------------------------------------------------
+# rebuilding from a checkpoint
+
+
+def codec_from_payload(payload: dict[str, Any], path: Path) -> SequenceCodec:
+    """The grammar or character codec stored in a checkpoint."""
+    if payload.get("char_vocabulary") is not None:
+        from lsbo.data import CharVocabulary
+
+        return CharCodec(CharVocabulary.from_dict(payload["char_vocabulary"]))
+    if payload.get("grammar_text") is None:
+        raise CheckpointError(f"checkpoint {path} is corrupt or truncated: neither grammar nor vocabulary stored")
+    return GrammarCodec(grammar_from_payload(payload, path))
+
+
+def grammar_from_payload(payload: dict[str, Any], path: Path) -> Any:
+    """Rebuild the grammar a checkpoint was trained with (built-ins by name, others from their text)."""
+    from lsbo.grammar import Grammar
+
+    name = payload.get("grammar_name", "custom")
+    text = payload["grammar_text"]
+    tokenizer = payload.get("grammar_tokenizer")
+    try:
+        if name in ("zinc", "expr"):
+            builtin = Grammar.builtin(name)
+            if builtin.text.strip() == text.strip():
+                return builtin
+        return Grammar.from_string(text, name=name, tokenizer=tokenizer, max_length=payload.get("grammar_max_length"))
+    except LsboError as err:
+        raise CheckpointError(f"checkpoint {path}: its grammar {name!r} cannot be rebuilt: {err}") from None
+
+
+def build_autoencoder(
+    codec: SequenceCodec, config: SequenceModelConfig, *, batch_size: int, rec_weight: float, seed: int = 0,
+    from_checkpoint: bool = False,
+) -> SequenceAutoencoder:
+    """A fresh autoencoder for ``codec`` with the configured regularizer (eq. 10 weights for ``batch_size``).
+
+    With ``from_checkpoint`` the eq. 10 weights are not estimated: they are buffers of the
+    regularizer and come back with the checkpoint's ``state_dict``.
+    """
+    from lsbo.regularizers import build_regularizer
+
+    generator = torch.Generator().manual_seed(seed)
+    options = dict(config.regularizer_options)
+    if from_checkpoint and config.regularizer == "gmm":
+        options.setdefault("ks_weight", 1.0)
+        options.setdefault("cv_weight", 1.0)
+    regularizer = build_regularizer(
+        config.regularizer, config.latent_dim, n_components=config.n_components, batch_size=batch_size,
+        generator=generator, **options,
+    )
+    return SequenceAutoencoder(codec, config, regularizer, rec_weight=rec_weight)
+
+
+def load_model(model_dir: Path | str, device: str | torch.device = "auto") -> TrainedModel:
+    """Load a trained sequence model directory (best weights), on ``device``."""
+    path = checkpoint_path(model_dir)
+    model_dir = path.parent
+    device = resolve_device(device)
+    payload = load_checkpoint(path, map_location="cpu")
+    require_keys(payload, SEQUENCE_CHECKPOINT_KEYS + ("model",), path)
+    if payload["model_type"] != "sequence":
+        raise CheckpointError(f"checkpoint {path} holds a {payload['model_type']!r} model, not a sequence model")
+    try:
+        config = SequenceModelConfig.from_dict(payload["config"])
+    except (ConfigError, TypeError) as err:
+        raise CheckpointError(f"checkpoint {path} has an unreadable configuration: {err}") from None
+    codec = codec_from_payload(payload, path)
+    autoencoder = build_autoencoder(
+        codec, config, batch_size=config.batch_size, rec_weight=float(payload["rec_weight"]), seed=config.seed,
+        from_checkpoint=True,
+    )
+    state = payload.get("best_model") or payload["model"]
+    try:
+        autoencoder.load_state_dict(state)
+    except RuntimeError as err:
+        first = str(err).strip().splitlines()[0]
+        raise CheckpointError(f"checkpoint {path} does not match its stored configuration: {first[:200]}") from None
+    return TrainedModel(autoencoder, payload, model_dir, device)
