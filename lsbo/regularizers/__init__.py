@@ -58,6 +58,7 @@ __all__ = [
     "gaussian_kl",
     "imq_mmd",
     "ks_loss",
+    "rebuild_regularizer",
     "reconstruction_weight_from_ae",
     "sum_terms",
 ]
@@ -104,3 +105,21 @@ def build_regularizer(
     shared = {"n_components": n_components, "batch_size": batch_size, "generator": generator}
     arguments = {k: v for k, v in shared.items() if k in accepted}
     return cls(int(latent_dim), **arguments, **options)
+
+
+def rebuild_regularizer(config: dict[str, Any]) -> Regularizer:
+    """The regularizer described by a saved ``Regularizer.config`` (e.g. from a checkpoint).
+
+    The ``gmm`` config carries its eq. 10 weights, so nothing is re-estimated; load the saved
+    ``state_dict`` afterwards to restore the prior buffers (their shapes are taken from it).
+    """
+    if not isinstance(config, dict) or "name" not in config or "latent_dim" not in config:
+        raise ConfigError("regularizer config must be a mapping with at least 'name' and 'latent_dim'")
+    options = {key: value for key, value in config.items() if key not in ("name", "latent_dim")}
+    n_components = int(options.pop("n_components", 10))
+    batch_size = int(options.pop("batch_size", 2))
+    if "scales" in options:
+        options["scales"] = tuple(options["scales"])
+    return build_regularizer(
+        str(config["name"]), int(config["latent_dim"]), n_components=n_components, batch_size=batch_size, **options
+    )

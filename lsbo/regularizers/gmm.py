@@ -94,6 +94,10 @@ class GMMRegularizer(Regularizer):
             use_cv=self.use_cv,
             n_weight_batches=int(n_weight_batches),
             seed=int(seed),
+            # Recorded so that rebuilding from the config (lsbo.regularizers.rebuild_regularizer)
+            # takes these weights instead of estimating them again.
+            ks_weight=float(self.ks_weight),
+            cv_weight=float(self.cv_weight),
         )
 
     def loss_terms(self, z: Tensor) -> dict[str, Tensor]:
