@@ -5,7 +5,8 @@ the cache directory (``LSBO_CACHE_DIR``, see :mod:`lsbo.settings`), writes it at
 download never takes the final name), checks it against the manifest's checksum when one is published
 and otherwise records the checksum of the first download beside it and checks every later load
 against that record. Without network the error names the file to provide, where to put it and the
-``--data PATH`` flag that bypasses the download.
+``--data PATH`` flag that bypasses the download. Setting ``LSBO_OFFLINE=1`` makes every download
+fail that way at once, without touching the network (air-gapped machines, tests of the command line).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from lsbo.errors import DataError, DownloadError
 from lsbo.settings import cache_dir
 
 DEFAULT_TIMEOUT_S = 60.0
+OFFLINE_ENV = "LSBO_OFFLINE"
 _CHUNK_BYTES = 1 << 20
 
 Opener = Callable[..., IO[bytes]]
@@ -116,8 +118,14 @@ def check_file(manifest: DatasetManifest, path: Path) -> FileCheck:
         sha256=sha256_file(path),
         rows=count_rows(path, manifest.column),
         expected_rows=manifest.rows,
-        expected_sha256=expected_sha256(manifest, path),
+        # Compare with the published checksum, else with the one recorded at the first download.
+        expected_sha256=expected_sha256(manifest, cached_path(manifest)),
     )
+
+
+def offline() -> bool:
+    """Whether downloads are switched off (``LSBO_OFFLINE`` set to anything but '', 0, false, no)."""
+    return os.environ.get(OFFLINE_ENV, "").strip().lower() not in ("", "0", "false", "no")
 
 
 def _offline_message(manifest: DatasetManifest, target: Path, reason: str) -> str:
@@ -159,6 +167,8 @@ def download(
     if manifest.url is None:
         raise DataError(f"dataset {manifest.name!r} has no download address; pass --data PATH")
     target = cached_path(manifest) if target is None else target
+    if offline():
+        raise DownloadError(_offline_message(manifest, target, f"{OFFLINE_ENV} is set"))
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_name(target.name + f".part-{os.getpid()}")
     open_url = urllib.request.urlopen if opener is None else opener
@@ -257,6 +267,7 @@ __all__ = [
     "download",
     "downloads_dir",
     "fetch",
+    "offline",
     "record_sha256",
     "recorded_sha256",
     "rich_download_progress",

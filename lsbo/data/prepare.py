@@ -105,70 +105,37 @@ def compact_dtype(n_productions: int) -> np.dtype:
 # --- the grammar in worker processes -------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class GrammarRecipe:
-    """What a worker process needs to rebuild a grammar: its text, name and tokenizer choice."""
-
-    text: str
-    name: str
-    tokenizer: Any  # None (the grammar's default), "whitespace", or a picklable callable
-    builtin: bool
-
-    def build(self) -> "Grammar":
-        from lsbo.grammar import Grammar
-
-        if self.builtin:
-            return Grammar.builtin(self.name)
-        return Grammar.from_string(self.text, name=self.name, tokenizer=self.tokenizer)
-
-
-def grammar_tokenizer_spec(grammar: "Grammar") -> Any:
-    """The tokenizer choice a grammar was built with (None when it uses its default)."""
-    for attribute in ("tokenizer_spec", "tokenizer_name", "tokenizer"):
-        value = getattr(grammar, attribute, None)
-        if value is not None and (isinstance(value, str) or callable(value)):
-            return value
-    return None
-
-
-def grammar_recipe(grammar: "Grammar") -> GrammarRecipe | None:
-    """A picklable recipe for ``grammar``, or None when it cannot travel to another process (its
-    tokenizer is a local function): such grammars are encoded in this process."""
-    from lsbo.grammar import Grammar
-
-    tokenizer = grammar_tokenizer_spec(grammar)
-    builtin = False
-    if grammar.name in ("zinc", "expr"):
-        try:
-            reference = Grammar.builtin(grammar.name)
-            builtin = reference.text == grammar.text and tokenizer_identity(reference) == tokenizer_identity(grammar)
-        except Exception:  # a user grammar that merely shares a built-in's name
-            builtin = False
-    recipe = GrammarRecipe(grammar.text, grammar.name, tokenizer, builtin)
+def picklable_grammar(grammar: "Grammar") -> bool:
+    """Whether ``grammar`` can travel to a worker process. :class:`lsbo.grammar.Grammar` pickles as its
+    text and tokenizer choice and is rebuilt in the worker; a grammar with a locally defined tokenizer
+    function cannot, and is encoded in this process instead."""
     try:
-        pickle.dumps(recipe)
+        pickle.dumps(grammar)
     except Exception:
-        return None
-    return recipe
+        return False
+    return True
 
 
 def tokenizer_identity(grammar: "Grammar") -> str:
-    """A stable description of the tokenizer for the cache key."""
-    spec = grammar_tokenizer_spec(grammar)
-    if spec is None or isinstance(spec, str):
-        return str(spec)
-    module = getattr(spec, "__module__", "")
-    name = getattr(spec, "__qualname__", type(spec).__qualname__)
-    return f"{module}.{name}"
+    """A stable description of the grammar's tokenizer for the cache key."""
+    tokenizer = getattr(grammar, "tokenizer", None)
+    name = getattr(tokenizer, "name", None)
+    if name not in (None, "custom"):
+        return str(name)
+    target = getattr(tokenizer, "_function", tokenizer)
+    module = getattr(target, "__module__", "")
+    qualname = getattr(target, "__qualname__", type(target).__qualname__)
+    return f"custom:{module}.{qualname}"
 
 
 _WORKER_GRAMMAR: "Grammar | None" = None
 
 
-def _init_worker(recipe: GrammarRecipe) -> None:
+def _init_worker(grammar: "Grammar") -> None:
+    # ``grammar`` arrives unpickled, i.e. rebuilt from its text in this worker.
     global _WORKER_GRAMMAR
     _silence_rdkit()
-    _WORKER_GRAMMAR = recipe.build()
+    _WORKER_GRAMMAR = grammar
 
 
 def _encode_in_worker(strings: list[str], kind: str) -> _ChunkResult:
@@ -283,6 +250,22 @@ def default_workers() -> int:
     return max(1, min(os.cpu_count() or 1, 8))
 
 
+def worker_start_method() -> str:
+    """``fork`` where the platform has it: workers inherit the already-built grammar and imported
+    modules (a spawned worker re-imports torch, nltk and RDKit, seconds per worker, which costs more
+    than encoding a ZINC-sized set). Elsewhere ``spawn``, where the grammar is rebuilt from its text.
+    ``LSBO_WORKER_START`` overrides the choice."""
+    import multiprocessing
+
+    chosen = os.environ.get("LSBO_WORKER_START")
+    available = multiprocessing.get_all_start_methods()
+    if chosen:
+        if chosen not in available:
+            raise ConfigError(f"LSBO_WORKER_START={chosen!r} is not available here; choose one of {', '.join(available)}")
+        return chosen
+    return "fork" if "fork" in available else "spawn"
+
+
 def _run_chunks(
     strings: Sequence[str],
     grammar: "Grammar",
@@ -293,17 +276,15 @@ def _run_chunks(
     on_done: Callable[[int, _ChunkResult], None],
 ) -> None:
     """Encode the chunks numbered in ``todo``, calling ``on_done(chunk, result)`` as each finishes."""
-    recipe = grammar_recipe(grammar) if workers > 1 and len(todo) > 1 else None
-    if recipe is None:
+    if workers <= 1 or len(todo) <= 1 or not picklable_grammar(grammar):
         for chunk in todo:
             start, stop = bounds[chunk]
             on_done(chunk, encode_chunk(strings[start:stop], grammar, kind))
         return
     import multiprocessing
 
-    # spawn: workers start clean (no inherited threads or locks from torch/BLAS in this process).
-    context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=min(workers, len(todo)), mp_context=context, initializer=_init_worker, initargs=(recipe,)) as pool:
+    context = multiprocessing.get_context(worker_start_method())
+    with ProcessPoolExecutor(max_workers=min(workers, len(todo)), mp_context=context, initializer=_init_worker, initargs=(grammar,)) as pool:
         futures = {
             pool.submit(_encode_in_worker, list(strings[bounds[c][0] : bounds[c][1]]), kind): c for c in todo
         }
@@ -452,6 +433,55 @@ def prepare_dataset(
     return prepared
 
 
+# --- choosing a grammar and kind for a source ------------------------------------------------------
+
+BUILTIN_GRAMMARS: tuple[str, ...] = ("zinc", "expr")
+_KIND_OF_BUILTIN = {"zinc": "molecules", "expr": "expressions"}
+
+
+def default_grammar_name(source: str) -> str | None:
+    """The built-in grammar a source is encoded with when none is given: ``zinc`` for the ZINC
+    dataset and SMILES files (``.smi``, ``.csv``), ``expr`` for the expression dataset, else None."""
+    key = str(source).lower()
+    if key in ("zinc", "zinc250k"):
+        return "zinc"
+    if key == "expr":
+        return "expr"
+    if Path(key).suffix in (".smi", ".csv"):
+        return "zinc"
+    return None
+
+
+def resolve_grammar(spec: str | None, source: str, tokenizer: str | None = None) -> "Grammar":
+    """The grammar named by ``spec`` (a built-in name or a grammar file), or the source's default."""
+    from lsbo.grammar import Grammar
+
+    name = spec if spec is not None else default_grammar_name(source)
+    if name is None:
+        raise ConfigError(f"no default grammar for {source}; pass --grammar zinc|expr|FILE")
+    if name in BUILTIN_GRAMMARS and not Path(name).exists():
+        if tokenizer is not None:
+            raise ConfigError("--tokenizer applies to grammar files; built-in grammars have their own tokenizer")
+        return Grammar.builtin(name)
+    path = Path(name).expanduser()
+    if not path.is_file():
+        raise ConfigError(f"grammar not found: {name} (built-in: {', '.join(BUILTIN_GRAMMARS)}, or a grammar file)")
+    return Grammar.from_file(path, tokenizer=tokenizer)
+
+
+def default_kind(grammar: "Grammar") -> str:
+    """``molecules`` for the SMILES grammar, ``expressions`` for the expression grammar, else ``strings``."""
+    from lsbo.grammar import Grammar
+
+    kind = _KIND_OF_BUILTIN.get(grammar.name)
+    if kind is None:
+        return "strings"
+    try:  # a user grammar that only shares a built-in's name is not assumed to be SMILES/expressions
+        return kind if Grammar.builtin(grammar.name).text == grammar.text else "strings"
+    except Exception:
+        return "strings"
+
+
 # --- output files --------------------------------------------------------------------------------
 
 
@@ -519,14 +549,16 @@ def load_prepared(out_dir: Path) -> PreparedDataset:
 __all__ = [
     "KINDS",
     "REASONS",
-    "GrammarRecipe",
     "PreparedDataset",
     "Reject",
+    "default_grammar_name",
+    "default_kind",
     "encode_chunk",
     "encode_rows",
     "invalid_smiles",
     "load_prepared",
     "prepare_dataset",
+    "resolve_grammar",
     "split_reason",
     "summarize",
     "write_prepared",

@@ -1,0 +1,104 @@
+"""``lsbo data``: fetch named datasets and prepare any dataset for training (a thin layer over
+:mod:`lsbo.data`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+GRAMMAR_HELP = "Built-in grammar name (zinc, expr) or a grammar file; default from the source (zinc for molecules, expr for expressions)."
+
+
+def _prepare(
+    source: str = typer.Argument(..., help="zinc | zinc250k | expr | PATH to a .smi, .txt or .csv file."),
+    out: Path = typer.Option(..., "--out", "-o", help="Directory for indices.npy, strings.txt, rejects.csv, summary.json."),
+    grammar: Optional[str] = typer.Option(None, "--grammar", "-g", help=GRAMMAR_HELP),
+    tokenizer: Optional[str] = typer.Option(None, "--tokenizer", help="Tokenizer of a grammar file: 'whitespace' (default: longest match over its terminals)."),
+    data: Optional[Path] = typer.Option(None, "--data", help="Local file for a named dataset (skips the download / the generator)."),
+    kind: Optional[str] = typer.Option(None, "--kind", help="molecules | expressions | strings (default from the grammar)."),
+    limit: Optional[int] = typer.Option(None, "--limit", min=1, help="Use only the first N rows."),
+    workers: Optional[int] = typer.Option(None, "--workers", min=1, help="Worker processes (default: CPU count, at most 8)."),
+    seed: int = typer.Option(0, "--seed", help="Seed of the expression generator (expr without --data)."),
+    cache: bool = typer.Option(True, "--cache/--no-cache", help="Reuse and store encoded results in the cache directory."),
+    progress: bool = typer.Option(True, "--progress/--no-progress", help="Show progress bars."),
+) -> None:
+    """Validate and encode a dataset; write the encoded rows, the rejects and a summary to --out."""
+    from rich.console import Console
+
+    from lsbo.data.prepare import default_kind, prepare_dataset, resolve_grammar
+    from lsbo.data.sources import load_strings
+
+    console = Console()
+    strings = load_strings(source, data=data, limit=limit, seed=seed, download_progress=progress)
+    chosen = resolve_grammar(grammar, source, tokenizer=tokenizer)
+    prepared = prepare_dataset(
+        strings,
+        chosen,
+        kind=kind or default_kind(chosen),
+        out_dir=out,
+        workers=workers,
+        cache=cache,
+        progress=progress,
+    )
+    console.print(summary_table(prepared.summary))
+    console.print(f"wrote indices.npy, lines.npy, strings.txt, rejects.csv, summary.json to {out}")
+
+
+def summary_table(summary: dict):
+    """A rich table of a preparation summary: totals, then one row per reject reason."""
+    from rich.table import Table
+
+    total = summary["total"] or 1
+    table = Table(title=f"{summary.get('dataset', '')}: {summary.get('origin', '')}", title_justify="left")
+    table.add_column("rows")
+    table.add_column("count", justify="right")
+    table.add_column("share", justify="right")
+    table.add_row("total", f"{summary['total']:,}", "100.00%")
+    table.add_row("accepted", f"{summary['accepted']:,}", f"{100 * summary['accepted'] / total:.2f}%")
+    for reason, count in summary["rejected"].items():
+        table.add_row(f"rejected: {reason}", f"{count:,}", f"{100 * count / total:.2f}%")
+    table.caption = f"grammar {summary.get('grammar')}, kind {summary.get('kind')}, max_length {summary.get('max_length')}, cache {summary.get('cache')}"
+    return table
+
+
+def _fetch(
+    name: str = typer.Argument("zinc250k", help="Dataset name (zinc250k)."),
+    data: Optional[Path] = typer.Option(None, "--data", help="Check this local copy instead of downloading."),
+    progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a download progress bar."),
+) -> None:
+    """Download a named dataset into the cache (or check a local copy given with --data)."""
+    from lsbo.data.downloads import check_file, fetch, rich_download_progress
+    from lsbo.data.manifests import get_manifest
+    from lsbo.errors import DataError
+
+    manifest = get_manifest(name)
+    if manifest.url is None:
+        typer.echo(f"{manifest.name} is generated locally (or read with --data); there is nothing to download")
+        return
+    if data is None:
+        callback, stop = rich_download_progress(f"downloading {manifest.filename}") if progress else (None, None)
+        try:
+            path = fetch(manifest, progress=callback)
+        finally:
+            if stop is not None:
+                stop()
+    else:
+        path = Path(data).expanduser()
+    found = check_file(manifest, path)
+    typer.echo(f"{manifest.name}: {found.path}")
+    typer.echo(f"  rows   {found.rows:,} (expected {manifest.rows:,})" if manifest.rows else f"  rows   {found.rows:,}")
+    verdict = {True: "matches", False: "DIFFERS from", None: "no checksum to compare with:"}[found.sha256_match]
+    typer.echo(f"  sha256 {found.sha256} ({verdict} {found.expected_sha256 or 'recorded at first download'})")
+    if not found.rows_match:
+        raise DataError(f"{path} has {found.rows} rows, expected {manifest.rows} for {manifest.filename}")
+    if found.sha256_match is False:
+        raise DataError(f"{path} has sha256 {found.sha256}, expected {found.expected_sha256}")
+
+
+def register(app: typer.Typer) -> None:
+    group = typer.Typer(help="Datasets: download named ones, prepare any (encode, reject, summarise).", no_args_is_help=True)
+    group.command("prepare")(_prepare)
+    group.command("fetch")(_fetch)
+    app.add_typer(group, name="data")

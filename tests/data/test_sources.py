@@ -1,0 +1,87 @@
+"""Reading dataset files: formats, line numbers, empty rows, clear errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from lsbo.data.sources import load_strings, read_file
+from lsbo.errors import DataError, DownloadError
+
+
+def write(path: Path, text: str) -> Path:
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_smi_takes_first_field_and_keeps_blank_rows(tmp_path: Path) -> None:
+    source = read_file(write(tmp_path / "a.smi", "CCO ethanol\n\n  c1ccccc1\tbenzene 2\nCC\n"))
+    assert source.strings == ["CCO", "", "c1ccccc1", "CC"]
+    assert source.lines == [1, 2, 3, 4]
+    assert source.name == "a" and source.origin.endswith("a.smi")
+
+
+def test_txt_keeps_whole_line_with_inner_spaces(tmp_path: Path) -> None:
+    source = read_file(write(tmp_path / "e.txt", "x + sin( x )\r\n\n3 * x   \n"))
+    assert source.strings == ["x + sin( x )", "", "3 * x"]
+    assert source.lines == [1, 2, 3]
+
+
+def test_csv_smiles_column_any_case_multiline_cells(tmp_path: Path) -> None:
+    text = 'id,SMILES,logP\n1,"CCO\n",0.1\n2,"c1ccccc1\n",1.0\n\n3,,2.0\n'
+    source = read_file(write(tmp_path / "m.csv", text))
+    assert source.strings == ["CCO", "c1ccccc1", "", ""]
+    # A record starts on the line after the previous record ended (cells span two lines here).
+    assert source.lines == [2, 4, 6, 7]
+
+
+def test_csv_without_smiles_column_lists_columns(tmp_path: Path) -> None:
+    path = write(tmp_path / "bad.csv", "id,molecule\n1,CCO\n")
+    with pytest.raises(DataError) as caught:
+        read_file(path)
+    assert "no 'smiles' column" in str(caught.value)
+    assert "'id', 'molecule'" in str(caught.value)
+    assert str(path) in str(caught.value)
+
+
+def test_binary_and_missing_files_are_data_errors(tmp_path: Path) -> None:
+    binary = tmp_path / "blob.smi"
+    binary.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00")
+    with pytest.raises(DataError, match="looks binary"):
+        read_file(binary)
+    latin = tmp_path / "latin.txt"
+    latin.write_bytes("caf\xe9\n".encode("latin-1"))
+    with pytest.raises(DataError, match="not UTF-8"):
+        read_file(latin)
+    with pytest.raises(DataError, match="unknown dataset or missing file"):
+        load_strings(str(tmp_path / "absent.smi"))
+
+
+def test_limit_and_data_flag_rules(tmp_path: Path) -> None:
+    path = write(tmp_path / "a.smi", "C\nCC\nCCC\n")
+    assert load_strings(str(path), limit=2).strings == ["C", "CC"]
+    with pytest.raises(DataError, match="only used with a named dataset"):
+        load_strings(str(path), data=path)
+
+
+def test_zinc_from_data_file_in_the_published_csv_format(tmp_path: Path) -> None:
+    path = write(tmp_path / "250k_rndm_zinc_drugs_clean_3.csv", 'smiles,logP,qed,SAS\n"CCO\n",0.1,0.4,1.0\n')
+    source = load_strings("zinc", data=path)
+    assert source.strings == ["CCO"] and source.name == "zinc250k"
+
+
+def test_zinc_offline_without_file_names_file_and_flag(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LSBO_OFFLINE", "1")
+    with pytest.raises(DownloadError, match=r"250k_rndm_zinc_drugs_clean_3\.csv.*--data PATH"):
+        load_strings("zinc250k")
+
+
+def test_expr_from_file_and_generated(expr_dataset_path: Path) -> None:
+    from_file = load_strings("expr", data=expr_dataset_path, limit=3)
+    assert from_file.strings[0] == "x + x + ( x ) + ( x + x )"
+    assert from_file.lines == [1, 2, 3]
+    generated = load_strings("expr", limit=50)
+    assert len(set(generated.strings)) == 50
+    assert generated.metadata["seed"] == 0
+    assert load_strings("expr", limit=50).strings == generated.strings
