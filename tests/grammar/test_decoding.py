@@ -1,0 +1,356 @@
+"""Batched masked decoding against independent per-sample references.
+
+The decoder's outputs are checked with machinery that shares no code with it: a leftmost derivation
+replayed on nltk sentential forms, nltk's chart parser on the resulting string, and a plain Python
+stack decoder written here from the Grammar VAE's description.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from nltk import CFG, ChartParser
+from nltk.grammar import Nonterminal
+
+from lsbo.errors import GrammarError
+from lsbo.grammar.decoding import MASKED_LOGIT, apply_mask, masked_decode, training_masks
+from lsbo.grammar.tables import GrammarTables
+
+# A small grammar with left recursion, a production pushing three non-terminals, and a
+# non-productive symbol F (it only derives itself), so `T -> F` and `F -> F 'z'` must never be chosen.
+TOY_TEXT = """
+S -> S '+' T | T | 'f' '(' S ',' S ',' S ')'
+T -> '(' S ')' | 'x' | 'y' | F
+F -> F 'z'
+"""
+NON_PRODUCTIVE = {Nonterminal("F")}
+
+TOY_CFG = CFG.fromstring(TOY_TEXT)
+TOY = GrammarTables.from_cfg(TOY_CFG)
+TOY_PARSER = ChartParser(TOY_CFG)
+PRODUCTIONS = list(TOY_CFG.productions())
+PAD = TOY.padding
+P = TOY.n_productions
+
+property_settings = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+def index_of(text: str) -> int:
+    """Production index of a production written like ``"S -> T"``."""
+    matches = [i for i, prod in enumerate(PRODUCTIONS) if str(prod).replace("'", "") == text]
+    assert len(matches) == 1, text
+    return matches[0]
+
+
+def replay(row: list[int], cfg: CFG = TOY_CFG) -> tuple[list[str], bool]:
+    """Replay production indices as a leftmost derivation on sentential forms.
+
+    Asserts that every production rewrites the leftmost non-terminal and that padding appears only
+    after the derivation is finished. Returns the sentential form's terminal prefix (the whole
+    string when complete) and whether the derivation finished.
+    """
+    productions = list(cfg.productions())
+    form: list[object] = [cfg.start()]
+    for step, p in enumerate(row):
+        leftmost = next((i for i, s in enumerate(form) if isinstance(s, Nonterminal)), None)
+        if p == len(productions):  # padding
+            assert leftmost is None, f"padding at step {step} with {form[leftmost]} unexpanded"
+            continue
+        assert leftmost is not None, f"production {p} at step {step} after the derivation ended"
+        prod = productions[p]
+        assert form[leftmost] == prod.lhs(), f"step {step}: {prod} applied to {form[leftmost]}"
+        form[leftmost : leftmost + 1] = list(prod.rhs())
+    complete = not any(isinstance(s, Nonterminal) for s in form)
+    prefix = []
+    for s in form:
+        if isinstance(s, Nonterminal):
+            break
+        prefix.append(s)
+    return prefix, complete
+
+
+def reference_decode(
+    logits: np.ndarray, cfg: CFG = TOY_CFG, non_productive: frozenset = frozenset(NON_PRODUCTIVE)
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per-sample Python stack decoder (greedy), straight from the Grammar VAE's description."""
+    productions = list(cfg.productions())
+    padding = len(productions)
+    n, steps, _ = logits.shape
+    out = np.full((n, steps), padding, dtype=np.int64)
+    complete = np.zeros(n, dtype=bool)
+    for i in range(n):
+        stack = [cfg.start()]
+        for t in range(steps):
+            if not stack:
+                break
+            top = stack.pop()
+            allowed = [
+                p
+                for p, prod in enumerate(productions)
+                if prod.lhs() == top and not any(s in non_productive for s in prod.rhs())
+            ]
+            scores = logits[i, t, allowed].astype(np.float64)
+            p = allowed[int(np.argmax(scores))]
+            out[i, t] = p
+            stack.extend(s for s in reversed(productions[p].rhs()) if isinstance(s, Nonterminal))
+        complete[i] = not stack
+    return out, complete
+
+
+def random_logits(seed: int, n: int, steps: int, scale: float) -> torch.Tensor:
+    generator = torch.Generator().manual_seed(seed)
+    return scale * torch.randn(n, steps, P, generator=generator)
+
+
+def assert_derivable(indices: torch.Tensor, complete: torch.Tensor) -> None:
+    """Every row is a leftmost derivation prefix; complete rows parse with nltk; flags agree."""
+    unusable = {p for p, prod in enumerate(PRODUCTIONS) if any(s in NON_PRODUCTIVE for s in prod.rhs())}
+    for row, done in zip(indices.tolist(), complete.tolist()):
+        assert not unusable.intersection(row)
+        tokens, finished = replay(row)
+        assert finished == done
+        if done:
+            assert any(True for _ in TOY_PARSER.parse(tokens)), tokens
+
+
+def test_toy_tables_exclude_the_non_productive_productions() -> None:
+    masks = TOY.masks()
+    assert not masks[:, index_of("T -> F")].any()
+    assert not masks[:, index_of("F -> F z")].any()
+
+
+@property_settings
+@given(
+    seed=st.integers(0, 2**31 - 1),
+    n=st.integers(1, 12),
+    steps=st.integers(1, 30),
+    scale=st.sampled_from([0.3, 1.0, 4.0]),
+)
+def test_greedy_matches_reference_and_is_derivable(seed: int, n: int, steps: int, scale: float) -> None:
+    logits = random_logits(seed, n, steps, scale)
+    indices, complete = masked_decode(logits, TOY)
+    assert indices.shape == (n, steps) and indices.dtype == torch.long
+    assert complete.shape == (n,) and complete.dtype == torch.bool
+    expected, expected_complete = reference_decode(logits.numpy())
+    np.testing.assert_array_equal(indices.numpy(), expected)
+    np.testing.assert_array_equal(complete.numpy(), expected_complete)
+    assert_derivable(indices, complete)
+
+
+@property_settings
+@given(seed=st.integers(0, 2**31 - 1), n=st.integers(1, 12), steps=st.integers(1, 30))
+def test_samples_are_derivable(seed: int, n: int, steps: int) -> None:
+    logits = random_logits(seed, n, steps, 1.0)
+    generator = torch.Generator().manual_seed(seed + 1)
+    indices, complete = masked_decode(logits, TOY, sample=True, generator=generator)
+    assert_derivable(indices, complete)
+
+
+def test_random_logits_give_both_complete_and_incomplete_outputs() -> None:
+    """The property tests above exercise both outcomes, not only one of them."""
+    indices, complete = masked_decode(random_logits(0, 200, 12, 1.0), TOY)
+    assert 0 < int(complete.sum()) < 200
+    assert_derivable(indices, complete)
+
+
+def test_deep_stacks_beyond_the_step_count_decode_like_the_reference() -> None:
+    """Push the three-child production for most steps (stacks far deeper than T), then close.
+
+    The stack is stored in a ring buffer of T + max_rhs slots; this checks it never corrupts the
+    entries that are still read.
+    """
+    n, steps = 64, 40
+    generator = torch.Generator().manual_seed(7)
+    logits = torch.randn(n, steps, P, generator=generator)
+    push_until = torch.randint(5, steps, (n,), generator=generator)
+    early = torch.arange(steps)[None, :] < push_until[:, None]
+    # Both recursive productions, so the stack holds a mix of S and T whose order matters.
+    logits[:, :, index_of("S -> f ( S , S , S )")] += torch.where(early, 6.0, -6.0)
+    logits[:, :, index_of("S -> S + T")] += torch.where(early, 6.0, -6.0)
+    indices, complete = masked_decode(logits, TOY)
+    expected, expected_complete = reference_decode(logits.numpy())
+    np.testing.assert_array_equal(indices.numpy(), expected)
+    np.testing.assert_array_equal(complete.numpy(), expected_complete)
+    # The test is only meaningful if many stacks grew beyond the ring buffer's T + 3 slots.
+    growth = torch.tensor([len(r) - 1 for r in TOY.rhs_nonterminals[:-1]] + [0])[indices]
+    max_depth = (1 + growth.cumsum(dim=1)).max(dim=1).values
+    assert (max_depth > steps + 3).sum() > n // 4
+    assert_derivable(indices, complete)
+
+
+def test_stacks_that_grow_fast_then_unwind_fully_decode_like_the_reference() -> None:
+    """Grow the stack by two random symbols per step, then pop it one symbol per step to the bottom.
+
+    This is the fastest way for a write near the top of the stack to be followed by reads far
+    below it, where a ring buffer that is too small would have overwritten entries.
+    """
+    cfg = CFG.fromstring("S -> S X Y | S Y X | 's'\nX -> 'x'\nY -> 'y'")
+    tables = GrammarTables.from_cfg(cfg)
+    grow_xy, grow_yx, stop = 0, 1, 2
+    n, steps = 48, 61
+    generator = torch.Generator().manual_seed(13)
+    logits = torch.randn(n, steps, tables.n_productions, generator=generator)
+    grow_steps = torch.randint(5, 25, (n,), generator=generator)
+    growing = torch.arange(steps)[None, :] < grow_steps[:, None]
+    logits[:, :, grow_xy] += torch.where(growing, 5.0, -5.0)
+    logits[:, :, grow_yx] += torch.where(growing, 5.0, -5.0)
+    logits[:, :, stop] += torch.where(growing, -5.0, 5.0)
+    indices, complete = masked_decode(logits, tables)
+    expected, expected_complete = reference_decode(logits.numpy(), cfg, frozenset())
+    np.testing.assert_array_equal(indices.numpy(), expected)
+    np.testing.assert_array_equal(complete.numpy(), expected_complete)
+    # Rows that grew for k steps need k + 1 + 2k steps in all; both outcomes occur.
+    np.testing.assert_array_equal(complete.numpy(), (3 * grow_steps.numpy() + 1) <= steps)
+    for row, done in zip(indices.tolist(), complete.tolist()):
+        tokens, finished = replay(row, cfg)
+        assert finished == done
+
+
+def test_recursion_that_never_closes_is_incomplete_and_terminates() -> None:
+    logits = torch.zeros(3, 25, P)
+    logits[:, :, index_of("S -> S + T")] = 10.0
+    indices, complete = masked_decode(logits, TOY)
+    assert not complete.any()
+    assert (indices == index_of("S -> S + T")).all()
+    assert all(replay(row) == ([], False) for row in indices.tolist())
+
+
+def test_derivation_finishing_on_the_last_step_is_complete() -> None:
+    logits = torch.zeros(1, 2, P)
+    logits[0, 0, index_of("S -> T")] = 5.0
+    logits[0, 1, index_of("T -> x")] = 5.0
+    indices, complete = masked_decode(logits, TOY)
+    assert indices.tolist() == [[index_of("S -> T"), index_of("T -> x")]]
+    assert complete.tolist() == [True]
+    indices, complete = masked_decode(logits[:, :1], TOY)
+    assert complete.tolist() == [False]
+
+
+def test_disallowed_productions_lose_whatever_their_logits() -> None:
+    logits = torch.randn(50, 20, P, generator=torch.Generator().manual_seed(3))
+    logits[:, :, index_of("T -> F")] = 1e30
+    logits[:, :, PAD] = float("inf")  # padding is not allowed while the stack is non-empty
+    for sample in (False, True):
+        indices, complete = masked_decode(logits, TOY, sample=sample, generator=torch.Generator().manual_seed(0))
+        assert not (indices == index_of("T -> F")).any()
+        assert_derivable(indices, complete)
+
+
+def test_rows_with_every_allowed_logit_minus_infinity_still_decode_validly() -> None:
+    logits = torch.full((4, 10, P), float("-inf"))
+    logits[:, 0, index_of("S -> T")] = 0.0  # then T is on top, whose productions all score -inf
+    for sample in (False, True):
+        indices, complete = masked_decode(logits, TOY, sample=sample, generator=torch.Generator().manual_seed(0))
+        assert_derivable(indices, complete)
+
+
+def test_greedy_is_deterministic_and_sampling_reproducible_with_a_seed() -> None:
+    logits = random_logits(11, 64, 20, 1.0)
+    greedy = masked_decode(logits, TOY)
+    assert torch.equal(greedy[0], masked_decode(logits.clone(), TOY)[0])
+    first = masked_decode(logits, TOY, sample=True, generator=torch.Generator().manual_seed(5))
+    again = masked_decode(logits, TOY, sample=True, generator=torch.Generator().manual_seed(5))
+    other = masked_decode(logits, TOY, sample=True, generator=torch.Generator().manual_seed(6))
+    assert torch.equal(first[0], again[0]) and torch.equal(first[1], again[1])
+    assert not torch.equal(first[0], other[0])
+    assert not torch.equal(first[0], greedy[0])
+
+
+def test_sampling_follows_the_masked_softmax() -> None:
+    """First-step frequencies match softmax over the start symbol's allowed productions only."""
+    n = 20000
+    step_logits = torch.randn(P, generator=torch.Generator().manual_seed(2))
+    logits = step_logits.expand(n, 1, P).clone()
+    indices, _ = masked_decode(logits, TOY, sample=True, generator=torch.Generator().manual_seed(9))
+    allowed = [index_of("S -> S + T"), index_of("S -> T"), index_of("S -> f ( S , S , S )")]
+    expected = torch.softmax(step_logits[allowed].double(), dim=0).numpy()
+    counts = np.array([(indices[:, 0] == p).sum().item() for p in allowed])
+    assert counts.sum() == n
+    # Binomial standard error is at most 0.0036 for n = 20000; allow about five of them.
+    np.testing.assert_allclose(counts / n, expected, atol=0.018)
+
+
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
+def test_half_precision_logits(dtype: torch.dtype) -> None:
+    logits = random_logits(4, 40, 20, 2.0).to(dtype)
+    indices, complete = masked_decode(logits, TOY)
+    expected, expected_complete = reference_decode(logits.float().numpy())
+    np.testing.assert_array_equal(indices.numpy(), expected)
+    np.testing.assert_array_equal(complete.numpy(), expected_complete)
+    sampled, sampled_complete = masked_decode(logits, TOY, sample=True, generator=torch.Generator().manual_seed(1))
+    assert_derivable(sampled, sampled_complete)
+
+
+def test_empty_batch_and_zero_steps() -> None:
+    indices, complete = masked_decode(torch.zeros(0, 5, P), TOY)
+    assert indices.shape == (0, 5) and complete.shape == (0,)
+    indices, complete = masked_decode(torch.zeros(2, 0, P), TOY)
+    assert indices.shape == (2, 0) and complete.tolist() == [False, False]
+
+
+def test_bad_logits_and_grammars_raise_grammar_errors() -> None:
+    with pytest.raises(GrammarError, match="production entries"):
+        masked_decode(torch.zeros(2, 5, P + 1), TOY)
+    with pytest.raises(GrammarError, match="shape"):
+        masked_decode(torch.zeros(5, P), TOY)
+    with pytest.raises(GrammarError, match="floating point"):
+        masked_decode(torch.zeros(2, 5, P, dtype=torch.long), TOY)
+    dead = GrammarTables.from_cfg(CFG.fromstring("S -> S 'a'\nS -> 'b' S"))
+    with pytest.raises(GrammarError, match="start symbol"):
+        masked_decode(torch.zeros(1, 3, dead.n_productions), dead)
+
+
+def test_training_masks_are_the_masks_of_the_true_derivation() -> None:
+    indices, complete = masked_decode(random_logits(21, 100, 25, 1.0), TOY)
+    indices = indices[complete]
+    assert len(indices) > 10
+    masks = training_masks(indices, TOY)
+    assert masks.shape == (*indices.shape, P) and masks.dtype == torch.bool
+    for row, row_masks in zip(indices.tolist(), masks):
+        form: list[object] = [TOY_CFG.start()]
+        for t, p in enumerate(row):
+            leftmost = next((i for i, s in enumerate(form) if isinstance(s, Nonterminal)), None)
+            if leftmost is None:
+                expected = {PAD}
+            else:
+                top = form[leftmost]
+                expected = {
+                    q
+                    for q, prod in enumerate(PRODUCTIONS)
+                    if prod.lhs() == top and not any(s in NON_PRODUCTIVE for s in prod.rhs())
+                }
+                form[leftmost : leftmost + 1] = list(PRODUCTIONS[p].rhs())
+            assert p in expected
+            assert set(torch.nonzero(row_masks[t]).flatten().tolist()) == expected
+
+
+def test_training_masks_reject_out_of_range_indices() -> None:
+    with pytest.raises(GrammarError, match=r"\[0, 8\]"):
+        training_masks(torch.tensor([[0, P]]), TOY)
+    with pytest.raises(GrammarError, match="integers"):
+        training_masks(torch.zeros(1, 3), TOY)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float16, torch.bfloat16])
+def test_apply_mask_is_finite_and_removes_masked_probability(dtype: torch.dtype) -> None:
+    logits = (10 * torch.randn(6, 4, P, generator=torch.Generator().manual_seed(0))).to(dtype).requires_grad_()
+    mask = training_masks(torch.full((6, 4), index_of("S -> T")), TOY)
+    mask[0, 0] = False  # a fully-masked row must not produce NaN
+    masked = apply_mask(logits, mask)
+    assert masked.dtype == dtype and torch.isfinite(masked).all()
+    assert torch.equal(masked[mask], logits[mask])
+    assert (masked[~mask].float() == torch.tensor(MASKED_LOGIT, dtype=dtype).float()).all()
+    probs = torch.softmax(masked, dim=-1)
+    assert (probs[~mask][P:] == 0).all()  # everything but the fully-masked row
+    torch.testing.assert_close(probs[0, 0].float(), torch.full((P,), 1.0 / P), atol=1e-3, rtol=0)
+    target = torch.full((6 * 4,), index_of("S -> T"))
+    loss = torch.nn.functional.cross_entropy(masked.float().reshape(-1, P), target)
+    assert torch.isfinite(loss)
+    loss.backward()
+    assert torch.isfinite(logits.grad).all()
+    assert (logits.grad[~mask] == 0).all()
+    # Masked in float32 then cast to float16 (as autocast may do), the value stays finite.
+    assert torch.isfinite(apply_mask(logits.detach().float(), mask).half()).all()
