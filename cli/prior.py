@@ -17,20 +17,21 @@ prior_app = typer.Typer(help="Gaussian-mixture priors: placement, eq. 10 weights
 def figure(
     out: Path = typer.Option(..., "--out", help="PNG file to write."),
     seed: int = typer.Option(0, "--seed", help="Seed of every random draw."),
-    max_samples: int = typer.Option(3000, "--max-samples", help="Largest sample size N on the x axis."),
-    repeats: int = typer.Option(10, "--repeats", help="Samples drawn per distribution and size (median and band)."),
-    weight_batches: int = typer.Option(100, "--weight-batches", help="M of eq. 10: prior batches per weight estimate."),
+    max_samples: int = typer.Option(3000, "--max-samples", min=10, help="Largest sample size N on the x axis."),
+    repeats: int = typer.Option(10, "--repeats", min=1, help="Samples drawn per distribution and size (median and band)."),
+    weight_batches: int = typer.Option(100, "--weight-batches", min=1, help="M of eq. 10: prior batches per weight estimate."),
 ) -> None:
     """Figure 1: plain KS distance vs. our KS + covariance loss, in 1 and 2 dimensions, over N."""
-    from rich.progress import Progress
-
     from lsbo.errors import ConfigError
-    from lsbo.regularizers.figure import figure1_curves, plot_figure1, sample_sizes_up_to
 
+    # Checked before the heavy imports, so a wrong file name fails at once.
     if out.suffix.lower() != ".png":
         raise ConfigError(f"--out {out}: the figure is written as PNG, give a file name ending in .png")
-    if repeats < 1 or weight_batches < 1:
-        raise ConfigError("--repeats and --weight-batches must be at least 1")
+
+    from rich.progress import Progress
+
+    from lsbo.regularizers.figure import figure1_curves, plot_figure1, sample_sizes_up_to
+
     sizes = sample_sizes_up_to(max_samples)
     dims = (1, 2)
     with Progress(transient=True) as progress:
@@ -50,13 +51,13 @@ def figure(
 
 @prior_app.command("info")
 def info(
-    dim: int = typer.Option(..., "--dim", help="Latent dimension d."),
-    components: int = typer.Option(10, "--components", help="Number of mixture components K."),
-    batch_size: int = typer.Option(500, "--batch-size", help="Training batch size N for the eq. 10 weights."),
+    dim: int = typer.Option(..., "--dim", min=1, help="Latent dimension d."),
+    components: int = typer.Option(10, "--components", min=1, help="Number of mixture components K."),
+    batch_size: int = typer.Option(500, "--batch-size", min=2, help="Training batch size N for the eq. 10 weights."),
     std: float = typer.Option(1.0, "--std", help="Component standard deviation."),
     min_distance: float = typer.Option(6.0, "--min-distance", help="Smallest distance between means."),
     seed: int = typer.Option(0, "--seed", help="Seed of the Sobol placement and the weight estimate."),
-    weight_batches: int = typer.Option(100, "--weight-batches", help="M of eq. 10."),
+    weight_batches: int = typer.Option(100, "--weight-batches", min=1, help="M of eq. 10."),
     device: str = typer.Option("auto", "--device", help="auto, cpu or cuda."),
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
 ) -> None:
