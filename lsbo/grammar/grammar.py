@@ -354,11 +354,9 @@ class Grammar:
             tokens = self.tokenizer.tokenize(text)
         except GrammarError as err:
             return None, f"untokenizable: {err}"
-        if not tokens:
-            return None, "no parse: empty string"
         derivation = self.parser.parse(tokens)
         if derivation is None:
-            return None, "no parse"
+            return None, "no parse" if tokens else "no parse: empty string"
         if len(derivation) > self.max_length:
             return None, f"too long: {len(derivation)} > {self.max_length}"
         return derivation, None
