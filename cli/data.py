@@ -27,10 +27,13 @@ def _prepare(
     """Validate and encode a dataset; write the encoded rows, the rejects and a summary to --out."""
     from rich.console import Console
 
-    from lsbo.data.prepare import default_kind, prepare_dataset, resolve_grammar
+    from lsbo.data.prepare import default_grammar_name, default_kind, prepare_dataset, resolve_grammar
     from lsbo.data.sources import load_strings
+    from lsbo.errors import ConfigError
 
     console = Console()
+    if grammar is None and default_grammar_name(source) is None:  # fail before any slow import or read
+        raise ConfigError(f"no default grammar for {source}; pass --grammar zinc|expr|FILE")
     strings = load_strings(source, data=data, limit=limit, seed=seed, download_progress=progress)
     chosen = resolve_grammar(grammar, source, tokenizer=tokenizer)
     prepared = prepare_dataset(

@@ -1,0 +1,56 @@
+"""`lsbo data` through the real entry point."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import numpy as np
+
+from tests.data.test_prepare import EXPECTED, MIXED_SMI
+
+
+def test_prepare_file_writes_encoded_rejects_and_summary(cli, tmp_path: Path) -> None:
+    data = tmp_path / "mixed.smi"
+    data.write_text(MIXED_SMI, encoding="utf-8")
+    out = tmp_path / "prepared"
+    done = cli("data", "prepare", str(data), "--out", str(out), "--no-progress")
+    assert done.returncode == 0, done.stderr
+    assert "accepted" in done.stdout and "invalid smiles" in done.stdout
+    summary = json.loads((out / "summary.json").read_text())
+    assert (summary["total"], summary["accepted"]) == (8, 3)
+    assert summary["rejected"] == {reason: 1 for reason in EXPECTED.values()}
+    assert summary["grammar"] == "zinc" and summary["kind"] == "molecules"
+    with open(out / "rejects.csv", newline="") as handle:
+        assert {int(r["line"]): r["reason"] for r in csv.DictReader(handle)} == EXPECTED
+    assert np.load(out / "indices.npy").shape == (3, 277)
+    assert (out / "strings.txt").read_text().splitlines() == ["CCO", "c1ccccc1", "CC(=O)O"]
+
+
+def test_prepare_zinc_offline_fails_fast_naming_file_and_flag(cli, tmp_path: Path) -> None:
+    done = cli("data", "prepare", "zinc", "--out", str(tmp_path / "z"), env={"LSBO_OFFLINE": "1"})
+    assert done.returncode == 1
+    assert "250k_rndm_zinc_drugs_clean_3.csv" in done.stderr and "--data PATH" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert not (tmp_path / "z").exists()
+
+
+def test_text_file_without_grammar_and_csv_without_column_are_one_line_errors(cli, tmp_path: Path) -> None:
+    text = tmp_path / "rows.txt"
+    text.write_text("x + 1\n")
+    done = cli("data", "prepare", str(text), "--out", str(tmp_path / "o"))
+    assert done.returncode == 1 and "pass --grammar" in done.stderr and "Traceback" not in done.stderr
+    table = tmp_path / "t.csv"
+    table.write_text("id,mol\n1,CCO\n")
+    done = cli("data", "prepare", str(table), "--out", str(tmp_path / "o"))
+    assert done.returncode == 1 and "'id', 'mol'" in done.stderr
+
+
+def test_fetch_checks_a_local_copy(cli, tmp_path: Path) -> None:
+    copy = tmp_path / "250k_rndm_zinc_drugs_clean_3.csv"
+    copy.write_text('smiles,logP\n"CCO\n",0.1\n')
+    done = cli("data", "fetch", "zinc250k", "--data", str(copy))
+    assert done.returncode == 1
+    assert "rows   1 (expected 249,455)" in done.stdout
+    assert "has 1 rows, expected 249455" in done.stderr
