@@ -42,17 +42,26 @@ MASKED_LOGIT: float = -30000.0
 # check synchronises a GPU with the host, so it is not done at every step.
 _FINISHED_CHECK_INTERVAL = 8
 
+# Upper bound on the Gumbel noise numbers drawn at once when sampling (16 MiB of float32).
+_NOISE_BLOCK_NUMBERS = 2**22
+
 
 @dataclass(frozen=True)
 class DecoderTables:
     """The tensors the batched stack machine needs, on one device.
 
-    Non-terminal index ``n_nonterminals`` stands for "empty stack": its mask row allows only the
-    padding production, and ``lhs[padding]`` maps to it, so that padding steps index it too.
+    Non-terminal index ``n_nonterminals`` stands for "empty stack": its only allowed production is
+    the padding production, and ``lhs[padding]`` maps to it, so that padding steps index it too.
+
+    ``choices[a]`` lists the productions allowed with ``a`` on top of the stack in increasing order,
+    padded to a common width by repeating the first one; ``choice_bias[a]`` is 0 on real entries and
+    ``-inf`` on the repeats. A decoding step scores only these few candidates instead of all ``P``
+    productions, and whatever the scores (all ``-inf``, NaN) the winner is an allowed production.
     """
 
     masks: Tensor  # bool (n_nonterminals + 1, P): allowed productions per top-of-stack symbol
-    fallback: Tensor  # long (n_nonterminals + 1,): first allowed production per top-of-stack symbol
+    choices: Tensor  # long (n_nonterminals + 1, max_choices): allowed productions, padded
+    choice_bias: Tensor  # float32 (n_nonterminals + 1, max_choices): 0 real entry, -inf repeat
     lhs: Tensor  # long (P,): left-hand side per production, the padding production -> empty symbol
     rhs_reversed: Tensor  # long (P, max_rhs): right-hand-side non-terminals in push order, 0-padded
     rhs_length: Tensor  # long (P,): number of right-hand-side non-terminals
@@ -68,9 +77,17 @@ def _build_decoder_tables(tables: GrammarTables, device: torch.device) -> Decode
         raise GrammarError(f"the start symbol {name} derives no terminal string, so nothing can be decoded")
     n_nt, n_prod = tables.n_nonterminals, tables.n_productions
     masks = torch.cat([tables.masks(), tables.empty_mask()[None, :]], dim=0)
-    # Every row is non-empty except those of non-productive symbols, which no allowed production
-    # ever pushes; their fallback (padding) is never used.
-    fallback = torch.where(masks.any(dim=1), masks.to(torch.uint8).argmax(dim=1), torch.tensor(tables.padding))
+    allowed = [torch.nonzero(row).flatten().tolist() for row in masks]
+    width = max(len(a) for a in allowed)
+    choices = torch.full((n_nt + 1, width), tables.padding, dtype=torch.long)
+    choice_bias = torch.full((n_nt + 1, width), float("-inf"), dtype=torch.float32)
+    for a, productions in enumerate(allowed):
+        # Non-productive symbols have no allowed production; no allowed production ever pushes
+        # one, so their (padding) row is never used.
+        if productions:
+            choices[a] = productions[0]
+            choices[a, : len(productions)] = torch.tensor(productions)
+            choice_bias[a, : len(productions)] = 0.0
     lhs = torch.tensor([n_nt if a < 0 else a for a in tables.lhs], dtype=torch.long)
     max_rhs = max(1, max(len(r) for r in tables.rhs_nonterminals))
     rhs_reversed = torch.zeros(n_prod, max_rhs, dtype=torch.long)
@@ -81,7 +98,8 @@ def _build_decoder_tables(tables: GrammarTables, device: torch.device) -> Decode
             rhs_reversed[p, : len(rhs)] = torch.tensor(rhs[::-1], dtype=torch.long)
     return DecoderTables(
         masks=masks.to(device),
-        fallback=fallback.to(device=device, dtype=torch.long),
+        choices=choices.to(device),
+        choice_bias=choice_bias.to(device),
         lhs=lhs.to(device),
         rhs_reversed=rhs_reversed.to(device),
         rhs_length=rhs_length.to(device),
@@ -135,7 +153,8 @@ def masked_decode(
         tables: the grammar's index tables; ``P`` must equal ``tables.n_productions``.
         sample: ``False`` takes the most likely allowed production at each step (deterministic; ties
             go to the lowest index); ``True`` samples from the softmax restricted to the allowed
-            productions (Gumbel-max: argmax of logits plus Gumbel noise).
+            productions (Gumbel-max: argmax of logits plus Gumbel noise). Only allowed productions
+            can be chosen, whatever the logits hold (``inf``, ``-inf`` or NaN included).
         generator: source of the sampling noise; must live on the logits' device. ``None`` uses
             torch's global generator for that device.
 
@@ -166,7 +185,11 @@ def masked_decode(
     depth = torch.ones(n, dtype=torch.long, device=device)
     push_offsets = torch.arange(dt.max_rhs, device=device)
     indices = torch.full((n, steps), dt.padding, dtype=torch.long, device=device)
-    negative_infinity = torch.tensor(float("-inf"), device=device)
+    n_choices = dt.choices.shape[1]
+    # Sampling noise is drawn for blocks of steps at once (bounded to about 2**22 numbers): one
+    # large elementwise operation costs far less than many small ones, on a CPU and a GPU alike.
+    noise_block = max(1, min(steps, _NOISE_BLOCK_NUMBERS // max(1, n * n_choices)))
+    gumbel = torch.empty(0, device=device)
 
     for t in range(steps):
         if t % _FINISHED_CHECK_INTERVAL == 0 and t > 0 and not bool((depth > 0).any()):
@@ -175,25 +198,24 @@ def masked_decode(
         top_slot = (depth - 1).remainder(capacity)
         top = stack.gather(1, top_slot.unsqueeze(1)).squeeze(1)
         top = torch.where(nonempty, top, dt.empty)
-        allowed = dt.masks[top]  # (N, P)
-
-        scores = logits[:, t, :]
+        candidates = dt.choices.index_select(0, top)  # (N, max_choices) allowed productions
+        scores = logits[:, t, :].gather(1, candidates)
         if sample:
-            # Gumbel-max: argmax(logits - log E), E ~ Exp(1), is a draw from softmax(logits).
-            noise = torch.empty(n, n_prod, dtype=torch.float32, device=device).exponential_(generator=generator)
-            scores = scores.float() - noise.log()
-        choice = torch.where(allowed, scores, negative_infinity.to(scores.dtype)).argmax(dim=1)
-        # A row whose allowed scores are all -inf (or all NaN-free -inf after noise) would make argmax
-        # return a disallowed index; fall back to the first allowed production there.
-        chosen_ok = allowed.gather(1, choice.unsqueeze(1)).squeeze(1)
-        choice = torch.where(chosen_ok, choice, dt.fallback[top])
+            # Gumbel-max: the argmax of logits plus Gumbel noise is a draw from their softmax. The
+            # repeated (padding) candidates get -inf so that no production is counted twice.
+            if t % noise_block == 0:
+                uniform = torch.rand(n, noise_block, n_choices, device=device, generator=generator)
+                gumbel = -torch.log(-torch.log(uniform))
+            scores = scores.float() + gumbel[:, t % noise_block] + dt.choice_bias.index_select(0, top)
+        # Ties go to the first maximum, which is the lowest production index.
+        choice = candidates.gather(1, scores.argmax(dim=1, keepdim=True)).squeeze(1)
         indices[:, t] = choice
 
         popped = depth - nonempty.long()
         push_slots = (popped.unsqueeze(1) + push_offsets).remainder(capacity)
         # Slots above the new top receive the padding zeros of `rhs_reversed`; they are never read.
-        stack.scatter_(1, push_slots, dt.rhs_reversed[choice])
-        depth = popped + dt.rhs_length[choice]
+        stack.scatter_(1, push_slots, dt.rhs_reversed.index_select(0, choice))
+        depth = popped + dt.rhs_length.index_select(0, choice)
 
     complete = depth == 0
     return indices, complete

@@ -16,13 +16,15 @@ from nltk import CFG, ChartParser
 from nltk.grammar import Nonterminal
 
 from lsbo.errors import GrammarError
+from lsbo.grammar import decoding
 from lsbo.grammar.decoding import MASKED_LOGIT, apply_mask, masked_decode, training_masks
 from lsbo.grammar.tables import GrammarTables
 
-# A small grammar with left recursion, a production pushing three non-terminals, and a
-# non-productive symbol F (it only derives itself), so `T -> F` and `F -> F 'z'` must never be chosen.
+# A small grammar with left recursion, a production pushing three non-terminals, a non-productive
+# symbol F (it only derives itself), so `T -> F` and `F -> F 'z'` must never be chosen, and different
+# numbers of usable productions per symbol (S has four, T three).
 TOY_TEXT = """
-S -> S '+' T | T | 'f' '(' S ',' S ',' S ')'
+S -> S '+' T | T | 'f' '(' S ',' S ',' S ')' | 'w'
 T -> '(' S ')' | 'x' | 'y' | F
 F -> F 'z'
 """
@@ -259,18 +261,51 @@ def test_greedy_is_deterministic_and_sampling_reproducible_with_a_seed() -> None
     assert not torch.equal(first[0], greedy[0])
 
 
-def test_sampling_follows_the_masked_softmax() -> None:
-    """First-step frequencies match softmax over the start symbol's allowed productions only."""
+@pytest.mark.parametrize("noise_block_numbers", [2**22, 1])
+def test_sampling_follows_the_masked_softmax(noise_block_numbers: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Frequencies at each step match the softmax over the allowed productions only.
+
+    Step 0 samples among S's four productions, step 1 among T's three usable ones (T's candidate
+    list is padded to S's width, and the padding must not be drawn). With a budget of one noise
+    number the noise is drawn step by step instead of for all steps at once.
+    """
+    monkeypatch.setattr(decoding, "_NOISE_BLOCK_NUMBERS", noise_block_numbers)
     n = 20000
-    step_logits = torch.randn(P, generator=torch.Generator().manual_seed(2))
-    logits = step_logits.expand(n, 1, P).clone()
+    step_logits = torch.randn(2, P, generator=torch.Generator().manual_seed(2))
+    step_logits[1, index_of("T -> F")] = 5.0  # large but masked: must get no probability
+    logits = step_logits.expand(n, 2, P).clone()
+    logits[n // 2 :, 0, index_of("S -> T")] = 100.0  # so that half the rows have T on top at step 1
     indices, _ = masked_decode(logits, TOY, sample=True, generator=torch.Generator().manual_seed(9))
-    allowed = [index_of("S -> S + T"), index_of("S -> T"), index_of("S -> f ( S , S , S )")]
-    expected = torch.softmax(step_logits[allowed].double(), dim=0).numpy()
-    counts = np.array([(indices[:, 0] == p).sum().item() for p in allowed])
-    assert counts.sum() == n
-    # Binomial standard error is at most 0.0036 for n = 20000; allow about five of them.
-    np.testing.assert_allclose(counts / n, expected, atol=0.018)
+    s_rules = [index_of(r) for r in ("S -> S + T", "S -> T", "S -> f ( S , S , S )", "S -> w")]
+    t_rules = [index_of(r) for r in ("T -> ( S )", "T -> x", "T -> y")]
+    for step, rows, allowed in ((0, slice(0, n // 2), s_rules), (1, slice(n // 2, n), t_rules)):
+        chosen = indices[rows, step]
+        expected = torch.softmax(step_logits[step, allowed].double(), dim=0).numpy()
+        counts = np.array([(chosen == p).sum().item() for p in allowed])
+        assert counts.sum() == n // 2
+        # Binomial standard error is at most 0.005 for 10000 draws; allow five of them.
+        np.testing.assert_allclose(counts / (n // 2), expected, atol=0.025)
+
+
+@pytest.mark.parametrize("noise_block_numbers", [2**22, 1])
+def test_sampling_steps_are_independent(noise_block_numbers: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With equal logits, S -> S + T at step 0 (S on top again) is followed by it at step 1 a quarter
+    of the time, not always as it would be if a step reused another step's noise."""
+    monkeypatch.setattr(decoding, "_NOISE_BLOCK_NUMBERS", noise_block_numbers)
+    indices, _ = masked_decode(torch.zeros(8000, 2, P), TOY, sample=True, generator=torch.Generator().manual_seed(4))
+    again = indices[:, 0] == index_of("S -> S + T")
+    assert again.sum() > 1500
+    fraction = (indices[again, 1] == index_of("S -> S + T")).double().mean().item()
+    assert abs(fraction - 0.25) < 0.05
+
+
+def test_sampling_noise_drawn_in_blocks_is_reproducible_and_derivable(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(decoding, "_NOISE_BLOCK_NUMBERS", 50)  # blocks of a few steps
+    logits = random_logits(17, 10, 30, 1.0)
+    first = masked_decode(logits, TOY, sample=True, generator=torch.Generator().manual_seed(3))
+    again = masked_decode(logits, TOY, sample=True, generator=torch.Generator().manual_seed(3))
+    assert torch.equal(first[0], again[0])
+    assert_derivable(*first)
 
 
 @pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
@@ -328,7 +363,7 @@ def test_training_masks_are_the_masks_of_the_true_derivation() -> None:
 
 
 def test_training_masks_reject_out_of_range_indices() -> None:
-    with pytest.raises(GrammarError, match=r"\[0, 8\]"):
+    with pytest.raises(GrammarError, match=r"\[0, 9\]"):
         training_masks(torch.tensor([[0, P]]), TOY)
     with pytest.raises(GrammarError, match="integers"):
         training_masks(torch.zeros(1, 3), TOY)
