@@ -46,7 +46,8 @@ def frechet_distance(
     The matrix square root of ``sigma1 @ sigma2`` can come out non-finite when the product is
     (near) singular, e.g. with fewer samples than feature dimensions; then ``eps`` is added to both
     diagonals, as the reference FID code does. Round-off gives the root a tiny imaginary part, which
-    is dropped; a large one means the covariances are not valid and is an error.
+    is dropped; where it is large (the reference code raises), the trace is computed from the
+    equivalent symmetric form instead (:func:`_trace_sqrt_product`).
     """
     mu1, mu2 = np.atleast_1d(np.asarray(mu1, np.float64)), np.atleast_1d(np.asarray(mu2, np.float64))
     sigma1, sigma2 = np.atleast_2d(np.asarray(sigma1, np.float64)), np.atleast_2d(np.asarray(sigma2, np.float64))
@@ -57,14 +58,25 @@ def frechet_distance(
     if not np.isfinite(covmean).all():
         offset = np.eye(sigma1.shape[0]) * eps
         covmean = linalg.sqrtm((sigma1 + offset) @ (sigma2 + offset))
-    if np.iscomplexobj(covmean):
-        largest_imaginary = float(np.max(np.abs(np.diagonal(covmean).imag)))
-        if largest_imaginary > 1e-3:
-            raise ValueError(f"FID: the covariance product has a square root with imaginary part {largest_imaginary:.3g}")
-        covmean = covmean.real
-    value = float(diff @ diff + np.trace(sigma1) + np.trace(sigma2) - 2.0 * np.trace(covmean))
+    trace_covmean: float
+    if np.iscomplexobj(covmean) and float(np.max(np.abs(np.diagonal(covmean).imag))) > 1e-3:
+        # sqrtm lost its way on a (near) singular, non-symmetric product (the reference code gives
+        # up here); the trace is also that of the symmetric PSD root, computed stably instead.
+        trace_covmean = _trace_sqrt_product(sigma1, sigma2)
+    else:
+        trace_covmean = float(np.trace(covmean.real))
+    value = float(diff @ diff + np.trace(sigma1) + np.trace(sigma2) - 2.0 * trace_covmean)
     # Round-off can push a distance of two identical sets a hair below zero.
     return max(value, 0.0)
+
+
+def _trace_sqrt_product(sigma1: np.ndarray, sigma2: np.ndarray) -> float:
+    """Tr((S1 S2)^{1/2}) = Tr((S1^{1/2} S2 S1^{1/2})^{1/2}): the same eigenvalues, but of a symmetric
+    positive semi-definite matrix, so eigh applies and round-off cannot make them complex."""
+    values, vectors = np.linalg.eigh(sigma1)
+    root1 = (vectors * np.sqrt(np.clip(values, 0.0, None))) @ vectors.T
+    inner = root1 @ sigma2 @ root1
+    return float(np.sqrt(np.clip(np.linalg.eigvalsh((inner + inner.T) / 2.0), 0.0, None)).sum())
 
 
 def fid_from_features(real: np.ndarray, generated: np.ndarray) -> float:

@@ -1,0 +1,193 @@
+"""Evaluation of a trained image model: the four FIDs of Table 1 and the clustering accuracy of
+Section 4.2 (PROTOCOLS.md §5), written to ``metrics.json`` in the model directory.
+
+- ``samples`` (Samp.): decoded prior samples vs test images;
+- ``gmm`` (GMM): decoded samples of a Gaussian mixture fitted to the training latents after training;
+- ``reconstructions`` (Rec.): test reconstructions vs test images;
+- ``interpolations`` (Inter.): decoded midpoints of random test pairs vs test images;
+- ``clustering_accuracy``: Hungarian-matched ``prior.assign(z)`` of the test codes vs the labels
+  (only for a prior of more than one component; a single Gaussian puts every image in one cluster).
+
+Every FID is stored under ``fid[<feature extractor>]`` (see :mod:`lsbo.images.features`).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import torch
+
+from lsbo.images.data import ImageSplit, load_image_split, to_float
+from lsbo.images.features import ClassifierFeatures, FeatureExtractor, build_feature_extractor
+from lsbo.images.metrics import FID_KINDS, clustering_accuracy, feature_statistics, fid_key, frechet_distance
+from lsbo.images.models import ImageAutoencoder
+from lsbo.images.training import LoadedImageModel, load_image_model
+
+METRICS_JSON = "metrics.json"
+
+# Paper Table 1 (FID with Inception-v3 features) and the clustering table, for side-by-side printing.
+PAPER_MODEL_NAMES = {"gmm": "GMM-DAE (paper)", "vae": "VAE", "cvvae": "CV-VAE", "rae": "RAE", "wae": "WAE"}
+PAPER_FID: dict[tuple[str, str], tuple[float, float, float, float]] = {
+    ("mnist", "VAE"): (27.27, 20.52, 21.59, 21.05),
+    ("mnist", "WAE"): (20.20, 12.90, 14.07, 16.19),
+    ("mnist", "CV-VAE"): (32.12, 28.62, 29.61, 30.76),
+    ("mnist", "RAE"): (17.72, 14.15, 14.69, 15.57),
+    ("mnist", "GMM-DAE (paper)"): (13.11, 12.82, 8.99, 12.82),
+    ("fashion-mnist", "VAE"): (50.50, 36.22, 33.33, 44.12),
+    ("fashion-mnist", "WAE"): (39.66, 28.01, 24.84, 35.01),
+    ("fashion-mnist", "CV-VAE"): (57.57, 38.28, 35.10, 47.73),
+    ("fashion-mnist", "RAE"): (47.26, 29.59, 24.54, 34.77),
+    ("fashion-mnist", "GMM-DAE (paper)"): (33.70, 26.62, 19.56, 29.17),
+    ("svhn", "VAE"): (61.01, 58.23, 59.13, 50.29),
+    ("svhn", "WAE"): (58.08, 34.87, 29.62, 27.16),
+    ("svhn", "CV-VAE"): (51.01, 54.19, 48.53, 47.65),
+    ("svhn", "RAE"): (42.35, 35.12, 31.04, 27.30),
+    ("svhn", "GMM-DAE (paper)"): (37.42, 36.46, 31.27, 24.87),
+    ("celeba", "VAE"): (68.01, 61.63, 52.55, 58.39),
+    ("celeba", "WAE"): (58.91, 49.17, 41.14, 47.08),
+    ("celeba", "CV-VAE"): (57.61, 52.72, 45.32, 50.87),
+    ("celeba", "RAE"): (52.33, 48.23, 41.61, 46.58),
+    ("celeba", "GMM-DAE (paper)"): (49.79, 44.79, 39.48, 47.13),
+}
+PAPER_CLUSTERING = {"mnist": 85.53, "fashion-mnist": 56.24}  # GMM-DAE, %, latent 10, K = 10
+
+
+def paper_fid(dataset: str, regularizer: str) -> dict[str, float] | None:
+    """The paper's Table 1 row for this dataset and regularizer (Inception FID), if it has one."""
+    row = PAPER_FID.get((dataset, PAPER_MODEL_NAMES.get(regularizer, "")))
+    return dict(zip(FID_KINDS, row)) if row is not None else None
+
+
+def _generated_images(
+    model: ImageAutoencoder, train_codes: torch.Tensor, test: torch.Tensor, n: int, generator: torch.Generator, n_components: int
+) -> dict[str, torch.Tensor]:
+    """The four image sets of Table 1, each (n, C, H, W) on the CPU."""
+    regularizer = model.regularizer
+    device = model.device
+    prior_z = regularizer.sample(n, generator=generator)
+    ex_post = regularizer.fit_ex_post(train_codes.cpu(), n_components)
+    gmm_z = ex_post.sample(n, generator=generator)
+    test_codes = model.encode(test)
+    partner = torch.randperm(n, generator=generator)
+    midpoints = 0.5 * (test_codes + test_codes[partner.to(test_codes.device)])
+    return {
+        "samples": model.decode(prior_z.to(device)).cpu(),
+        "gmm": model.decode(gmm_z.to(device)).cpu(),
+        "reconstructions": model.decode(test_codes).cpu(),
+        "interpolations": model.decode(midpoints).cpu(),
+    }
+
+
+def compute_fids(extractor: FeatureExtractor, real: torch.Tensor, generated: dict[str, torch.Tensor]) -> dict[str, float]:
+    """FID of each generated set against the real images, on one extractor's features."""
+    real_stats = feature_statistics(extractor.features(real))
+    return {kind: frechet_distance(*real_stats, *feature_statistics(extractor.features(images))) for kind, images in generated.items()}
+
+
+def prior_clustering_accuracy(model: ImageAutoencoder, test: ImageSplit) -> float | None:
+    """Hungarian accuracy of ``prior.assign`` on the test codes; None without labels or with K = 1."""
+    prior = model.regularizer.prior
+    if test.labels is None or prior.n_components < 2:
+        return None
+    codes = model.encode(to_float(test.images))
+    assignments = prior.assign(codes.to(prior.means.device)).cpu().numpy()
+    return clustering_accuracy(assignments, test.labels.numpy())
+
+
+def evaluate_image_model(
+    model_dir: str | Path,
+    *,
+    data_dir: str | Path | None = None,
+    device: str = "auto",
+    n_samples: int = 10000,
+    inception_weights: str | Path | None = None,
+    classifier_epochs: int = 2,
+    seed: int = 0,
+    progress: bool = True,
+    log: Callable[[str], None] = print,
+    loaded: LoadedImageModel | None = None,
+) -> dict[str, Any]:
+    """Compute the metrics of the module docstring and write ``metrics.json`` into ``model_dir``."""
+    loaded = loaded or load_image_model(model_dir, device)
+    model, config, data = loaded.model, loaded.config, loaded.data
+    source = data_dir if data_dir is not None else data.get("data_dir") or data.get("origin")
+    test = load_image_split(config.dataset, "test", source)
+    # The feature classifier always learns from the whole training split, so that models trained on
+    # different --limit subsets are measured with the same extractor.
+    full_train = load_image_split(config.dataset, "train", source)
+    extractor = build_feature_extractor(
+        full_train, test, model.device, inception_weights=inception_weights, classifier_epochs=classifier_epochs,
+        progress=progress, log=log,
+    )
+    model_train = load_image_split(config.dataset, "train", source, data.get("limit"))
+    n = min(n_samples, len(test))
+    generator = torch.Generator().manual_seed(seed)
+    real = to_float(test.images[:n])
+    train_codes = model.encode(to_float(model_train.images))
+    generated = _generated_images(model, train_codes, real, n, generator, config.n_components)
+    fids = compute_fids(extractor, real, generated)
+    mse = float(torch.mean((generated["reconstructions"] - real) ** 2))
+    metrics: dict[str, Any] = {
+        "dataset": config.dataset,
+        "regularizer": config.regularizer,
+        "regularizer_options": config.regularizer_options,
+        "preset": config.preset,
+        "epochs_trained": len(loaded.history),
+        "n_train": len(model_train),
+        "n_fid_images": n,
+        "feature_extractor": {
+            "name": extractor.name,
+            "kind": "classifier" if isinstance(extractor, ClassifierFeatures) else "inception-v3",
+            "classifier_test_accuracy": getattr(extractor, "test_accuracy", None),
+        },
+        fid_key(extractor.name): fids,
+        "test_reconstruction_mse": mse,
+        "clustering_accuracy": prior_clustering_accuracy(model, test),
+        "seed": seed,
+    }
+    from lsbo.checkpoint import atomic_write_text  # noqa: PLC0415
+
+    atomic_write_text(Path(loaded.model_dir) / METRICS_JSON, json.dumps(metrics, indent=2) + "\n")
+    return metrics
+
+
+def metrics_table_rows(metrics: dict[str, Any]) -> tuple[str, list[list[str]]]:
+    """(header note, rows [metric, ours, paper]) for printing beside the paper's numbers."""
+    name = metrics["feature_extractor"]["name"]
+    fids = metrics[fid_key(name)]
+    paper = paper_fid(metrics["dataset"], metrics["regularizer"])
+    rows = [
+        [f"{fid_key(name)} {kind}", f"{fids[kind]:.2f}", f"{paper[kind]:.2f}" if paper else "-"] for kind in FID_KINDS
+    ]
+    accuracy = metrics.get("clustering_accuracy")
+    paper_accuracy = PAPER_CLUSTERING.get(metrics["dataset"]) if metrics["regularizer"] == "gmm" else None
+    rows.append(
+        [
+            "clustering accuracy %",
+            f"{100 * accuracy:.2f}" if accuracy is not None else "n/a (one-component prior)",
+            f"{paper_accuracy:.2f}" if paper_accuracy is not None else "-",
+        ]
+    )
+    note = (
+        "paper FIDs use Inception-v3 features; numbers from another extractor are not comparable with them"
+        if metrics["feature_extractor"]["kind"] != "inception-v3"
+        else "both columns use Inception-v3 features (sample sizes and training may differ)"
+    )
+    return note, rows
+
+
+def load_metrics(model_dir: str | Path) -> dict[str, Any]:
+    path = Path(model_dir) / METRICS_JSON
+    return json.loads(path.read_text())
+
+
+def fid_values(metrics: dict[str, Any]) -> dict[str, float]:
+    """The four FIDs of a metrics dict, whatever extractor computed them."""
+    return dict(metrics[fid_key(metrics["feature_extractor"]["name"])])
+
+
+def mean_or_nan(values: list[float]) -> float:
+    return float(np.mean(values)) if values else float("nan")
