@@ -34,7 +34,7 @@ def _prepare(
     console = Console()
     if grammar is None and default_grammar_name(source) is None:  # fail before any slow import or read
         raise ConfigError(f"no default grammar for {source}; pass --grammar zinc|expr|FILE")
-    strings = load_strings(source, data=data, limit=limit, seed=seed, download_progress=progress)
+    strings = load_strings(source, data=data, limit=limit, seed=seed, progress=progress)
     chosen = resolve_grammar(grammar, source, tokenizer=tokenizer)
     prepared = prepare_dataset(
         strings,
@@ -45,6 +45,7 @@ def _prepare(
         cache=cache,
         progress=progress,
     )
+    console.print(f"source: {prepared.summary['origin']}")
     console.print(summary_table(prepared.summary))
     console.print(f"wrote indices.npy, lines.npy, strings.txt, rejects.csv, summary.json to {out}")
 
@@ -54,7 +55,7 @@ def summary_table(summary: dict):
     from rich.table import Table
 
     total = summary["total"] or 1
-    table = Table(title=f"{summary.get('dataset', '')}: {summary.get('origin', '')}", title_justify="left")
+    table = Table(title=f"{summary.get('dataset', 'dataset')} ({summary.get('kind')})", title_justify="left")
     table.add_column("rows")
     table.add_column("count", justify="right")
     table.add_column("share", justify="right")
@@ -62,7 +63,8 @@ def summary_table(summary: dict):
     table.add_row("accepted", f"{summary['accepted']:,}", f"{100 * summary['accepted'] / total:.2f}%")
     for reason, count in summary["rejected"].items():
         table.add_row(f"rejected: {reason}", f"{count:,}", f"{100 * count / total:.2f}%")
-    table.caption = f"grammar {summary.get('grammar')}, kind {summary.get('kind')}, max_length {summary.get('max_length')}, cache {summary.get('cache')}"
+    table.caption = f"grammar {summary.get('grammar')}, max_length {summary.get('max_length')}, cache {summary.get('cache')}"
+    table.caption_justify = "left"
     return table
 
 

@@ -14,7 +14,7 @@ redrawn until ``n`` distinct strings are found.
 from __future__ import annotations
 
 import random
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Protocol
 
 from nltk.grammar import CFG, Nonterminal
@@ -121,9 +121,14 @@ class _DerivationSampler:
             else:
                 out.append(item)
 
-    def sample(self, rng: random.Random) -> list[str]:
+    def sample(self, rng: random.Random, size_weights: Sequence[float] | None = None) -> list[str]:
+        """One derivation: its size drawn by ``size_weights`` (index = size) or, by default, in
+        proportion to the number of derivations of each size; then uniform within that size."""
         per_size = self.counts[self.cfg.start()]
-        size = _weighted_choice(rng, per_size)
+        if size_weights is None:
+            size = _weighted_choice(rng, per_size)
+        else:
+            size = rng.choices(range(len(size_weights)), weights=size_weights)[0]
         tokens: list[str] = []
         self.derive(self.cfg.start(), size, rng, tokens)
         return tokens
@@ -148,14 +153,42 @@ def count_strings_within(grammar: CFG | _HasCfg, max_productions: int) -> int:
     return sum(derivation_counts(cfg, max_productions)[cfg.start()])
 
 
+def _size_weights(counts: list[int], wanted: Mapping[int, float] | None, max_productions: int) -> list[float] | None:
+    """Per-size weights from a user histogram ``{size: weight}``, checked against the sizes that exist."""
+    if wanted is None:
+        return None
+    weights = [0.0] * (max_productions + 1)
+    for size, weight in wanted.items():
+        if weight < 0:
+            raise DataError(f"size weight for {size} productions is negative ({weight})")
+        if weight > 0 and not (0 <= size <= max_productions and counts[size] > 0):
+            raise DataError(f"the grammar has no derivation of exactly {size} productions (max_productions={max_productions})")
+        if weight > 0:
+            weights[size] = float(weight)
+    if sum(weights) <= 0:
+        raise DataError("size weights must give at least one size a positive weight")
+    return weights
+
+
 def generate_expressions(
-    grammar: CFG | _HasCfg, n: int = 100_000, max_productions: int = 15, seed: int = 0
+    grammar: CFG | _HasCfg,
+    n: int = 100_000,
+    max_productions: int = 15,
+    seed: int = 0,
+    size_weights: Mapping[int, float] | None = None,
+    progress: Callable[[int], None] | None = None,
 ) -> list[str]:
     """``n`` distinct strings of the grammar, each derived with at most ``max_productions`` productions,
-    drawn uniformly over derivations with a seeded generator (same seed, same list).
+    drawn with a seeded generator (same seed, same list).
+
+    By default every derivation within the budget is equally likely, which puts most strings at the
+    largest size (for the expression grammar, about 95% have 14 productions, where the paper's file has
+    about 68%; see benchmarks/RESULTS.md). ``size_weights`` (``{size: weight}``) sets the histogram of
+    derivation sizes instead; strings are uniform within each size either way.
 
     ``grammar`` is a :class:`lsbo.grammar.Grammar` (tokens joined by its ``join``) or an nltk CFG (tokens
-    joined by spaces, the format of the paper's expression file).
+    joined by spaces, the format of the paper's expression file). ``progress`` is called with the
+    number of strings found so far, every 1,000 strings and at the end.
     """
     if n < 0:
         raise DataError(f"number of expressions must be non-negative, got {n}")
@@ -163,6 +196,9 @@ def generate_expressions(
     join = _join_of(grammar)
     counts = derivation_counts(cfg, max_productions)
     available = sum(counts[cfg.start()])
+    weights = _size_weights(counts[cfg.start()], size_weights, max_productions)
+    if weights is not None:
+        available = sum(c for c, w in zip(counts[cfg.start()], weights) if w > 0)
     if n > available:
         raise DataError(
             f"asked for {n} distinct strings but the grammar has only {available} derivations of at most "
@@ -182,10 +218,12 @@ def generate_expressions(
                 f"{draws} draws; ask for fewer or raise max_productions"
             )
         draws += 1
-        text = join(sampler.sample(rng))
+        text = join(sampler.sample(rng, weights))
         if text not in seen:
             seen.add(text)
             out.append(text)
+            if progress is not None and (len(out) % 1000 == 0 or len(out) == n):
+                progress(len(out))
     return out
 
 

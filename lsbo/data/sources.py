@@ -142,14 +142,26 @@ def read_file(path: Path, column: str = "smiles") -> StringSource:
 
 
 def generated_expressions_source(
-    n: int = EXPR_DEFAULT_COUNT, max_productions: int = EXPR_MAX_PRODUCTIONS, seed: int = 0
+    n: int = EXPR_DEFAULT_COUNT, max_productions: int = EXPR_MAX_PRODUCTIONS, seed: int = 0, progress: bool = False
 ) -> StringSource:
     """The ``expr`` dataset generated from the built-in expression grammar."""
+    from contextlib import nullcontext
+
     from lsbo.data.expressions import generate_expressions
     from lsbo.grammar import Grammar
 
     grammar = Grammar.builtin("expr")
-    strings = generate_expressions(grammar, n=n, max_productions=max_productions, seed=seed)
+    bar = None
+    if progress:
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+        bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), transient=True)
+    with bar if bar is not None else nullcontext():
+        update = None
+        if bar is not None:
+            task = bar.add_task(f"generating {n} expressions", total=n)
+            update = lambda done: bar.update(task, completed=done)  # noqa: E731
+        strings = generate_expressions(grammar, n=n, max_productions=max_productions, seed=seed, progress=update)
     origin = f"generated from the expr grammar (n={n}, max_productions={max_productions}, seed={seed})"
     return StringSource(
         strings,
@@ -166,7 +178,7 @@ def load_strings(
     limit: int | None = None,
     *,
     seed: int = 0,
-    download_progress: bool = False,
+    progress: bool = False,
 ) -> StringSource:
     """The rows of a dataset.
 
@@ -181,7 +193,7 @@ def load_strings(
 
         stop = None
         callback = None
-        if download_progress and data is None:
+        if progress and data is None:
             callback, stop = rich_download_progress(f"downloading {ZINC250K.filename}")
         try:
             path = fetch(ZINC250K, data=data, progress=callback)
@@ -197,7 +209,7 @@ def load_strings(
             loaded.name = get_manifest("expr").name
             return loaded.head(limit)
         count = EXPR_DEFAULT_COUNT if limit is None else min(limit, EXPR_DEFAULT_COUNT)
-        return generated_expressions_source(n=count, seed=seed)
+        return generated_expressions_source(n=count, seed=seed, progress=progress)
     if data is not None:
         raise DataError(f"--data is only used with a named dataset (zinc, expr), not with the file {key}")
     path = Path(key).expanduser()

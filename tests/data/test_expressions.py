@@ -80,3 +80,14 @@ def test_asking_for_more_than_exist_is_an_error(expr: Grammar) -> None:
     assert len(generate_expressions(expr, n=64, max_productions=4)) == 64
     with pytest.raises(DataError, match="only 64 derivations"):
         generate_expressions(expr, n=65, max_productions=4)
+
+
+def test_size_weights_set_the_size_histogram(expr: Grammar) -> None:
+    strings = generate_expressions(expr, n=400, max_productions=15, seed=3, size_weights={10: 1.0, 14: 1.0})
+    sizes = Counter(int(n) for n in (expr.encode(strings).indices != expr.padding).sum(axis=1))
+    assert set(sizes) == {10, 14}
+    assert stats.binomtest(sizes[10], 400, 0.5).pvalue > 1e-3
+    with pytest.raises(DataError, match="no derivation of exactly 3 productions"):
+        generate_expressions(expr, n=10, size_weights={3: 1.0})
+    with pytest.raises(DataError, match="only 4 derivations"):
+        generate_expressions(expr, n=5, size_weights={2: 1.0})
