@@ -124,6 +124,8 @@ class WAERegularizer(Regularizer):
 
     def forward(self, encoder_output: Tensor) -> RegularizerOutput:
         (z,) = self.split(encoder_output)
+        if z.shape[0] < 2:  # the unbiased MMD needs two codes; a last batch of one adds nothing
+            return RegularizerOutput(z=z, terms={"mmd": (z.sum() * 0.0).float()})
         reference, _component = self.prior.sample(z.shape[0])
         # The prior here is N(0, I): sigma^2 = 1 in the kernel constant C = 2 d sigma^2.
         mmd = imq_mmd(z, reference.to(z.device), prior_variance=1.0, scales=self.scales)

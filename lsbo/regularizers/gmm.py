@@ -107,8 +107,13 @@ class GMMRegularizer(Regularizer):
             value = ks_loss(z, self.prior)
             terms["ks"] = self.ks_weight.to(value.dtype) * value
         if self.use_cv:
-            value = covariance_loss(z, self.prior)
-            terms["cv"] = self.cv_weight.to(value.dtype) * value
+            if z.shape[0] >= 2:
+                value = covariance_loss(z, self.prior)
+                terms["cv"] = self.cv_weight.to(value.dtype) * value
+            else:
+                # A last training batch of one code has no covariance; contribute nothing rather
+                # than fail in the middle of an epoch.
+                terms["cv"] = (z.sum() * 0.0).float()
         return terms
 
     def forward(self, encoder_output: Tensor) -> RegularizerOutput:

@@ -20,8 +20,9 @@ and stays finite -- value and gradient -- for latents far from every mean.
 
 from __future__ import annotations
 
+import functools
 import math
-from typing import NamedTuple, Sequence
+from typing import Callable, NamedTuple, Sequence, TypeVar
 
 import torch
 from torch import Tensor
@@ -45,6 +46,28 @@ __all__ = [
 WAE_IMQ_SCALES: tuple[float, ...] = (0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0)
 
 
+_Loss = TypeVar("_Loss", bound=Callable[..., Tensor])
+
+
+def _without_autocast(loss: _Loss) -> _Loss:
+    """Run a loss outside any autocast region.
+
+    Under mixed precision, matmuls would silently go back to float16, where a covariance of codes
+    of size 1e3 already overflows (float16 max 65504); these losses are cheap next to the networks.
+    """
+
+    @functools.wraps(loss)
+    def wrapper(*args: object, **kwargs: object) -> Tensor:
+        first = next((a for a in args if isinstance(a, Tensor)), None)
+        device_type = first.device.type if first is not None else "cpu"
+        if device_type in ("cuda", "cpu") and torch.is_autocast_enabled(device_type):
+            with torch.autocast(device_type=device_type, enabled=False):
+                return loss(*args, **kwargs)
+        return loss(*args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
+
+
 def _at_least_float32(z: Tensor) -> Tensor:
     """Promote half-precision latents: sorting-based CDF differences of order 1/N need float32."""
     if z.dtype in (torch.float16, torch.bfloat16) or not z.is_floating_point():
@@ -61,6 +84,7 @@ def _check_batch(z: Tensor, prior: GMMPrior | None = None, minimum: int = 1) -> 
         raise ValueError(f"the loss needs a batch of at least {minimum} latents, got {z.shape[0]}")
 
 
+@_without_autocast
 def ks_loss(z: Tensor, prior: GMMPrior) -> Tensor:
     """Smoothed Kolmogorov-Smirnov loss of eq. 7 (a scalar).
 
@@ -83,6 +107,7 @@ def empirical_covariance(z: Tensor) -> Tensor:
     return centred.T @ centred / (z.shape[0] - 1)
 
 
+@_without_autocast
 def covariance_loss(z: Tensor, prior: GMMPrior) -> Tensor:
     """Covariance-matching loss of eq. 8 (a scalar): mean over d*d entries of (cov(z) - Sigma_GMM)^2.
 
@@ -142,6 +167,7 @@ def reconstruction_weight_from_ae(best_reconstruction_loss: float) -> float:
     return 1.0 / value
 
 
+@_without_autocast
 def gaussian_kl(mean: Tensor, log_variance: Tensor) -> Tensor:
     """KL(N(mean, diag exp(log_variance)) || N(0, I)), summed over dimensions, averaged over the batch."""
     mean, log_variance = _at_least_float32(mean), _at_least_float32(log_variance)
@@ -154,6 +180,7 @@ def _squared_distances(a: Tensor, b: Tensor) -> Tensor:
     return (a.square().sum(1)[:, None] + b.square().sum(1)[None, :] - 2.0 * a @ b.T).clamp_min(0.0)
 
 
+@_without_autocast
 def imq_mmd(
     z: Tensor,
     reference: Tensor,

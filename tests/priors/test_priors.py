@@ -73,6 +73,12 @@ def test_chunked_evaluation_equals_one_shot(monkeypatch: pytest.MonkeyPatch, une
     assert priors_module.max_chunk_rows(3, 4) == 5
     assert torch.allclose(unequal_prior.marginal_cdf(z), whole_cdf)
     assert torch.allclose(unequal_prior.component_log_prob(z), whole_log)
+    # The hand-written backward is chunked the same way and still gives the marginal density.
+    z.requires_grad_(True)
+    unequal_prior.marginal_cdf(z).sum().backward()
+    assert torch.allclose(z.grad, unequal_prior.marginal_pdf(z.detach()))
+    monkeypatch.undo()
+    assert torch.allclose(z.grad, unequal_prior.marginal_pdf(z.detach()))
 
 
 def test_covariance_is_eq6_with_weighted_mean(unequal_prior: GMMPrior) -> None:

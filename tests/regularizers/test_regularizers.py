@@ -138,7 +138,7 @@ def test_cvvae_adds_fixed_noise() -> None:
 
 def test_rae_penalises_code_and_decoder() -> None:
     reg = make("rae", code_weight=0.5, decoder_weight=0.25)
-    x = encoder_output(reg)
+    x = encoder_output(reg).detach()
     assert float(reg(x).terms["code_l2"]) == pytest.approx(0.5 * 0.5 * float(x.square().sum(1).mean()), rel=1e-6)
     decoder = nn.Linear(3, 2)
     terms = reg.decoder_terms(decoder)
@@ -195,3 +195,21 @@ def test_regularizer_moves_with_its_model() -> None:
     x = torch.randn(BATCH, LATENT, dtype=torch.float64)
     out = reg(x)
     assert out.total.dtype == torch.float64 and reg.prior.means.dtype == torch.float64
+
+
+@pytest.mark.parametrize("name", sorted(REGULARIZERS))
+def test_a_batch_of_one_code_is_accepted(name: str) -> None:
+    reg = make(name).train()
+    x = torch.randn(1, reg.n_encoder_outputs * LATENT, requires_grad=True)
+    out = reg(x)
+    (out.total + out.z.sum()).backward()
+    assert torch.isfinite(out.total) and torch.isfinite(x.grad).all() and out.z.shape == (1, LATENT)
+
+
+def test_losses_run_in_full_precision_under_autocast() -> None:
+    reg = make("gmm")
+    x = torch.randn(BATCH, LATENT) * 1e3
+    with torch.autocast(device_type="cpu", dtype=torch.bfloat16):
+        out = reg(x)
+    assert out.terms["cv"].dtype == torch.float32
+    assert float(out.terms["cv"]) == pytest.approx(float(reg(x).terms["cv"]), rel=1e-5)
