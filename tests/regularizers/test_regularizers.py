@@ -142,8 +142,8 @@ def test_rae_penalises_code_and_decoder() -> None:
     assert float(reg(x).terms["code_l2"]) == pytest.approx(0.5 * 0.5 * float(x.square().sum(1).mean()), rel=1e-6)
     decoder = nn.Linear(3, 2)
     terms = reg.decoder_terms(decoder)
-    expected = 0.25 * float(decoder.weight.square().sum() + decoder.bias.square().sum())
-    assert float(terms["decoder_l2"]) == pytest.approx(expected, rel=1e-6)
+    expected = 0.25 * float(decoder.weight.detach().square().sum() + decoder.bias.detach().square().sum())
+    assert float(terms["decoder_l2"].detach()) == pytest.approx(expected, rel=1e-6)
     terms["decoder_l2"].backward()
     assert decoder.weight.grad is not None
     assert make("gmm").decoder_terms(decoder) == {}
