@@ -7,6 +7,8 @@ import json
 import numpy as np
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from lsbo.data.chars import PADDING_INDEX, CharVocabulary
 from lsbo.errors import DataError
@@ -63,3 +65,13 @@ def test_dict_round_trip_through_json() -> None:
         CharVocabulary.from_dict({"characters": "ab"})
     with pytest.raises(DataError):
         CharVocabulary.build(["", ""])
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.text(alphabet="CNOc1()=#[]@+- ", min_size=1, max_size=12), min_size=1, max_size=20))
+def test_round_trip_for_any_strings(strings: list[str]) -> None:
+    vocab = CharVocabulary.build(strings)
+    indices, ok = vocab.encode(strings)
+    assert ok.all()
+    assert vocab.decode(indices) == strings
+    assert vocab.size == len(set("".join(strings))) + 1

@@ -61,7 +61,9 @@ def test_missing_local_url_is_a_download_error(tmp_path: Path) -> None:
 
 def test_first_download_records_checksum_and_later_loads_check_it(remote_csv: Path) -> None:
     manifest = manifest_for(remote_csv)
-    got = downloads.fetch(manifest)
+    seen: list[tuple[int, int | None]] = []
+    got = downloads.fetch(manifest, progress=lambda done, total: seen.append((done, total)))
+    assert seen and seen[-1][0] == len(CSV_TEXT.encode())
     assert got == downloads.cached_path(manifest)
     assert got.read_text(encoding="utf-8") == CSV_TEXT
     expected = hashlib.sha256(CSV_TEXT.encode()).hexdigest()
