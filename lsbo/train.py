@@ -77,6 +77,7 @@ class TrainerConfig:
     device: str = "auto"
     amp: bool = True  # mixed precision, used on CUDA only
     progress: bool = True
+    num_threads: int | None = None  # CPU threads for torch; None keeps torch's default (all cores)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -382,6 +383,9 @@ class Trainer:
     def fit(self, train_loader: Iterable[Any], val_loader: Iterable[Any], *, resume: bool = False) -> TrainResult:
         """Train until ``config.epochs`` epochs are complete or early stopping triggers."""
         self.out_dir.mkdir(parents=True, exist_ok=True)
+        if self.config.num_threads is not None:
+            # On a small shared CPU, intra-op threads contend; one thread is often much faster.
+            torch.set_num_threads(self.config.num_threads)
         seed_everything(self.config.seed)
         generator = getattr(train_loader, "generator", None)
         if generator is not None:

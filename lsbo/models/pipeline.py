@@ -66,6 +66,7 @@ class TrainOptions:
     regularizer_options: dict[str, Any] = field(default_factory=dict)
     progress: bool = True
     workers: int | None = None
+    threads: int | None = None  # torch CPU threads (None: torch's default)
 
 
 @dataclass
@@ -163,10 +164,11 @@ def index_loader(indices: np.ndarray, batch_size: int, shuffle: bool, seed: int)
     return DataLoader(dataset, batch_size=batch_size, shuffle=shuffle, generator=generator, drop_last=False)
 
 
-def trainer_config(config: SequenceModelConfig, device: str, progress: bool) -> TrainerConfig:
+def trainer_config(config: SequenceModelConfig, options: "TrainOptions") -> TrainerConfig:
     return TrainerConfig(
         epochs=config.epochs, learning_rate=config.learning_rate, early_stopping_patience=config.early_stopping_patience,
-        grad_clip=config.grad_clip, seed=config.seed, device=device, progress=progress,
+        grad_clip=config.grad_clip, seed=config.seed, device=options.device, progress=options.progress,
+        num_threads=options.threads,
     )
 
 
@@ -183,7 +185,7 @@ def estimate_rec_weight(
     autoencoder = build_autoencoder(codec, ae_config, batch_size=config.batch_size, rec_weight=1.0, seed=config.seed)
     log(f"--rec-weight auto: training a plain autoencoder for {ae_config.epochs} epochs first")
     trainer = Trainer(
-        autoencoder, trainer_config(ae_config, options.device, options.progress), Path(options.out_dir) / "rec_weight_ae", log=log
+        autoencoder, trainer_config(ae_config, options), Path(options.out_dir) / "rec_weight_ae", log=log
     )
     result = trainer.fit(
         index_loader(train, config.batch_size, True, config.seed), index_loader(val, config.batch_size, False, 0),
@@ -253,7 +255,7 @@ def train_sequence_model(options: TrainOptions, log: Callable[[str], None] | Non
     }
     _write_config_json(out_dir, extra)
     log(_describe(config, prepared.codec, float(rec_weight), autoencoder))
-    trainer = Trainer(autoencoder, trainer_config(config, options.device, options.progress), out_dir, extra_state=extra, log=log)
+    trainer = Trainer(autoencoder, trainer_config(config, options), out_dir, extra_state=extra, log=log)
     return trainer.fit(
         index_loader(prepared.indices[train_rows], config.batch_size, True, config.seed),
         index_loader(prepared.indices[val_rows], config.batch_size, False, 0),
@@ -295,7 +297,7 @@ def _resume(options: TrainOptions, checkpoint_file: Path, log: Callable[[str], N
             "split", "grammar_name", "grammar_text", "grammar_tokenizer", "grammar_max_length", "char_vocabulary")
     extra = {key: payload.get(key) for key in keys}
     extra["config"] = stored.to_dict()
-    trainer = Trainer(autoencoder, trainer_config(stored, options.device, options.progress), checkpoint_file.parent, extra_state=extra, log=log)
+    trainer = Trainer(autoencoder, trainer_config(stored, options), checkpoint_file.parent, extra_state=extra, log=log)
     return trainer.fit(
         index_loader(indices[train_rows], stored.batch_size, True, stored.seed),
         index_loader(indices[val_rows], stored.batch_size, False, 0),

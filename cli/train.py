@@ -1,0 +1,206 @@
+"""``lsbo train``, ``lsbo evaluate``, ``lsbo sample``, ``lsbo encode``, ``lsbo decode``: thin layers over
+:mod:`lsbo.models` and :mod:`lsbo.evaluate` (heavy imports happen inside the commands)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+
+def train(
+    source: str = typer.Argument(..., help="zinc, expr, or a file of strings (.smi/.txt/.csv, one per line)."),
+    out: Path = typer.Option(..., "--out", help="Model directory (checkpoint.pt, metrics.csv, config.json, ...)."),
+    grammar: Optional[Path] = typer.Option(None, "--grammar", help="CFG file (required for a grammar model on a custom file)."),
+    data: Optional[Path] = typer.Option(None, "--data", help="Dataset file for zinc/expr instead of the default source."),
+    model: str = typer.Option("grammar", "--model", help="grammar (Grammar VAE) or char (character baseline)."),
+    regularizer: str = typer.Option("gmm", "--regularizer", help="gmm | vae | cvvae | rae | wae | ae."),
+    preset: str = typer.Option("paper", "--preset", help="paper (PROTOCOLS.md sizes) or cpu (smaller, for a laptop)."),
+    latent_dim: Optional[int] = typer.Option(None, "--latent-dim", help="Latent size (preset: 56 zinc, 25 expr)."),
+    components: Optional[int] = typer.Option(None, "--components", help="GMM prior components K (default 10)."),
+    epochs: Optional[int] = typer.Option(None, "--epochs", help="Epochs (preset: 100 zinc, 50 expr at paper)."),
+    batch_size: Optional[int] = typer.Option(None, "--batch-size", help="Batch size (preset: 500 zinc, 600 expr at paper)."),
+    learning_rate: Optional[float] = typer.Option(None, "--lr", help="Adam learning rate (default 1e-3)."),
+    rec_weight: Optional[str] = typer.Option(None, "--rec-weight", help="Reconstruction weight: a number, or auto (Section 3.3)."),
+    gru_hidden: Optional[int] = typer.Option(None, "--gru-hidden", help="GRU width (preset: 501/100 paper, 128/100 cpu)."),
+    kind: Optional[str] = typer.Option(None, "--kind", help="molecules | expressions | strings (inferred for zinc/expr)."),
+    limit: Optional[int] = typer.Option(None, "--limit", help="Use only the first N strings."),
+    seed: int = typer.Option(0, "--seed", help="Random seed (split, initialisation, batches)."),
+    device: str = typer.Option("auto", "--device", help="auto | cpu | cuda."),
+    threads: Optional[int] = typer.Option(None, "--threads", help="CPU threads for torch (default: all cores)."),
+    resume: bool = typer.Option(False, "--resume", help="Continue from the last checkpoint in --out."),
+) -> None:
+    """Train a grammar (or character) autoencoder with a latent regularizer (GMM-KS by default)."""
+    from lsbo.models import TrainOptions, train_sequence_model
+
+    weight: float | str | None = None
+    if rec_weight is not None:
+        weight = "auto" if rec_weight.strip().lower() == "auto" else _as_float(rec_weight, "--rec-weight")
+    options = TrainOptions(
+        source=source, out_dir=out, grammar_file=grammar, data=data, model=model, regularizer=regularizer,
+        preset=preset, latent_dim=latent_dim, n_components=components, epochs=epochs, batch_size=batch_size,
+        learning_rate=learning_rate, rec_weight=weight, gru_hidden=gru_hidden, kind=kind, limit=limit, seed=seed,
+        device=device, resume=resume, threads=threads,
+    )
+    result = train_sequence_model(options)
+    typer.echo(
+        f"done: {len(result.history)} epochs ({result.stop_reason}), best validation loss "
+        f"{result.best_val_loss:.4g} at epoch {result.best_epoch}; model in {out}"
+    )
+
+
+def evaluate(
+    model_dir: Path = typer.Argument(..., help="A trained model directory."),
+    n: int = typer.Option(1000, "-n", "--samples", help="Number of prior samples."),
+    max_reconstruct: Optional[int] = typer.Option(None, "--max-reconstruct", help="Use at most this many validation strings."),
+    seed: int = typer.Option(0, "--seed"),
+    device: str = typer.Option("auto", "--device", help="auto | cpu | cuda."),
+) -> None:
+    """Reconstruction accuracy, prior-sample validity/uniqueness/novelty and latent-prior fit -> evaluation.json."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from lsbo.evaluate import EVALUATION_NAME, SUMMARY_ROWS, evaluate_model
+
+    result = evaluate_model(model_dir, n_samples=n, device=device, seed=seed, max_reconstruct=max_reconstruct)
+    table = Table(title=f"{model_dir} ({result['kind']}, {result['model']} model, {result['regularizer']})")
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    for label, key in SUMMARY_ROWS:
+        table.add_row(label, f"{result[key]:.4f}")
+    Console().print(table)
+    typer.echo(f"written: {Path(model_dir) / EVALUATION_NAME}")
+
+
+def sample(
+    model_dir: Path = typer.Argument(..., help="A trained model directory."),
+    n: int = typer.Option(10, "-n", help="Number of samples."),
+    component: Optional[int] = typer.Option(None, "--component", help="Sample from one prior component only."),
+    seed: int = typer.Option(0, "--seed"),
+    device: str = typer.Option("auto", "--device", help="auto | cpu | cuda."),
+) -> None:
+    """Decode prior samples (one string per line; an empty line where decoding did not complete)."""
+    import torch
+
+    from lsbo.models import load_model
+
+    model = load_model(model_dir, device=device)
+    generator = torch.Generator(device=model.prior.means.device).manual_seed(seed)
+    strings = model.sample(n, component=component, generator=generator)
+    _print_strings(strings)
+
+
+def encode(
+    model_dir: Path = typer.Argument(..., help="A trained model directory."),
+    file: Path = typer.Argument(..., help="Strings to encode, one per line."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Write the codes to a .npy or .csv file instead of stdout."),
+    device: str = typer.Option("auto", "--device", help="auto | cpu | cuda."),
+) -> None:
+    """Latent codes (means) of strings; rows that cannot be encoded are NaN and reported."""
+    import numpy as np
+
+    from lsbo.models import load_model
+
+    strings = _read_lines(file)
+    model = load_model(model_dir, device=device)
+    codes, ok = model.encode(strings)
+    array = codes.cpu().numpy()
+    for line, good in enumerate(ok, start=1):
+        if not good:
+            typer.secho(f"{file}:{line}: cannot be encoded by this model; its row is NaN", fg=typer.colors.YELLOW, err=True)
+    if out is None:
+        for row in array:
+            typer.echo(",".join(f"{v:.6g}" for v in row))
+    elif out.suffix == ".npy":
+        np.save(out, array)
+    else:
+        np.savetxt(out, array, delimiter=",", fmt="%.8g")
+
+
+def decode(
+    model_dir: Path = typer.Argument(..., help="A trained model directory."),
+    file: Path = typer.Argument(..., help="Latent points: .npy, or one comma/space separated row per line."),
+    stochastic: bool = typer.Option(False, "--sample", help="Sample the decoder instead of greedy decoding."),
+    seed: int = typer.Option(0, "--seed"),
+    device: str = typer.Option("auto", "--device", help="auto | cpu | cuda."),
+) -> None:
+    """Decode latent points to strings (an empty line where decoding did not complete)."""
+    import torch
+
+    from lsbo.models import load_model
+
+    z = _read_latents(file)
+    model = load_model(model_dir, device=device)
+    if z.shape[1] != model.latent_dim:
+        from lsbo.errors import DataError
+
+        raise DataError(f"{file}: rows have {z.shape[1]} numbers but the model's latent size is {model.latent_dim}")
+    generator = torch.Generator(device=model.device).manual_seed(seed)
+    _print_strings(model.decode(torch.from_numpy(z), sample=stochastic, generator=generator))
+
+
+# ----------------------------------------------------------------------------------------------
+
+
+def _as_float(text: str, flag: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        from lsbo.errors import ConfigError
+
+        raise ConfigError(f"{flag} {text!r}: expected a number or auto") from None
+
+
+def _read_lines(file: Path) -> list[str]:
+    from lsbo.errors import DataError
+
+    if not file.is_file():
+        raise DataError(f"{file}: no such file")
+    try:
+        return [line.strip() for line in file.read_text(encoding="utf-8").splitlines() if line.strip()]
+    except UnicodeDecodeError as err:
+        raise DataError(f"{file}: not UTF-8 text ({err.reason} at byte {err.start})") from None
+
+
+def _read_latents(file: Path):  # -> np.ndarray (N, d) float32
+    import numpy as np
+
+    from lsbo.errors import DataError
+
+    if file.suffix == ".npy":
+        try:
+            array = np.load(file, allow_pickle=False)
+        except (OSError, ValueError) as err:
+            raise DataError(f"{file}: not a readable .npy array ({err})") from None
+    else:
+        rows = []
+        for number, line in enumerate(_read_lines(file), start=1):
+            try:
+                rows.append([float(v) for v in line.replace(",", " ").split()])
+            except ValueError:
+                raise DataError(f"{file}:{number}: expected numbers separated by commas or spaces") from None
+        if len({len(r) for r in rows}) > 1:
+            raise DataError(f"{file}: rows have different lengths")
+        array = np.asarray(rows)
+    array = np.atleast_2d(np.asarray(array, dtype=np.float32))
+    if array.ndim != 2:
+        raise DataError(f"{file}: expected a 2-D array of latent points, got shape {array.shape}")
+    return array
+
+
+def _print_strings(strings: list[str | None]) -> None:
+    for text in strings:
+        typer.echo("" if text is None else text)
+    invalid = sum(text is None for text in strings)
+    if invalid:
+        typer.secho(f"{invalid} of {len(strings)} did not decode to a complete string (empty lines)", fg=typer.colors.YELLOW, err=True)
+
+
+def register(app: typer.Typer) -> None:
+    """Add the model commands at the top level of the ``lsbo`` app."""
+    app.command("train")(train)
+    app.command("evaluate")(evaluate)
+    app.command("sample")(sample)
+    app.command("encode")(encode)
+    app.command("decode")(decode)

@@ -1,0 +1,132 @@
+"""`lsbo train / sample / encode / decode / evaluate` through the real entry point, on a tiny model."""
+
+from __future__ import annotations
+
+import csv
+import os
+import shutil
+import signal
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from lsbo.checkpoint import load_checkpoint
+from tests.conftest import lsbo_executable, run_cli
+
+ONE_THREAD = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+
+
+def tiny_train_args(expr_dataset_path: Path, out: Path, epochs: int) -> list[str]:
+    return [
+        "train", "expr", "--data", str(expr_dataset_path), "--limit", "200", "--preset", "cpu",
+        "--latent-dim", "4", "--gru-hidden", "16", "--batch-size", "32", "--epochs", str(epochs),
+        "--threads", "1", "--device", "cpu", "--out", str(out),
+    ]
+
+
+def metrics_epochs(model_dir: Path) -> list[int]:
+    with open(model_dir / "metrics.csv", newline="") as handle:
+        return [int(row["epoch"]) for row in csv.DictReader(handle)]
+
+
+@pytest.fixture(scope="module")
+def trained_dir(tmp_path_factory: pytest.TempPathFactory, expr_dataset_path: Path) -> Path:
+    out = tmp_path_factory.mktemp("cli-model") / "model"
+    result = run_cli(*tiny_train_args(expr_dataset_path, out, epochs=1), env=ONE_THREAD)
+    assert result.returncode == 0, result.stderr
+    assert "epoch 1 " in result.stderr and "train_rec=" in result.stderr  # progress with live loss terms
+    assert "done: 1 epochs" in result.stdout
+    return out
+
+
+def test_train_writes_a_loadable_model_directory(trained_dir: Path) -> None:
+    for name in ("checkpoint.pt", "metrics.csv", "config.json", "train_strings.txt"):
+        assert (trained_dir / name).is_file(), name
+    assert metrics_epochs(trained_dir) == [1]
+    payload = load_checkpoint(trained_dir)
+    assert payload["grammar_name"] == "expr" and payload["config"]["latent_dim"] == 4
+    assert len((trained_dir / "train_strings.txt").read_text().splitlines()) == payload["split"]["n_strings"]
+
+
+def test_sample_encode_decode(trained_dir: Path, tmp_path: Path) -> None:
+    from lsbo.grammar import Grammar
+
+    grammar = Grammar.builtin("expr")
+    sampled = run_cli("sample", str(trained_dir), "-n", "5", "--seed", "1", "--device", "cpu", env=ONE_THREAD)
+    assert sampled.returncode == 0, sampled.stderr
+    lines = sampled.stdout.splitlines()
+    assert len(lines) == 5
+    assert all(grammar.encode([line]).ok[0] for line in lines if line)
+
+    strings = tmp_path / "strings.txt"
+    strings.write_text("x + 1\nsin( x ) * 2\nx ++\n")
+    codes = tmp_path / "codes.csv"
+    encoded = run_cli("encode", str(trained_dir), str(strings), "--out", str(codes), "--device", "cpu", env=ONE_THREAD)
+    assert encoded.returncode == 0, encoded.stderr
+    assert f"{strings}:3: cannot be encoded" in encoded.stderr
+    rows = codes.read_text().splitlines()
+    assert len(rows) == 3 and len(rows[0].split(",")) == 4 and "nan" in rows[2].lower()
+
+    decoded = run_cli("decode", str(trained_dir), str(codes), "--device", "cpu", env=ONE_THREAD)
+    assert decoded.returncode == 0, decoded.stderr
+    assert len(decoded.stdout.splitlines()) == 3
+
+
+def test_corrupt_checkpoint_is_one_line_error(trained_dir: Path, tmp_path: Path) -> None:
+    broken = tmp_path / "broken"
+    shutil.copytree(trained_dir, broken)
+    checkpoint = broken / "checkpoint.pt"
+    checkpoint.write_bytes(checkpoint.read_bytes()[:1000])
+    result = run_cli("sample", str(broken), "-n", "2")
+    assert result.returncode == 1
+    assert result.stderr.strip() == f"error: checkpoint {checkpoint} is corrupt or truncated: " + result.stderr.strip().split(": ", 2)[2]
+    assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr
+
+
+def test_resume_with_another_grammar_is_one_line_error(trained_dir: Path, tmp_path: Path, expr_dataset_path: Path) -> None:
+    from lsbo.grammar import Grammar
+
+    other = tmp_path / "other.cfg"
+    other.write_text(Grammar.builtin("expr").text + "\nT -> '4'\n")
+    result = run_cli(
+        "train", "expr", "--data", str(expr_dataset_path), "--grammar", str(other), "--out", str(trained_dir), "--resume",
+    )
+    assert result.returncode == 1
+    message = result.stderr.strip()
+    assert len(message.splitlines()) == 1 and "Traceback" not in message
+    assert "trained with grammar 'expr'" in message and "'other'" in message
+
+
+def test_training_into_an_existing_model_needs_resume(trained_dir: Path, expr_dataset_path: Path) -> None:
+    result = run_cli(*tiny_train_args(expr_dataset_path, trained_dir, epochs=1))
+    assert result.returncode == 1 and "pass --resume" in result.stderr
+
+
+def test_kill_and_resume_continues_at_the_next_epoch(tmp_path: Path, expr_dataset_path: Path) -> None:
+    out = tmp_path / "model"
+    env = {**os.environ, **ONE_THREAD, "PYTHONUNBUFFERED": "1"}
+    process = subprocess.Popen(
+        [*lsbo_executable(), *tiny_train_args(expr_dataset_path, out, epochs=500)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env,
+    )
+    try:
+        # The summary line of an epoch is printed after its checkpoint is written: wait for the first.
+        for line in process.stderr:
+            if line.startswith("epoch 1 "):
+                break
+        else:
+            pytest.fail(f"training ended without finishing an epoch (exit code {process.wait()})")
+        process.send_signal(signal.SIGKILL)
+    finally:
+        process.kill()
+        process.wait()
+        process.stderr.close()
+    done = load_checkpoint(out)["trainer"]["epoch"]
+    assert done >= 1 and metrics_epochs(out) == list(range(1, done + 1))
+
+    resumed = run_cli(*tiny_train_args(expr_dataset_path, out, epochs=done + 1), "--resume", env=ONE_THREAD)
+    assert resumed.returncode == 0, resumed.stderr
+    assert f"resuming from {out / 'checkpoint.pt'} after epoch {done}" in resumed.stderr
+    assert metrics_epochs(out) == list(range(1, done + 2))
+    assert load_checkpoint(out)["trainer"]["epoch"] == done + 1

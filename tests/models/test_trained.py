@@ -1,0 +1,67 @@
+"""A trained model loaded from its directory: prior samples are in the language, encode/decode, evaluation."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from nltk.parse import ChartParser
+
+from lsbo.errors import ConfigError
+from lsbo.evaluate import evaluate_model
+from lsbo.models import TrainedModel, load_model
+
+
+@pytest.fixture(scope="module")
+def model(tiny_expr_model_dir: Path) -> TrainedModel:
+    return load_model(tiny_expr_model_dir, device="cpu")
+
+
+def test_every_prior_sample_is_grammar_valid(model: TrainedModel) -> None:
+    grammar = model.grammar
+    parser = ChartParser(grammar.cfg)
+    generator = torch.Generator().manual_seed(0)
+    z = model.sample_latents(300, generator=generator) * 3.0  # far from the data as well
+    for sample in (False, True):
+        logits = model.decode_logits(z)
+        decoded = grammar.decode_logits(logits, sample=sample, generator=generator)
+        for string, complete in zip(decoded.strings, decoded.complete.tolist()):
+            assert (string is not None) == complete
+            if string is not None:
+                assert next(parser.parse(grammar.tokenize(string)), None) is not None, string
+        assert int(decoded.complete.sum()) > 0
+
+
+def test_encode_decode_and_metadata(model: TrainedModel, tiny_expr_model_dir: Path) -> None:
+    strings = model.training_strings()
+    assert len(strings) == 200 and model.kind == "expressions" and model.latent_dim == 4
+    assert len(model.validation_strings()) == 20
+    codes, ok = model.encode(strings[:5] + ["x x x"])
+    assert codes.shape == (6, 4) and ok.tolist() == [True] * 5 + [False]
+    assert torch.isfinite(codes[:5]).all() and torch.isnan(codes[5]).all()
+    again, _ = model.encode(strings[:5])
+    assert torch.equal(codes[:5], again)  # encoding uses the mean: deterministic
+    assert len(model.decode(codes[:5])) == 5
+    assert model.data_stats == {}
+
+
+def test_component_sampling(model: TrainedModel) -> None:
+    prior = model.prior
+    z = model.sample_latents(2000, component=1, generator=torch.Generator().manual_seed(0))
+    assert torch.allclose(z.mean(0), prior.means[1], atol=0.15)
+    with pytest.raises(ConfigError, match="--component 10: the prior has components 0..9"):
+        model.sample(1, component=10)
+
+
+def test_evaluate_writes_every_metric(model: TrainedModel, tiny_expr_model_dir: Path) -> None:
+    result = evaluate_model(tiny_expr_model_dir, n_samples=100, device="cpu")
+    stored = json.loads((tiny_expr_model_dir / "evaluation.json").read_text())
+    assert stored["validity"] == result["validity"]
+    for key in ("reconstruction_accuracy", "validity", "uniqueness", "novelty"):
+        assert 0.0 <= result[key] <= 1.0, key
+    assert result["n_samples"] == 100 and result["n_reconstructed"] == 20
+    assert len(result["ks_per_dimension"]) == 4 and 0.0 <= result["ks_mean"] <= result["ks_max"] <= 1.0
+    assert np.isfinite(result["covariance_error"])

@@ -1,0 +1,36 @@
+"""Evaluation metrics against direct computations."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from scipy import stats
+
+from lsbo.evaluate import covariance_error, ks_statistics, sample_statistics
+from lsbo.priors import GMMPrior
+
+
+def test_ks_statistic_matches_scipy_for_a_mixture() -> None:
+    prior = GMMPrior(torch.tensor([[-2.0, 0.0], [2.0, 1.0]], dtype=torch.float64), 1.0)
+    codes = torch.randn(300, 2, generator=torch.Generator().manual_seed(0), dtype=torch.float64) * 1.5
+    ours = ks_statistics(codes, prior.marginal_cdf)
+    for j in range(2):
+        means = prior.means[:, j].numpy()
+        cdf = lambda x: 0.5 * (stats.norm.cdf(x - means[0]) + stats.norm.cdf(x - means[1]))  # noqa: E731
+        assert float(ours[j]) == pytest.approx(stats.kstest(codes[:, j].numpy(), cdf).statistic, abs=1e-9)
+
+
+def test_covariance_error_is_mean_squared_entry_difference() -> None:
+    codes = torch.randn(50, 3, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
+    target = torch.eye(3, dtype=torch.float64) * 2.0
+    expected = np.mean((np.cov(codes.numpy(), rowvar=False) - target.numpy()) ** 2)
+    assert covariance_error(codes, target) == pytest.approx(expected, rel=1e-10)
+
+
+def test_sample_statistics_counts() -> None:
+    samples = ["a", "a", "b", None, "bad", "c"]
+    result = sample_statistics(samples, is_valid=lambda s: s != "bad", canonical=str.upper, training={"A"})
+    assert result["validity"] == pytest.approx(4 / 6)
+    assert result["uniqueness"] == pytest.approx(3 / 4)  # A, B, C among 4 valid
+    assert result["novelty"] == pytest.approx(2 / 3)  # B and C are not training strings
