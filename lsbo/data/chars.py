@@ -71,13 +71,14 @@ class CharVocabulary:
         return {c: i + 1 for i, c in enumerate(self.characters)}
 
     def encode(self, strings: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
-        """``(indices int64 (N, max_length) padded with 0, ok bool (N,))``; a row that is too long or has
-        an unknown character is all padding with ``ok`` False."""
+        """``(indices int64 (N, max_length) padded with 0, ok bool (N,))``; a row that is empty, too long or
+        has an unknown character is all padding with ``ok`` False (an empty row would be a sequence of
+        padding only, which :meth:`decode` reads as no string)."""
         index = self._index()
         indices = np.full((len(strings), self.max_length), PADDING_INDEX, dtype=np.int64)
         ok = np.zeros(len(strings), dtype=np.bool_)
         for row, text in enumerate(strings):
-            if len(text) > self.max_length:
+            if not text or len(text) > self.max_length:
                 continue
             codes = [index.get(c, -1) for c in text]
             if -1 in codes:
@@ -87,11 +88,14 @@ class CharVocabulary:
         return indices, ok
 
     def reasons(self, strings: Sequence[str]) -> list[str | None]:
-        """Why each string cannot be encoded (None when it can): ``too long`` or ``unknown character``."""
+        """Why each string cannot be encoded (None when it can): ``empty``, ``too long`` or
+        ``untokenizable`` (a character outside the vocabulary), the categories of data preparation."""
         known = set(self.characters)
         out: list[str | None] = []
         for text in strings:
-            if len(text) > self.max_length:
+            if not text:
+                out.append("empty")
+            elif len(text) > self.max_length:
                 out.append(f"too long: {len(text)} > {self.max_length}")
             else:
                 unknown = next((i for i, c in enumerate(text) if c not in known), None)

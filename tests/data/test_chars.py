@@ -34,12 +34,12 @@ def test_encode_decode_round_trip_with_padding() -> None:
 
 def test_unknown_or_too_long_strings_are_not_ok() -> None:
     vocab = CharVocabulary.build(STRINGS)
-    indices, ok = vocab.encode(["CCN", "C" * 9, "CO"])
-    assert ok.tolist() == [False, False, True]
+    indices, ok = vocab.encode(["CCN", "C" * 9, "CO", ""])
+    assert ok.tolist() == [False, False, True, False]
     assert (indices[0] == 0).all() and (indices[1] == 0).all()
-    reasons = vocab.reasons(["CCN", "C" * 9, "CO"])
+    reasons = vocab.reasons(["CCN", "C" * 9, "CO", ""])
     assert reasons[0] == "untokenizable: character 'N' at position 2"
-    assert reasons[1] == "too long: 9 > 8" and reasons[2] is None
+    assert reasons[1] == "too long: 9 > 8" and reasons[2] is None and reasons[3] == "empty"
 
 
 def test_decode_stops_at_padding_and_flags_bad_rows() -> None:
