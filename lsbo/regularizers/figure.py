@@ -132,11 +132,11 @@ def plot_figure1(curves: Figure1Curves, out: Path) -> Path:
     import matplotlib.pyplot as plt
 
     dims = sorted(curves.ks_distance)
-    fig, axes = plt.subplots(2, len(dims), figsize=(5.2 * len(dims), 7.5), squeeze=False, sharex=True)
+    fig, axes = plt.subplots(2, len(dims), figsize=(5.5 * len(dims), 8.5), squeeze=False, sharex=True)
     sizes = np.asarray(curves.sample_sizes)
     rows = (
-        ("KS distance (kstest statistic, mean over dims)", curves.ks_distance),
-        ("our loss: λ_KS·L_KS + λ_CV·L_CV (eqs. 7, 8, 10)", curves.our_loss),
+        ("KS distance (kstest, mean over dims)", curves.ks_distance),
+        ("ours: λ_KS·L_KS + λ_CV·L_CV (eqs. 7, 8, 10)", curves.our_loss),
     )
     for column, dim in enumerate(dims):
         for row, (ylabel, table) in enumerate(rows):
@@ -152,7 +152,7 @@ def plot_figure1(curves: Figure1Curves, out: Path) -> Path:
             if column == 0:
                 axis.set_ylabel(ylabel)
             if row == 0:
-                axis.set_title(f"{dim}-D prior N(0, I)")
+                axis.set_title("1-D prior N(0, 1)" if dim == 1 else f"{dim}-D prior N(0, I)")
             else:
                 axis.set_xlabel("sample size N")
             axis.legend(fontsize=8)
