@@ -86,3 +86,42 @@ _TOY = Grammar.from_string(
 @given(st.lists(st.sampled_from(list("ab-,[]")), max_size=12))
 def test_random_token_strings_agree_with_nltk(tokens: list[str]) -> None:
     assert _TOY.parse(tokens) == _TOY.parser.nltk_parse(tokens)
+
+
+def _random_derivation(g: Grammar, rng: random.Random, free_steps: int) -> list[int]:
+    """A random leftmost derivation: uniform usable choices for ``free_steps`` steps, then the
+    choice that finishes soonest (shortest completion), so every derivation terminates."""
+    cost = {a: float("inf") for a in range(len(g.nonterminals))}
+    changed = True
+    while changed:  # least number of productions each non-terminal needs to finish
+        changed = False
+        for p, a in enumerate(g.tables.lhs[:-1]):
+            c = 1 + sum(cost[b] for b in g.tables.rhs_nonterminals[p])
+            if c < cost[a]:
+                cost[a], changed = c, True
+    choices = {a: [p for p in range(g.padding) if g.tables.lhs[p] == a and g.tables.usable[p]] for a in cost}
+    stack, derivation = [g.tables.start], []
+    while stack:
+        top = stack.pop()
+        if len(derivation) < free_steps:
+            p = rng.choice(choices[top])
+        else:
+            p = min(choices[top], key=lambda q: sum(cost[b] for b in g.tables.rhs_nonterminals[q]))
+        derivation.append(p)
+        stack.extend(reversed(g.tables.rhs_nonterminals[p]))
+    return derivation
+
+
+@pytest.mark.parametrize(("name", "free_steps"), [("zinc", 60), ("expr", 8)])
+def test_generated_strings_parse_back_to_their_derivation(name: str, free_steps: int) -> None:
+    # Both built-in grammars are unambiguous, so a generated string's only parse is its derivation.
+    g = Grammar.builtin(name)
+    rng = random.Random(7)
+    for trial in range(120):
+        derivation = _random_derivation(g, rng, free_steps)
+        tokens = g.derive(derivation)
+        assert tokens is not None
+        assert g.parse(tokens) == derivation
+        if trial < 10:
+            assert g.parser.nltk_parse(tokens) == derivation
+    assert g.parser.stats.ambiguous == 0
