@@ -88,7 +88,7 @@ class CallableTokenizer(Tokenizer):
         self._function = function
         self._terminals = frozenset(terminals)
         self.separator = separator
-        self.name = getattr(function, "__name__", "custom")
+        self.name = "custom"  # not a name a checkpoint can rebuild; the function must be passed again
 
     def tokenize(self, text: str) -> list[str]:
         tokens = list(self._function(text))
