@@ -5,7 +5,14 @@ character-level baseline."""
 
 from lsbo.data.chars import CharVocabulary
 from lsbo.data.manifests import EXPR, MANIFESTS, ZINC250K, DatasetManifest, get_manifest
-from lsbo.data.prepare import REASONS, PreparedDataset, Reject, load_prepared, prepare_dataset
+from lsbo.data.prepare import (
+    REASONS,
+    PreparedDataset,
+    Reject,
+    load_prepared,
+    prepare_characters,
+    prepare_dataset,
+)
 from lsbo.data.sources import StringSource, load_strings, read_file
 
 __all__ = [
@@ -21,6 +28,7 @@ __all__ = [
     "get_manifest",
     "load_prepared",
     "load_strings",
+    "prepare_characters",
     "prepare_dataset",
     "read_file",
 ]

@@ -35,6 +35,7 @@ from lsbo.errors import ConfigError, DataError
 from lsbo.settings import cache_dir
 
 if TYPE_CHECKING:
+    from lsbo.data.chars import CharVocabulary
     from lsbo.grammar import Grammar
 
 Kind = Literal["molecules", "expressions", "strings"]
@@ -166,16 +167,8 @@ def invalid_smiles(strings: Sequence[str]) -> list[bool]:
 def encode_chunk(strings: Sequence[str], grammar: "Grammar", kind: str) -> _ChunkResult:
     """Check and encode one chunk of rows; never raises on a bad row."""
     n = len(strings)
-    reasons = [""] * n
-    candidates = [i for i, s in enumerate(strings) if s.strip()]
-    for i in set(range(n)) - set(candidates):
-        reasons[i] = EMPTY
-    if kind == "molecules" and candidates:
-        bad = invalid_smiles([strings[i] for i in candidates])
-        for i, is_bad in zip(list(candidates), bad):
-            if is_bad:
-                reasons[i] = INVALID_SMILES
-        candidates = [i for i, is_bad in zip(candidates, bad) if not is_bad]
+    reasons = row_checks(strings, kind)
+    candidates = [i for i, r in enumerate(reasons) if not r]
     dtype = compact_dtype(grammar.n_productions)
     ok = np.zeros(n, dtype=np.bool_)
     if not candidates:
@@ -433,6 +426,79 @@ def prepare_dataset(
     return prepared
 
 
+def row_checks(strings: Sequence[str], kind: str) -> list[str]:
+    """The grammar-independent checks of every row: ``empty``, then (molecules) ``invalid smiles``;
+    '' for a row that passes."""
+    reasons = [EMPTY if not s.strip() else "" for s in strings]
+    if kind == "molecules":
+        candidates = [i for i, r in enumerate(reasons) if not r]
+        for i, bad in zip(candidates, invalid_smiles([strings[i] for i in candidates])):
+            if bad:
+                reasons[i] = INVALID_SMILES
+    return reasons
+
+
+def prepare_characters(
+    source: StringSource,
+    *,
+    kind: Kind,
+    vocabulary: "CharVocabulary | None" = None,
+    max_length: int | None = None,
+    out_dir: Path | None = None,
+) -> tuple[PreparedDataset, "CharVocabulary"]:
+    """The character-level counterpart of :func:`prepare_dataset` (the CVAE baseline): the same row
+    checks and reject report, with characters instead of productions.
+
+    Without ``vocabulary`` one is built from the rows that pass the checks (``max_length`` = the longest
+    unless given); rows longer than ``max_length`` or with unknown characters are rejected as
+    ``too long`` / ``untokenizable``. ``indices`` are character indices (0 = padding). With ``out_dir``
+    the same files as :func:`write_prepared` are written, plus ``vocabulary.json``.
+    """
+    from lsbo.data.chars import CharVocabulary
+
+    if kind not in KINDS:
+        raise ConfigError(f"unknown kind {kind!r}; expected one of {', '.join(KINDS)}")
+    reasons = row_checks(source.strings, kind)
+    candidates = [i for i, r in enumerate(reasons) if not r]
+    if vocabulary is None:
+        vocabulary = CharVocabulary.build([source.strings[i] for i in candidates], max_length=max_length)
+    for i, reason in zip(candidates, vocabulary.reasons([source.strings[i] for i in candidates])):
+        if reason is not None:
+            reasons[i] = reason
+    accepted = [i for i, r in enumerate(reasons) if not r]
+    indices, ok = vocabulary.encode([source.strings[i] for i in accepted])
+    assert ok.all(), "vocabulary.reasons and vocabulary.encode disagree"
+    rejects = []
+    for text, line, reason in zip(source.strings, source.lines, reasons):
+        if reason:
+            category, detail = split_reason(reason)
+            rejects.append(Reject(line=line, input=text, reason=category, detail=detail))
+    summary = summarize(len(source), len(accepted), rejects)
+    summary.update(
+        {
+            "origin": source.origin,
+            "dataset": source.name,
+            "grammar": None,
+            "codec": "characters",
+            "kind": kind,
+            "max_length": vocabulary.max_length,
+            "vocabulary_size": vocabulary.size,
+            "cache": "off",
+        }
+    )
+    prepared = PreparedDataset(
+        strings=[source.strings[i] for i in accepted],
+        indices=indices,
+        lines=[source.lines[i] for i in accepted],
+        rejects=rejects,
+        summary=summary,
+    )
+    if out_dir is not None:
+        write_prepared(prepared, Path(out_dir), compact=compact_dtype(vocabulary.size))
+        _atomic_write_text(Path(out_dir) / "vocabulary.json", json.dumps(vocabulary.to_dict(), indent=2) + "\n")
+    return prepared, vocabulary
+
+
 # --- choosing a grammar and kind for a source ------------------------------------------------------
 
 BUILTIN_GRAMMARS: tuple[str, ...] = ("zinc", "expr")
@@ -557,7 +623,9 @@ __all__ = [
     "encode_rows",
     "invalid_smiles",
     "load_prepared",
+    "prepare_characters",
     "prepare_dataset",
+    "row_checks",
     "resolve_grammar",
     "split_reason",
     "summarize",

@@ -198,3 +198,20 @@ def test_custom_grammar_file_with_whitespace_tokens(tmp_path: Path) -> None:
     assert prepared.strings == ["a b", "a a b b"]
     assert prepared.summary["rejected"] == {"no parse": 1, "untokenizable": 1, "too long": 1}
     assert grammar.decode(prepared.indices) == prepared.strings
+
+
+def test_character_preparation_shares_the_row_checks(mixed: StringSource, tmp_path: Path) -> None:
+    from lsbo.data.chars import CharVocabulary
+    from lsbo.data.prepare import prepare_characters
+
+    prepared, vocabulary = prepare_characters(mixed, kind="molecules", max_length=40, out_dir=tmp_path / "c")
+    # No grammar: '%' and '[2H]' are ordinary characters here, and only the 300-atom chain is too long.
+    assert prepared.strings == ["CCO", "C%12CC%12", "[2H]C", "c1ccccc1", "CC(=O)O"]
+    assert {r.line: r.reason for r in prepared.rejects} == {2: "empty", 3: "invalid smiles", 6: "too long"}
+    assert vocabulary.decode(prepared.indices) == prepared.strings
+    assert CharVocabulary.from_dict(json.loads((tmp_path / "c" / "vocabulary.json").read_text())) == vocabulary
+    assert load_prepared(tmp_path / "c").strings == prepared.strings
+    narrow = CharVocabulary.build(["CCO"], max_length=40)
+    again, _ = prepare_characters(mixed, kind="molecules", vocabulary=narrow)
+    assert again.strings == ["CCO"]
+    assert again.summary["rejected"]["untokenizable"] == 4
