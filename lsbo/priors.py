@@ -299,16 +299,20 @@ class GMMPrior(nn.Module):
 
     # ------------------------------------------------------------------ sampling
     def sample(self, n: int, generator: torch.Generator | None = None) -> tuple[Tensor, Tensor]:
-        """Draw ``n`` points: returns ``(z (n, d), component (n,))``.
+        """Draw ``n`` points: returns ``(z (n, d), component (n,))`` on the prior's device.
 
-        ``generator`` (on the prior's device) makes the draw reproducible.
+        ``generator`` makes the draw reproducible; the random numbers are drawn on the generator's
+        device (so a CPU generator gives the same draw whichever device the prior is on) and the
+        result is moved to the prior's device.
         """
         if n < 0:
             raise ConfigError(f"number of samples must be non-negative, got {n}")
         if n == 0:
             return self.means.new_zeros(0, self.dim), torch.zeros(0, dtype=torch.long, device=self.means.device)
-        component = torch.multinomial(self.weights, n, replacement=True, generator=generator)
-        noise = torch.randn(n, self.dim, generator=generator, device=self.means.device, dtype=self.means.dtype)
+        draw_device = generator.device if generator is not None else self.means.device
+        component = torch.multinomial(self.weights.to(draw_device), n, replacement=True, generator=generator)
+        noise = torch.randn(n, self.dim, generator=generator, device=draw_device, dtype=self.means.dtype)
+        component, noise = component.to(self.means.device), noise.to(self.means.device)
         return self.means[component] + self.stds[component] * noise, component
 
     # ------------------------------------------------------------------ helpers

@@ -45,9 +45,15 @@ class ExPostGMM:
         return int(self.means.shape[0])
 
     def sample(self, n: int, generator: torch.Generator | None = None) -> Tensor:
-        """``n`` draws, shape (n, d), on the device of the fitted latents."""
-        component = torch.multinomial(self.weights, n, replacement=True, generator=generator)
-        noise = torch.randn(n, self.dim, 1, generator=generator, device=self.means.device, dtype=self.means.dtype)
+        """``n`` draws, shape (n, d), on the device of the fitted latents.
+
+        Random numbers are drawn on ``generator``'s device (when given) and moved, so one CPU
+        generator reproduces the same draw wherever the mixture lives.
+        """
+        draw_device = generator.device if generator is not None else self.means.device
+        component = torch.multinomial(self.weights.to(draw_device), n, replacement=True, generator=generator)
+        noise = torch.randn(n, self.dim, 1, generator=generator, device=draw_device, dtype=self.means.dtype)
+        component, noise = component.to(self.means.device), noise.to(self.means.device)
         return self.means[component] + (self._cholesky[component] @ noise).squeeze(-1)
 
     def log_prob(self, z: Tensor) -> Tensor:
