@@ -23,15 +23,24 @@ def _prepare(
     seed: int = typer.Option(0, "--seed", help="Seed of the expression generator (expr without --data)."),
     cache: bool = typer.Option(True, "--cache/--no-cache", help="Reuse and store encoded results in the cache directory."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show progress bars."),
+    characters: bool = typer.Option(False, "--characters", help="Encode characters for the character baseline instead of productions (writes vocabulary.json)."),
 ) -> None:
     """Validate and encode a dataset; write the encoded rows, the rejects and a summary to --out."""
     from rich.console import Console
 
-    from lsbo.data.prepare import default_grammar_name, default_kind, prepare_dataset, resolve_grammar
+    from lsbo.data.prepare import default_grammar_name, default_kind, prepare_characters, prepare_dataset, resolve_grammar
     from lsbo.data.sources import load_strings
     from lsbo.errors import ConfigError
 
     console = Console()
+    if characters:
+        strings = load_strings(source, data=data, limit=limit, seed=seed, progress=progress)
+        default = {"zinc": "molecules", "expr": "expressions"}.get(default_grammar_name(source) or "", "strings")
+        prepared, _ = prepare_characters(strings, kind=kind or default, out_dir=out)
+        console.print(f"source: {prepared.summary['origin']}")
+        console.print(summary_table(prepared.summary))
+        console.print(f"wrote indices.npy, lines.npy, strings.txt, rejects.csv, summary.json, vocabulary.json to {out}")
+        return
     if grammar is None and default_grammar_name(source) is None:  # fail before any slow import or read
         raise ConfigError(f"no default grammar for {source}; pass --grammar zinc|expr|FILE")
     strings = load_strings(source, data=data, limit=limit, seed=seed, progress=progress)
@@ -63,7 +72,8 @@ def summary_table(summary: dict):
     table.add_row("accepted", f"{summary['accepted']:,}", f"{100 * summary['accepted'] / total:.2f}%")
     for reason, count in summary["rejected"].items():
         table.add_row(f"rejected: {reason}", f"{count:,}", f"{100 * count / total:.2f}%")
-    table.caption = f"grammar {summary.get('grammar')}, max_length {summary.get('max_length')}, cache {summary.get('cache')}"
+    codec = f"grammar {summary.get('grammar')}" if summary.get("grammar") else f"characters ({summary.get('vocabulary_size')} symbols)"
+    table.caption = f"{codec}, max_length {summary.get('max_length')}, cache {summary.get('cache')}"
     table.caption_justify = "left"
     return table
 

@@ -54,3 +54,16 @@ def test_fetch_checks_a_local_copy(cli, tmp_path: Path) -> None:
     assert done.returncode == 1
     assert "rows   1 (expected 249,455)" in done.stdout
     assert "has 1 rows, expected 249455" in done.stderr
+
+
+def test_prepare_characters_writes_vocabulary(cli, tmp_path: Path) -> None:
+    data = tmp_path / "mixed.smi"
+    data.write_text(MIXED_SMI, encoding="utf-8")
+    out = tmp_path / "chars"
+    done = cli("data", "prepare", str(data), "--characters", "--out", str(out), "--no-progress")
+    assert done.returncode == 0, done.stderr
+    vocabulary = json.loads((out / "vocabulary.json").read_text())
+    strings = (out / "strings.txt").read_text().splitlines()
+    assert set(vocabulary["characters"]) == set("".join(strings))
+    assert np.load(out / "indices.npy").shape == (len(strings), vocabulary["max_length"])
+    assert json.loads((out / "summary.json").read_text())["rejected"] == {"empty": 1, "invalid smiles": 1}
