@@ -293,8 +293,7 @@ class Grammar:
     @property
     def nonproductive(self) -> list[Nonterminal]:
         """Non-terminals that derive no terminal string (their productions are masked out)."""
-        productive = productive_nonterminals(self.cfg)
-        return [a for a in self.tables.nonterminals if a not in productive]
+        return [a for i, a in enumerate(self.tables.nonterminals) if i not in self.tables.productive]
 
     @property
     def unreachable(self) -> list[Nonterminal]:
@@ -368,12 +367,15 @@ class Grammar:
         ok = np.zeros(n, dtype=np.bool_)
         lengths = np.zeros(n, dtype=np.int64)
         reasons: list[str | None] = [None] * n
-        done: dict[object, tuple[list[int] | None, str | None]] = {}
+        first_row: dict[str, int] = {}  # a repeated string copies the row of its first occurrence
         for row, text in enumerate(strings):
-            key = text if isinstance(text, str) else id(text)
-            if key not in done:
-                done[key] = self.encode_one(text)
-            derivation, reason = done[key]
+            if isinstance(text, str) and text in first_row:
+                first = first_row[text]
+                indices[row], ok[row], lengths[row], reasons[row] = indices[first], ok[first], lengths[first], reasons[first]
+                continue
+            if isinstance(text, str):
+                first_row[text] = row
+            derivation, reason = self.encode_one(text)
             if derivation is None:
                 reasons[row] = reason
                 continue

@@ -43,7 +43,6 @@ class LRTables:
     action: tuple[tuple[int | tuple[int, ...] | None, ...], ...]  # [state][terminal] -> action(s)
     goto: tuple[dict[int, int], ...]  # [state] -> {lhs production-group id -> state}
     reduce_info: tuple[tuple[int, int, int], ...]  # per production: (lhs id, rhs length, n_nonterminals)
-    rhs_is_nonterminal: tuple[tuple[bool, ...], ...]  # per production, per RHS symbol
     n_conflicts: int  # number of (state, terminal) entries with more than one action
 
     @property
@@ -210,13 +209,11 @@ def build_lr_tables(cfg: CFG) -> LRTables:
     reduce_info = tuple(
         (nt_id[p.lhs()], len(p.rhs()), sum(isinstance(s, Nonterminal) for s in p.rhs())) for p in productions
     )
-    rhs_is_nt = tuple(tuple(isinstance(s, Nonterminal) for s in p.rhs()) for p in productions)
     return LRTables(
         terminal_ids=terminal_ids,
         action=tuple(action),
         goto=tuple(goto),
         reduce_info=reduce_info,
-        rhs_is_nonterminal=rhs_is_nt,
         n_conflicts=n_conflicts,
     )
 
@@ -296,7 +293,6 @@ class FastParser:
         action = self.tables.action
         goto = self.tables.goto
         reduce_info = self.tables.reduce_info
-        is_nt = self.tables.rhs_is_nonterminal
         pending: list[tuple[int, tuple, int]] = []  # (position, stack, action) still to explore
         found: list[int] | None = None
         stack: tuple = (0, None, None)
@@ -306,19 +302,16 @@ class FastParser:
         while True:
             if forced is None:
                 act = action[stack[0]][columns[position]]
-                if act is None:
-                    act = None
-                elif act.__class__ is tuple:
+                if act.__class__ is tuple:  # a conflict: follow the first action, keep the others
                     for alternative in act[1:]:
                         pending.append((position, stack, alternative))
                     act = act[0]
             else:
-                act = forced
-                forced = None
+                act, forced = forced, None
             steps += 1
-            if act is None or steps > budget:
-                if steps > budget:
-                    return _OVER_BUDGET
+            if steps > budget:
+                return _OVER_BUDGET
+            if act is None:  # dead end: resume the most recent alternative
                 if not pending:
                     return found
                 position, stack, forced = pending.pop()
