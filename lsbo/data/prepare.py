@@ -133,7 +133,8 @@ _WORKER_GRAMMAR: "Grammar | None" = None
 
 
 def _init_worker(grammar: "Grammar") -> None:
-    # ``grammar`` arrives unpickled, i.e. rebuilt from its text in this worker.
+    # Under spawn, ``grammar`` arrives pickled and is rebuilt from its text here; under fork it is
+    # the parent's object, inherited without copying.
     global _WORKER_GRAMMAR
     _silence_rdkit()
     _WORKER_GRAMMAR = grammar
