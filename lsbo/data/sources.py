@@ -141,27 +141,49 @@ def read_file(path: Path, column: str = "smiles") -> StringSource:
     return StringSource(strings, lines, origin=str(path), name=path.stem)
 
 
+def _generated_cache_path(grammar_text: str, n: int, max_productions: int, seed: int) -> Path:
+    import hashlib
+
+    from lsbo.settings import cache_dir
+
+    key = hashlib.sha256(f"{grammar_text}\0{n}\0{max_productions}\0{seed}".encode()).hexdigest()
+    return cache_dir() / "generated" / f"expr-{key}.txt"
+
+
 def generated_expressions_source(
     n: int = EXPR_DEFAULT_COUNT, max_productions: int = EXPR_MAX_PRODUCTIONS, seed: int = 0, progress: bool = False
 ) -> StringSource:
-    """The ``expr`` dataset generated from the built-in expression grammar."""
+    """The ``expr`` dataset generated from the built-in expression grammar (cached per grammar text,
+    size, budget and seed, since the generator is deterministic)."""
+    import os
     from contextlib import nullcontext
 
     from lsbo.data.expressions import generate_expressions
     from lsbo.grammar import Grammar
 
     grammar = Grammar.builtin("expr")
-    bar = None
-    if progress:
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+    cached = _generated_cache_path(grammar.text, n, max_productions, seed)
+    strings: list[str] | None = None
+    if cached.is_file():
+        strings = _split_lines(cached.read_text(encoding="utf-8"))
+        if len(strings) != n:  # a damaged cache file is regenerated
+            strings = None
+    if strings is None:
+        bar = None
+        if progress:
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-        bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), transient=True)
-    with bar if bar is not None else nullcontext():
-        update = None
-        if bar is not None:
-            task = bar.add_task(f"generating {n} expressions", total=n)
-            update = lambda done: bar.update(task, completed=done)  # noqa: E731
-        strings = generate_expressions(grammar, n=n, max_productions=max_productions, seed=seed, progress=update)
+            bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), transient=True)
+        with bar if bar is not None else nullcontext():
+            update = None
+            if bar is not None:
+                task = bar.add_task(f"generating {n} expressions", total=n)
+                update = lambda done: bar.update(task, completed=done)  # noqa: E731
+            strings = generate_expressions(grammar, n=n, max_productions=max_productions, seed=seed, progress=update)
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        tmp = cached.with_name(cached.name + f".tmp-{os.getpid()}")
+        tmp.write_text("".join(s + "\n" for s in strings), encoding="utf-8")
+        os.replace(tmp, cached)
     origin = f"generated from the expr grammar (n={n}, max_productions={max_productions}, seed={seed})"
     return StringSource(
         strings,

@@ -8,6 +8,7 @@ import pytest
 
 from lsbo.data.sources import load_strings, read_file
 from lsbo.errors import DataError, DownloadError
+from lsbo.settings import cache_dir
 
 
 def write(path: Path, text: str) -> Path:
@@ -84,4 +85,8 @@ def test_expr_from_file_and_generated(expr_dataset_path: Path) -> None:
     generated = load_strings("expr", limit=50)
     assert len(set(generated.strings)) == 50
     assert generated.metadata["seed"] == 0
-    assert load_strings("expr", limit=50).strings == generated.strings
+    (cached,) = (cache_dir() / "generated").glob("expr-*.txt")
+    assert cached.read_text().splitlines() == generated.strings
+    cached.write_text("damaged\n")
+    assert load_strings("expr", limit=50).strings == generated.strings  # regenerated, same seed
+    assert load_strings("expr", limit=50, seed=1).strings != generated.strings
