@@ -6,6 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy import stats
 
 from lsbo.errors import ConfigError
@@ -166,3 +168,22 @@ def test_imq_mmd_matches_direct_sum_and_separates_distributions() -> None:
     same = imq_mmd(torch.randn(200, 3), torch.randn(200, 3))
     shifted = imq_mmd(torch.randn(200, 3) + 2.0, torch.randn(200, 3))
     assert float(shifted) > 10 * abs(float(same))
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    n=st.integers(min_value=2, max_value=40),
+    d=st.integers(min_value=1, max_value=4),
+    k=st.integers(min_value=1, max_value=3),
+    seed=st.integers(min_value=0, max_value=10_000),
+)
+def test_ks_loss_is_a_bounded_function_of_the_batch_as_a_set(n: int, d: int, k: int, seed: int) -> None:
+    """Eq. 7 depends on the batch only through its marginal order statistics, and lies in [0, 1]."""
+    generator = torch.Generator().manual_seed(seed)
+    prior = GMMPrior(torch.randn(k, d, generator=generator, dtype=torch.float64) * 4.0, 1.0)
+    z = torch.randn(n, d, generator=generator, dtype=torch.float64) * 3.0
+    shuffled = z[torch.randperm(n, generator=generator)]
+    value = float(ks_loss(z, prior))
+    assert 0.0 <= value <= 1.0
+    assert float(ks_loss(shuffled, prior)) == pytest.approx(value, rel=1e-12, abs=1e-15)
+    assert float(covariance_loss(shuffled, prior)) == pytest.approx(float(covariance_loss(z, prior)), rel=1e-9)
