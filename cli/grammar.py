@@ -1,4 +1,5 @@
-"""``lsbo grammar``: inspect the context-free grammars behind the grammar autoencoders.
+"""``lsbo grammar``: inspect the context-free grammars behind the grammar autoencoders (``info``) and
+check strings against them (``parse``).
 
 A thin layer over :class:`lsbo.grammar.Grammar`; see ``grammars/README.md`` for the file format.
 """
@@ -44,6 +45,29 @@ def info(
     typer.echo(f"  {summary['padding']:3d}  (padding)")
     for warning in summary["warnings"]:
         typer.secho(f"warning: {warning}", fg=typer.colors.YELLOW, err=True)
+
+
+@grammar_app.command("parse")
+def parse(
+    grammar: str = typer.Argument(..., help="A built-in grammar name (zinc, expr) or a path to a grammar file."),
+    strings: list[str] = typer.Argument(..., help="Strings to parse (quote them)."),
+    show_productions: bool = typer.Option(False, "--productions", help="List each derivation's productions."),
+) -> None:
+    """Parse strings: their derivation length and productions, or why they are rejected."""
+    from lsbo.grammar import Grammar
+
+    loaded = Grammar.resolve(grammar)
+    result = loaded.encode(strings)
+    for text, reason, length, row in zip(strings, result.reasons, result.lengths, result.indices):
+        if reason is not None:
+            typer.echo(f"rejected  {text}  ({reason})")
+            continue
+        typer.echo(f"ok        {text}  ({int(length)} productions of {loaded.max_length})")
+        if show_productions:
+            for index in row[:length].tolist():
+                typer.echo(f"  {index:3d}  {loaded.productions[index]}")
+    if not result.ok.all():
+        raise typer.Exit(code=1)
 
 
 def register(app: typer.Typer) -> None:

@@ -1,4 +1,4 @@
-"""``lsbo grammar info`` through the installed console script (issue 2, item 7)."""
+"""``lsbo grammar info`` and ``lsbo grammar parse`` through the installed console script (issue 2, item 7)."""
 
 from __future__ import annotations
 
@@ -40,3 +40,15 @@ def test_info_on_a_malformed_file_is_one_line_naming_file_and_line(tmp_path: Pat
     assert "Traceback" not in result.stderr
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and str(path) in lines[0] and "line 2" in lines[0]
+
+
+def test_parse_reports_derivations_and_reasons() -> None:
+    result = run_cli("grammar", "parse", "expr", "sin( x ) + 1", "x +", "x % 2", "--productions")
+    assert result.returncode == 1  # some strings were rejected
+    lines = result.stdout.splitlines()
+    assert lines[0] == "ok        sin( x ) + 1  (6 productions of 15)"
+    assert lines[1:7] == [
+        "    0  S -> S '+' T", "    3  S -> T", "    5  T -> 'sin(' S ')'", "    3  S -> T", "    7  T -> 'x'", "    8  T -> '1'",
+    ]
+    assert lines[7] == "rejected  x +  (no parse)"
+    assert lines[8] == "rejected  x % 2  (untokenizable: token '%' at position 2)"
