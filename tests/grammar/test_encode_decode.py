@@ -7,6 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from lsbo.grammar import Grammar
 
@@ -123,3 +125,19 @@ def test_decode_logits_through_the_masked_decoder(zinc: Grammar) -> None:
     again = zinc.encode([sampled.strings[i] for i in finished])
     assert again.ok.all()
     assert np.array_equal(again.indices, sampled.indices[finished].cpu().numpy())
+
+
+_ZINC = Grammar.builtin("zinc")
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(alphabet="CNOcnos()[]=#@+-123H%9 \\/lB", max_size=30) | st.text(max_size=10))
+def test_encode_never_raises_and_accepted_strings_round_trip(text: str) -> None:
+    result = _ZINC.encode([text])
+    if result.ok[0]:
+        assert result.reasons == [None]
+        assert _ZINC.decode(result.indices) == [text]
+    else:
+        category = result.reasons[0].split(":", 1)[0]
+        assert category in {"untokenizable", "no parse", "too long"}
+        assert (result.indices == _ZINC.padding).all()
