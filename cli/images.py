@@ -105,7 +105,7 @@ def _print_metrics(metrics: dict) -> None:
         table.add_row(*row)
     console = Console()
     console.print(table)
-    console.print(note)
+    console.print(note, soft_wrap=True, markup=False, highlight=False)
 
 
 @images_app.command("evaluate")

@@ -17,7 +17,6 @@ import json
 from pathlib import Path
 from typing import Any, Callable
 
-import numpy as np
 import torch
 
 from lsbo.images.data import ImageSplit, load_image_split, to_float
@@ -159,9 +158,8 @@ def metrics_table_rows(metrics: dict[str, Any]) -> tuple[str, list[list[str]]]:
     name = metrics["feature_extractor"]["name"]
     fids = metrics[fid_key(name)]
     paper = paper_fid(metrics["dataset"], metrics["regularizer"])
-    rows = [
-        [f"{fid_key(name)} {kind}", f"{fids[kind]:.2f}", f"{paper[kind]:.2f}" if paper else "-"] for kind in FID_KINDS
-    ]
+    labels = {"samples": "FID Samp.", "gmm": "FID GMM", "reconstructions": "FID Rec.", "interpolations": "FID Inter."}
+    rows = [[labels[kind], f"{fids[kind]:.2f}", f"{paper[kind]:.2f}" if paper else "-"] for kind in FID_KINDS]
     accuracy = metrics.get("clustering_accuracy")
     paper_accuracy = PAPER_CLUSTERING.get(metrics["dataset"]) if metrics["regularizer"] == "gmm" else None
     rows.append(
@@ -171,10 +169,10 @@ def metrics_table_rows(metrics: dict[str, Any]) -> tuple[str, list[list[str]]]:
             f"{paper_accuracy:.2f}" if paper_accuracy is not None else "-",
         ]
     )
-    note = (
-        "paper FIDs use Inception-v3 features; numbers from another extractor are not comparable with them"
+    note = f"this model's FIDs are {fid_key(name)}; " + (
+        "the paper's use Inception-v3 features, so the two columns are not comparable"
         if metrics["feature_extractor"]["kind"] != "inception-v3"
-        else "both columns use Inception-v3 features (sample sizes and training may differ)"
+        else "the paper's use the same Inception-v3 features (sample sizes and training may differ)"
     )
     return note, rows
 
@@ -187,7 +185,3 @@ def load_metrics(model_dir: str | Path) -> dict[str, Any]:
 def fid_values(metrics: dict[str, Any]) -> dict[str, float]:
     """The four FIDs of a metrics dict, whatever extractor computed them."""
     return dict(metrics[fid_key(metrics["feature_extractor"]["name"])])
-
-
-def mean_or_nan(values: list[float]) -> float:
-    return float(np.mean(values)) if values else float("nan")

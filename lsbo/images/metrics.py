@@ -15,6 +15,8 @@ contingency table, and the accuracy is the fraction of images whose matched labe
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 from scipy import linalg
 from scipy.optimize import linear_sum_assignment
@@ -54,10 +56,13 @@ def frechet_distance(
     if mu1.shape != mu2.shape or sigma1.shape != sigma2.shape or sigma1.shape != (mu1.size, mu1.size):
         raise ConfigError(f"FID statistics disagree in shape: {mu1.shape}, {sigma1.shape} vs {mu2.shape}, {sigma2.shape}")
     diff = mu1 - mu2
-    covmean = linalg.sqrtm(sigma1 @ sigma2)
-    if not np.isfinite(covmean).all():
-        offset = np.eye(sigma1.shape[0]) * eps
-        covmean = linalg.sqrtm((sigma1 + offset) @ (sigma2 + offset))
+    with warnings.catch_warnings():
+        # A singular product is expected with few samples; it is handled just below.
+        warnings.simplefilter("ignore", linalg.LinAlgWarning)
+        covmean = linalg.sqrtm(sigma1 @ sigma2)
+        if not np.isfinite(covmean).all():
+            offset = np.eye(sigma1.shape[0]) * eps
+            covmean = linalg.sqrtm((sigma1 + offset) @ (sigma2 + offset))
     trace_covmean: float
     if np.iscomplexobj(covmean) and float(np.max(np.abs(np.diagonal(covmean).imag))) > 1e-3:
         # sqrtm lost its way on a (near) singular, non-symmetric product (the reference code gives
