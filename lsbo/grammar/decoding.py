@@ -63,12 +63,12 @@ class DecoderTables:
     choices: Tensor  # long (n_nonterminals + 1, max_choices): allowed productions, padded
     choice_bias: Tensor  # float32 (n_nonterminals + 1, max_choices): 0 real entry, -inf repeat
     lhs: Tensor  # long (P,): left-hand side per production, the padding production -> empty symbol
-    rhs_reversed: Tensor  # long (P, max_rhs): right-hand-side non-terminals in push order, 0-padded
-    rhs_length: Tensor  # long (P,): number of right-hand-side non-terminals
+    pushes: Tensor  # long (P, max_rhs): symbols each production pushes, bottom first, padded
+    height_change: Tensor  # long (P, 1): symbols pushed minus the one popped
     start: int  # index of the start symbol
     empty: int  # index of the "empty stack" symbol (= n_nonterminals)
     padding: int  # index of the padding production (= P - 1)
-    max_rhs: int  # the most non-terminals any production pushes (at least 1)
+    max_rhs: int  # the most symbols any production pushes (at least 1)
 
 
 def _build_decoder_tables(tables: GrammarTables, device: torch.device) -> DecoderTables:
@@ -89,20 +89,27 @@ def _build_decoder_tables(tables: GrammarTables, device: torch.device) -> Decode
             choices[a, : len(productions)] = torch.tensor(productions)
             choice_bias[a, : len(productions)] = 0.0
     lhs = torch.tensor([n_nt if a < 0 else a for a in tables.lhs], dtype=torch.long)
-    max_rhs = max(1, max(len(r) for r in tables.rhs_nonterminals))
-    rhs_reversed = torch.zeros(n_prod, max_rhs, dtype=torch.long)
-    rhs_length = torch.zeros(n_prod, dtype=torch.long)
-    for p, rhs in enumerate(tables.rhs_nonterminals):
-        rhs_length[p] = len(rhs)
-        if rhs:
-            rhs_reversed[p, : len(rhs)] = torch.tensor(rhs[::-1], dtype=torch.long)
+    # The stack machine keeps the "empty" symbol at the bottom of every stack, as a sentinel: with
+    # it on top only padding is allowed, and padding pops it and pushes it back. So every step is
+    # "pop one, push the production's symbols" with no special case for finished derivations.
+    pushes = [list(rhs[::-1]) for rhs in tables.rhs_nonterminals]
+    pushes[tables.padding] = [n_nt]
+    max_rhs = max(len(push) for push in pushes)
+    # Row p: the symbols production p pushes (right-hand side reversed, so the leftmost non-terminal
+    # ends on top); unused columns hold the sentinel and land above the new top, where they are
+    # overwritten before anything reads them.
+    push_table = torch.full((n_prod, max_rhs), n_nt, dtype=torch.long)
+    for p, push in enumerate(pushes):
+        if push:
+            push_table[p, : len(push)] = torch.tensor(push, dtype=torch.long)
+    height_change = torch.tensor([[len(push) - 1] for push in pushes], dtype=torch.long)
     return DecoderTables(
         masks=masks.to(device),
         choices=choices.to(device),
         choice_bias=choice_bias.to(device),
         lhs=lhs.to(device),
-        rhs_reversed=rhs_reversed.to(device),
-        rhs_length=rhs_length.to(device),
+        pushes=push_table.to(device),
+        height_change=height_change.to(device),
         start=tables.start,
         empty=n_nt,
         padding=tables.padding,
@@ -175,31 +182,32 @@ def masked_decode(
     dt = decoder_tables(tables, device)
     n, steps, n_prod = logits.shape
 
-    # The stack is a ring buffer of `steps + max_rhs` slots per row. At step t at most `steps - t`
-    # more pops can happen, so only the top `steps - t` entries can ever be read again; slots further
-    # down may be overwritten by pushes without changing any output. Overflow is therefore impossible
-    # however fast a stack grows, and `depth` stays the exact stack height (used for `complete`).
-    capacity = steps + dt.max_rhs
-    stack = torch.zeros(n, capacity, dtype=torch.long, device=device)
-    stack[:, 0] = dt.start
-    depth = torch.ones(n, dtype=torch.long, device=device)
+    # Every production pops one symbol and pushes at most `max_rhs`, so in `steps` steps a stack
+    # never holds more than 1 + steps * (max_rhs - 1) symbols above the sentinel: with that many
+    # slots (plus room for the padded pushes) overflow is impossible, and the stack never takes more
+    # memory than the logits. `height` (N, 1) is the slot of each row's top; 0 means only the
+    # sentinel is left, i.e. the derivation is complete.
+    capacity = 2 + steps * (dt.max_rhs - 1) + dt.max_rhs
+    # Only the sentinel and the start symbol need initialising: every other slot is written by a
+    # push before anything reads it.
+    stack = torch.empty((n, capacity), dtype=torch.long, device=device)
+    stack[:, 0] = dt.empty
+    stack[:, 1] = dt.start
+    height = torch.ones(n, 1, dtype=torch.long, device=device)
     push_offsets = torch.arange(dt.max_rhs, device=device)
-    indices = torch.full((n, steps), dt.padding, dtype=torch.long, device=device)
     n_choices = dt.choices.shape[1]
     # Sampling noise is drawn for blocks of steps at once (bounded to about 2**22 numbers): one
     # large elementwise operation costs far less than many small ones, on a CPU and a GPU alike.
     noise_block = max(1, min(steps, _NOISE_BLOCK_NUMBERS // max(1, n * n_choices)))
     gumbel = torch.empty(0, device=device)
 
-    for t in range(steps):
-        if t % _FINISHED_CHECK_INTERVAL == 0 and t > 0 and not bool((depth > 0).any()):
+    chosen: list[Tensor] = []
+    for t, step_logits in enumerate(logits.unbind(dim=1)):
+        if t % _FINISHED_CHECK_INTERVAL == 0 and t > 0 and not bool(height.any()):
             break  # every derivation has finished: the remaining steps stay padding
-        nonempty = depth > 0
-        top_slot = (depth - 1).remainder(capacity)
-        top = stack.gather(1, top_slot.unsqueeze(1)).squeeze(1)
-        top = torch.where(nonempty, top, dt.empty)
+        top = stack.gather(1, height).view(-1)
         candidates = dt.choices.index_select(0, top)  # (N, max_choices) allowed productions
-        scores = logits[:, t, :].gather(1, candidates)
+        scores = step_logits.gather(1, candidates)
         if sample:
             # Gumbel-max: the argmax of logits plus Gumbel noise is a draw from their softmax. The
             # repeated (padding) candidates get -inf so that no production is counted twice.
@@ -208,16 +216,17 @@ def masked_decode(
                 gumbel = -torch.log(-torch.log(uniform))
             scores = scores.float() + gumbel[:, t % noise_block] + dt.choice_bias.index_select(0, top)
         # Ties go to the first maximum, which is the lowest production index.
-        choice = candidates.gather(1, scores.argmax(dim=1, keepdim=True)).squeeze(1)
-        indices[:, t] = choice
+        choice = candidates.gather(1, scores.argmax(dim=1, keepdim=True))  # (N, 1)
+        chosen.append(choice)
+        # Pop the top and push the production's symbols from the popped slot upwards.
+        choice = choice.view(-1)
+        stack.scatter_(1, height + push_offsets, dt.pushes.index_select(0, choice))
+        height = height + dt.height_change.index_select(0, choice)
 
-        popped = depth - nonempty.long()
-        push_slots = (popped.unsqueeze(1) + push_offsets).remainder(capacity)
-        # Slots above the new top receive the padding zeros of `rhs_reversed`; they are never read.
-        stack.scatter_(1, push_slots, dt.rhs_reversed.index_select(0, choice))
-        depth = popped + dt.rhs_length.index_select(0, choice)
-
-    complete = depth == 0
+    if len(chosen) < steps or not chosen:
+        chosen.append(torch.full((n, steps - len(chosen)), dt.padding, dtype=torch.long, device=device))
+    indices = torch.cat(chosen, dim=1)
+    complete = (height == 0).view(-1)
     return indices, complete
 
 
