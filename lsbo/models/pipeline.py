@@ -47,8 +47,8 @@ class TrainOptions:
     out_dir: Path
     grammar_file: Path | None = None
     data: Path | None = None
-    model: str = "grammar"
-    regularizer: str = "gmm"
+    model: str | None = None  # grammar (default) | char
+    regularizer: str | None = None  # gmm (default) | vae | cvvae | rae | wae | ae
     preset: str = "paper"
     latent_dim: int | None = None
     n_components: int | None = None
@@ -226,7 +226,7 @@ def train_sequence_model(options: TrainOptions, log: Callable[[str], None] | Non
     if options.resume:
         log(f"--resume: no checkpoint in {out_dir} yet, starting a new run")
 
-    grammar = resolve_grammar(options.source, options.grammar_file, options.model)
+    grammar = resolve_grammar(options.source, options.grammar_file, options.model or "grammar")
     kind = infer_kind(options.source, grammar, options.kind)
     prepared = prepare_strings(options, grammar, kind, log)
     family = family_for(grammar.name if grammar is not None else options.source, prepared.codec.max_length)
@@ -267,8 +267,8 @@ def _resume(options: TrainOptions, checkpoint_file: Path, log: Callable[[str], N
     payload = load_checkpoint(checkpoint_file)
     require_keys(payload, SEQUENCE_CHECKPOINT_KEYS, checkpoint_file)
     if options.grammar_file is not None or options.source in BUILTIN_SOURCES:
-        if options.model == "grammar" and payload.get("grammar_text") is not None:
-            grammar = resolve_grammar(options.source, options.grammar_file, options.model)
+        if payload.get("grammar_text") is not None:
+            grammar = resolve_grammar(options.source, options.grammar_file, "grammar")
             check_grammar(payload, grammar.name, grammar.text, checkpoint_file)
     stored = SequenceModelConfig.from_dict(payload["config"])
     explicit = {

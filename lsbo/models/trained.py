@@ -96,7 +96,9 @@ class TrainedModel:
         for start in range(0, len(z), batch_size):
             logits = self.decode_logits(z[start : start + batch_size], batch_size=batch_size)
             out.extend(self.codec.decode_logits(logits, sample=sample, generator=generator))
-        return out
+        finite = torch.isfinite(z.reshape(len(z), -1)).all(dim=1).tolist() if len(z) else []
+        # a NaN/inf point (e.g. the code of a string that could not be encoded) decodes to nothing
+        return [text if ok else None for text, ok in zip(out, finite)]
 
     @torch.no_grad()
     def sample_latents(self, n: int, component: int | None = None, generator: torch.Generator | None = None) -> torch.Tensor:
@@ -181,7 +183,10 @@ def build_autoencoder(
         config.regularizer, config.latent_dim, n_components=config.n_components, batch_size=batch_size,
         generator=generator, **options,
     )
-    return SequenceAutoencoder(codec, config, regularizer, rec_weight=rec_weight)
+    # Seeded initial weights without disturbing the caller's global random state.
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        return SequenceAutoencoder(codec, config, regularizer, rec_weight=rec_weight)
 
 
 def load_model(model_dir: Path | str, device: str | torch.device = "auto") -> TrainedModel:

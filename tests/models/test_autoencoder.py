@@ -45,7 +45,7 @@ def test_losses_are_the_weighted_sum_of_named_terms(expr_grammar: Grammar) -> No
     assert set(losses.terms) == {"rec", "ks", "cv"}
     assert torch.allclose(losses.total, sum(losses.terms.values()))
     # rec is rec_weight x the mean cross-entropy over steps and batch of the masked logits
-    assert float(losses.terms["rec"]) == pytest.approx(2.0 * losses.metrics["rec_ce"], rel=1e-5)
+    assert float(losses.terms["rec"].detach()) == pytest.approx(2.0 * losses.metrics["rec_ce"], rel=1e-5)
     assert 0.0 <= losses.metrics["rec_acc"] <= losses.metrics["symbol_acc"] <= 1.0
 
 

@@ -65,3 +65,22 @@ def test_evaluate_writes_every_metric(model: TrainedModel, tiny_expr_model_dir: 
     assert result["n_samples"] == 100 and result["n_reconstructed"] == 20
     assert len(result["ks_per_dimension"]) == 4 and 0.0 <= result["ks_mean"] <= result["ks_max"] <= 1.0
     assert np.isfinite(result["covariance_error"])
+
+
+def test_character_baseline_trains_and_loads(tmp_path: Path, expr_dataset_path: Path) -> None:
+    from lsbo.models import TrainOptions, train_sequence_model
+
+    result = train_sequence_model(
+        TrainOptions(
+            source="expr", data=expr_dataset_path, limit=100, out_dir=tmp_path, model="char", preset="cpu",
+            latent_dim=3, gru_hidden=8, batch_size=32, epochs=1, device="cpu", progress=False,
+        ),
+        log=lambda message: None,
+    )
+    assert len(result.history) == 1
+    model = load_model(tmp_path, device="cpu")
+    assert model.grammar is None and model.config.model == "char"
+    strings = model.training_strings()
+    codes, ok = model.encode(strings[:4])
+    assert ok.all() and codes.shape == (4, 3)
+    assert all(s is None or isinstance(s, str) for s in model.sample(5))
