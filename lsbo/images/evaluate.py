@@ -66,7 +66,10 @@ def _generated_images(
     """The four image sets of Table 1, each (n, C, H, W) on the CPU."""
     regularizer = model.regularizer
     device = model.device
-    prior_z = regularizer.sample(n, generator=generator)
+    # The prior draws on its own device, so it gets a generator there (seeded like the CPU one).
+    prior_device = regularizer.prior.means.device
+    prior_generator = torch.Generator(device=prior_device).manual_seed(int(generator.initial_seed()))
+    prior_z = regularizer.sample(n, generator=prior_generator)
     ex_post = regularizer.fit_ex_post(train_codes.cpu(), n_components)
     gmm_z = ex_post.sample(n, generator=generator)
     test_codes = model.encode(test)

@@ -78,7 +78,8 @@ def make_figures(
     out_dir = Path(out_dir)
     generator = torch.Generator().manual_seed(seed)
     paths = []
-    samples = model.decode(model.regularizer.sample(n_columns * 8, generator=generator).to(model.device)).cpu()
+    prior_generator = torch.Generator(device=model.regularizer.prior.means.device).manual_seed(seed)
+    samples = model.decode(model.regularizer.sample(n_columns * 8, generator=prior_generator).to(model.device)).cpu()
     paths.append(save_grid(samples, out_dir / "samples.png", n_columns))
     paths.append(save_grid(component_samples(model, n_columns, generator), out_dir / "components.png", n_columns))
     n_pairs = min(len(test) // 2, 8)
