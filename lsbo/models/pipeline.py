@@ -161,7 +161,10 @@ def index_loader(indices: np.ndarray, batch_size: int, shuffle: bool, seed: int)
     """A DataLoader of index sequences (batches of one LongTensor ``(B, T)``)."""
     dataset = TensorDataset(torch.from_numpy(np.ascontiguousarray(indices)))
     generator = torch.Generator().manual_seed(seed) if shuffle else None
-    return DataLoader(dataset, batch_size=batch_size, shuffle=shuffle, generator=generator, drop_last=False)
+    # Training drops a last partial batch (when there is a full one): the eq. 10 weights are
+    # estimated for batches of exactly `batch_size`, and the KS/CV terms of a small batch are larger.
+    drop_last = shuffle and len(dataset) >= batch_size
+    return DataLoader(dataset, batch_size=batch_size, shuffle=shuffle, generator=generator, drop_last=drop_last)
 
 
 def trainer_config(config: SequenceModelConfig, options: "TrainOptions") -> TrainerConfig:
