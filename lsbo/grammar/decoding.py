@@ -42,6 +42,10 @@ MASKED_LOGIT: float = -30000.0
 # check synchronises a GPU with the host, so it is not done at every step.
 _FINISHED_CHECK_INTERVAL = 8
 
+# Finished rows are dropped from the batch once at least 1 / _COMPACT_FRACTION of the live ones
+# have finished (checked every _FINISHED_CHECK_INTERVAL steps).
+_COMPACT_FRACTION = 4
+
 # Upper bound on the Gumbel noise numbers drawn at once when sampling (16 MiB of float32).
 _NOISE_BLOCK_NUMBERS = 2**22
 
@@ -147,6 +151,17 @@ def _check_logits(logits: Tensor, tables: GrammarTables) -> None:
         raise GrammarError(f"decoder logits must be floating point; got dtype {logits.dtype}")
 
 
+def _write_segment(indices: Tensor, live: Tensor | None, chosen: list[Tensor], start: int) -> None:
+    """Copy the choices of the live rows for steps ``start, start + 1, ...`` into ``indices``."""
+    if not chosen:
+        return
+    block = torch.cat(chosen, dim=1)
+    if live is None:
+        indices[:, start : start + block.shape[1]] = block
+    else:
+        indices[live, start : start + block.shape[1]] = block
+
+
 def masked_decode(
     logits: Tensor,
     tables: GrammarTables,
@@ -201,32 +216,53 @@ def masked_decode(
     noise_block = max(1, min(steps, _NOISE_BLOCK_NUMBERS // max(1, n * n_choices)))
     gumbel = torch.empty(0, device=device)
 
-    chosen: list[Tensor] = []
+    indices = torch.full((n, steps), dt.padding, dtype=torch.long, device=device)
+    complete = torch.ones(n, dtype=torch.bool, device=device)
+    # Rows still being decoded: all of them (None) until enough have finished to be worth dropping;
+    # finished rows need nothing more (their remaining steps are padding), so real decodes, which
+    # finish well before T, do less and less work per step.
+    live: Tensor | None = None
+    chosen: list[Tensor] = []  # choices of the live rows since `segment_start`
+    segment_start = 0
     for t, step_logits in enumerate(logits.unbind(dim=1)):
-        if t % _FINISHED_CHECK_INTERVAL == 0 and t > 0 and not bool(height.any()):
-            break  # every derivation has finished: the remaining steps stay padding
+        if t % _FINISHED_CHECK_INTERVAL == 0 and t > 0:
+            finished = height.view(-1) == 0
+            n_finished = int(finished.sum())  # one host synchronisation every few steps
+            if n_finished * _COMPACT_FRACTION >= finished.numel():
+                _write_segment(indices, live, chosen, segment_start)
+                chosen, segment_start = [], t
+                if n_finished == finished.numel():
+                    break  # every derivation has finished: the remaining steps stay padding
+                keep = torch.nonzero(~finished).view(-1)
+                live = keep if live is None else live.index_select(0, keep)
+                stack, height = stack.index_select(0, keep), height.index_select(0, keep)
+                if sample:
+                    gumbel = gumbel.index_select(0, keep)
+        rows = step_logits if live is None else step_logits.index_select(0, live)
         top = stack.gather(1, height).view(-1)
-        candidates = dt.choices.index_select(0, top)  # (N, max_choices) allowed productions
-        scores = step_logits.gather(1, candidates)
+        candidates = dt.choices.index_select(0, top)  # (rows, max_choices) allowed productions
+        scores = rows.gather(1, candidates)
         if sample:
             # Gumbel-max: the argmax of logits plus Gumbel noise is a draw from their softmax. The
             # repeated (padding) candidates get -inf so that no production is counted twice.
             if t % noise_block == 0:
-                uniform = torch.rand(n, noise_block, n_choices, device=device, generator=generator)
+                uniform = torch.rand(height.shape[0], noise_block, n_choices, device=device, generator=generator)
                 gumbel = -torch.log(-torch.log(uniform))
             scores = scores.float() + gumbel[:, t % noise_block] + dt.choice_bias.index_select(0, top)
         # Ties go to the first maximum, which is the lowest production index.
-        choice = candidates.gather(1, scores.argmax(dim=1, keepdim=True))  # (N, 1)
+        choice = candidates.gather(1, scores.argmax(dim=1, keepdim=True))  # (rows, 1)
         chosen.append(choice)
         # Pop the top and push the production's symbols from the popped slot upwards.
         choice = choice.view(-1)
         stack.scatter_(1, height + push_offsets, dt.pushes.index_select(0, choice))
         height = height + dt.height_change.index_select(0, choice)
 
-    if len(chosen) < steps or not chosen:
-        chosen.append(torch.full((n, steps - len(chosen)), dt.padding, dtype=torch.long, device=device))
-    indices = torch.cat(chosen, dim=1)
-    complete = (height == 0).view(-1)
+    _write_segment(indices, live, chosen, segment_start)
+    unfinished = height.view(-1) != 0
+    if live is None:
+        complete = ~unfinished
+    else:
+        complete[live] = ~unfinished
     return indices, complete
 
 
