@@ -1,0 +1,336 @@
+"""The latent-space Bayesian-optimisation loop (PROTOCOLS.md §4; paper Section 4.3, Tables 2 and 3).
+
+Every training string is encoded (latent means) and scored; those points seed a GP surrogate. Each
+iteration fits the surrogate, picks a batch of q latent points by batch expected improvement inside
+the search box, decodes each point by repeated stochastic decoding, scores the strings and adds the
+valid ones to the data. Trials are independent and seeded.
+
+Persistence is what makes long runs safe: an optimisation run is a directory with ``run.json`` (the
+settings), ``initial_data.pt`` (encoded, scored training set, computed once), and per trial
+``trial_k/candidates_i.json`` (the batch chosen at iteration i, written before any of it is scored)
+and ``trial_k/evaluations.jsonl`` (one line per evaluation, flushed and fsynced as it happens). A
+resumed run re-reads both, so it re-scores nothing and never scores a point twice: each
+``(trial, iteration, index)`` appears exactly once in the final files.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from lsbo.bo.acquisition import AcquisitionOptions, propose_batch
+from lsbo.bo.candidates import decode_candidates, default_attempts
+from lsbo.bo.surrogates import SparseTraining, box_bounds, fit_surrogate
+from lsbo.errors import ConfigError
+from lsbo.objectives.base import Objective, evaluate_safely
+
+RUN_FILE = "run.json"
+INITIAL_DATA_FILE = "initial_data.pt"
+EVALUATIONS_FILE = "evaluations.jsonl"
+#: settings that must agree between a run and its resumption (the others may change, e.g. the device)
+RESUME_KEYS = ("target", "model_dir", "iterations", "batch_size", "seed", "surrogate", "attempts", "box", "max_train_points")
+
+
+@dataclass(frozen=True)
+class BOConfig:
+    """Settings of an optimisation run (defaults: the protocol's 5 x 5 x 50)."""
+
+    trials: int = 5
+    iterations: int = 5
+    batch_size: int = 50
+    surrogate: str = "auto"
+    n_inducing: int = 500
+    attempts: int | None = None  # decoding attempts per point; None = 500 molecules / 25 otherwise
+    seed: int = 0
+    heldout_fraction: float = 0.1
+    max_train_points: int | None = None  # a random subset of the encoded training set (None = all)
+    box: str = "data"  # "data": min/max of the training latents; "prior": the prior's box
+    acquisition: AcquisitionOptions = field(default_factory=AcquisitionOptions)
+    sparse_training: SparseTraining = field(default_factory=SparseTraining)
+
+    def validate(self) -> None:
+        for name in ("trials", "iterations", "batch_size", "n_inducing"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"--{name.replace('_', '-')} must be at least 1, got {getattr(self, name)}")
+        if self.attempts is not None and self.attempts < 1:
+            raise ConfigError(f"--attempts must be at least 1, got {self.attempts}")
+        if self.box not in ("data", "prior"):
+            raise ConfigError(f"--box {self.box!r}: expected data or prior")
+        if not 0.0 <= self.heldout_fraction < 1.0:
+            raise ConfigError(f"held-out fraction must be in [0, 1), got {self.heldout_fraction}")
+
+
+@dataclass
+class InitialData:
+    """The encoded, scored training strings that seed every trial."""
+
+    strings: list[str]
+    latents: Tensor  # (n, d) float32, on the CPU
+    scores: Tensor  # (n,) float64, in the objective's own units
+
+    def save(self, path: Path) -> None:
+        tmp = path.with_suffix(".tmp")
+        torch.save({"strings": self.strings, "latents": self.latents, "scores": self.scores}, tmp)
+        os.replace(tmp, path)
+
+    @classmethod
+    def load(cls, path: Path) -> InitialData:
+        try:
+            payload = torch.load(path, map_location="cpu", weights_only=True)
+            return cls(list(payload["strings"]), payload["latents"], payload["scores"])
+        except Exception as err:  # noqa: BLE001 - a damaged cache is recomputed, not fatal
+            raise ConfigError(f"{path} is unreadable ({type(err).__name__}); delete it to recompute") from None
+
+
+# ---------------------------------------------------------------------------------------------
+# small pure steps
+
+
+def to_target(scores: Tensor, maximize: bool) -> Tensor:
+    """The GP target: BoTorch maximises, so minimisation scores are negated."""
+    return scores if maximize else -scores
+
+
+def trial_seed(seed: int, trial: int) -> int:
+    """Independent, reproducible seed of trial ``trial`` (1-based)."""
+    return seed * 1_000_003 + trial * 7919
+
+
+def append_record(path: Path, record: dict[str, Any]) -> None:
+    """Append one JSON line and force it to disk, so a crash loses at most the line being written."""
+    line = json.dumps(record, separators=(",", ":")) + "\n"
+    with open(path, "a", encoding="utf-8") as handle:
+        handle.write(line)
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+def read_records(path: Path) -> list[dict[str, Any]]:
+    """The complete records of an evaluations file; a torn last line (killed mid-write) is dropped
+    from the file so appends continue cleanly."""
+    if not path.is_file():
+        return []
+    text = path.read_text(encoding="utf-8")
+    records: list[dict[str, Any]] = []
+    good_length = 0
+    for line in text.splitlines(keepends=True):
+        if not line.endswith("\n"):
+            break
+        try:
+            records.append(json.loads(line))
+        except json.JSONDecodeError:
+            break
+        good_length += len(line.encode("utf-8"))
+    if good_length != len(text.encode("utf-8")):
+        with open(path, "r+b") as handle:
+            handle.truncate(good_length)
+    return records
+
+
+def write_json_atomic(path: Path, payload: Any) -> None:
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(json.dumps(payload, indent=2), encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def search_box(model: Any, latents: Tensor, box: str) -> Tensor:
+    """(2, d) bounds: the training latents' box, or the prior's (means -/+ 3 std over components)."""
+    if box == "data":
+        return box_bounds(latents.to(torch.float64))
+    prior = model.prior
+    means = getattr(prior, "means", None)
+    stds = getattr(prior, "stds", None)
+    if means is None:  # a standard-normal prior
+        d = latents.shape[1]
+        return torch.stack([torch.full((d,), -3.0), torch.full((d,), 3.0)]).to(torch.float64)
+    means = means.detach().cpu().to(torch.float64)
+    spread = 3.0 * (stds.detach().cpu().to(torch.float64) if stds is not None else torch.ones(1, dtype=torch.float64))
+    spread = spread.reshape(-1, 1) if spread.ndim == 1 else spread
+    return torch.stack([(means - spread).min(dim=0).values, (means + spread).max(dim=0).values])
+
+
+def prepare_initial_data(
+    model: Any, objective: Objective, *, max_points: int | None, seed: int, log: Callable[[str], None]
+) -> InitialData:
+    """Encode and score the model's training strings; drop those that fail either step."""
+    strings = model.training_strings()
+    if max_points is not None and max_points < len(strings):
+        chosen = np.sort(np.random.default_rng(seed).choice(len(strings), size=max_points, replace=False))
+        strings = [strings[i] for i in chosen]
+    log(f"encoding {len(strings)} training strings")
+    latents, ok = model.encode(strings)
+    latents = latents.detach().float().cpu()
+    log(f"scoring {int(np.sum(ok))} encoded strings with {objective.name}")
+    keep: list[int] = []
+    scores: list[float] = []
+    for i, evaluation in enumerate(evaluate_safely(objective, [s if good else None for s, good in zip(strings, ok)])):
+        if evaluation.valid and bool(torch.isfinite(latents[i]).all()):
+            keep.append(i)
+            scores.append(float(evaluation.score))  # type: ignore[arg-type]
+    if len(keep) < 2:
+        raise ConfigError(f"only {len(keep)} training strings could be encoded and scored by {objective.name}; need at least 2")
+    return InitialData([strings[i] for i in keep], latents[keep], torch.tensor(scores, dtype=torch.float64))
+
+
+# ---------------------------------------------------------------------------------------------
+# the loop
+
+
+@dataclass
+class RunContext:
+    """Everything one trial needs, shared across trials."""
+
+    model: Any
+    objective: Objective
+    config: BOConfig
+    initial: InitialData
+    bounds: Tensor
+    attempts: int
+    device: torch.device
+    log: Callable[[str], None]
+    on_evaluation: Callable[[dict[str, Any]], None]
+
+
+def _choose_batch(ctx: RunContext, x: Tensor, y: Tensor, trial: int, iteration: int) -> dict[str, Any]:
+    """Fit the surrogate, maximise the acquisition and decode the batch of one iteration."""
+    seed = trial_seed(ctx.config.seed, trial) + iteration
+    started = time.perf_counter()
+    fit = fit_surrogate(
+        x.to(ctx.device), y.to(ctx.device), ctx.config.surrogate, bounds=ctx.bounds.to(ctx.device),
+        n_inducing=ctx.config.n_inducing, heldout_fraction=ctx.config.heldout_fraction, seed=seed,
+        sparse_training=ctx.config.sparse_training,
+    )
+    fitted = time.perf_counter()
+    latents = propose_batch(fit, float(y.max()), ctx.config.batch_size, ctx.config.acquisition, seed=seed)
+    proposed = time.perf_counter()
+    generator = torch.Generator(device=ctx.model.device).manual_seed(seed)
+    decoded = decode_candidates(ctx.model, latents.float(), attempts=ctx.attempts, is_valid=ctx.objective.is_valid, generator=generator)
+    finished = time.perf_counter()
+    metrics = fit.metrics() | {
+        "acquisition_seconds": round(proposed - fitted, 3),
+        "decode_seconds": round(finished - proposed, 3),
+        "iteration_seconds": round(finished - started, 3),
+    }
+    return {
+        "trial": trial, "iteration": iteration, "surrogate_metrics": metrics,
+        "latents": latents.detach().cpu().tolist(),
+        "strings": [c.string for c in decoded],
+        "decode_counts": [c.count for c in decoded],
+        "valid_attempts": [c.n_valid_attempts for c in decoded],
+        "attempts": ctx.attempts,
+    }
+
+
+def run_trial(ctx: RunContext, trial: int, trial_dir: Path) -> list[dict[str, Any]]:
+    """Run (or continue) one trial; returns its evaluation records in (iteration, index) order."""
+    trial_dir.mkdir(parents=True, exist_ok=True)
+    evaluations_path = trial_dir / EVALUATIONS_FILE
+    done = {(r["iteration"], r["index"]): r for r in read_records(evaluations_path)}
+    maximize = ctx.objective.maximize
+    x = ctx.initial.latents.to(torch.float64)
+    y = to_target(ctx.initial.scores, maximize)
+    for iteration in range(1, ctx.config.iterations + 1):
+        batch_path = trial_dir / f"candidates_{iteration}.json"
+        if batch_path.is_file():
+            batch = json.loads(batch_path.read_text(encoding="utf-8"))
+        else:
+            batch = _choose_batch(ctx, x, y, trial, iteration)
+            write_json_atomic(batch_path, batch)
+            m = batch["surrogate_metrics"]
+            ctx.log(
+                f"trial {trial} iteration {iteration}: {m['surrogate']} GP on {m['n_train']} points, "
+                f"held-out RMSE {m['test_rmse'] if m['test_rmse'] is None else round(m['test_rmse'], 4)}, "
+                f"log-lik {m['test_loglik'] if m['test_loglik'] is None else round(m['test_loglik'], 4)}; "
+                f"fit {m['fit_seconds']}s, acquisition {m['acquisition_seconds']}s, decoding {m['decode_seconds']}s"
+            )
+        for index, (latent, string) in enumerate(zip(batch["latents"], batch["strings"])):
+            if (iteration, index) in done:
+                continue
+            started = time.perf_counter()
+            evaluation = evaluate_safely(ctx.objective, [string])[0]
+            record = {
+                "trial": trial, "iteration": iteration, "index": index, "string": string, "latent": latent,
+                "score": evaluation.score, "valid": evaluation.valid, "error": evaluation.error,
+                "time": time.time(), "seconds": round(time.perf_counter() - started, 6),
+            }
+            append_record(evaluations_path, record)
+            done[(iteration, index)] = record
+            ctx.on_evaluation(record)
+        new = [done[(iteration, i)] for i in range(len(batch["latents"])) if done[(iteration, i)]["valid"]]
+        if new:
+            x = torch.cat([x, torch.tensor([r["latent"] for r in new], dtype=torch.float64)])
+            y = torch.cat([y, to_target(torch.tensor([r["score"] for r in new], dtype=torch.float64), maximize)])
+    return [done[key] for key in sorted(done)]
+
+
+def _check_run_file(out_dir: Path, settings: dict[str, Any], resume: bool) -> None:
+    run_path = out_dir / RUN_FILE
+    if run_path.is_file():
+        if not resume:
+            raise ConfigError(f"{out_dir} already holds an optimisation run; pass --resume to continue it or choose another --out")
+        previous = json.loads(run_path.read_text(encoding="utf-8"))
+        changed = [k for k in RESUME_KEYS if previous.get(k) != settings.get(k)]
+        if changed:
+            raise ConfigError(f"--resume: {', '.join(changed)} differ from the run in {out_dir / RUN_FILE}")
+    write_json_atomic(run_path, settings)
+
+
+def run_optimization(
+    model: Any,
+    objective: Objective,
+    out_dir: Path,
+    config: BOConfig = BOConfig(),
+    *,
+    target: str | None = None,
+    resume: bool = False,
+    log: Callable[[str], None] = lambda message: None,
+    on_evaluation: Callable[[dict[str, Any]], None] = lambda record: None,
+) -> dict[str, Any]:
+    """Run ``config.trials`` seeded trials into ``out_dir`` and write the results; returns results.json's content.
+
+    ``on_evaluation`` is called after each evaluation is on disk (for progress bars).
+    """
+    from lsbo.bo.results import summarize_run, write_outputs
+
+    config.validate()
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    attempts = config.attempts or default_attempts(getattr(model, "kind", "strings"))
+    settings = {
+        "target": target or objective.name, "objective": objective.name, "maximize": objective.maximize,
+        "model_dir": str(getattr(model, "model_dir", "")), "model_kind": getattr(model, "kind", None),
+        **{k: v for k, v in asdict(config).items() if k not in ("acquisition", "sparse_training")},
+        "attempts": attempts, "acquisition": asdict(config.acquisition), "sparse_training": asdict(config.sparse_training),
+    }
+    _check_run_file(out_dir, settings, resume)
+    initial_path = out_dir / INITIAL_DATA_FILE
+    if initial_path.is_file():
+        initial = InitialData.load(initial_path)
+    else:
+        initial = prepare_initial_data(model, objective, max_points=config.max_train_points, seed=config.seed, log=log)
+        initial.save(initial_path)
+    log(f"{len(initial.strings)} training points; best training score {_best(initial.scores, objective.maximize):.4g}")
+    ctx = RunContext(
+        model=model, objective=objective, config=config, initial=initial,
+        bounds=search_box(model, initial.latents, config.box), attempts=attempts,
+        device=torch.device(getattr(model, "device", "cpu")), log=log, on_evaluation=on_evaluation,
+    )
+    trials = {k: run_trial(ctx, k, out_dir / f"trial_{k}") for k in range(1, config.trials + 1)}
+    results = summarize_run(trials, objective=objective, settings=settings, training_best=_best(initial.scores, objective.maximize))
+    write_outputs(out_dir, results, trials, model_kind=getattr(model, "kind", None))
+    return results
+
+
+def _best(scores: Tensor | Sequence[float], maximize: bool) -> float:
+    values = torch.as_tensor(scores, dtype=torch.float64)
+    return float(values.max() if maximize else values.min()) if values.numel() else math.nan

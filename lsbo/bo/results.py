@@ -1,0 +1,85 @@
+"""Summaries of an optimisation run in the protocol's terms (PROTOCOLS.md §4; paper Tables 2 and 3).
+
+Per trial: the three best distinct strings and their scores, the fraction of valid evaluated points
+and the average score of the valid ones. Over trials: the overall top three and the mean +- std
+(population std, ``ddof=0``) of the per-trial fraction valid and average valid score.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from lsbo.objectives.base import Objective
+
+
+def top_distinct(records: Sequence[Mapping[str, Any]], k: int, maximize: bool) -> list[dict[str, Any]]:
+    """The ``k`` best valid records with distinct strings (first occurrence kept), best first."""
+    best: dict[str, Mapping[str, Any]] = {}
+    for record in records:
+        if not record.get("valid"):
+            continue
+        string, score = record["string"], record["score"]
+        if string not in best or (score > best[string]["score"] if maximize else score < best[string]["score"]):
+            best[string] = record
+    ordered = sorted(best.values(), key=lambda r: r["score"], reverse=maximize)[:k]
+    return [{"score": r["score"], "string": r["string"], "trial": r["trial"], "iteration": r["iteration"]} for r in ordered]
+
+
+def summarize_trial(records: Sequence[Mapping[str, Any]], maximize: bool) -> dict[str, Any]:
+    valid_scores = [r["score"] for r in records if r.get("valid")]
+    return {
+        "n_evaluations": len(records),
+        "n_valid": len(valid_scores),
+        "fraction_valid": len(valid_scores) / len(records) if records else None,
+        "average_valid_score": float(np.mean(valid_scores)) if valid_scores else None,
+        "top3": top_distinct(records, 3, maximize),
+    }
+
+
+def _mean_std(values: Sequence[float | None]) -> tuple[float | None, float | None]:
+    present = [v for v in values if v is not None]
+    return (float(np.mean(present)), float(np.std(present))) if present else (None, None)
+
+
+def summarize_run(
+    trials: Mapping[int, Sequence[Mapping[str, Any]]], *, objective: Objective, settings: Mapping[str, Any], training_best: float | None
+) -> dict[str, Any]:
+    """The content of ``results.json``."""
+    per_trial = {str(k): summarize_trial(records, objective.maximize) for k, records in sorted(trials.items())}
+    valid_mean, valid_std = _mean_std([t["fraction_valid"] for t in per_trial.values()])
+    score_mean, score_std = _mean_std([t["average_valid_score"] for t in per_trial.values()])
+    all_records = [r for records in trials.values() for r in records]
+    return {
+        "target": settings.get("target", objective.name),
+        "objective": objective.name,
+        "maximize": objective.maximize,
+        "n_trials": len(per_trial),
+        "settings": dict(settings),
+        "best_training_score": training_best,
+        "trials": per_trial,
+        "aggregate": {
+            "top3": top_distinct(all_records, 3, objective.maximize),
+            "fraction_valid_mean": valid_mean, "fraction_valid_std": valid_std,
+            "average_score_mean": score_mean, "average_score_std": score_std,
+            "top1_per_trial_mean": _mean_std([t["top3"][0]["score"] if t["top3"] else None for t in per_trial.values()])[0],
+        },
+    }
+
+
+def write_outputs(out_dir: Path, results: Mapping[str, Any], trials: Mapping[int, Sequence[Mapping[str, Any]]], *, model_kind: str | None) -> None:
+    """``results.json``, ``table.md``, ``best_so_far.png`` and, for molecules, ``top_molecules.png``."""
+    from lsbo.report import bo_table_markdown, draw_molecule_grid, plot_best_so_far
+
+    label = Path(str(results["settings"].get("model_dir") or "model")).name or "model"
+    (out_dir / "results.json").write_text(json.dumps(results, indent=2), encoding="utf-8")
+    (out_dir / "table.md").write_text(bo_table_markdown(results, label), encoding="utf-8")
+    plot_best_so_far(trials, out_dir / "best_so_far.png", maximize=results["maximize"],
+                     training_best=results["best_training_score"], title=f"{results['target']} with {label}")
+    if model_kind == "molecules" or results["target"] in ("logp", "qed"):
+        best = top_distinct([r for records in trials.values() for r in records], 12, results["maximize"])
+        draw_molecule_grid([b["string"] for b in best], [b["score"] for b in best], out_dir / "top_molecules.png")
