@@ -159,11 +159,7 @@ def test_random_logits_give_both_complete_and_incomplete_outputs() -> None:
 
 
 def test_deep_stacks_beyond_the_step_count_decode_like_the_reference() -> None:
-    """Push the three-child production for most steps (stacks far deeper than T), then close.
-
-    The stack is stored in a ring buffer of T + max_rhs slots; this checks it never corrupts the
-    entries that are still read.
-    """
+    """Push the recursive productions for most steps (stacks far deeper than T), then close."""
     n, steps = 64, 40
     generator = torch.Generator().manual_seed(7)
     logits = torch.randn(n, steps, P, generator=generator)
@@ -176,7 +172,7 @@ def test_deep_stacks_beyond_the_step_count_decode_like_the_reference() -> None:
     expected, expected_complete = reference_decode(logits.numpy())
     np.testing.assert_array_equal(indices.numpy(), expected)
     np.testing.assert_array_equal(complete.numpy(), expected_complete)
-    # The test is only meaningful if many stacks grew beyond the ring buffer's T + 3 slots.
+    # The test is only meaningful if many stacks grew beyond T + 3 symbols.
     growth = torch.tensor([len(r) - 1 for r in TOY.rhs_nonterminals[:-1]] + [0])[indices]
     max_depth = (1 + growth.cumsum(dim=1)).max(dim=1).values
     assert (max_depth > steps + 3).sum() > n // 4
@@ -187,7 +183,8 @@ def test_stacks_that_grow_fast_then_unwind_fully_decode_like_the_reference() -> 
     """Grow the stack by two random symbols per step, then pop it one symbol per step to the bottom.
 
     This is the fastest way for a write near the top of the stack to be followed by reads far
-    below it, where a ring buffer that is too small would have overwritten entries.
+    below it, where a stack too small for the steps (a too-small ring buffer, say) would have lost
+    entries.
     """
     cfg = CFG.fromstring("S -> S X Y | S Y X | 's'\nX -> 'x'\nY -> 'y'")
     tables = GrammarTables.from_cfg(cfg)
@@ -297,6 +294,27 @@ def test_sampling_steps_are_independent(noise_block_numbers: int, monkeypatch: p
     assert again.sum() > 1500
     fraction = (indices[again, 1] == index_of("S -> S + T")).double().mean().item()
     assert abs(fraction - 0.25) < 0.05
+
+
+@pytest.mark.parametrize("noise_block_numbers", [2**22, 1])
+def test_sampling_after_finished_rows_are_dropped(noise_block_numbers: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Half the rows finish at step 0 and are dropped from the batch at step 8; the others grow
+    for ten steps and then sample among S's productions, with the softmax's frequencies."""
+    monkeypatch.setattr(decoding, "_NOISE_BLOCK_NUMBERS", noise_block_numbers)
+    n, steps = 8000, 12
+    step_logits = torch.randn(P, generator=torch.Generator().manual_seed(8))
+    logits = step_logits.expand(n, steps, P).clone()
+    logits[: n // 2, 0, index_of("S -> w")] = 100.0
+    logits[n // 2 :, :10, index_of("S -> S + T")] = 100.0
+    indices, complete = masked_decode(logits, TOY, sample=True, generator=torch.Generator().manual_seed(12))
+    assert complete[: n // 2].all() and (indices[: n // 2, 1:] == PAD).all()
+    assert not complete[n // 2 :].any()
+    s_rules = [index_of(r) for r in ("S -> S + T", "S -> T", "S -> f ( S , S , S )", "S -> w")]
+    chosen = indices[n // 2 :, 10]
+    counts = np.array([(chosen == p).sum().item() for p in s_rules])
+    assert counts.sum() == n // 2
+    expected = torch.softmax(step_logits[s_rules].double(), dim=0).numpy()
+    np.testing.assert_allclose(counts / (n // 2), expected, atol=0.04)  # 5 standard errors at most
 
 
 def test_sampling_noise_drawn_in_blocks_is_reproducible_and_derivable(monkeypatch: pytest.MonkeyPatch) -> None:
