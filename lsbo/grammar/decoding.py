@@ -9,11 +9,15 @@ side is popped and its right-hand side's non-terminals are pushed in reverse, so
 expanded next. The result is a leftmost derivation, hence always a string of the grammar, *if* the
 stack empties within ``T`` steps; otherwise the output is incomplete.
 
-This module runs that machine for a whole batch at once: the stacks are one integer tensor, every
-per-step operation is a gather/scatter over the batch, and the only Python loop is over the ``T``
-steps, so the same code runs unchanged on a GPU. It also provides the training-time view of the same
-masks (:func:`training_masks`, where the top of the stack is known from the true derivation) and a
-mixed-precision-safe way to apply them to logits (:func:`apply_mask`).
+This module runs that machine for a whole batch at once: the stacks are one integer tensor (with an
+"empty" sentinel at the bottom, so finished rows need no special case), every per-step operation is
+a gather/scatter over the batch that scores only the few productions allowed for each row's top
+symbol, rows whose derivation has finished are dropped from the batch as decoding goes on, and the
+only Python loop is over the ``T`` steps, so the same code runs unchanged on a GPU. Stochastic
+decoding (used by the Bayesian-optimisation protocol, which decodes each latent point many times) is
+Gumbel-max sampling from the masked softmax. The module also provides the training-time view of the
+same masks (:func:`training_masks`, where the top of the stack is known from the true derivation)
+and a mixed-precision-safe way to apply them to logits (:func:`apply_mask`).
 
 Conventions (padding production, masks, non-productive productions excluded) are those of
 :class:`lsbo.grammar.tables.GrammarTables`.
@@ -195,13 +199,13 @@ def masked_decode(
             f"create it with torch.Generator(device={str(device)!r})"
         )
     dt = decoder_tables(tables, device)
-    n, steps, n_prod = logits.shape
+    n, steps, _ = logits.shape
 
     # Every production pops one symbol and pushes at most `max_rhs`, so in `steps` steps a stack
     # never holds more than 1 + steps * (max_rhs - 1) symbols above the sentinel: with that many
-    # slots (plus room for the padded pushes) overflow is impossible, and the stack never takes more
-    # memory than the logits. `height` (N, 1) is the slot of each row's top; 0 means only the
-    # sentinel is left, i.e. the derivation is complete.
+    # slots (plus room for the padded pushes) overflow is impossible. That is N * T * (max_rhs - 1)
+    # integers, small beside the N * T * P logits. `height` (N, 1) is the slot of each row's top; 0
+    # means only the sentinel is left, i.e. the derivation is complete.
     capacity = 2 + steps * (dt.max_rhs - 1) + dt.max_rhs
     # Only the sentinel and the start symbol need initialising: every other slot is written by a
     # push before anything reads it.
