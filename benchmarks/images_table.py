@@ -46,6 +46,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--n-samples", type=int, default=10000, help="images per FID")
     parser.add_argument("--device", default="auto")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--lr", type=float, default=None, help="learning rate (default: the preset's, 2e-4)")
+    parser.add_argument("--report-only", action="store_true", help="only tabulate the runs already evaluated in --out")
     parser.add_argument("--append-results", action="store_true", help="append the table to benchmarks/RESULTS.md")
     return parser.parse_args(argv)
 
@@ -58,7 +60,7 @@ def run_one(name: str, args: argparse.Namespace) -> dict:
         train_image_model(
             "fashion-mnist", model_dir, data_dir=args.data, preset=args.preset, regularizer=regularizer,
             epochs=args.epochs, limit=args.limit, device=args.device, resume=(model_dir / "checkpoint.pt").exists(),
-            seed=args.seed, regularizer_options=options or None, progress=False,
+            seed=args.seed, regularizer_options=options or None, progress=False, learning_rate=args.lr,
         )
         trained = time.perf_counter() - started
         evaluate_image_model(model_dir, data_dir=args.data, device=args.device, n_samples=args.n_samples, seed=args.seed, progress=False)
@@ -96,13 +98,16 @@ def main(argv: list[str] | None = None) -> None:
     unknown = [n for n in names if n not in RUNS]
     if unknown:
         raise SystemExit(f"unknown run(s): {', '.join(unknown)}")
+    if args.report_only:
+        names = [n for n in names if (args.out / n / METRICS_JSON).is_file()]
     rows = {name: run_one(name, args) for name in names}
     table = markdown_table(rows)
     command = "python benchmarks/images_table.py " + " ".join(sys.argv[1:] if argv is None else argv)
     header = (
         f"Command: `{command}`; date: {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC; machine: 2-core CPU dev "
         f"machine, shared with other jobs ({platform.machine()}); Fashion-MNIST, preset {args.preset}, "
-        f"{args.epochs} epoch(s), {args.n_samples} images per FID, 10% of the training images held out for validation."
+        f"{args.epochs} epoch(s), learning rate {args.lr or 'of the preset (2e-4)'}, {args.n_samples} images per FID, "
+        "10% of the training images held out for validation."
     )
     print(header + "\n\n" + table)
     if args.append_results:
