@@ -50,8 +50,12 @@ _FINISHED_CHECK_INTERVAL = 8
 # have finished (checked every _FINISHED_CHECK_INTERVAL steps).
 _COMPACT_FRACTION = 4
 
+# ATen's parallelisation threshold (elements) for CPU kernels (at::internal::GRAIN_SIZE).
+_CPU_PARALLEL_GRAIN = 32768
+
 # Upper bound on the Gumbel noise numbers drawn at once when sampling (16 MiB of float32).
 _NOISE_BLOCK_NUMBERS = 2**22
+_NOISE_BLOCK_STEPS = 32
 
 
 @dataclass(frozen=True)
@@ -71,8 +75,7 @@ class DecoderTables:
     choices: Tensor  # long (n_nonterminals + 1, max_choices): allowed productions, padded
     choice_bias: Tensor  # float32 (n_nonterminals + 1, max_choices): 0 real entry, -inf repeat
     lhs: Tensor  # long (P,): left-hand side per production, the padding production -> empty symbol
-    pushes: Tensor  # long (P, max_rhs): symbols each production pushes, bottom first, padded
-    height_change: Tensor  # long (P, 1): symbols pushed minus the one popped
+    transitions: Tensor  # long (P, max_rhs + 1): symbols each production pushes, then the height change
     start: int  # index of the start symbol
     empty: int  # index of the "empty stack" symbol (= n_nonterminals)
     padding: int  # index of the padding production (= P - 1)
@@ -104,20 +107,20 @@ def _build_decoder_tables(tables: GrammarTables, device: torch.device) -> Decode
     pushes[tables.padding] = [n_nt]
     max_rhs = max(len(push) for push in pushes)
     # Row p: the symbols production p pushes (right-hand side reversed, so the leftmost non-terminal
-    # ends on top); unused columns hold the sentinel and land above the new top, where they are
-    # overwritten before anything reads them.
-    push_table = torch.full((n_prod, max_rhs), n_nt, dtype=torch.long)
+    # ends on top; unused columns hold the sentinel and land above the new top, where they are
+    # overwritten before anything reads them), then the change of the stack height (symbols pushed
+    # minus the one popped). One table, so that a step looks both up with one operation.
+    transitions = torch.full((n_prod, max_rhs + 1), n_nt, dtype=torch.long)
     for p, push in enumerate(pushes):
         if push:
-            push_table[p, : len(push)] = torch.tensor(push, dtype=torch.long)
-    height_change = torch.tensor([[len(push) - 1] for push in pushes], dtype=torch.long)
+            transitions[p, : len(push)] = torch.tensor(push, dtype=torch.long)
+        transitions[p, max_rhs] = len(push) - 1
     return DecoderTables(
         masks=masks.to(device),
         choices=choices.to(device),
         choice_bias=choice_bias.to(device),
         lhs=lhs.to(device),
-        pushes=push_table.to(device),
-        height_change=height_change.to(device),
+        transitions=transitions.to(device),
         start=tables.start,
         empty=n_nt,
         padding=tables.padding,
@@ -164,6 +167,21 @@ def _write_segment(indices: Tensor, live: Tensor | None, chosen: list[Tensor], s
         indices[:, start : start + block.shape[1]] = block
     else:
         indices[live, start : start + block.shape[1]] = block
+
+
+def _select_rows(step_logits: Tensor, rows: Tensor) -> Tensor:
+    """``step_logits.index_select(0, rows)``; on a CPU, in copies small enough to stay single-threaded.
+
+    ATen hands a copy of more than ``_CPU_PARALLEL_GRAIN`` elements to its thread pool. For a copy
+    this small, waking the pool costs more than it saves, and on a busy machine a copy can wait a
+    whole scheduler time slice for a descheduled worker; at one copy per decoding step that made the
+    decoder a hundred times slower on a shared two-core machine.
+    """
+    if step_logits.device.type == "cpu" and torch.get_num_threads() > 1:
+        rows_per_copy = max(1, _CPU_PARALLEL_GRAIN // step_logits.shape[1])
+        if rows.numel() > rows_per_copy:
+            return torch.cat([step_logits.index_select(0, part) for part in rows.split(rows_per_copy)])
+    return step_logits.index_select(0, rows)
 
 
 def masked_decode(
@@ -217,7 +235,8 @@ def masked_decode(
     n_choices = dt.choices.shape[1]
     # Sampling noise is drawn for blocks of steps at once (bounded to about 2**22 numbers): one
     # large elementwise operation costs far less than many small ones, on a CPU and a GPU alike.
-    noise_block = max(1, min(steps, _NOISE_BLOCK_NUMBERS // max(1, n * n_choices)))
+    # Blocks of at most _NOISE_BLOCK_STEPS steps, so that little noise is drawn for rows that finish.
+    noise_block = max(1, min(steps, _NOISE_BLOCK_STEPS, _NOISE_BLOCK_NUMBERS // max(1, n * n_choices)))
     gumbel = torch.empty(0, device=device)
 
     indices = torch.full((n, steps), dt.padding, dtype=torch.long, device=device)
@@ -242,7 +261,7 @@ def masked_decode(
                 stack, height = stack.index_select(0, keep), height.index_select(0, keep)
                 if sample:
                     gumbel = gumbel.index_select(0, keep)
-        rows = step_logits if live is None else step_logits.index_select(0, live)
+        rows = step_logits if live is None else _select_rows(step_logits, live)
         top = stack.gather(1, height).view(-1)
         candidates = dt.choices.index_select(0, top)  # (rows, max_choices) allowed productions
         scores = rows.gather(1, candidates)
@@ -257,9 +276,9 @@ def masked_decode(
         choice = candidates.gather(1, scores.argmax(dim=1, keepdim=True))  # (rows, 1)
         chosen.append(choice)
         # Pop the top and push the production's symbols from the popped slot upwards.
-        choice = choice.view(-1)
-        stack.scatter_(1, height + push_offsets, dt.pushes.index_select(0, choice))
-        height = height + dt.height_change.index_select(0, choice)
+        transition = dt.transitions.index_select(0, choice.view(-1))
+        stack.scatter_(1, height + push_offsets, transition[:, : dt.max_rhs])
+        height = height + transition[:, dt.max_rhs :]
 
     _write_segment(indices, live, chosen, segment_start)
     unfinished = height.view(-1) != 0

@@ -208,6 +208,17 @@ def test_stacks_that_grow_fast_then_unwind_fully_decode_like_the_reference() -> 
         assert finished == done
 
 
+def test_row_copies_split_for_the_cpu_thread_pool_decode_like_the_reference(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With several CPU threads, live rows' logits are copied in pieces below ATen's parallel grain."""
+    monkeypatch.setattr(decoding, "_CPU_PARALLEL_GRAIN", 3 * P)  # pieces of three rows
+    monkeypatch.setattr(torch, "get_num_threads", lambda: 2)
+    logits = random_logits(23, 64, 30, 1.0)
+    indices, complete = masked_decode(logits, TOY)
+    expected, expected_complete = reference_decode(logits.numpy())
+    np.testing.assert_array_equal(indices.numpy(), expected)
+    np.testing.assert_array_equal(complete.numpy(), expected_complete)
+
+
 def test_recursion_that_never_closes_is_incomplete_and_terminates() -> None:
     logits = torch.zeros(3, 25, P)
     logits[:, :, index_of("S -> S + T")] = 10.0
