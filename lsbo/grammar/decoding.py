@@ -55,7 +55,7 @@ _CPU_PARALLEL_GRAIN = 32768
 
 # Upper bound on the Gumbel noise numbers drawn at once when sampling (16 MiB of float32).
 _NOISE_BLOCK_NUMBERS = 2**22
-_NOISE_BLOCK_STEPS = 32
+_NOISE_BLOCK_STEPS = 64
 
 
 @dataclass(frozen=True)
@@ -270,7 +270,7 @@ def masked_decode(
             # repeated (padding) candidates get -inf so that no production is counted twice.
             if t % noise_block == 0:
                 uniform = torch.rand(height.shape[0], noise_block, n_choices, device=device, generator=generator)
-                gumbel = -torch.log(-torch.log(uniform))
+                gumbel = uniform.log_().neg_().log_().neg_()  # -log(-log(u)), in place
             scores = scores.float() + gumbel[:, t % noise_block] + dt.choice_bias.index_select(0, top)
         # Ties go to the first maximum, which is the lowest production index.
         choice = candidates.gather(1, scores.argmax(dim=1, keepdim=True))  # (rows, 1)
