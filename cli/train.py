@@ -23,6 +23,7 @@ def train(
     batch_size: Optional[int] = typer.Option(None, "--batch-size", help="Batch size (preset: 500 zinc, 600 expr at paper)."),
     learning_rate: Optional[float] = typer.Option(None, "--lr", help="Adam learning rate (default 1e-3)."),
     rec_weight: Optional[str] = typer.Option(None, "--rec-weight", help="Reconstruction weight: a number, or auto (Section 3.3)."),
+    rec_weight_epochs: int = typer.Option(5, "--rec-weight-epochs", help="Epochs of the plain autoencoder behind --rec-weight auto."),
     gru_hidden: Optional[int] = typer.Option(None, "--gru-hidden", help="GRU width (preset: 501/100 paper, 128/100 cpu)."),
     kind: Optional[str] = typer.Option(None, "--kind", help="molecules | expressions | strings (inferred for zinc/expr)."),
     limit: Optional[int] = typer.Option(None, "--limit", help="Use only the first N strings."),
@@ -41,7 +42,7 @@ def train(
         source=source, out_dir=out, grammar_file=grammar, data=data, model=model, regularizer=regularizer,
         preset=preset, latent_dim=latent_dim, n_components=components, epochs=epochs, batch_size=batch_size,
         learning_rate=learning_rate, rec_weight=weight, gru_hidden=gru_hidden, kind=kind, limit=limit, seed=seed,
-        device=device, resume=resume, threads=threads,
+        device=device, resume=resume, threads=threads, rec_weight_epochs=rec_weight_epochs,
     )
     result = train_sequence_model(options)
     typer.echo(

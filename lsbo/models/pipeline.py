@@ -36,7 +36,7 @@ from lsbo.models.trained import SEQUENCE_CHECKPOINT_KEYS, TRAIN_STRINGS_NAME, bu
 from lsbo.train import Trainer, TrainerConfig, TrainResult
 
 BUILTIN_SOURCES = {"zinc": "zinc", "zinc250k": "zinc", "expr": "expr"}
-REC_WEIGHT_AE_EPOCHS = 5  # epochs of the plain autoencoder behind --rec-weight auto
+REC_WEIGHT_AE_EPOCHS = 5  # default epochs of the plain autoencoder behind --rec-weight auto
 
 
 @dataclass
@@ -67,6 +67,7 @@ class TrainOptions:
     progress: bool = True
     workers: int | None = None
     threads: int | None = None  # torch CPU threads (None: torch's default)
+    rec_weight_epochs: int = REC_WEIGHT_AE_EPOCHS  # plain-AE epochs behind rec_weight="auto"
 
 
 @dataclass
@@ -110,12 +111,17 @@ def infer_kind(source: str, grammar: Any | None, kind: str | None) -> str:
 
 
 def validation_split(n: int, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """Seeded permutation split: ``(train_indices, validation_indices)``, both sorted, each non-empty."""
+    """Seeded permutation split: ``(train_indices, validation_indices)``, each non-empty.
+
+    The validation indices stay in permuted order: validation batches are not shuffled, and
+    datasets are often sorted (by length, by structure), so batches of consecutive rows would give
+    the batch-level KS/CV terms of a very unrepresentative sample.
+    """
     if n < 2:
         raise DataError(f"need at least 2 accepted strings to hold out a validation split, got {n}")
     permutation = np.random.default_rng(seed).permutation(n)
     n_val = min(n - 1, max(1, int(round(fraction * n))))
-    return np.sort(permutation[n_val:]), np.sort(permutation[:n_val])
+    return np.sort(permutation[n_val:]), permutation[:n_val]
 
 
 def prepare_strings(
@@ -184,7 +190,7 @@ def estimate_rec_weight(
 
     from lsbo.regularizers import reconstruction_weight_from_ae
 
-    ae_config = replace(config, regularizer="ae", regularizer_options={}, epochs=min(REC_WEIGHT_AE_EPOCHS, config.epochs))
+    ae_config = replace(config, regularizer="ae", regularizer_options={}, epochs=min(options.rec_weight_epochs, config.epochs))
     autoencoder = build_autoencoder(codec, ae_config, batch_size=config.batch_size, rec_weight=1.0, seed=config.seed)
     log(f"--rec-weight auto: training a plain autoencoder for {ae_config.epochs} epochs first")
     trainer = Trainer(
