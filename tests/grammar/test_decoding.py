@@ -211,12 +211,29 @@ def test_stacks_that_grow_fast_then_unwind_fully_decode_like_the_reference() -> 
 def test_row_copies_split_for_the_cpu_thread_pool_decode_like_the_reference(monkeypatch: pytest.MonkeyPatch) -> None:
     """With several CPU threads, live rows' logits are copied in pieces below ATen's parallel grain."""
     monkeypatch.setattr(decoding, "_CPU_PARALLEL_GRAIN", 3 * P)  # pieces of three rows
+    monkeypatch.setattr(decoding, "_CPU_SINGLE_THREAD_NUMBERS", 0)  # keep the thread pool
     monkeypatch.setattr(torch, "get_num_threads", lambda: 2)
     logits = random_logits(23, 64, 30, 1.0)
     indices, complete = masked_decode(logits, TOY)
     expected, expected_complete = reference_decode(logits.numpy())
     np.testing.assert_array_equal(indices.numpy(), expected)
     np.testing.assert_array_equal(complete.numpy(), expected_complete)
+
+
+def test_small_cpu_batches_run_single_threaded_and_restore_the_thread_count() -> None:
+    threads_before = torch.get_num_threads()
+    seen: list[int] = []
+    original = decoding._run_stack_machine
+
+    def spy(*args, **kwargs):
+        seen.append(torch.get_num_threads())
+        return original(*args, **kwargs)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(decoding, "_run_stack_machine", spy)
+        masked_decode(random_logits(1, 8, 10, 1.0), TOY)
+    assert seen == [1]
+    assert torch.get_num_threads() == threads_before
 
 
 def test_recursion_that_never_closes_is_incomplete_and_terminates() -> None:
