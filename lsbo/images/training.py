@@ -62,12 +62,15 @@ def _write_json(path: Path, data: dict[str, Any]) -> None:
     atomic_write_text(path, json.dumps(data, indent=2, sort_keys=True) + "\n")
 
 
-def _stored_config(out_dir: Path) -> dict[str, Any] | None:
+def _stored_run(out_dir: Path) -> dict[str, Any] | None:
+    """The ``config.json`` of a model directory (image config and data settings), if any."""
     path = out_dir / CONFIG_NAME
     if not path.is_file():
         return None
     try:
-        return json.loads(path.read_text())["image_config"]
+        stored = json.loads(path.read_text())
+        stored["image_config"], stored["data"]  # noqa: B018 - both must be present
+        return stored
     except (OSError, ValueError, KeyError, TypeError) as err:
         raise CheckpointError(f"{path} is unreadable or not an image model config: {err}") from None
 
@@ -109,12 +112,15 @@ def train_image_model(
 
     out_dir = Path(out_dir)
     config = ImageModelConfig.from_preset(dataset, preset, regularizer=regularizer, epochs=epochs, seed=seed, **overrides)
-    stored = _stored_config(out_dir) if resume else None
+    stored = _stored_run(out_dir) if resume else None
     if stored is not None:
-        requested = {key: value for key, value in config.to_dict().items() if key in _SHAPE_FIELDS}
         from lsbo.checkpoint import check_config  # noqa: PLC0415
 
-        check_config(stored, requested, out_dir / CONFIG_NAME)
+        # Resuming must continue the same network on the same images, or the run mixes two setups.
+        requested = {key: value for key, value in config.to_dict().items() if key in _SHAPE_FIELDS}
+        requested["seed"] = seed
+        check_config(stored["image_config"], requested, out_dir / CONFIG_NAME)
+        check_config(stored["data"], {"limit": limit, "val_fraction": val_fraction}, out_dir / CONFIG_NAME)
     elif not resume and (out_dir / "checkpoint.pt").exists():
         raise ConfigError(f"{out_dir} already holds a trained model: pass --resume to continue it, or another --out")
 

@@ -45,6 +45,8 @@ def test_tiny_train_evaluate_figures_and_resume(tmp_path: Path, tiny_mnist_dir: 
     # An existing model directory is never overwritten silently; --resume continues the epoch count.
     again = run_cli("images", "train", "mnist", "--epochs", "1", *common)
     assert again.returncode == 1 and "--resume" in again.stderr
+    other_data = run_cli("images", "train", "mnist", "--epochs", "2", "--resume", *[("100" if v == "200" else v) for v in common])
+    assert other_data.returncode == 1 and "limit=200" in other_data.stderr
     resumed = run_cli("images", "train", "mnist", "--epochs", "2", "--resume", *common)
     assert resumed.returncode == 0, resumed.stderr
     with open(out / "metrics.csv") as handle:
