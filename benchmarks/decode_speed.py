@@ -13,6 +13,7 @@ Usage::
 
     python benchmarks/decode_speed.py                     # batch 1,000, zinc grammar, CPU (+ CUDA if present)
     python benchmarks/decode_speed.py --grammar expr --batch 5000 --device cpu
+    python benchmarks/decode_speed.py --logits data      # logits like a trained decoder's (real molecules)
 """
 
 from __future__ import annotations
@@ -57,6 +58,22 @@ def per_sample_decode(logits: np.ndarray, tables: GrammarTables) -> tuple[np.nda
     return indices, complete
 
 
+def dataset_derivations(grammar: Grammar, count: int) -> torch.Tensor:
+    """Production indices ``(count, T)`` of the first strings of the grammar's dataset in the shared data."""
+    from lsbo.settings import shared_data_dir
+
+    name = {"zinc": "zinc250k_subset.smi", "expr": "equation2_15_dataset.txt"}.get(grammar.name)
+    if name is None:
+        raise SystemExit(f"--logits data needs the zinc or expr grammar, not {grammar.name}")
+    with open(shared_data_dir() / name, encoding="utf-8") as handle:
+        lines = [line.strip() for _, line in zip(range(count), handle)]
+    strings = [line.split()[0] for line in lines] if grammar.name == "zinc" else lines
+    encoded = grammar.encode(strings)
+    if len(strings) < count or not encoded.ok.all():
+        raise SystemExit(f"{name}: fewer than {count} parseable strings")
+    return torch.as_tensor(encoded.indices)
+
+
 def time_masked_decode(
     logits: torch.Tensor, tables: GrammarTables, repeats: int, sample: bool = False
 ) -> tuple[float, float, torch.Tensor, torch.Tensor]:
@@ -84,6 +101,13 @@ def main() -> None:
     parser.add_argument("--device", choices=["all", "cpu", "cuda"], default="all", help="where to run masked_decode")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
+    parser.add_argument(
+        "--logits",
+        choices=["random", "data"],
+        default="random",
+        help="random: standard normal logits (most derivations never finish); data: logits favouring the "
+        "derivations of the dataset's first N strings (4 x one-hot + standard normal noise), like a trained decoder's",
+    )
     args = parser.parse_args()
     if args.threads is not None:
         torch.set_num_threads(args.threads)
@@ -92,8 +116,11 @@ def main() -> None:
     tables = grammar.tables
     generator = torch.Generator().manual_seed(args.seed)
     logits = torch.randn(args.batch, grammar.max_length, grammar.n_productions, generator=generator)
+    if args.logits == "data":
+        logits += 4.0 * torch.nn.functional.one_hot(dataset_derivations(grammar, args.batch), grammar.n_productions)
     print(
-        f"grammar {grammar.name}: N={args.batch}, T={grammar.max_length}, P={grammar.n_productions}; "
+        f"grammar {grammar.name}: N={args.batch}, T={grammar.max_length}, P={grammar.n_productions}, "
+        f"{args.logits} logits; "
         f"torch {torch.__version__}, {torch.get_num_threads()} CPU threads, {platform.processor() or platform.machine()}"
     )
 
