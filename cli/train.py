@@ -69,7 +69,8 @@ def evaluate(
     table.add_column("metric")
     table.add_column("value", justify="right")
     for label, key in SUMMARY_ROWS:
-        table.add_row(label, f"{result[key]:.4f}")
+        value = result[key]
+        table.add_row(label, "n/a" if value != value else f"{value:.4f}")  # NaN: undefined (e.g. no valid sample)
     Console().print(table)
     typer.echo(f"written: {Path(model_dir) / EVALUATION_NAME}")
 

@@ -175,8 +175,19 @@ def evaluate_model(
     result.update(latent_fit(model, validation))
     result["example_samples"] = [s for s in samples[:10]]
     if write:
-        atomic_write_text(Path(model.model_dir) / EVALUATION_NAME, json.dumps(result, indent=2) + "\n")
+        atomic_write_text(Path(model.model_dir) / EVALUATION_NAME, json.dumps(_json_safe(result), indent=2) + "\n")
     return result
+
+
+def _json_safe(value: Any) -> Any:
+    """NaN (an undefined metric, e.g. uniqueness with no valid sample) becomes JSON null."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {key: _json_safe(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_json_safe(item) for item in value]
+    return value
 
 
 SUMMARY_ROWS = (
