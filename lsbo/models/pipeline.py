@@ -190,7 +190,7 @@ def estimate_rec_weight(
 
     from lsbo.regularizers import reconstruction_weight_from_ae
 
-    ae_config = replace(config, regularizer="ae", regularizer_options={}, epochs=min(options.rec_weight_epochs, config.epochs))
+    ae_config = replace(config, regularizer="ae", regularizer_options={}, epochs=options.rec_weight_epochs)
     autoencoder = build_autoencoder(codec, ae_config, batch_size=config.batch_size, rec_weight=1.0, seed=config.seed)
     log(f"--rec-weight auto: training a plain autoencoder for {ae_config.epochs} epochs first")
     trainer = Trainer(

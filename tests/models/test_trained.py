@@ -84,3 +84,24 @@ def test_character_baseline_trains_and_loads(tmp_path: Path, expr_dataset_path: 
     codes, ok = model.encode(strings[:4])
     assert ok.all() and codes.shape == (4, 3)
     assert all(s is None or isinstance(s, str) for s in model.sample(5))
+
+
+def test_rec_weight_auto_inverts_the_best_plain_autoencoder_loss(tmp_path: Path, expr_dataset_path: Path) -> None:
+    import csv
+
+    from lsbo.checkpoint import load_checkpoint
+    from lsbo.models import TrainOptions, train_sequence_model
+
+    train_sequence_model(
+        TrainOptions(
+            source="expr", data=expr_dataset_path, limit=100, out_dir=tmp_path, preset="cpu", latent_dim=3,
+            gru_hidden=8, batch_size=32, epochs=1, rec_weight="auto", rec_weight_epochs=2, device="cpu", progress=False,
+        ),
+        log=lambda message: None,
+    )
+    with open(tmp_path / "rec_weight_ae" / "metrics.csv", newline="") as handle:
+        ae_rows = list(csv.DictReader(handle))
+    assert len(ae_rows) == 2  # the plain autoencoder trained first, for --rec-weight-epochs epochs
+    best = min(float(row["val_rec_ce"]) for row in ae_rows)
+    stored = load_checkpoint(tmp_path)["rec_weight"]
+    assert stored == pytest.approx(1.0 / best, rel=1e-4)  # metrics.csv keeps 6 significant digits
