@@ -6,6 +6,11 @@ grammar models the logits are first masked with the productions allowed by the t
 stack (Kusner et al., 2017), so probability mass is only ever spread over productions that could
 have been chosen. Reconstruction accuracy during training is the fraction of sequences whose
 per-step argmax (of the masked logits) equals the true sequence everywhere.
+
+Names logged per epoch (``metrics.csv`` prefixes them with ``train_``/``val_``): ``loss`` (the total),
+``rec`` (``λ_REC · L_REC``), the regularizer's weighted terms (``ks``, ``cv`` for GMM-KS; ``kl``,
+``mmd``, ... for the baselines), and the unoptimised metrics ``rec_ce`` (``L_REC`` itself),
+``rec_acc`` (whole-sequence exact match) and ``symbol_acc`` (per-step accuracy, padding included).
 """
 
 from __future__ import annotations
