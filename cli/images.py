@@ -170,6 +170,7 @@ def sweep(
     epochs: Optional[int] = typer.Option(None, "--epochs"),
     limit: Optional[int] = typer.Option(None, "--limit"),
     widths: Optional[str] = typer.Option(None, "--widths"),
+    learning_rate: Optional[float] = typer.Option(None, "--lr"),
     n_samples: int = typer.Option(10000, "-n", "--n-samples"),
     inception_weights: Optional[Path] = typer.Option(None, "--inception-weights"),
     classifier_epochs: int = typer.Option(2, "--classifier-epochs"),
@@ -181,7 +182,7 @@ def sweep(
 
     result = run_sweep(
         parameter, dataset, out, _parse_values(values), data_dir=data, preset=preset, epochs=epochs, limit=limit,
-        widths=_parse_widths(widths), n_samples=n_samples, inception_weights=inception_weights,
+        widths=_parse_widths(widths), learning_rate=learning_rate, n_samples=n_samples, inception_weights=inception_weights,
         classifier_epochs=classifier_epochs, seed=seed, device=device, log=lambda m: typer.echo(m, err=True),
     )
     typer.echo(f"wrote {result.csv_path} and {result.plot_path}")

@@ -57,6 +57,7 @@ def run_sweep(
     epochs: int | None = None,
     limit: int | None = None,
     widths: tuple[int, ...] | None = None,
+    learning_rate: float | None = None,
     n_samples: int = 10000,
     inception_weights: str | Path | None = None,
     classifier_epochs: int = 2,
@@ -80,7 +81,7 @@ def run_sweep(
             train_image_model(
                 dataset, model_dir, data_dir=data_dir, preset=preset, regularizer="gmm", epochs=epochs, limit=limit,
                 device=device, resume=(model_dir / "checkpoint.pt").exists(), seed=seed, progress=progress, log=log,
-                widths=widths, **_overrides(parameter, value),
+                widths=widths, learning_rate=learning_rate, **_overrides(parameter, value),
             )
             evaluate_image_model(
                 model_dir, data_dir=data_dir, device=device, n_samples=n_samples, inception_weights=inception_weights,
@@ -88,13 +89,13 @@ def run_sweep(
             )
         metrics = load_metrics(model_dir)
         fid_label = f"fid[{metrics['feature_extractor']['name']}]"
-        rows.append({"parameter": parameter, "value": value, "extractor": metrics["feature_extractor"]["name"], **fid_values(metrics), "clustering_accuracy": metrics.get("clustering_accuracy")})
+        rows.append({"parameter": parameter, "value": _format_value(value), "extractor": metrics["feature_extractor"]["name"], **fid_values(metrics), "clustering_accuracy": metrics.get("clustering_accuracy")})
         _write_csv(csv_path, rows)
     extractors = {row["extractor"] for row in rows}
     if len(extractors) > 1:
         raise ConfigError(f"sweep {out_dir} mixes FIDs from different feature extractors ({', '.join(sorted(extractors))}); rerun in a new --out")
     plot_sweep(
-        [row["value"] for row in rows], [row["samples"] for row in rows], [row["clustering_accuracy"] for row in rows],
+        [float(row["value"]) for row in rows], [row["samples"] for row in rows], [row["clustering_accuracy"] for row in rows],
         x_label=SWEEP_PARAMETERS[parameter], fid_label=fid_label, path=plot_path,
     )
     return SweepResult(rows, csv_path, plot_path)
