@@ -24,7 +24,7 @@ from lsbo.errors import ConfigError
 
 SurrogateKind = Literal["auto", "exact", "sparse"]
 #: ``auto`` uses the exact GP up to this many training points (its cost grows as n^3) and the sparse GP above.
-EXACT_GP_MAX_POINTS = 2000
+EXACT_GP_MAX_POINTS = 1000
 #: Boxes narrower than this in a dimension are widened, so unit-cube scaling never divides by ~0.
 MIN_BOX_WIDTH = 1e-6
 
@@ -101,7 +101,8 @@ def fit_exact_gp(u: Tensor, y: Tensor) -> Any:
 
     model = SingleTaskGP(u, y.unsqueeze(-1), outcome_transform=None)
     with dense_linear_algebra():
-        fit_gpytorch_mll(ExactMarginalLogLikelihood(model.likelihood, model))
+        # a bounded number of L-BFGS steps: hyperparameters barely move after ~100 on these data
+        fit_gpytorch_mll(ExactMarginalLogLikelihood(model.likelihood, model), optimizer_kwargs={"options": {"maxiter": 100}})
     return model.eval()
 
 

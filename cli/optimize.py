@@ -1,0 +1,106 @@
+"""``lsbo optimize`` and ``lsbo quickstart``: thin layers over :mod:`lsbo.bo` (heavy imports inside)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Optional
+
+import typer
+
+
+def _run_with_progress(model: Any, objective: Any, out: Path, config: Any, *, target: str, resume: bool) -> dict[str, Any]:
+    """Run the loop with a progress bar over evaluations and log lines above it (both on stderr)."""
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from lsbo.bo import run_optimization
+
+    console = Console(stderr=True)
+    total = config.trials * config.iterations * config.batch_size
+    with Progress(TextColumn("[bold]optimize"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  TextColumn("{task.fields[status]}"), console=console, transient=False) as progress:
+        task = progress.add_task("evaluations", total=total, status="")
+
+        def on_evaluation(record: dict[str, Any]) -> None:
+            score = record["score"]
+            shown = "invalid" if score is None else f"{score:.4g}"
+            progress.update(task, advance=1, status=f"trial {record['trial']} it {record['iteration']}: {shown}")
+
+        results = run_optimization(model, objective, out, config, target=target, resume=resume,
+                                   log=lambda message: progress.console.log(message), on_evaluation=on_evaluation)
+        progress.update(task, completed=total)
+    return results
+
+
+def optimize(
+    target: str = typer.Option(..., "--target", help="logp | expr | qed | module:function (or path.py:function)."),
+    model_dir: Path = typer.Option(..., "--model", help="A trained model directory (lsbo train --out)."),
+    out: Path = typer.Option(..., "--out", help="Run directory: trial_k/evaluations.jsonl, results.json, table.md, plots."),
+    trials: int = typer.Option(5, "--trials", help="Independent seeded trials."),
+    iterations: int = typer.Option(5, "--iterations", help="BO iterations per trial."),
+    batch: int = typer.Option(50, "--batch", help="Points chosen per iteration (q)."),
+    surrogate: str = typer.Option("auto", "--surrogate", help="auto (exact up to 1000 points, else sparse) | exact | sparse."),
+    inducing: int = typer.Option(500, "--inducing", help="Inducing points of the sparse GP."),
+    attempts: Optional[int] = typer.Option(None, "--attempts", help="Stochastic decodings per point (default 500 molecules, 25 otherwise)."),
+    acquisition: str = typer.Option("qlogei", "--acquisition", help="qlogei (default) | qei."),
+    box: str = typer.Option("data", "--box", help="Search box: data (min/max of training latents) | prior."),
+    max_train_points: Optional[int] = typer.Option(None, "--max-train-points", help="Use a random subset of the encoded training set."),
+    device: str = typer.Option("auto", "--device", help="auto | cpu | cuda."),
+    seed: int = typer.Option(0, "--seed", help="Base seed; trial k uses a seed derived from it."),
+    resume: bool = typer.Option(False, "--resume", help="Continue an interrupted run in --out."),
+    threads: Optional[int] = typer.Option(None, "--threads", help="CPU threads for torch (default: torch's; 1 is often fastest on a busy machine)."),
+) -> None:
+    """Bayesian optimisation in a trained model's latent space (PROTOCOLS.md §4)."""
+    import torch
+
+    from lsbo.bo import BOConfig
+    from lsbo.bo.acquisition import AcquisitionOptions
+    from lsbo.models import load_model
+    from lsbo.objectives import build_objective
+
+    if threads is not None:
+        torch.set_num_threads(max(1, threads))
+    model = load_model(model_dir, device=device)
+    objective = build_objective(target, model=model)
+    config = BOConfig(
+        trials=trials, iterations=iterations, batch_size=batch, surrogate=surrogate, n_inducing=inducing, attempts=attempts,
+        seed=seed, max_train_points=max_train_points, box=box, acquisition=AcquisitionOptions(name=acquisition),  # type: ignore[arg-type]
+    )
+    config.validate()
+    _run_with_progress(model, objective, out, config, target=target, resume=resume)
+    typer.echo((out / "table.md").read_text(encoding="utf-8"))
+    typer.echo(f"results: {out / 'results.json'}; table: {out / 'table.md'}; plot: {out / 'best_so_far.png'}; "
+               f"evaluations: {out}/trial_*/evaluations.jsonl")
+
+
+def quickstart(
+    out: Path = typer.Option(Path("lsbo-quickstart"), "--out", help="Where the model and the optimisation run go."),
+    device: str = typer.Option("auto", "--device", help="auto | cpu | cuda."),
+    n_expressions: int = typer.Option(5000, "--expressions", help="Expressions generated for training."),
+    epochs: int = typer.Option(3, "--epochs", help="Training epochs of the cpu-preset model."),
+    seed: int = typer.Option(0, "--seed"),
+) -> None:
+    """Train a small expression model on locally generated data and run one short BO trial (no download)."""
+    from lsbo.bo import BOConfig
+    from lsbo.models import TrainOptions, load_model, train_sequence_model
+    from lsbo.objectives import build_objective
+
+    model_dir, run_dir = out / "model", out / "optimize"
+    typer.echo(f"1/2 training a cpu-preset GMM-KS grammar model on {n_expressions} generated expressions -> {model_dir}")
+    if (model_dir / "checkpoint.pt").exists():
+        typer.echo(f"    {model_dir} already holds a model: reusing it")
+    else:
+        train_sequence_model(TrainOptions(source="expr", out_dir=model_dir, preset="cpu", epochs=epochs, limit=n_expressions,
+                                          seed=seed, device=device, resume=True))
+    typer.echo(f"2/2 one BO trial (3 iterations x 10 points) for the expression target -> {run_dir}")
+    model = load_model(model_dir, device=device)
+    config = BOConfig(trials=1, iterations=3, batch_size=10, seed=seed, max_train_points=2000)
+    _run_with_progress(model, build_objective("expr", model=model), run_dir, config, target="expr", resume=True)
+    typer.echo((run_dir / "table.md").read_text(encoding="utf-8"))
+    typer.echo(f"model: {model_dir}; results: {run_dir / 'results.json'}; table: {run_dir / 'table.md'}; "
+               f"plot: {run_dir / 'best_so_far.png'}; next: lsbo optimize --target expr --model {model_dir} --out RUN")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("optimize")(optimize)
+    app.command("quickstart")(quickstart)

@@ -1,0 +1,126 @@
+"""The BO loop on a tiny fake model: outputs, seeding, interruption and resumption."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from lsbo.bo import BOConfig, run_optimization
+from lsbo.bo.acquisition import AcquisitionOptions
+from lsbo.bo.loop import EVALUATIONS_FILE, append_record, read_records
+from lsbo.errors import ConfigError
+from lsbo.objectives import build_objective
+from lsbo.objectives.base import ItemwiseObjective
+from lsbo.objectives.expressions import expression_score
+from tests.bo.fakes import FakeModel
+
+# a cheap acquisition optimiser keeps these tests fast; the loop logic is what is tested here
+CHEAP = AcquisitionOptions(num_restarts=1, raw_samples=16, mc_samples=32, max_iterations=10)
+CONFIG = BOConfig(trials=2, iterations=2, batch_size=3, attempts=4, seed=3, acquisition=CHEAP)
+
+
+class InterruptingObjective(ItemwiseObjective):
+    """The expression objective, but raises KeyboardInterrupt on its k-th call (like Ctrl-C)."""
+
+    name = "expr"
+    maximize = False
+
+    def __init__(self, interrupt_at: int | None) -> None:
+        self.calls = 0
+        self.interrupt_at = interrupt_at
+
+    def score(self, string: str) -> float | None:
+        self.calls += 1
+        if self.interrupt_at is not None and self.calls == self.interrupt_at:
+            raise KeyboardInterrupt
+        return expression_score(string)
+
+
+def _keys(out: Path) -> list[tuple[int, int, int]]:
+    keys = []
+    for path in sorted(out.glob("trial_*/" + EVALUATIONS_FILE)):
+        keys += [(r["trial"], r["iteration"], r["index"]) for r in read_records(path)]
+    return keys
+
+
+def test_run_writes_every_output_with_consistent_records(tmp_path: Path) -> None:
+    results = run_optimization(FakeModel(), build_objective("expr"), tmp_path / "run", CONFIG, target="expr")
+    out = tmp_path / "run"
+    for name in ("results.json", "table.md", "best_so_far.png", "run.json", "initial_data.pt"):
+        assert (out / name).is_file(), name
+    keys = _keys(out)
+    assert sorted(keys) == [(t, i, j) for t in (1, 2) for i in (1, 2) for j in range(3)]
+    records = read_records(out / "trial_1" / EVALUATIONS_FILE)
+    for record in records:
+        assert set(record) >= {"string", "latent", "score", "valid", "iteration", "time"}
+        assert len(record["latent"]) == 2
+        assert record["score"] == pytest.approx(expression_score(record["string"]))  # scored by the objective
+    on_disk = json.loads((out / "results.json").read_text())
+    assert on_disk["aggregate"]["top3"] == results["aggregate"]["top3"]
+    top = results["aggregate"]["top3"]
+    assert [t["score"] for t in top] == sorted(t["score"] for t in top)  # minimisation: best (lowest) first
+    assert results["trials"]["1"]["fraction_valid"] == 1.0
+    batch = json.loads((out / "trial_1" / "candidates_1.json").read_text())
+    assert batch["surrogate_metrics"]["surrogate"] == "exact" and batch["surrogate_metrics"]["test_rmse"] is not None
+    assert "GMM-DAE (paper)" in (out / "table.md").read_text()
+
+
+def test_interrupted_run_resumes_with_each_evaluation_exactly_once(tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    model = FakeModel()
+    # the initial data scores the 36 training strings first; interrupt at the 5th BO evaluation
+    with pytest.raises(KeyboardInterrupt):
+        run_optimization(model, InterruptingObjective(36 + 5), out, CONFIG, target="expr")
+    partial = _keys(out)
+    assert len(partial) == 4 and not (out / "results.json").exists()
+    # a torn half line, as if killed during a write, must be dropped, not duplicated
+    with open(out / "trial_1" / EVALUATIONS_FILE, "a") as handle:
+        handle.write('{"trial": 1, "iteration": 2, "ind')
+    with pytest.raises(ConfigError, match="--resume"):
+        run_optimization(model, InterruptingObjective(None), out, CONFIG, target="expr")
+    resumed = InterruptingObjective(None)
+    run_optimization(model, resumed, out, CONFIG, target="expr", resume=True)
+    keys = _keys(out)
+    assert len(keys) == len(set(keys)) == 2 * 2 * 3
+    assert resumed.calls == 12 - 4  # initial data was cached; only the missing points were scored
+    # an uninterrupted run with the same seed chooses the same strings
+    reference = run_optimization(FakeModel(), build_objective("expr"), tmp_path / "ref", CONFIG, target="expr")
+    assert reference["aggregate"]["top3"] == json.loads((out / "results.json").read_text())["aggregate"]["top3"]
+
+
+def test_resume_with_different_settings_is_refused(tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    small = BOConfig(trials=1, iterations=1, batch_size=2, attempts=2, acquisition=CHEAP)
+    run_optimization(FakeModel(), build_objective("expr"), out, small, target="expr")
+    with pytest.raises(ConfigError, match="batch_size"):
+        run_optimization(FakeModel(), build_objective("expr"), out, BOConfig(trials=1, iterations=1, batch_size=3, attempts=2, acquisition=CHEAP), target="expr", resume=True)
+
+
+def test_objective_raising_on_one_input_is_recorded_and_run_goes_on(tmp_path: Path) -> None:
+    from lsbo.objectives.user import objective_from_callable
+
+    def picky(s: str) -> float:
+        if "sin" in s:
+            raise ValueError("no sines please")
+        return float(len(s))
+
+    results = run_optimization(FakeModel(), objective_from_callable(picky), tmp_path / "run", BOConfig(trials=1, iterations=2, batch_size=4, attempts=3, acquisition=CHEAP), target="user")
+    records = read_records(tmp_path / "run" / "trial_1" / EVALUATIONS_FILE)
+    assert len(records) == 8
+    for record in records:
+        if "sin" in record["string"]:
+            assert record["score"] is None and not record["valid"] and "no sines please" in record["error"]
+        else:
+            assert record["score"] == len(record["string"])
+    assert results["trials"]["1"]["n_evaluations"] == 8
+
+
+def test_torn_last_line_is_truncated(tmp_path: Path) -> None:
+    path = tmp_path / "e.jsonl"
+    append_record(path, {"a": 1})
+    with open(path, "a") as handle:
+        handle.write('{"a": 2')
+    assert read_records(path) == [{"a": 1}]
+    assert path.read_text() == '{"a":1}\n'
