@@ -1,0 +1,55 @@
+"""``lsbo optimize`` through the real entry point, on a tiny expression model trained for the test."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import run_cli
+
+
+@pytest.fixture(scope="module")
+def tiny_expr_model(tmp_path_factory: pytest.TempPathFactory, expr_dataset_path: Path) -> Path:
+    model_dir = tmp_path_factory.mktemp("model") / "expr-model"
+    result = run_cli(
+        "train", "expr", "--data", str(expr_dataset_path), "--limit", "150", "--epochs", "1", "--preset", "cpu",
+        "--latent-dim", "4", "--gru-hidden", "16", "--threads", "1", "--out", str(model_dir),
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    return model_dir
+
+
+def test_optimize_writes_outputs_and_resume_adds_nothing(tiny_expr_model: Path, tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    args = ["optimize", "--target", "expr", "--model", str(tiny_expr_model), "--trials", "1", "--iterations", "2",
+            "--batch", "3", "--attempts", "3", "--threads", "1", "--device", "cpu", "--out", str(out)]
+    result = run_cli(*args)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "GMM-DAE (paper)" in result.stdout and "(ours)" in result.stdout
+    for name in ("results.json", "table.md", "best_so_far.png", "trial_1/evaluations.jsonl", "trial_1/candidates_2.json"):
+        assert (out / name).is_file(), name
+    lines = (out / "trial_1" / "evaluations.jsonl").read_text().splitlines()
+    assert len(lines) == 6
+    results = json.loads((out / "results.json").read_text())
+    assert results["n_trials"] == 1 and results["trials"]["1"]["n_evaluations"] == 6 and not results["maximize"]
+
+    again = run_cli(*args)
+    assert again.returncode == 1 and "--resume" in again.stderr and "Traceback" not in again.stderr
+    resumed = run_cli(*args, "--resume")
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    assert (out / "trial_1" / "evaluations.jsonl").read_text().splitlines() == lines
+
+
+def test_bad_target_is_one_red_line(tiny_expr_model: Path, tmp_path: Path) -> None:
+    # (other malformed targets are covered by tests/objectives without a subprocess)
+    result = run_cli("optimize", "--target", "nonsense_module_xyz:f", "--model", str(tiny_expr_model), "--out", str(tmp_path / "o"))
+    assert result.returncode == 1
+    assert "importing nonsense_module_xyz failed" in result.stderr and "Traceback" not in result.stderr
+    assert not (tmp_path / "o").exists()
+
+
+def test_missing_model_is_one_line_error(tmp_path: Path) -> None:
+    result = run_cli("optimize", "--target", "expr", "--model", str(tmp_path / "nope"), "--out", str(tmp_path / "o"))
+    assert result.returncode == 1 and "Traceback" not in result.stderr and result.stderr.strip().count("\n") == 0

@@ -1,0 +1,51 @@
+"""The embedded paper numbers match the reference file, and the tables/plots are written."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from lsbo.report import PAPER_TABLE2, PAPER_TABLE3, bo_table_markdown, draw_molecule_grid, parse_paper_bo_tables, plot_best_so_far
+
+
+def test_embedded_paper_tables_match_reference(shared_data: Path) -> None:
+    reference = shared_data.parent / "reference" / "paper_results.md"
+    if not reference.is_file():
+        pytest.skip(f"{reference} not available")
+    table2, table3 = parse_paper_bo_tables(reference.read_text(encoding="utf-8"))
+    assert set(table2) == set(PAPER_TABLE2) and set(table3) == set(PAPER_TABLE3)
+    for model, columns in PAPER_TABLE2.items():
+        for task in ("expr", "mol"):
+            assert table2[model][task] == pytest.approx(columns[task])
+            for quantity in ("valid", "score"):
+                assert table3[model][task][quantity] == pytest.approx(PAPER_TABLE3[model][task][quantity])
+
+
+def _results(target: str, maximize: bool) -> dict:
+    return {
+        "target": target, "maximize": maximize, "n_trials": 2,
+        "aggregate": {
+            "top3": [{"score": 0.5, "string": "x + 1", "trial": 1}, {"score": 0.7, "string": "x", "trial": 2}],
+            "fraction_valid_mean": 0.95, "fraction_valid_std": 0.05, "average_score_mean": 2.5, "average_score_std": 0.25,
+        },
+    }
+
+
+def test_table_puts_ours_beside_the_paper_rows() -> None:
+    text = bo_table_markdown(_results("expr", False), "my-model")
+    assert "| GMM-DAE (paper) | 0.03 | 0.40 | 0.41 |" in text
+    assert "| **my-model (ours)** | 0.50 | 0.70 | - |" in text
+    assert "| **my-model (ours)** | 0.95 +- 0.05 | 2.50 +- 0.25 |" in text
+    assert "| GVAE | 0.28 +- 0.04 | -7.89 +- 1.90 |" in bo_table_markdown(_results("logp", True), "m")
+    qed = bo_table_markdown(_results("qed", True), "m")
+    assert "GVAE" not in qed and "reports no numbers" in qed
+
+
+def test_best_so_far_plot_and_molecule_grid(tmp_path: Path) -> None:
+    trials = {1: [{"score": 3.0}, {"score": None}, {"score": 1.0}], 2: [{"score": 2.0}]}
+    plot_best_so_far(trials, tmp_path / "best.png", maximize=False, training_best=2.5, title="t")
+    assert (tmp_path / "best.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert draw_molecule_grid(["c1ccccc1", "CCO", "not-a-molecule"], [1.0, 2.0, 3.0], tmp_path / "grid.png")
+    assert (tmp_path / "grid.png").stat().st_size > 1000
+    assert not draw_molecule_grid(["((("], [1.0], tmp_path / "none.png")
