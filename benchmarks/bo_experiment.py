@@ -1,0 +1,77 @@
+"""The expression (or molecule) BO experiment of the paper's Tables 2 and 3, for several trained models.
+
+Runs ``lsbo.bo.run_optimization`` for each ``--model LABEL=DIR`` with the protocol's settings
+(default 5 trials x 5 iterations x 50 points, PROTOCOLS.md §4) into ``--out/LABEL`` (resumable: rerun
+the same command to continue an interrupted experiment), then prints one markdown table with the
+paper's rows and ours, ready for ``benchmarks/RESULTS.md``.
+
+    nice -n 10 python benchmarks/bo_experiment.py --target expr --out runs/bo-expr \\
+        --model GMM-KS=models/expr-gmm --model VAE=models/expr-vae --model RAE=models/expr-rae
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import torch
+
+from lsbo.bo import BOConfig, run_optimization
+from lsbo.models import load_model
+from lsbo.objectives import build_objective
+from lsbo.report import PAPER_TABLE2, PAPER_TABLE3, PAPER_TASK_OF_TARGET
+
+
+def _fmt(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--target", default="expr")
+    parser.add_argument("--model", action="append", required=True, help="LABEL=DIR (repeatable)")
+    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--trials", type=int, default=5)
+    parser.add_argument("--iterations", type=int, default=5)
+    parser.add_argument("--batch", type=int, default=50)
+    parser.add_argument("--surrogate", default="auto")
+    parser.add_argument("--max-train-points", type=int, default=None)
+    parser.add_argument("--attempts", type=int, default=None)
+    parser.add_argument("--device", default="auto")
+    parser.add_argument("--threads", type=int, default=1)
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+
+    rows = []
+    for spec in args.model:
+        label, _, directory = spec.partition("=")
+        model = load_model(directory, device=args.device)
+        objective = build_objective(args.target, model=model)
+        config = BOConfig(trials=args.trials, iterations=args.iterations, batch_size=args.batch, surrogate=args.surrogate,
+                          max_train_points=args.max_train_points, attempts=args.attempts)
+        started = time.perf_counter()
+        results = run_optimization(model, objective, args.out / label, config, target=args.target, resume=True,
+                                   log=lambda message, label=label: print(f"[{label}] {message}", flush=True))
+        rows.append((label, results, time.perf_counter() - started))
+        (args.out / label / "wall_seconds.json").write_text(json.dumps({"seconds_this_invocation": rows[-1][2]}))
+
+    task = PAPER_TASK_OF_TARGET.get(args.target)
+    print(f"\n| model | 1st | 2nd | 3rd | frac. valid | avg score | trials x iterations x batch | wall s |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+    if task:
+        for name in PAPER_TABLE2:
+            t2, t3 = PAPER_TABLE2[name][task], PAPER_TABLE3[name][task]
+            print(f"| {name} | {' | '.join(_fmt(v) for v in t2)} | {t3['valid'][0]:.2f} +- {t3['valid'][1]:.2f} | "
+                  f"{t3['score'][0]:.2f} +- {t3['score'][1]:.2f} | 5 x 5 x 50 (paper) | |")
+    for label, results, seconds in rows:
+        agg = results["aggregate"]
+        top = [e["score"] for e in agg["top3"]] + [None] * 3
+        print(f"| {label} (ours) | {' | '.join(_fmt(v) for v in top[:3])} | {_fmt(agg['fraction_valid_mean'])} +- "
+              f"{_fmt(agg['fraction_valid_std'])} | {_fmt(agg['average_score_mean'])} +- {_fmt(agg['average_score_std'])} | "
+              f"{args.trials} x {args.iterations} x {args.batch} | {seconds:.0f} |")
+
+
+if __name__ == "__main__":
+    main()
