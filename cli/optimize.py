@@ -92,9 +92,9 @@ def quickstart(
     else:
         train_sequence_model(TrainOptions(source="expr", out_dir=model_dir, preset="cpu", epochs=epochs, limit=n_expressions,
                                           seed=seed, device=device, resume=True))
-    typer.echo(f"2/2 one BO trial (3 iterations x 10 points) for the expression target -> {run_dir}")
+    typer.echo(f"2/2 one BO trial (2 iterations x 10 points, exact GP on 1000 encoded expressions) -> {run_dir}")
     model = load_model(model_dir, device=device)
-    config = BOConfig(trials=1, iterations=3, batch_size=10, seed=seed, max_train_points=2000)
+    config = BOConfig(trials=1, iterations=2, batch_size=10, seed=seed, max_train_points=1000)
     _run_with_progress(model, build_objective("expr", model=model), run_dir, config, target="expr", resume=True)
     typer.echo((run_dir / "table.md").read_text(encoding="utf-8"))
     typer.echo(f"model: {model_dir}; results: {run_dir / 'results.json'}; table: {run_dir / 'table.md'}; "
