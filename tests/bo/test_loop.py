@@ -124,3 +124,19 @@ def test_torn_last_line_is_truncated(tmp_path: Path) -> None:
         handle.write('{"a": 2')
     assert read_records(path) == [{"a": 1}]
     assert path.read_text() == '{"a":1}\n'
+
+
+def test_prior_box_covers_every_component_three_stds() -> None:
+    import torch
+
+    from lsbo.bo.loop import search_box
+
+    class Prior:
+        means = torch.tensor([[-6.0, 0.0], [6.0, 2.0]])
+        stds = torch.ones(2, 2)
+
+    model = FakeModel()
+    model.prior = Prior()
+    box = search_box(model, torch.zeros(3, 2), "prior")
+    assert torch.allclose(box, torch.tensor([[-9.0, -3.0], [9.0, 5.0]], dtype=torch.float64))
+    assert torch.allclose(search_box(model, torch.tensor([[0.0, 1.0], [2.0, 3.0]]), "data"), torch.tensor([[0.0, 1.0], [2.0, 3.0]], dtype=torch.float64))
