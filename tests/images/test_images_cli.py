@@ -7,6 +7,10 @@ import json
 import math
 from pathlib import Path
 
+import pytest
+
+from lsbo.errors import CheckpointError, ConfigError
+from lsbo.images.training import train_image_model
 from tests.conftest import run_cli
 
 
@@ -42,13 +46,20 @@ def test_tiny_train_evaluate_figures_and_resume(tmp_path: Path, tiny_mnist_dir: 
     for name in ("samples", "components", "reconstructions", "interpolations"):
         assert (out / "figures" / f"{name}.png").stat().st_size > 0
 
-    # An existing model directory is never overwritten silently; --resume continues the epoch count.
-    again = run_cli("images", "train", "mnist", "--epochs", "1", *common)
-    assert again.returncode == 1 and "--resume" in again.stderr
-    other_data = run_cli("images", "train", "mnist", "--epochs", "2", "--resume", *[("100" if v == "200" else v) for v in common])
-    assert other_data.returncode == 1 and "limit=200" in other_data.stderr
+    # A model directory is never overwritten silently, and --resume needs the same network and data
+    # (checked in-process: the refusals happen before any data is read).
+    kwargs = dict(data_dir=tiny_mnist_dir, limit=200, widths=(4, 8, 8, 8), batch_size=50, device="cpu", epochs=2, progress=False)
+    with pytest.raises(ConfigError, match="--resume"):
+        train_image_model("mnist", out, **kwargs)
+    with pytest.raises(CheckpointError, match="limit=200"):
+        train_image_model("mnist", out, resume=True, **{**kwargs, "limit": 100})
+    with pytest.raises(CheckpointError, match="latent_dim"):
+        train_image_model("mnist", out, resume=True, latent_dim=4, **kwargs)
+
+    # --resume continues the epoch count where the checkpoint stopped.
     resumed = run_cli("images", "train", "mnist", "--epochs", "2", "--resume", *common)
     assert resumed.returncode == 0, resumed.stderr
     with open(out / "metrics.csv") as handle:
         epochs = [int(float(row["epoch"])) for row in csv.DictReader(handle)]
     assert epochs == [1, 2]
+
