@@ -25,14 +25,7 @@ COMMAND_MODULES = ("grammar", "data", "prior", "train", "optimize", "images")
 
 def _register_all() -> None:
     for name in COMMAND_MODULES:
-        module_name = f"lsbo_cli.{name}"
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as err:  # a group not written yet
-            if err.name == module_name:
-                continue
-            raise
-        module.register(app)
+        importlib.import_module(f"lsbo_cli.{name}").register(app)
 
 
 @app.callback()
