@@ -9,6 +9,14 @@ side is popped and its right-hand side's non-terminals are pushed in reverse, so
 expanded next. The result is a leftmost derivation, hence always a string of the grammar, *if* the
 stack empties within ``T`` steps; otherwise the output is incomplete.
 
+Length-aware decoding (``complete=True``, the default) closes that gap, so that every decoded output is
+a complete derivation: with ``min[A]`` the fewest productions that derive a terminal string from ``A``
+(:attr:`GrammarTables.min_derivation_length`) and ``pending`` the sum of ``min`` over a row's stack, a
+production ``p`` for top ``A`` is allowed at step ``t`` only if ``pending - min[A] + rhs_min[p]`` (the
+stack's ``pending`` after the step) is at most the ``T - t - 1`` steps left after it. The productions
+that remain form the same masked softmax, restricted further; ``complete=False`` is the plain masking of
+Kusner et al. (2017), for paper-faithful comparisons.
+
 This module runs that machine for a whole batch at once: the stacks are one integer tensor (with an
 "empty" sentinel at the bottom, so finished rows need no special case), every per-step operation is
 a gather/scatter over the batch that scores only the few productions allowed for each row's top
@@ -82,11 +90,16 @@ class DecoderTables:
     choices: Tensor  # long (n_nonterminals + 1, max_choices): allowed productions, padded
     choice_bias: Tensor  # float32 (n_nonterminals + 1, max_choices): 0 real entry, -inf repeat
     lhs: Tensor  # long (P,): left-hand side per production, the padding production -> empty symbol
-    transitions: Tensor  # long (P, max_rhs + 1): symbols each production pushes, then the height change
+    # long (P, max_rhs + 2): symbols each production pushes, then the height change, then the change of
+    # the stack's total minimum derivation length (`pending`; 0 for unusable productions, never chosen)
+    transitions: Tensor
+    choice_delta: Tensor  # long (n_nonterminals + 1, max_choices): `pending` change per entry of `choices`
     start: int  # index of the start symbol
     empty: int  # index of the "empty stack" symbol (= n_nonterminals)
     padding: int  # index of the padding production (= P - 1)
     max_rhs: int  # the most symbols any production pushes (at least 1)
+    min_start: int  # fewest productions of a complete derivation (min_derivation_length of the start symbol)
+    max_delta: int  # the largest `pending` change of any allowed production, at least 0
 
 
 def _build_decoder_tables(tables: GrammarTables, device: torch.device) -> DecoderTables:
@@ -107,6 +120,15 @@ def _build_decoder_tables(tables: GrammarTables, device: torch.device) -> Decode
             choices[a, : len(productions)] = torch.tensor(productions)
             choice_bias[a, : len(productions)] = 0.0
     lhs = torch.tensor([n_nt if a < 0 else a for a in tables.lhs], dtype=torch.long)
+    # Choosing p with its left-hand side A on top changes the stack's total minimum derivation length
+    # by rhs_min[p] - min[A] (a function of p alone, since A = lhs[p]); the padding production by 0.
+    min_length, rhs_min = tables.min_derivation_length, tables.rhs_min_length
+    delta = [
+        int(rhs_min[p] - min_length[a]) if a >= 0 and ok else 0
+        for p, (a, ok) in enumerate(zip(tables.lhs, tables.usable))
+    ]
+    delta_table = torch.tensor(delta, dtype=torch.long)
+    choice_delta = delta_table[choices]
     # The stack machine keeps the "empty" symbol at the bottom of every stack, as a sentinel: with
     # it on top only padding is allowed, and padding pops it and pushes it back. So every step is
     # "pop one, push the production's symbols" with no special case for finished derivations.
@@ -116,22 +138,27 @@ def _build_decoder_tables(tables: GrammarTables, device: torch.device) -> Decode
     # Row p: the symbols production p pushes (right-hand side reversed, so the leftmost non-terminal
     # ends on top; unused columns hold the sentinel and land above the new top, where they are
     # overwritten before anything reads them), then the change of the stack height (symbols pushed
-    # minus the one popped). One table, so that a step looks both up with one operation.
-    transitions = torch.full((n_prod, max_rhs + 1), n_nt, dtype=torch.long)
+    # minus the one popped), then the change of `pending` (length-aware decoding). One table, so that
+    # a step looks them all up with one operation.
+    transitions = torch.full((n_prod, max_rhs + 2), n_nt, dtype=torch.long)
     for p, push in enumerate(pushes):
         if push:
             transitions[p, : len(push)] = torch.tensor(push, dtype=torch.long)
         transitions[p, max_rhs] = len(push) - 1
+    transitions[:, max_rhs + 1] = delta_table
     return DecoderTables(
         masks=masks.to(device),
         choices=choices.to(device),
         choice_bias=choice_bias.to(device),
         lhs=lhs.to(device),
         transitions=transitions.to(device),
+        choice_delta=choice_delta.to(device),
         start=tables.start,
         empty=n_nt,
         padding=tables.padding,
         max_rhs=max_rhs,
+        min_start=int(min_length[tables.start]),
+        max_delta=max(0, int(choice_delta.max())),
     )
 
 
@@ -217,6 +244,7 @@ def masked_decode(
     tables: GrammarTables,
     sample: bool = False,
     generator: torch.Generator | None = None,
+    complete: bool = True,
 ) -> tuple[Tensor, Tensor]:
     """Decode a batch of production logits into leftmost derivations with the grammar's stack machine.
 
@@ -229,13 +257,24 @@ def masked_decode(
             can be chosen, whatever the logits hold (``inf``, ``-inf`` or NaN included).
         generator: source of the sampling noise; must live on the logits' device. ``None`` uses
             torch's global generator for that device.
+        complete: length-aware decoding (see the module docstring): a production is allowed only if
+            the derivation can still be completed within the ``T`` steps, so every row is complete.
+            Greedy decoding then takes the most likely of those productions and sampling draws from
+            the softmax restricted to them; a logit of ``-inf`` counts as the lowest finite value, so
+            that some completable production always wins. ``False`` gives the plain Grammar VAE
+            masking, whose derivations may not finish within ``T`` steps.
 
     Returns:
         ``(indices, complete)``: ``indices`` is a long tensor ``(N, T)`` of production indices, padded
         with ``tables.padding`` after a derivation ends; ``complete`` is a bool tensor ``(N,)``, false
         where non-terminals were still on the stack after ``T`` steps (the derivation is unfinished
-        and yields no string). Both are on the logits' device. Every complete row is a leftmost
-        derivation of the grammar; an incomplete row is a valid prefix of one.
+        and yields no string; never with ``complete=True``). Both are on the logits' device. Every
+        complete row is a leftmost derivation of the grammar; an incomplete row is a valid prefix of one.
+
+    Raises:
+        GrammarError: malformed logits, a sampling generator on another device, a start symbol that
+            derives no terminal string, or (with ``complete=True``) ``T`` smaller than the fewest
+            productions of any derivation.
     """
     _check_logits(logits, tables)
     device = logits.device
@@ -245,14 +284,20 @@ def masked_decode(
             f"create it with torch.Generator(device={str(device)!r})"
         )
     dt = decoder_tables(tables, device)
+    if complete and dt.min_start > logits.shape[1]:
+        raise GrammarError(
+            f"no derivation fits in {logits.shape[1]} decoding steps: the shortest derivation of "
+            f"{tables.nonterminals[tables.start]} takes {dt.min_start} productions; decode with more steps "
+            f"or with complete=False"
+        )
     if device.type == "cpu" and logits.shape[0] * logits.shape[2] <= _CPU_SINGLE_THREAD_NUMBERS:
         with _single_cpu_thread():
-            return _run_stack_machine(logits, dt, sample, generator)
-    return _run_stack_machine(logits, dt, sample, generator)
+            return _run_stack_machine(logits, dt, sample, generator, complete)
+    return _run_stack_machine(logits, dt, sample, generator, complete)
 
 
 def _run_stack_machine(
-    logits: Tensor, dt: DecoderTables, sample: bool, generator: torch.Generator | None
+    logits: Tensor, dt: DecoderTables, sample: bool, generator: torch.Generator | None, length_aware: bool
 ) -> tuple[Tensor, Tensor]:
     """The body of :func:`masked_decode`, on checked inputs."""
     device = logits.device
@@ -278,6 +323,24 @@ def _run_stack_machine(
     noise_block = max(1, min(steps, _NOISE_BLOCK_STEPS, _NOISE_BLOCK_NUMBERS // max(1, n * n_choices)))
     gumbel = torch.empty(0, device=device)
 
+    # Length-aware decoding. `pending` (N, 1) is the sum of the minimum derivation lengths of the
+    # symbols on each row's stack (the sentinel counts 0): the fewest steps that can complete it.
+    # Why every row completes when min[start] <= T (checked by the caller): call a row *on time* at
+    # step t if pending <= T - t. Every row is on time at t = 0 (pending = min[start]). If a row is on
+    # time at step t with A on top, the production p* of A achieving the minimum has
+    # rhs_min[p*] = min[A] - 1, so pending - min[A] + rhs_min[p*] = pending - 1 <= T - t - 1: p* passes
+    # the length test, hence the row always has an allowed production (for the empty stack, padding
+    # leaves pending = 0 <= T - t - 1 as t < T). Every allowed production keeps the row on time at
+    # t + 1 by definition of the test. So after the last step (t = T) pending <= 0, and since every
+    # non-terminal a decoder can push is productive (min >= 1), the stack is empty: the derivation is
+    # complete. (The winner is always an allowed production: disallowed candidates score -inf and
+    # allowed ones at least the lowest finite value.)
+    pending = torch.full((n, 1), dt.min_start, dtype=torch.long, device=device) if length_aware else None
+    # A host-side upper bound on every row's `pending`; while it plus the largest change of one step
+    # fits in the steps left, no production can fail the length test, and the test is skipped. It is
+    # refreshed with the true maximum at the finished-rows checks (one host synchronisation for both).
+    pending_bound = dt.min_start
+
     indices = torch.full((n, steps), dt.padding, dtype=torch.long, device=device)
     complete = torch.ones(n, dtype=torch.bool, device=device)
     # Rows still being decoded: all of them (None) until enough have finished to be worth dropping;
@@ -289,7 +352,10 @@ def _run_stack_machine(
     for t, step_logits in enumerate(logits.unbind(dim=1)):
         if t % _FINISHED_CHECK_INTERVAL == 0 and t > 0:
             finished = height.view(-1) == 0
-            n_finished = int(finished.sum())  # one host synchronisation every few steps
+            if pending is None or pending.numel() == 0:
+                n_finished = int(finished.sum())  # one host synchronisation every few steps
+            else:
+                n_finished, pending_bound = torch.stack((finished.sum(), pending.max())).tolist()
             if n_finished * _COMPACT_FRACTION >= finished.numel():
                 _write_segment(indices, live, chosen, segment_start)
                 chosen, segment_start = [], t
@@ -298,6 +364,8 @@ def _run_stack_machine(
                 keep = torch.nonzero(~finished).view(-1)
                 live = keep if live is None else live.index_select(0, keep)
                 stack, height = stack.index_select(0, keep), height.index_select(0, keep)
+                if pending is not None:
+                    pending = pending.index_select(0, keep)
                 if sample:
                     gumbel = gumbel.index_select(0, keep)
         rows = step_logits if live is None else _select_rows(step_logits, live)
@@ -311,13 +379,21 @@ def _run_stack_machine(
                 uniform = torch.rand(height.shape[0], noise_block, n_choices, device=device, generator=generator)
                 gumbel = uniform.log_().neg_().log_().neg_()  # -log(-log(u)), in place
             scores = scores.float() + gumbel[:, t % noise_block] + dt.choice_bias.index_select(0, top)
+        if pending is not None:
+            remaining = steps - t - 1  # steps left after this one
+            if pending_bound + dt.max_delta > remaining:
+                completable = dt.choice_delta.index_select(0, top) <= remaining - pending
+                scores = scores.clamp_min(torch.finfo(scores.dtype).min).masked_fill_(~completable, float("-inf"))
+            pending_bound += dt.max_delta
         # Ties go to the first maximum, which is the lowest production index.
         choice = candidates.gather(1, scores.argmax(dim=1, keepdim=True))  # (rows, 1)
         chosen.append(choice)
         # Pop the top and push the production's symbols from the popped slot upwards.
         transition = dt.transitions.index_select(0, choice.view(-1))
         stack.scatter_(1, height + push_offsets, transition[:, : dt.max_rhs])
-        height = height + transition[:, dt.max_rhs :]
+        height = height + transition[:, dt.max_rhs : dt.max_rhs + 1]
+        if pending is not None:
+            pending = pending + transition[:, dt.max_rhs + 1 :]
 
     _write_segment(indices, live, chosen, segment_start)
     unfinished = height.view(-1) != 0

@@ -440,15 +440,26 @@ class Grammar:
         return out
 
     def decode_logits(
-        self, logits: "torch.Tensor", sample: bool = False, generator: "torch.Generator | None" = None
+        self,
+        logits: "torch.Tensor",
+        sample: bool = False,
+        generator: "torch.Generator | None" = None,
+        complete: bool = True,
     ) -> DecodedBatch:
-        """Masked decoding of ``(N, T, P)`` logits (argmax, or sampling when ``sample``) into strings."""
+        """Masked decoding of ``(N, T, P)`` logits (argmax, or sampling when ``sample``) into strings.
+
+        With ``complete`` (the default) decoding is length-aware: only productions whose derivation can
+        still finish within the ``T`` steps are allowed, so every string is complete (a GrammarError if
+        ``T`` is below the grammar's shortest derivation). ``complete=False`` is the plain masking of
+        the Grammar VAE (Kusner et al., 2017), where unfinished derivations decode to ``None``. See
+        :func:`lsbo.grammar.decoding.masked_decode`.
+        """
         from lsbo.grammar.decoding import masked_decode
 
-        indices, complete = masked_decode(logits, self.tables, sample=sample, generator=generator)
+        indices, finished = masked_decode(logits, self.tables, sample=sample, generator=generator, complete=complete)
         strings = self.decode(indices)
-        strings = [s if bool(c) else None for s, c in zip(strings, complete.tolist())]
-        return DecodedBatch(indices=indices, complete=complete, strings=strings)
+        strings = [s if bool(c) else None for s, c in zip(strings, finished.tolist())]
+        return DecodedBatch(indices=indices, complete=finished, strings=strings)
 
     # ----------------------------------------------------------------- reporting
     def describe(self) -> dict[str, Any]:

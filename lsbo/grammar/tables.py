@@ -14,11 +14,16 @@ Conventions (those of the Grammar VAE, Kusner et al. 2017):
 - Productions that introduce a non-productive symbol (one that derives no terminal string, like the
   ``class`` symbol of the published SMILES grammar) are excluded from every mask, so a decoder can
   never choose a production it could not complete.
+- ``min_derivation_length[a]`` is the fewest productions that derive a terminal string from
+  non-terminal ``a`` (infinite when ``a`` is non-productive); the length-aware decoder uses it to keep
+  every derivation completable within the decoder's ``T`` steps.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import torch
 from nltk.grammar import CFG, Nonterminal, Production
@@ -37,6 +42,29 @@ def productive_nonterminals(cfg: CFG) -> set[Nonterminal]:
                 productive.add(prod.lhs())
                 changed = True
     return productive
+
+
+def min_derivation_lengths(cfg: CFG) -> dict[Nonterminal, float]:
+    """Fewest productions that derive a terminal string from each non-terminal (``inf`` if none does).
+
+    The least fixpoint of ``m(A) = min over productions A -> rhs of 1 + sum of m(B) over the
+    non-terminals B of rhs``, reached from ``m = inf`` everywhere by Bellman-Ford relaxation: each
+    pass can only lower values, every value is a non-negative integer or ``inf``, so the passes stop.
+    A production with a non-productive right-hand-side symbol has an infinite sum and never counts.
+    """
+    symbols = {prod.lhs() for prod in cfg.productions()} | {
+        s for prod in cfg.productions() for s in prod.rhs() if isinstance(s, Nonterminal)
+    }
+    length: dict[Nonterminal, float] = {a: math.inf for a in symbols | {cfg.start()}}
+    changed = True
+    while changed:
+        changed = False
+        for prod in cfg.productions():
+            candidate = 1 + sum(length[s] for s in prod.rhs() if isinstance(s, Nonterminal))
+            if candidate < length[prod.lhs()]:
+                length[prod.lhs()] = candidate
+                changed = True
+    return length
 
 
 def reachable_nonterminals(cfg: CFG, productive: set[Nonterminal] | None = None) -> set[Nonterminal]:
@@ -82,6 +110,35 @@ class GrammarTables:
     @property
     def n_nonterminals(self) -> int:
         return len(self.nonterminals)
+
+    @cached_property
+    def min_derivation_length(self) -> tuple[float, ...]:
+        """Per non-terminal index: the fewest productions deriving a terminal string from it.
+
+        Finite values are ``int``; non-productive symbols get ``math.inf``. Computed from the tables
+        (usable productions only) with the same least fixpoint as :func:`min_derivation_lengths`.
+        """
+        length = [math.inf] * self.n_nonterminals
+        changed = True
+        while changed:
+            changed = False
+            for a, rhs in zip(self.lhs, self.rhs_nonterminals):
+                if a < 0:
+                    continue
+                candidate = 1 + sum(length[b] for b in rhs)
+                if candidate < length[a]:
+                    length[a] = candidate
+                    changed = True
+        return tuple(length)
+
+    @cached_property
+    def rhs_min_length(self) -> tuple[float, ...]:
+        """Per production (padding included, 0): the sum of ``min_derivation_length`` over its RHS non-terminals.
+
+        ``1 + rhs_min_length[p]`` is the fewest productions of a complete derivation starting with ``p``.
+        """
+        length = self.min_derivation_length
+        return tuple(sum((length[b] for b in rhs), 0) for rhs in self.rhs_nonterminals)
 
     def masks(self, device: torch.device | str | None = None) -> torch.Tensor:
         """Bool tensor ``(n_nonterminals, n_productions)``: usable productions per non-terminal on top."""

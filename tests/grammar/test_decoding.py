@@ -18,7 +18,7 @@ from nltk.grammar import Nonterminal
 from lsbo.errors import GrammarError
 from lsbo.grammar import decoding
 from lsbo.grammar.decoding import MASKED_LOGIT, apply_mask, masked_decode, training_masks
-from lsbo.grammar.tables import GrammarTables
+from lsbo.grammar.tables import GrammarTables, min_derivation_lengths
 
 # A small grammar with left recursion, a production pushing three non-terminals, a non-productive
 # symbol F (it only derives itself), so `T -> F` and `F -> F 'z'` must never be chosen, and different
@@ -102,6 +102,68 @@ def reference_decode(
     return out, complete
 
 
+def shortest_derivations_by_search(cfg: CFG) -> dict[Nonterminal, float]:
+    """Fewest leftmost-derivation steps from each non-terminal to a terminal string, by breadth-first
+    search over stacks of non-terminals (independent of the fixpoint in ``lsbo.grammar.tables``).
+
+    Depth is capped at 12 (``inf`` beyond); a stack longer than the steps left cannot finish in time,
+    since every symbol needs at least one step, and is pruned.
+    """
+    cap = 12
+    nonterminals = {p.lhs() for p in cfg.productions()} | {
+        s for p in cfg.productions() for s in p.rhs() if isinstance(s, Nonterminal)
+    }
+    found: dict[Nonterminal, float] = {}
+    for symbol in nonterminals:
+        level: set[tuple[Nonterminal, ...]] = {(symbol,)}
+        found[symbol] = float("inf")
+        for depth in range(1, cap + 1):
+            following: set[tuple[Nonterminal, ...]] = set()
+            for stack in level:
+                for prod in cfg.productions(lhs=stack[-1]):
+                    pushed = tuple(s for s in reversed(prod.rhs()) if isinstance(s, Nonterminal))
+                    new = stack[:-1] + pushed
+                    if len(new) <= cap - depth:
+                        following.add(new)
+            if () in following:
+                found[symbol] = depth
+                break
+            level = following
+    return found
+
+
+def reference_decode_length_aware(logits: np.ndarray, cfg: CFG = TOY_CFG) -> np.ndarray:
+    """Per-sample Python greedy decoder that only takes productions whose derivation can still finish.
+
+    At step ``t`` the stack (after popping the top and pushing the production's right-hand side)
+    must need at most ``T - t - 1`` more steps, the sum of its symbols' shortest derivation lengths.
+    """
+    productions = list(cfg.productions())
+    shortest = min_derivation_lengths(cfg)
+    padding = len(productions)
+    n, steps, _ = logits.shape
+    out = np.full((n, steps), padding, dtype=np.int64)
+    for i in range(n):
+        stack = [cfg.start()]
+        for t in range(steps):
+            if not stack:
+                break
+            top = stack.pop()
+            rest = sum(shortest[s] for s in stack)
+            allowed = [
+                p
+                for p, prod in enumerate(productions)
+                if prod.lhs() == top
+                and rest + sum(shortest[s] for s in prod.rhs() if isinstance(s, Nonterminal)) <= steps - t - 1
+            ]
+            assert allowed, f"row {i}, step {t}: no completable production"
+            p = allowed[int(np.argmax(logits[i, t, allowed].astype(np.float64)))]
+            out[i, t] = p
+            stack.extend(s for s in reversed(productions[p].rhs()) if isinstance(s, Nonterminal))
+        assert not stack, f"row {i} unfinished"
+    return out
+
+
 def random_logits(seed: int, n: int, steps: int, scale: float) -> torch.Tensor:
     generator = torch.Generator().manual_seed(seed)
     return scale * torch.randn(n, steps, P, generator=generator)
@@ -133,7 +195,7 @@ def test_toy_tables_exclude_the_non_productive_productions() -> None:
 )
 def test_greedy_matches_reference_and_is_derivable(seed: int, n: int, steps: int, scale: float) -> None:
     logits = random_logits(seed, n, steps, scale)
-    indices, complete = masked_decode(logits, TOY)
+    indices, complete = masked_decode(logits, TOY, complete=False)
     assert indices.shape == (n, steps) and indices.dtype == torch.long
     assert complete.shape == (n,) and complete.dtype == torch.bool
     expected, expected_complete = reference_decode(logits.numpy())
@@ -146,14 +208,17 @@ def test_greedy_matches_reference_and_is_derivable(seed: int, n: int, steps: int
 @given(seed=st.integers(0, 2**31 - 1), n=st.integers(1, 12), steps=st.integers(1, 30))
 def test_samples_are_derivable(seed: int, n: int, steps: int) -> None:
     logits = random_logits(seed, n, steps, 1.0)
-    generator = torch.Generator().manual_seed(seed + 1)
-    indices, complete = masked_decode(logits, TOY, sample=True, generator=generator)
-    assert_derivable(indices, complete)
+    for length_aware in (False, True):
+        generator = torch.Generator().manual_seed(seed + 1)
+        indices, complete = masked_decode(logits, TOY, sample=True, generator=generator, complete=length_aware)
+        assert_derivable(indices, complete)
+        if length_aware:
+            assert complete.all()
 
 
 def test_random_logits_give_both_complete_and_incomplete_outputs() -> None:
     """The property tests above exercise both outcomes, not only one of them."""
-    indices, complete = masked_decode(random_logits(0, 200, 12, 1.0), TOY)
+    indices, complete = masked_decode(random_logits(0, 200, 12, 1.0), TOY, complete=False)
     assert 0 < int(complete.sum()) < 200
     assert_derivable(indices, complete)
 
@@ -168,7 +233,7 @@ def test_deep_stacks_beyond_the_step_count_decode_like_the_reference() -> None:
     # Both recursive productions, so the stack holds a mix of S and T whose order matters.
     logits[:, :, index_of("S -> f ( S , S , S )")] += torch.where(early, 6.0, -6.0)
     logits[:, :, index_of("S -> S + T")] += torch.where(early, 6.0, -6.0)
-    indices, complete = masked_decode(logits, TOY)
+    indices, complete = masked_decode(logits, TOY, complete=False)
     expected, expected_complete = reference_decode(logits.numpy())
     np.testing.assert_array_equal(indices.numpy(), expected)
     np.testing.assert_array_equal(complete.numpy(), expected_complete)
@@ -197,7 +262,7 @@ def test_stacks_that_grow_fast_then_unwind_fully_decode_like_the_reference() -> 
     logits[:, :, grow_xy] += torch.where(growing, 5.0, -5.0)
     logits[:, :, grow_yx] += torch.where(growing, 5.0, -5.0)
     logits[:, :, stop] += torch.where(growing, -5.0, 5.0)
-    indices, complete = masked_decode(logits, tables)
+    indices, complete = masked_decode(logits, tables, complete=False)
     expected, expected_complete = reference_decode(logits.numpy(), cfg, frozenset())
     np.testing.assert_array_equal(indices.numpy(), expected)
     np.testing.assert_array_equal(complete.numpy(), expected_complete)
@@ -214,10 +279,13 @@ def test_row_copies_split_for_the_cpu_thread_pool_decode_like_the_reference(monk
     monkeypatch.setattr(decoding, "_CPU_SINGLE_THREAD_NUMBERS", 0)  # keep the thread pool
     monkeypatch.setattr(torch, "get_num_threads", lambda: 2)
     logits = random_logits(23, 64, 30, 1.0)
-    indices, complete = masked_decode(logits, TOY)
+    indices, complete = masked_decode(logits, TOY, complete=False)
     expected, expected_complete = reference_decode(logits.numpy())
     np.testing.assert_array_equal(indices.numpy(), expected)
     np.testing.assert_array_equal(complete.numpy(), expected_complete)
+    indices, complete = masked_decode(logits, TOY)
+    np.testing.assert_array_equal(indices.numpy(), reference_decode_length_aware(logits.numpy()))
+    assert complete.all()
 
 
 def test_small_cpu_batches_run_single_threaded_and_restore_the_thread_count() -> None:
@@ -239,7 +307,7 @@ def test_small_cpu_batches_run_single_threaded_and_restore_the_thread_count() ->
 def test_recursion_that_never_closes_is_incomplete_and_terminates() -> None:
     logits = torch.zeros(3, 25, P)
     logits[:, :, index_of("S -> S + T")] = 10.0
-    indices, complete = masked_decode(logits, TOY)
+    indices, complete = masked_decode(logits, TOY, complete=False)
     assert not complete.any()
     assert (indices == index_of("S -> S + T")).all()
     assert all(replay(row) == ([], False) for row in indices.tolist())
@@ -249,11 +317,15 @@ def test_derivation_finishing_on_the_last_step_is_complete() -> None:
     logits = torch.zeros(1, 2, P)
     logits[0, 0, index_of("S -> T")] = 5.0
     logits[0, 1, index_of("T -> x")] = 5.0
-    indices, complete = masked_decode(logits, TOY)
-    assert indices.tolist() == [[index_of("S -> T"), index_of("T -> x")]]
-    assert complete.tolist() == [True]
-    indices, complete = masked_decode(logits[:, :1], TOY)
+    for length_aware in (False, True):
+        indices, complete = masked_decode(logits, TOY, complete=length_aware)
+        assert indices.tolist() == [[index_of("S -> T"), index_of("T -> x")]]
+        assert complete.tolist() == [True]
+    indices, complete = masked_decode(logits[:, :1], TOY, complete=False)
     assert complete.tolist() == [False]
+    # With one step, length-aware decoding must take the only production that finishes at once.
+    indices, complete = masked_decode(logits[:, :1], TOY)
+    assert indices.tolist() == [[index_of("S -> w")]] and complete.tolist() == [True]
 
 
 def test_disallowed_productions_lose_whatever_their_logits() -> None:
@@ -261,17 +333,23 @@ def test_disallowed_productions_lose_whatever_their_logits() -> None:
     logits[:, :, index_of("T -> F")] = 1e30
     logits[:, :, PAD] = float("inf")  # padding is not allowed while the stack is non-empty
     for sample in (False, True):
-        indices, complete = masked_decode(logits, TOY, sample=sample, generator=torch.Generator().manual_seed(0))
-        assert not (indices == index_of("T -> F")).any()
-        assert_derivable(indices, complete)
+        for length_aware in (False, True):
+            generator = torch.Generator().manual_seed(0)
+            indices, complete = masked_decode(logits, TOY, sample=sample, generator=generator, complete=length_aware)
+            assert not (indices == index_of("T -> F")).any()
+            assert_derivable(indices, complete)
+            assert complete.all() or not length_aware
 
 
 def test_rows_with_every_allowed_logit_minus_infinity_still_decode_validly() -> None:
     logits = torch.full((4, 10, P), float("-inf"))
     logits[:, 0, index_of("S -> T")] = 0.0  # then T is on top, whose productions all score -inf
     for sample in (False, True):
-        indices, complete = masked_decode(logits, TOY, sample=sample, generator=torch.Generator().manual_seed(0))
-        assert_derivable(indices, complete)
+        for length_aware in (False, True):
+            generator = torch.Generator().manual_seed(0)
+            indices, complete = masked_decode(logits, TOY, sample=sample, generator=generator, complete=length_aware)
+            assert_derivable(indices, complete)
+            assert complete.all() or not length_aware
 
 
 def test_greedy_is_deterministic_and_sampling_reproducible_with_a_seed() -> None:
@@ -300,7 +378,7 @@ def test_sampling_follows_the_masked_softmax(noise_block_numbers: int, monkeypat
     step_logits[1, index_of("T -> F")] = 5.0  # large but masked: must get no probability
     logits = step_logits.expand(n, 2, P).clone()
     logits[n // 2 :, 0, index_of("S -> T")] = 100.0  # so that half the rows have T on top at step 1
-    indices, _ = masked_decode(logits, TOY, sample=True, generator=torch.Generator().manual_seed(9))
+    indices, _ = masked_decode(logits, TOY, sample=True, generator=torch.Generator().manual_seed(9), complete=False)
     s_rules = [index_of(r) for r in ("S -> S + T", "S -> T", "S -> f ( S , S , S )", "S -> w")]
     t_rules = [index_of(r) for r in ("T -> ( S )", "T -> x", "T -> y")]
     for step, rows, allowed in ((0, slice(0, n // 2), s_rules), (1, slice(n // 2, n), t_rules)):
@@ -317,7 +395,8 @@ def test_sampling_steps_are_independent(noise_block_numbers: int, monkeypatch: p
     """With equal logits, S -> S + T at step 0 (S on top again) is followed by it at step 1 a quarter
     of the time, not always as it would be if a step reused another step's noise."""
     monkeypatch.setattr(decoding, "_NOISE_BLOCK_NUMBERS", noise_block_numbers)
-    indices, _ = masked_decode(torch.zeros(8000, 2, P), TOY, sample=True, generator=torch.Generator().manual_seed(4))
+    generator = torch.Generator().manual_seed(4)
+    indices, _ = masked_decode(torch.zeros(8000, 2, P), TOY, sample=True, generator=generator, complete=False)
     again = indices[:, 0] == index_of("S -> S + T")
     assert again.sum() > 1500
     fraction = (indices[again, 1] == index_of("S -> S + T")).double().mean().item()
@@ -334,7 +413,8 @@ def test_sampling_after_finished_rows_are_dropped(noise_block_numbers: int, monk
     logits = step_logits.expand(n, steps, P).clone()
     logits[: n // 2, 0, index_of("S -> w")] = 100.0
     logits[n // 2 :, :10, index_of("S -> S + T")] = 100.0
-    indices, complete = masked_decode(logits, TOY, sample=True, generator=torch.Generator().manual_seed(12))
+    generator = torch.Generator().manual_seed(12)
+    indices, complete = masked_decode(logits, TOY, sample=True, generator=generator, complete=False)
     assert complete[: n // 2].all() and (indices[: n // 2, 1:] == PAD).all()
     assert not complete[n // 2 :].any()
     s_rules = [index_of(r) for r in ("S -> S + T", "S -> T", "S -> f ( S , S , S )", "S -> w")]
@@ -357,19 +437,27 @@ def test_sampling_noise_drawn_in_blocks_is_reproducible_and_derivable(monkeypatc
 @pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
 def test_half_precision_logits(dtype: torch.dtype) -> None:
     logits = random_logits(4, 40, 20, 2.0).to(dtype)
-    indices, complete = masked_decode(logits, TOY)
+    indices, complete = masked_decode(logits, TOY, complete=False)
     expected, expected_complete = reference_decode(logits.float().numpy())
     np.testing.assert_array_equal(indices.numpy(), expected)
     np.testing.assert_array_equal(complete.numpy(), expected_complete)
-    sampled, sampled_complete = masked_decode(logits, TOY, sample=True, generator=torch.Generator().manual_seed(1))
-    assert_derivable(sampled, sampled_complete)
+    indices, complete = masked_decode(logits, TOY)
+    np.testing.assert_array_equal(indices.numpy(), reference_decode_length_aware(logits.float().numpy()))
+    assert complete.all()
+    for length_aware in (False, True):
+        generator = torch.Generator().manual_seed(1)
+        sampled, sampled_complete = masked_decode(logits, TOY, sample=True, generator=generator, complete=length_aware)
+        assert_derivable(sampled, sampled_complete)
 
 
 def test_empty_batch_and_zero_steps() -> None:
-    indices, complete = masked_decode(torch.zeros(0, 5, P), TOY)
-    assert indices.shape == (0, 5) and complete.shape == (0,)
-    indices, complete = masked_decode(torch.zeros(2, 0, P), TOY)
+    for length_aware in (False, True):
+        indices, complete = masked_decode(torch.zeros(0, 5, P), TOY, complete=length_aware)
+        assert indices.shape == (0, 5) and complete.shape == (0,)
+    indices, complete = masked_decode(torch.zeros(2, 0, P), TOY, complete=False)
     assert indices.shape == (2, 0) and complete.tolist() == [False, False]
+    with pytest.raises(GrammarError, match="no derivation fits in 0 decoding steps"):
+        masked_decode(torch.zeros(2, 0, P), TOY)
 
 
 def test_bad_logits_and_grammars_raise_grammar_errors() -> None:
@@ -473,13 +561,15 @@ def test_builtin_grammar_decodes_noisy_one_hot_logits_of_real_strings_exactly(
 @pytest.mark.parametrize("name", ["zinc", "expr"])
 @pytest.mark.parametrize("sample", [False, True])
 def test_builtin_grammar_random_logits_decode_to_derivable_strings(name: str, sample: bool) -> None:
+    """Plain masking (complete=False): some derivations do not finish within T steps."""
     from lsbo.grammar import Grammar
 
     grammar = Grammar.builtin(name)
     assert grammar.tables.productions == tuple(grammar.cfg.productions())
     n = 48 if name == "zinc" else 200
     logits = torch.randn(n, grammar.max_length, grammar.n_productions, generator=torch.Generator().manual_seed(5))
-    indices, complete = masked_decode(logits, grammar.tables, sample=sample, generator=torch.Generator().manual_seed(6))
+    generator = torch.Generator().manual_seed(6)
+    indices, complete = masked_decode(logits, grammar.tables, sample=sample, generator=generator, complete=False)
     assert not set(grammar.masked_productions).intersection(indices.flatten().tolist())
     assert 0 < int(complete.sum()) < n
     decoded = grammar.decode(indices)
@@ -493,3 +583,150 @@ def test_builtin_grammar_random_logits_decode_to_derivable_strings(name: str, sa
             finished_strings.append(string)
     # The grammar's own parser accepts every complete output.
     assert grammar.encode(finished_strings).ok.all()
+
+
+# ---------------------------------------------------------------------------------------------
+# Length-aware decoding (complete=True, the default): every derivation finishes within T steps.
+
+# Numbers in brackets: no derivation is shorter than four productions (S -> P -> N -> D -> digit), and
+# the recursions (S -> S + P, P -> ( S ), N -> D N) all lengthen the shortest completion.
+NUMBERS_TEXT = """
+S -> S '+' P | P
+P -> '(' S ')' | N
+N -> D N | D
+D -> '0' | '1'
+"""
+NUMBERS_CFG = CFG.fromstring(NUMBERS_TEXT)
+NUMBERS = GrammarTables.from_cfg(NUMBERS_CFG)
+NUMBERS_PARSER = ChartParser(NUMBERS_CFG)
+
+
+def assert_complete_and_parses(indices: torch.Tensor, complete: torch.Tensor, cfg: CFG, parser: ChartParser) -> None:
+    """Every row is a complete leftmost derivation whose string nltk's chart parser accepts."""
+    assert complete.all()
+    for row in indices.tolist():
+        tokens, finished = replay(row, cfg)
+        assert finished
+        assert next(parser.parse(tokens), None) is not None, tokens
+
+
+def test_min_derivation_lengths_by_hand_and_by_search() -> None:
+    expected = {"S": 1, "T": 1, "F": float("inf")}
+    assert {str(a): m for a, m in zip(TOY.nonterminals, TOY.min_derivation_length)} == expected
+    assert {str(a): m for a, m in zip(NUMBERS.nonterminals, NUMBERS.min_derivation_length)} == {
+        "S": 4, "P": 3, "N": 2, "D": 1,
+    }
+    # Per production: the sum over its right-hand side's non-terminals; 0 for the padding production.
+    assert NUMBERS.rhs_min_length == (4 + 3, 3, 4, 2, 1 + 2, 1, 0, 0, 0)
+    for cfg, tables in ((TOY_CFG, TOY), (NUMBERS_CFG, NUMBERS)):
+        by_search = shortest_derivations_by_search(cfg)
+        assert {tables.nonterminals[i]: m for i, m in enumerate(tables.min_derivation_length)} == by_search
+        assert min_derivation_lengths(cfg) == by_search
+
+
+@pytest.mark.parametrize("name", ["expr", "zinc"])
+def test_min_derivation_lengths_of_the_builtin_grammars_match_a_search(name: str) -> None:
+    from lsbo.grammar import Grammar
+
+    grammar = Grammar.builtin(name)
+    tables = grammar.tables
+    by_search = shortest_derivations_by_search(grammar.cfg)
+    assert {tables.nonterminals[i]: m for i, m in enumerate(tables.min_derivation_length)} == by_search
+    assert all(np.isfinite(by_search[tables.nonterminals[a]]) == (a in tables.productive) for a in range(tables.n_nonterminals))
+
+
+@property_settings
+@given(seed=st.integers(0, 2**31 - 1), n=st.integers(1, 12), steps=st.integers(4, 14), scale=st.sampled_from([0.3, 1.0, 4.0]))
+def test_length_aware_greedy_matches_reference_and_always_completes(seed: int, n: int, steps: int, scale: float) -> None:
+    """On a recursive grammar whose shortest derivation takes 4 steps, with T from 4 (tight) to 14."""
+    logits = scale * torch.randn(n, steps, NUMBERS.n_productions, generator=torch.Generator().manual_seed(seed))
+    indices, complete = masked_decode(logits, NUMBERS)
+    np.testing.assert_array_equal(indices.numpy(), reference_decode_length_aware(logits.numpy(), NUMBERS_CFG))
+    assert_complete_and_parses(indices, complete, NUMBERS_CFG, NUMBERS_PARSER)
+    # The toy grammar (shortest derivation 1 step, a non-productive symbol) with the same logits' seed.
+    toy_logits = random_logits(seed, n, steps - 3, scale)
+    indices, complete = masked_decode(toy_logits, TOY)
+    np.testing.assert_array_equal(indices.numpy(), reference_decode_length_aware(toy_logits.numpy()))
+    assert_complete_and_parses(indices, complete, TOY_CFG, TOY_PARSER)
+
+
+@property_settings
+@given(seed=st.integers(0, 2**31 - 1), n=st.integers(1, 12), steps=st.integers(4, 14))
+def test_length_aware_samples_always_complete(seed: int, n: int, steps: int) -> None:
+    logits = torch.randn(n, steps, NUMBERS.n_productions, generator=torch.Generator().manual_seed(seed))
+    indices, complete = masked_decode(logits, NUMBERS, sample=True, generator=torch.Generator().manual_seed(seed + 1))
+    assert_complete_and_parses(indices, complete, NUMBERS_CFG, NUMBERS_PARSER)
+
+
+def test_plain_masking_leaves_rows_incomplete_where_length_aware_decoding_completes_them() -> None:
+    logits = torch.randn(300, 8, NUMBERS.n_productions, generator=torch.Generator().manual_seed(0))
+    _, plain_complete = masked_decode(logits, NUMBERS, complete=False)
+    assert 0 < int(plain_complete.sum()) < 300
+    indices, complete = masked_decode(logits, NUMBERS)
+    assert_complete_and_parses(indices, complete, NUMBERS_CFG, NUMBERS_PARSER)
+    # Rows the plain decoder finished within T were never constrained: the two decoders agree on them.
+    plain_indices, _ = masked_decode(logits, NUMBERS, complete=False)
+    assert torch.equal(indices[plain_complete], plain_indices[plain_complete])
+
+
+def test_tight_step_count_forces_a_shortest_derivation() -> None:
+    """With T equal to the shortest derivation's length, every row is one of the shortest derivations."""
+    logits = 3.0 * torch.randn(200, 4, NUMBERS.n_productions, generator=torch.Generator().manual_seed(1))
+    for sample in (False, True):
+        indices, complete = masked_decode(logits, NUMBERS, sample=sample, generator=torch.Generator().manual_seed(2))
+        assert_complete_and_parses(indices, complete, NUMBERS_CFG, NUMBERS_PARSER)
+        strings = {" ".join(replay(row, NUMBERS_CFG)[0]) for row in indices.tolist()}
+        assert strings == {"0", "1"}
+
+
+def test_recursion_preferred_at_every_step_is_closed_in_time() -> None:
+    """Logits that always prefer S -> S + T (plain masking never finishes) still give complete rows."""
+    logits = torch.zeros(3, 25, P)
+    logits[:, :, index_of("S -> S + T")] = 10.0
+    indices, complete = masked_decode(logits, TOY)
+    assert_complete_and_parses(indices, complete, TOY_CFG, TOY_PARSER)
+    # Each S -> S + T needs two more steps to close (S and T take one each); as many as fit are taken.
+    assert (indices == index_of("S -> S + T")).sum(dim=1).tolist() == [12, 12, 12]
+
+
+def test_too_few_steps_for_any_derivation_is_a_grammar_error() -> None:
+    with pytest.raises(GrammarError, match=r"no derivation fits in 3 decoding steps.*S takes 4 productions"):
+        masked_decode(torch.zeros(2, 3, NUMBERS.n_productions), NUMBERS)
+    indices, complete = masked_decode(torch.zeros(2, 3, NUMBERS.n_productions), NUMBERS, complete=False)
+    assert not complete.any()
+
+
+def test_length_test_skipped_while_it_cannot_bind_decodes_like_the_reference() -> None:
+    """Long T: the length test is skipped on early steps (host-side bound) and applied near the end."""
+    logits = torch.randn(40, 60, NUMBERS.n_productions, generator=torch.Generator().manual_seed(3))
+    logits[:, :, 0] += 1.5  # S -> S + P: stacks grow, so the test binds for many rows
+    indices, complete = masked_decode(logits, NUMBERS)
+    np.testing.assert_array_equal(indices.numpy(), reference_decode_length_aware(logits.numpy(), NUMBERS_CFG))
+    assert_complete_and_parses(indices, complete, NUMBERS_CFG, NUMBERS_PARSER)
+    _, plain_complete = masked_decode(logits, NUMBERS, complete=False)
+    assert int(plain_complete.sum()) < 20
+
+
+@pytest.mark.parametrize("name", ["expr", "zinc"])
+@pytest.mark.parametrize("sample", [False, True])
+def test_builtin_grammar_length_aware_decoding_completes_every_row(name: str, sample: bool) -> None:
+    """Random logits at the grammar's own T (expr 15, zinc 277): every row complete, strings parse."""
+    from lsbo.grammar import Grammar
+
+    grammar = Grammar.builtin(name)
+    n = 48 if name == "zinc" else 200
+    logits = torch.randn(n, grammar.max_length, grammar.n_productions, generator=torch.Generator().manual_seed(5))
+    generator = torch.Generator().manual_seed(6)
+    indices, complete = masked_decode(logits, grammar.tables, sample=sample, generator=generator)
+    assert complete.all()
+    assert not set(grammar.masked_productions).intersection(indices.flatten().tolist())
+    if not sample:
+        np.testing.assert_array_equal(indices.numpy(), reference_decode_length_aware(logits.numpy(), grammar.cfg))
+    strings = grammar.decode(indices)
+    for row, string in zip(indices.tolist(), strings):
+        tokens, finished = replay(row, grammar.cfg)
+        assert finished and string == grammar.join(tokens)
+    assert grammar.encode(strings).ok.all()
+    if name == "expr":  # nltk's chart parser is fast enough on the short expressions
+        parser = ChartParser(grammar.cfg)
+        assert all(next(parser.parse(grammar.tokenize(s)), None) is not None for s in strings)
