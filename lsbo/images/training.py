@@ -126,6 +126,9 @@ def train_image_model(
 
     full_train = load_image_split(config.dataset, "train", data_dir, limit)
     train_split, val_split = split_train_validation(full_train, val_fraction, seed)
+    # Seed the global generator before the weights are initialised, so a run's result does not
+    # depend on what ran before it in the same process (a sweep, a benchmark).
+    torch.manual_seed(seed)
     model = build_image_model(config, generator=torch.Generator().manual_seed(seed))
     data_info = {
         "dataset": config.dataset,
