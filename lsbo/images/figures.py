@@ -110,7 +110,8 @@ def plot_sweep(
     figure, left = plt.subplots(figsize=(5.5, 3.8))
     left.plot(values, fid, "o-", color="tab:blue")
     left.set_xlabel(x_label)
-    left.set_ylabel(f"prior-sample {fid_label}", color="tab:blue")
+    left.set_ylabel("prior-sample FID", color="tab:blue")
+    left.set_title(fid_label, fontsize=8)  # the extractor's name: FIDs of different extractors never share a plot
     pairs = [(v, a) for v, a in zip(values, accuracy) if a is not None]
     if pairs:
         right = left.twinx()
