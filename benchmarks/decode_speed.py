@@ -1,13 +1,17 @@
 """Speed of the batched masked decoder against a per-sample Python stack decoder.
 
 Both decode the same random logits ``(N, T, P)`` greedily with the grammar's stack machine (the
-Grammar VAE's decoding; :mod:`lsbo.grammar.decoding`). The baseline is the straightforward
-implementation: for every sample, for every step, pop the top non-terminal, mask that step's logits
-with its row of allowed productions, take numpy's argmax, push the production's right-hand-side
-non-terminals. The script checks that both give identical production indices and completeness flags
-and prints the speed ratios (baseline time / vectorised time, measured in the same run), both by wall
-clock and by CPU time of the process; on a shared machine the CPU-time ratio is the steadier one (on
-CUDA only the wall-clock ratio means anything).
+Grammar VAE's decoding; :mod:`lsbo.grammar.decoding`), in both modes of ``masked_decode``: plain
+masking (``complete=False``, Kusner et al.) and length-aware masking (``complete=True``, the default,
+which only allows productions whose derivation can still finish within ``T`` steps). The baseline of
+each mode is the straightforward implementation: for every sample, for every step, pop the top
+non-terminal, mask that step's logits with its row of allowed productions (and, length-aware, drop
+the productions whose stack would need more steps than are left), take numpy's argmax, push the
+production's right-hand-side non-terminals. The script checks that each mode gives production indices
+and completeness flags identical to its baseline and prints the speed ratios (baseline time /
+vectorised time, measured in the same run), both by wall clock and by CPU time of the process; on a
+shared machine the CPU-time ratio is the steadier one (on CUDA only the wall-clock ratio means
+anything). The last column compares the length-aware decoder's time with the plain one's.
 
 Usage::
 
@@ -38,22 +42,36 @@ class Timing:
     matches: bool  # identical indices and completeness to the baseline
 
 
-def per_sample_decode(logits: np.ndarray, tables: GrammarTables) -> tuple[np.ndarray, np.ndarray]:
-    """The straightforward decoder: a Python list as the stack, one numpy argmax per sample and step."""
+def per_sample_decode(
+    logits: np.ndarray, tables: GrammarTables, length_aware: bool = False
+) -> tuple[np.ndarray, np.ndarray]:
+    """The straightforward decoder: a Python list as the stack, one numpy argmax per sample and step.
+
+    ``length_aware``: at step ``t`` also mask the productions after which the stack's total minimum
+    derivation length would exceed the ``T - t - 1`` steps left.
+    """
     masks = tables.masks().numpy()
     pushes = [list(reversed(rhs)) for rhs in tables.rhs_nonterminals]
+    shortest = tables.min_derivation_length
+    # Change of the stack's total minimum derivation length per production (its LHS is the top).
+    delta = np.array(
+        [tables.rhs_min_length[p] - shortest[a] if a >= 0 and ok else 0 for p, (a, ok) in enumerate(zip(tables.lhs, tables.usable))]
+    )
     n, steps, _ = logits.shape
     indices = np.full((n, steps), tables.padding, dtype=np.int64)
     complete = np.zeros(n, dtype=bool)
     for i in range(n):
         stack = [tables.start]
+        pending = shortest[tables.start]
         for t in range(steps):
             if not stack:
                 break
             top = stack.pop()
-            production = int(np.argmax(np.where(masks[top], logits[i, t], -np.inf)))
+            allowed = masks[top] & (pending + delta <= steps - t - 1) if length_aware else masks[top]
+            production = int(np.argmax(np.where(allowed, logits[i, t], -np.inf)))
             indices[i, t] = production
             stack.extend(pushes[production])
+            pending += delta[production]
         complete[i] = not stack
     return indices, complete
 
@@ -75,17 +93,17 @@ def dataset_derivations(grammar: Grammar, count: int) -> torch.Tensor:
 
 
 def time_masked_decode(
-    logits: torch.Tensor, tables: GrammarTables, repeats: int, sample: bool = False
+    logits: torch.Tensor, tables: GrammarTables, repeats: int, sample: bool, length_aware: bool
 ) -> tuple[float, float, torch.Tensor, torch.Tensor]:
     """Best wall-clock and CPU times of ``repeats`` runs (after a warm-up run that builds the device tables)."""
     generator = torch.Generator(device=logits.device).manual_seed(0) if sample else None
-    indices, complete = masked_decode(logits, tables, sample=sample, generator=generator)
+    indices, complete = masked_decode(logits, tables, sample=sample, generator=generator, complete=length_aware)
     best_wall = best_cpu = float("inf")
     for _ in range(repeats):
         if logits.is_cuda:
             torch.cuda.synchronize(logits.device)
         wall, cpu = time.perf_counter(), time.process_time()
-        indices, complete = masked_decode(logits, tables, sample=sample, generator=generator)
+        indices, complete = masked_decode(logits, tables, sample=sample, generator=generator, complete=length_aware)
         if logits.is_cuda:
             torch.cuda.synchronize(logits.device)
         best_wall = min(best_wall, time.perf_counter() - wall)
@@ -124,46 +142,68 @@ def main() -> None:
         f"torch {torch.__version__}, {torch.get_num_threads()} CPU threads, {platform.processor() or platform.machine()}"
     )
 
-    wall, cpu = time.perf_counter(), time.process_time()
-    expected, expected_complete = per_sample_decode(logits.numpy(), tables)
-    baseline, baseline_cpu = time.perf_counter() - wall, time.process_time() - cpu
-    print(
-        f"per-sample Python decoder (numpy argmax): {baseline:.3f} s wall, {baseline_cpu:.3f} s CPU "
-        f"({int(expected_complete.sum())}/{args.batch} complete)"
-    )
-
     devices = ["cpu"] if args.device in ("all", "cpu") else []
     if args.device in ("all", "cuda"):
         if torch.cuda.is_available():
             devices.append("cuda")
         elif args.device == "cuda":
             raise SystemExit("--device cuda: CUDA is not available")
-    timings: list[Timing] = []
-    for device in devices:
-        on_device = logits.to(device)
-        seconds, cpu_seconds, indices, complete = time_masked_decode(on_device, tables, args.repeats)
-        matches = bool(
-            np.array_equal(indices.cpu().numpy(), expected) and np.array_equal(complete.cpu().numpy(), expected_complete)
+
+    modes = {"plain": False, "length-aware": True}
+    baselines: dict[str, tuple[float, float]] = {}
+    timings: dict[tuple[str, str], Timing] = {}  # (mode, decoder label) -> timing
+    for mode, length_aware in modes.items():
+        wall, cpu = time.perf_counter(), time.process_time()
+        expected, expected_complete = per_sample_decode(logits.numpy(), tables, length_aware=length_aware)
+        baselines[mode] = (time.perf_counter() - wall, time.process_time() - cpu)
+        print(
+            f"{mode}: per-sample Python decoder (numpy argmax): {baselines[mode][0]:.3f} s wall, "
+            f"{baselines[mode][1]:.3f} s CPU ({int(expected_complete.sum())}/{args.batch} complete)"
         )
-        timings.append(Timing(f"masked_decode greedy ({device})", seconds, cpu_seconds, matches))
-        sample_seconds, sample_cpu, _, sampled_complete = time_masked_decode(on_device, tables, args.repeats, sample=True)
-        timings.append(Timing(f"masked_decode sampling ({device})", sample_seconds, sample_cpu, True))
-        print(f"  sampling on {device}: {int(sampled_complete.sum())}/{args.batch} complete")
+        for device in devices:
+            on_device = logits.to(device)
+            seconds, cpu_seconds, indices, complete = time_masked_decode(
+                on_device, tables, args.repeats, sample=False, length_aware=length_aware
+            )
+            matches = bool(
+                np.array_equal(indices.cpu().numpy(), expected)
+                and np.array_equal(complete.cpu().numpy(), expected_complete)
+            )
+            label = f"masked_decode greedy ({device})"
+            timings[mode, label] = Timing(label, seconds, cpu_seconds, matches)
+            sample_seconds, sample_cpu, _, sampled_complete = time_masked_decode(
+                on_device, tables, args.repeats, sample=True, length_aware=length_aware
+            )
+            label = f"masked_decode sampling ({device})"
+            timings[mode, label] = Timing(label, sample_seconds, sample_cpu, True)
+            print(f"  {mode} sampling on {device}: {int(sampled_complete.sum())}/{args.batch} complete")
 
     print()
-    print("| decoder | wall s | ratio (wall) | CPU s | ratio (CPU) | identical to per-sample |")
-    print("| --- | --- | --- | --- | --- | --- |")
-    print(f"| per-sample Python stack decoder | {baseline:.3f} | 1x | {baseline_cpu:.3f} | 1x | - |")
-    for timing in timings:
-        identical = "n/a (sampled)" if "sampling" in timing.label else ("yes" if timing.matches else "NO")
-        cpu_ratio = f"{baseline_cpu / timing.cpu_seconds:.1f}x" if "(cpu)" in timing.label else "-"
+    print(
+        "| mode | decoder | wall s | ratio (wall) | CPU s | ratio (CPU) | identical to per-sample "
+        "| time vs plain (wall / CPU) |"
+    )
+    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+    for mode in modes:
+        baseline, baseline_cpu = baselines[mode]
+        plain_baseline, plain_baseline_cpu = baselines["plain"]
         print(
-            f"| {timing.label} | {timing.seconds:.4f} | {baseline / timing.seconds:.1f}x | "
-            f"{timing.cpu_seconds:.4f} | {cpu_ratio} | {identical} |"
+            f"| {mode} | per-sample Python stack decoder | {baseline:.3f} | 1x | {baseline_cpu:.3f} | 1x | - | "
+            f"{baseline / plain_baseline:.2f} / {baseline_cpu / plain_baseline_cpu:.2f} |"
         )
-    if not all(t.matches for t in timings):
+        for (timing_mode, label), timing in timings.items():
+            if timing_mode != mode:
+                continue
+            plain = timings["plain", label]
+            identical = "n/a (sampled)" if "sampling" in label else ("yes" if timing.matches else "NO")
+            cpu_ratio = f"{baseline_cpu / timing.cpu_seconds:.1f}x" if "(cpu)" in label else "-"
+            print(
+                f"| {mode} | {label} | {timing.seconds:.4f} | {baseline / timing.seconds:.1f}x | "
+                f"{timing.cpu_seconds:.4f} | {cpu_ratio} | {identical} | "
+                f"{timing.seconds / plain.seconds:.2f} / {timing.cpu_seconds / plain.cpu_seconds:.2f} |"
+            )
+    if not all(t.matches for t in timings.values()):
         raise SystemExit("vectorised and per-sample decoders disagree")
-
 
 if __name__ == "__main__":
     main()
