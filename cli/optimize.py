@@ -76,8 +76,8 @@ def optimize(
 def quickstart(
     out: Path = typer.Option(Path("lsbo-quickstart"), "--out", help="Where the model and the optimisation run go."),
     device: str = typer.Option("auto", "--device", help="auto | cpu | cuda."),
-    n_expressions: int = typer.Option(5000, "--expressions", help="Expressions generated for training."),
-    epochs: int = typer.Option(3, "--epochs", help="Training epochs of the cpu-preset model."),
+    n_expressions: int = typer.Option(10000, "--expressions", help="Expressions generated for training."),
+    epochs: int = typer.Option(20, "--epochs", help="Training epochs of the cpu-preset model."),
     seed: int = typer.Option(0, "--seed"),
 ) -> None:
     """Train a small expression model on locally generated data and run one short BO trial (no download)."""
