@@ -55,6 +55,26 @@ class LossTerms:
     metrics: dict[str, float] = field(default_factory=dict)
 
 
+def combine_losses(
+    reconstruction: torch.Tensor,
+    regularizer_terms: dict[str, torch.Tensor],
+    decoder_terms: dict[str, torch.Tensor],
+    metrics: dict[str, float] | None = None,
+) -> LossTerms:
+    """Eq. 9 of the paper: the weighted reconstruction term plus every regularizer term.
+
+    ``reconstruction`` is already multiplied by lambda_REC; the regularizer's terms on the code (e.g.
+    KS and CV with their eq. 10 weights) and on the decoder (e.g. RAE's L2) are already weighted too.
+    Shared by the sequence and image autoencoders so both log and minimise the same quantities.
+    """
+    terms: dict[str, torch.Tensor] = {"rec": reconstruction, **regularizer_terms, **decoder_terms}
+    total = reconstruction
+    for name, value in terms.items():
+        if name != "rec":
+            total = total + value
+    return LossTerms(total=total, terms=terms, metrics=dict(metrics or {}))
+
+
 @runtime_checkable
 class TrainableModule(Protocol):
     """The interface the trainer needs: one method turning a batch into :class:`LossTerms`."""

@@ -106,3 +106,17 @@ def test_early_stopping_stops_after_patience(tmp_path: Path) -> None:
 def test_metrics_csv_text_unions_columns() -> None:
     text = metrics_csv_text([{"epoch": 1, "a": 0.5}, {"epoch": 2, "a": 0.25, "b": 1.0}])
     assert text.splitlines() == ["epoch,a,b", "1,0.5,", "2,0.25,1"]
+
+
+def test_combine_losses_sums_reconstruction_regularizer_and_decoder_terms() -> None:
+    import torch
+
+    from lsbo.train import combine_losses
+
+    rec = torch.tensor(2.0, requires_grad=True)
+    ks, cv, dec = torch.tensor(0.5), torch.tensor(0.25), torch.tensor(0.125)
+    out = combine_losses(rec, {"ks": ks, "cv": cv}, {"decoder_l2": dec}, {"acc": 0.5})
+    assert set(out.terms) == {"rec", "ks", "cv", "decoder_l2"}
+    assert float(out.total) == 2.875 and out.metrics == {"acc": 0.5}
+    out.total.backward()
+    assert float(rec.grad) == 1.0

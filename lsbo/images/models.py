@@ -22,6 +22,7 @@ from torch import nn
 
 from lsbo.errors import ConfigError
 from lsbo.images.data import dataset_spec
+from lsbo.train import LossTerms, combine_losses
 
 PRESETS = ("paper", "cpu")
 PAPER_WIDTHS = (128, 256, 512, 1024)
@@ -175,24 +176,20 @@ class ImageAutoencoder(nn.Module):
     def device(self) -> torch.device:
         return next(self.parameters()).device
 
-    def compute_losses(self, batch: Any):
-        """The training objective on one batch ``(images, labels)`` or ``images`` (labels unused)."""
-        from lsbo.train import LossTerms  # the generic trainer's result type
-
+    def compute_losses(self, batch: Any) -> LossTerms:
+        """The training objective (eq. 9) on one batch ``(images, labels)`` or ``images`` (labels unused)."""
         images = batch[0] if isinstance(batch, (tuple, list)) else batch
         images = images.to(self.device, non_blocking=True)
         encoded = self.encoder(images)
         regularized = self.regularizer(encoded)
         reconstruction = self.decoder(regularized.z)
         mse = pixel_mse(reconstruction, images)
-        terms: dict[str, torch.Tensor] = {"rec": self.config.rec_weight * mse}
-        terms.update(regularized.terms)
-        decoder_terms = self.regularizer.decoder_terms(self.decoder)
-        terms.update(decoder_terms)
-        total = terms["rec"] + regularized.total
-        for value in decoder_terms.values():
-            total = total + value
-        return LossTerms(total=total, terms=terms, metrics={"mse": float(mse.detach())})
+        return combine_losses(
+            self.config.rec_weight * mse,
+            regularized.terms,
+            self.regularizer.decoder_terms(self.decoder),
+            {"mse": float(mse.detach())},
+        )
 
     @torch.no_grad()
     def encode(self, images: torch.Tensor, batch_size: int = 500) -> torch.Tensor:

@@ -22,7 +22,7 @@ from torch import nn
 from lsbo.models.codecs import SequenceCodec
 from lsbo.models.config import SequenceModelConfig
 from lsbo.models.networks import SequenceDecoder, SequenceEncoder
-from lsbo.train import LossTerms
+from lsbo.train import LossTerms, combine_losses
 
 
 class SequenceAutoencoder(nn.Module):
@@ -86,13 +86,6 @@ class SequenceAutoencoder(nn.Module):
         regularized = self.regularizer(self.encoder_output(indices))
         logits = self.masked_logits(self.decoder(regularized.z), indices)
         cross_entropy = F.cross_entropy(logits.float().reshape(-1, logits.shape[-1]), indices.reshape(-1))
-        terms: dict[str, torch.Tensor] = {"rec": self.rec_weight * cross_entropy}
-        terms.update(regularized.terms)
-        decoder_terms = self.regularizer.decoder_terms(self.decoder)
-        terms.update(decoder_terms)
-        total = terms["rec"] + regularized.total
-        for value in decoder_terms.values():
-            total = total + value
         with torch.no_grad():
             predicted = logits.argmax(dim=-1)
             correct = predicted == indices
@@ -101,4 +94,6 @@ class SequenceAutoencoder(nn.Module):
                 "rec_acc": float(correct.all(dim=1).float().mean()),
                 "symbol_acc": float(correct.float().mean()),
             }
-        return LossTerms(total=total, terms=terms, metrics=metrics)
+        return combine_losses(
+            self.rec_weight * cross_entropy, regularized.terms, self.regularizer.decoder_terms(self.decoder), metrics
+        )
