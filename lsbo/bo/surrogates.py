@@ -215,10 +215,15 @@ def fit_surrogate(
     scaling = fit_scaling(y[train_index], bounds)
     u, z = scaling.to_unit(x), scaling.standardize(y)
     resolved = choose_kind(kind, len(train_index))
-    if resolved == "exact":
-        model = fit_exact_gp(u[train_index], z[train_index])
-    else:
-        model = fit_sparse_gp(u[train_index], z[train_index], n_inducing=n_inducing, training=sparse_training, generator=generator)
+    # GPyTorch/BoTorch draw from torch's global generator (parameter initialisation, restarts of the
+    # hyperparameter fit); fork and seed it so the same seed gives the same surrogate whatever ran before.
+    devices = [x.device] if x.device.type == "cuda" else []
+    with torch.random.fork_rng(devices=devices):
+        torch.manual_seed(seed)
+        if resolved == "exact":
+            model = fit_exact_gp(u[train_index], z[train_index])
+        else:
+            model = fit_sparse_gp(u[train_index], z[train_index], n_inducing=n_inducing, training=sparse_training, generator=generator)
     rmse = loglik = None
     if len(test_index):
         rmse, loglik = heldout_metrics(model, u[test_index], y[test_index], scaling)

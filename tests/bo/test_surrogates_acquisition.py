@@ -35,7 +35,8 @@ def test_box_scaling_and_kind_choice() -> None:
 @pytest.mark.parametrize("kind", ["exact", "sparse"])
 def test_surrogates_fit_a_smooth_function_and_report_heldout_quality(kind: str) -> None:
     x, y = _data(200)
-    fit = fit_surrogate(x, y, kind, n_inducing=20, seed=0, sparse_training=SparseTraining(epochs=5, batch_size=90, min_steps=100, learning_rate=0.05))
+    # 300 Adam steps: enough for the sparse GP to fit this quadratic well for any seed (RMSE 0.22-0.35 seen)
+    fit = fit_surrogate(x, y, kind, n_inducing=20, seed=0, sparse_training=SparseTraining(epochs=5, batch_size=90, min_steps=300, learning_rate=0.05))
     assert fit.kind == kind and fit.n_heldout == 20 and fit.n_train == 180
     # a trivial predictor (the mean) would have RMSE = std(y) ~ 1.4; the GP must do far better
     assert fit.test_rmse < 0.25 * float(y.std())
