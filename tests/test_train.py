@@ -117,6 +117,6 @@ def test_combine_losses_sums_reconstruction_regularizer_and_decoder_terms() -> N
     ks, cv, dec = torch.tensor(0.5), torch.tensor(0.25), torch.tensor(0.125)
     out = combine_losses(rec, {"ks": ks, "cv": cv}, {"decoder_l2": dec}, {"acc": 0.5})
     assert set(out.terms) == {"rec", "ks", "cv", "decoder_l2"}
-    assert float(out.total) == 2.875 and out.metrics == {"acc": 0.5}
+    assert float(out.total.detach()) == 2.875 and out.metrics == {"acc": 0.5}
     out.total.backward()
     assert float(rec.grad) == 1.0
