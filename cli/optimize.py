@@ -49,6 +49,10 @@ def optimize(
     seed: int = typer.Option(0, "--seed", help="Base seed; trial k uses a seed derived from it."),
     resume: bool = typer.Option(False, "--resume", help="Continue an interrupted run in --out."),
     threads: Optional[int] = typer.Option(None, "--threads", help="CPU threads for torch (default: torch's; 1 is often fastest on a busy machine)."),
+    plain_masking: bool = typer.Option(
+        False, "--plain-masking",
+        help="Decode candidates with the plain Grammar VAE masking (the paper's protocol) instead of length-aware masking.",
+    ),
 ) -> None:
     """Bayesian optimisation in a trained model's latent space (PROTOCOLS.md §4)."""
     import torch
@@ -65,6 +69,7 @@ def optimize(
     config = BOConfig(
         trials=trials, iterations=iterations, batch_size=batch, surrogate=surrogate, n_inducing=inducing, attempts=attempts,
         seed=seed, max_train_points=max_train_points, box=box, acquisition=AcquisitionOptions(name=acquisition),  # type: ignore[arg-type]
+        complete=not plain_masking,
     )
     config.validate()
     _run_with_progress(model, objective, out, config, target=target, resume=resume)

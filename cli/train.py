@@ -57,14 +57,24 @@ def evaluate(
     max_reconstruct: Optional[int] = typer.Option(None, "--max-reconstruct", help="Use at most this many validation strings."),
     seed: int = typer.Option(0, "--seed"),
     device: str = typer.Option("auto", "--device", help="auto | cpu | cuda."),
+    threads: Optional[int] = typer.Option(None, "--threads", help="CPU threads for torch (default: all cores)."),
+    plain_masking: bool = typer.Option(
+        False, "--plain-masking", help="Plain Grammar VAE masking (the paper's protocol): derivations may not finish."
+    ),
 ) -> None:
-    """Reconstruction accuracy, prior-sample validity/uniqueness/novelty and latent-prior fit -> evaluation.json."""
+    """Reconstruction accuracy, prior-sample validity/uniqueness/novelty and latent-prior fit -> evaluation.json.
+
+    Grammar models decode with length-aware masking (every output complete) unless --plain-masking.
+    """
     from rich.console import Console
     from rich.table import Table
 
     from lsbo.evaluate import EVALUATION_NAME, SUMMARY_ROWS, evaluate_model
 
-    result = evaluate_model(model_dir, n_samples=n, device=device, seed=seed, max_reconstruct=max_reconstruct)
+    _set_threads(threads)
+    result = evaluate_model(
+        model_dir, n_samples=n, device=device, seed=seed, max_reconstruct=max_reconstruct, complete=not plain_masking
+    )
     table = Table(title=f"{model_dir} ({result['kind']}, {result['model']} model, {result['regularizer']})")
     table.add_column("metric")
     table.add_column("value", justify="right")
@@ -72,7 +82,7 @@ def evaluate(
         value = result[key]
         table.add_row(label, "n/a" if value != value else f"{value:.4f}")  # NaN: undefined (e.g. no valid sample)
     Console().print(table)
-    typer.echo(f"written: {Path(model_dir) / EVALUATION_NAME}")
+    typer.echo(f"decoding mask: {result['masking']}; written: {Path(model_dir) / EVALUATION_NAME}")
 
 
 def sample(
@@ -81,15 +91,19 @@ def sample(
     component: Optional[int] = typer.Option(None, "--component", help="Sample from one prior component only."),
     seed: int = typer.Option(0, "--seed"),
     device: str = typer.Option("auto", "--device", help="auto | cpu | cuda."),
+    plain_masking: bool = typer.Option(
+        False, "--plain-masking", help="Plain Grammar VAE masking (the paper's protocol): derivations may not finish."
+    ),
 ) -> None:
-    """Decode prior samples (one string per line; an empty line where decoding did not complete)."""
+    """Decode prior samples (one string per line; an empty line where decoding did not complete,
+    which length-aware masking, the default for grammar models, rules out)."""
     import torch
 
     from lsbo.models import load_model
 
     model = load_model(model_dir, device=device)
     generator = torch.Generator(device=model.prior.means.device).manual_seed(seed)
-    strings = model.sample(n, component=component, generator=generator)
+    strings = model.sample(n, component=component, generator=generator, complete=not plain_masking)
     _print_strings(strings)
 
 
@@ -126,8 +140,12 @@ def decode(
     stochastic: bool = typer.Option(False, "--sample", help="Sample the decoder instead of greedy decoding."),
     seed: int = typer.Option(0, "--seed"),
     device: str = typer.Option("auto", "--device", help="auto | cpu | cuda."),
+    plain_masking: bool = typer.Option(
+        False, "--plain-masking", help="Plain Grammar VAE masking (the paper's protocol): derivations may not finish."
+    ),
 ) -> None:
-    """Decode latent points to strings (an empty line where decoding did not complete)."""
+    """Decode latent points to strings (an empty line where decoding did not complete, which
+    length-aware masking, the default for grammar models, rules out for finite points)."""
     import torch
 
     from lsbo.models import load_model
@@ -139,10 +157,17 @@ def decode(
 
         raise DataError(f"{file}: rows have {z.shape[1]} numbers but the model's latent size is {model.latent_dim}")
     generator = torch.Generator(device=model.device).manual_seed(seed)
-    _print_strings(model.decode(torch.from_numpy(z), sample=stochastic, generator=generator))
+    _print_strings(model.decode(torch.from_numpy(z), sample=stochastic, generator=generator, complete=not plain_masking))
 
 
 # ----------------------------------------------------------------------------------------------
+
+
+def _set_threads(threads: int | None) -> None:
+    if threads is not None:
+        import torch
+
+        torch.set_num_threads(max(1, threads))
 
 
 def _as_float(text: str, flag: str) -> float:

@@ -94,12 +94,21 @@ def save_checkpoint(path: Path | str, payload: Mapping[str, Any]) -> Path:
     return path
 
 
-def load_checkpoint(path: Path | str, map_location: torch.device | str | None = "cpu") -> dict[str, Any]:
+def load_checkpoint(
+    path: Path | str, map_location: torch.device | str | None = "cpu", *, train_command: str | None = None
+) -> dict[str, Any]:
     """Read a checkpoint safely (``weights_only=True``); a missing, corrupt or truncated file is a
-    :class:`CheckpointError` with a one-line message naming the file."""
+    :class:`CheckpointError` with a one-line message naming the file.
+
+    ``train_command`` (e.g. ``"lsbo train"`` or ``"lsbo images train"``) is the command the message
+    for a missing checkpoint suggests; without it the message names no command, since this module
+    reads checkpoints of every kind of model.
+    """
     path = checkpoint_path(path)
     if not path.is_file():
-        raise CheckpointError(f"no checkpoint at {path} (train a model with `lsbo train ... --out {path.parent}`)")
+        if train_command:
+            raise CheckpointError(f"no checkpoint at {path} (train a model with `{train_command} ... --out {path.parent}`)")
+        raise CheckpointError(f"no checkpoint at {path}: {path.parent} does not hold a trained model")
     try:
         payload = torch.load(path, map_location=map_location, weights_only=True)
     except Exception as err:  # torch raises RuntimeError, UnpicklingError, EOFError, zip errors...

@@ -7,6 +7,14 @@
   whitelisted evaluator gives finite values on the objective's 1000 points; other strings: the
   grammar derivation completed), uniqueness (distinct valid / valid) and novelty (distinct valid not
   among the training strings / distinct valid).
+
+Both use one of two decodings of grammar models, recorded as ``masking`` in ``evaluation.json``:
+``complete=True`` (the default, ``length-aware``) only allows productions whose derivation can still
+finish within the maximum length, so every decoding is a complete string and validity measures the
+strings themselves; ``complete=False`` (``plain``, ``lsbo evaluate --plain-masking``) is the masking of
+Kusner et al. (2017) that the paper's tables use, where a derivation that does not finish in time
+decodes to nothing and counts as invalid (and as a reconstruction miss). Character models have no
+mask (``none``).
 - Latent-to-prior fit, the quantities the GMM-KS regularizer targets (paper, eqs. 7 and 8): per
   dimension the Kolmogorov-Smirnov statistic sup |F_n(z) - F_prior(z)| of the validation codes
   against the prior's marginal CDF, and the covariance error, the mean over all d x d entries of the
@@ -108,15 +116,16 @@ def canonical_form(kind: str, codec_canonical: Callable[[str], str]) -> Callable
 # the evaluation of a model directory
 
 
-def reconstruction_accuracy(model: Any, strings: Sequence[str]) -> dict[str, float]:
-    """Exact-match rate of greedy encode→decode on ``strings`` (unencodable strings count as misses)."""
+def reconstruction_accuracy(model: Any, strings: Sequence[str], complete: bool = True) -> dict[str, float]:
+    """Exact-match rate of greedy encode→decode on ``strings`` (unencodable strings count as misses;
+    ``complete`` selects the decoding, see the module docstring)."""
     if not strings:
         return {"reconstruction_accuracy": math.nan, "n_reconstructed": 0}
     codes, ok = model.encode(strings)
     decoded: list[str | None] = [None] * len(strings)
     rows = np.flatnonzero(ok)
     if len(rows):
-        for row, text in zip(rows, model.decode(codes[torch.from_numpy(rows).to(codes.device)])):
+        for row, text in zip(rows, model.decode(codes[torch.from_numpy(rows).to(codes.device)], complete=complete)):
             decoded[row] = text
     hits = 0
     for original, text in zip(strings, decoded):
@@ -145,9 +154,13 @@ def latent_fit(model: Any, strings: Sequence[str]) -> dict[str, Any]:
 
 def evaluate_model(
     model_dir: Path | str, *, n_samples: int = 1000, device: str = "auto", seed: int = 0,
-    max_reconstruct: int | None = None, write: bool = True,
+    max_reconstruct: int | None = None, write: bool = True, complete: bool = True,
 ) -> dict[str, Any]:
-    """Every metric of the module docstring for a model directory; written to ``evaluation.json``."""
+    """Every metric of the module docstring for a model directory; written to ``evaluation.json``.
+
+    ``complete=False`` decodes with the plain Grammar VAE masking (the paper's protocol) instead of
+    the length-aware default; the choice is recorded as ``complete`` and ``masking``.
+    """
     from lsbo.models import load_model
 
     model = load_model(model_dir, device=device)
@@ -157,7 +170,7 @@ def evaluate_model(
     training = model.training_strings()
     canonical = canonical_form(model.kind, model.codec.canonical)
     generator = torch.Generator(device=model.prior.means.device).manual_seed(seed)
-    samples = model.sample(n_samples, generator=generator)
+    samples = model.sample(n_samples, generator=generator, complete=complete)
     result: dict[str, Any] = {
         "model_dir": str(Path(model_dir)),
         "kind": model.kind,
@@ -165,12 +178,14 @@ def evaluate_model(
         "regularizer": model.config.regularizer,
         "latent_dim": model.latent_dim,
         "seed": seed,
+        "complete": complete,
+        "masking": model.masking(complete),
         "validity_rule": {
             "molecules": "RDKit MolFromSmiles (sanitized)",
             "expressions": "finite on the 1000 objective points (whitelisted evaluator)",
         }.get(model.kind, "complete grammar derivation"),
     }
-    result.update(reconstruction_accuracy(model, validation))
+    result.update(reconstruction_accuracy(model, validation, complete=complete))
     result.update(sample_statistics(samples, validity_check(model.kind), canonical, {canonical(s) for s in training}))
     result.update(latent_fit(model, validation))
     result["example_samples"] = [s for s in samples[:10]]

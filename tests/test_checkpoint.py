@@ -60,8 +60,21 @@ def test_a_pickled_object_is_refused_not_executed(tmp_path: Path) -> None:
 
 
 def test_missing_checkpoint(tmp_path: Path) -> None:
-    with pytest.raises(CheckpointError, match="no checkpoint at"):
+    with pytest.raises(CheckpointError, match="no checkpoint at") as neutral:
         load_checkpoint(tmp_path / "nothing-here")
+    assert "train a model with" not in str(neutral.value)  # the reader of every kind of checkpoint names no command
+    with pytest.raises(CheckpointError, match=r"train a model with `lsbo images train \.\.\. --out "):
+        load_checkpoint(tmp_path / "nothing-here", train_command="lsbo images train")
+
+
+def test_missing_model_directories_suggest_their_own_training_command(tmp_path: Path) -> None:
+    from lsbo.images.training import load_image_model
+    from lsbo.models import load_model
+
+    with pytest.raises(CheckpointError, match="`lsbo images train "):
+        load_image_model(tmp_path / "no-image-model", device="cpu")
+    with pytest.raises(CheckpointError, match="`lsbo train "):
+        load_model(tmp_path / "no-sequence-model", device="cpu")
 
 
 def test_grammar_and_config_checks(tmp_path: Path) -> None:

@@ -4,6 +4,10 @@ The decoder is stochastic: one latent point can decode to several strings. As in
 protocol, each point is decoded many times (500 attempts for molecules, 25 for expressions by
 default) by sampling, and the most frequent *valid* output is kept. All attempts for a chunk of
 points are decoded in one batched call: ``model.decode(z.repeat_interleave(A, 0), sample=True)``.
+
+``complete`` chooses the grammar masking of those decodings: length-aware (the default; every
+attempt is a complete string) or, with ``complete=False``, the plain masking of Kusner et al. (2017)
+that the paper's protocol uses, where an attempt whose derivation does not finish counts as invalid.
 """
 
 from __future__ import annotations
@@ -27,7 +31,9 @@ class Decoder(Protocol):
 
     device: Any
 
-    def decode(self, z: Tensor, sample: bool = False, generator: torch.Generator | None = None) -> list[str | None]: ...
+    def decode(
+        self, z: Tensor, sample: bool = False, generator: torch.Generator | None = None, complete: bool = True
+    ) -> list[str | None]: ...
 
 
 @dataclass(frozen=True)
@@ -64,10 +70,12 @@ def decode_candidates(
     is_valid: Callable[[str], bool] = lambda s: True,
     generator: torch.Generator | None = None,
     max_rows: int = MAX_DECODE_ROWS,
+    complete: bool = True,
 ) -> list[DecodedCandidate]:
     """Decode each row of ``latents`` ``attempts`` times by sampling; keep the most frequent valid string.
 
-    With ``attempts == 1`` the decoding is greedy (argmax) instead of sampled.
+    With ``attempts == 1`` the decoding is greedy (argmax) instead of sampled. ``complete`` is passed
+    to ``model.decode`` (length-aware masking, or plain with ``False``; see the module docstring).
     """
     if attempts < 1:
         raise ValueError(f"attempts must be at least 1, got {attempts}")
@@ -78,9 +86,10 @@ def decode_candidates(
         chunk = latents[start : start + points_per_call]
         with torch.no_grad():
             if attempts == 1:
-                outputs = model.decode(chunk, sample=False)
+                outputs = model.decode(chunk, sample=False, complete=complete)
             else:
-                outputs = model.decode(chunk.repeat_interleave(attempts, dim=0), sample=True, generator=generator)
+                repeated = chunk.repeat_interleave(attempts, dim=0)
+                outputs = model.decode(repeated, sample=True, generator=generator, complete=complete)
         for i in range(chunk.shape[0]):
             string, count, n_valid = most_frequent_valid(outputs[i * attempts : (i + 1) * attempts], is_valid)
             chosen.append(DecodedCandidate(string=string, count=count, attempts=attempts, n_valid_attempts=n_valid))

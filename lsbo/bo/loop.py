@@ -38,7 +38,9 @@ RUN_FILE = "run.json"
 INITIAL_DATA_FILE = "initial_data.pt"
 EVALUATIONS_FILE = "evaluations.jsonl"
 #: settings that must agree between a run and its resumption (the others may change, e.g. the device)
-RESUME_KEYS = ("target", "model_dir", "iterations", "batch_size", "seed", "surrogate", "attempts", "box", "max_train_points")
+RESUME_KEYS = (
+    "target", "model_dir", "iterations", "batch_size", "seed", "surrogate", "attempts", "box", "max_train_points", "complete",
+)
 
 
 @dataclass(frozen=True)
@@ -55,6 +57,7 @@ class BOConfig:
     heldout_fraction: float = 0.1
     max_train_points: int | None = None  # a random subset of the encoded training set (None = all)
     box: str = "data"  # "data": min/max of the training latents; "prior": the prior's box
+    complete: bool = True  # length-aware decoding masks; False = plain Grammar VAE masking (the paper's)
     acquisition: AcquisitionOptions = field(default_factory=AcquisitionOptions)
     sparse_training: SparseTraining = field(default_factory=SparseTraining)
 
@@ -214,7 +217,10 @@ def _choose_batch(ctx: RunContext, x: Tensor, y: Tensor, trial: int, iteration: 
     latents = propose_batch(fit, float(y.max()), ctx.config.batch_size, ctx.config.acquisition, seed=seed)
     proposed = time.perf_counter()
     generator = torch.Generator(device=ctx.model.device).manual_seed(seed)
-    decoded = decode_candidates(ctx.model, latents.float(), attempts=ctx.attempts, is_valid=ctx.objective.is_valid, generator=generator)
+    decoded = decode_candidates(
+        ctx.model, latents.float(), attempts=ctx.attempts, is_valid=ctx.objective.is_valid, generator=generator,
+        complete=ctx.config.complete,
+    )
     finished = time.perf_counter()
     metrics = fit.metrics() | {
         "acquisition_seconds": round(proposed - fitted, 3),
@@ -279,7 +285,8 @@ def _check_run_file(out_dir: Path, settings: dict[str, Any], resume: bool) -> No
         if not resume:
             raise ConfigError(f"{out_dir} already holds an optimisation run; pass --resume to continue it or choose another --out")
         previous = json.loads(run_path.read_text(encoding="utf-8"))
-        changed = [k for k in RESUME_KEYS if previous.get(k) != settings.get(k)]
+        # a key missing from an older run.json (written before it was recorded) cannot be compared
+        changed = [k for k in RESUME_KEYS if k in previous and previous[k] != settings.get(k)]
         if changed:
             raise ConfigError(f"--resume: {', '.join(changed)} differ from the run in {out_dir / RUN_FILE}")
     write_json_atomic(run_path, settings)
@@ -311,6 +318,7 @@ def run_optimization(
         "model_dir": str(getattr(model, "model_dir", "")), "model_kind": getattr(model, "kind", None),
         **{k: v for k, v in asdict(config).items() if k not in ("acquisition", "sparse_training")},
         "attempts": attempts, "acquisition": asdict(config.acquisition), "sparse_training": asdict(config.sparse_training),
+        "masking": _masking(model, config.complete),
     }
     _check_run_file(out_dir, settings, resume)
     initial_path = out_dir / INITIAL_DATA_FILE
@@ -329,6 +337,12 @@ def run_optimization(
     results = summarize_run(trials, objective=objective, settings=settings, training_best=_best(initial.scores, objective.maximize))
     write_outputs(out_dir, results, trials, model_kind=getattr(model, "kind", None))
     return results
+
+
+def _masking(model: Any, complete: bool) -> str:
+    """The decoding mask recorded in run.json (``length-aware``/``plain``; ``none`` for a model without one)."""
+    describe = getattr(model, "masking", None)
+    return describe(complete) if callable(describe) else "none"
 
 
 def _best(scores: Tensor | Sequence[float], maximize: bool) -> float:

@@ -180,7 +180,7 @@ def load_image_model(model_dir: str | Path, device: str | torch.device = "auto",
 
     target = resolve_device(device)
     path = checkpoint_path(model_dir)
-    payload = load_checkpoint(path, map_location="cpu")
+    payload = load_checkpoint(path, map_location="cpu", train_command="lsbo images train")
     if payload.get("kind") != MODEL_KIND:
         raise CheckpointError(f"checkpoint {path} is not an image model (kind {payload.get('kind')!r}); use `lsbo evaluate` for sequence models")
     require_keys(payload, ("image_config", "model", "data"), path)

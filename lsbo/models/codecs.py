@@ -3,7 +3,9 @@
 A codec is the only part of a sequence model that knows what a symbol is. :class:`GrammarCodec`
 uses the leftmost derivation of a context-free grammar (Grammar VAE, Kusner et al. 2017): symbols
 are productions, training masks come from the true derivation's stack, and generation runs the
-grammar's stack machine, so every complete output is in the language by construction.
+grammar's stack machine, so every complete output is in the language by construction; by default
+the stack machine is length-aware, so every output is complete (``complete=False`` restores the plain
+masking of the Grammar VAE, where a derivation may not finish).
 :class:`CharCodec` is the character baseline (CVAE): symbols are characters, nothing is masked.
 """
 
@@ -35,9 +37,18 @@ class SequenceCodec(ABC):
 
     @abstractmethod
     def decode_logits(
-        self, logits: torch.Tensor, sample: bool = False, generator: torch.Generator | None = None
+        self, logits: torch.Tensor, sample: bool = False, generator: torch.Generator | None = None,
+        complete: bool = True,
     ) -> list[str | None]:
-        """Strings from decoder logits ``(N, T, C)`` (greedy, or sampled); ``None`` where invalid."""
+        """Strings from decoder logits ``(N, T, C)`` (greedy, or sampled); ``None`` where invalid.
+
+        ``complete`` selects the grammar masking (length-aware, or the plain masking of Kusner et
+        al. 2017 with ``False``); codecs without masking ignore it.
+        """
+
+    def masking(self, complete: bool = True) -> str:
+        """Name of the decoding mask ``decode_logits(..., complete=complete)`` applies (for records)."""
+        return "none"
 
     def training_mask(self, indices: torch.Tensor) -> torch.Tensor | None:
         """Boolean mask ``(N, T, C)`` of the symbols allowed at each step of ``indices``, or ``None``."""
@@ -74,9 +85,17 @@ class GrammarCodec(SequenceCodec):
         return training_masks(indices, self.grammar.tables)
 
     def decode_logits(
-        self, logits: torch.Tensor, sample: bool = False, generator: torch.Generator | None = None
+        self, logits: torch.Tensor, sample: bool = False, generator: torch.Generator | None = None,
+        complete: bool = True,
     ) -> list[str | None]:
-        return list(self.grammar.decode_logits(logits.float(), sample=sample, generator=generator).strings)
+        """Masked decoding (see :meth:`lsbo.grammar.Grammar.decode_logits`): with ``complete`` every
+        row is a complete derivation; with ``complete=False`` (plain Grammar VAE masking) a row whose
+        derivation does not finish within ``max_length`` steps is ``None``."""
+        decoded = self.grammar.decode_logits(logits.float(), sample=sample, generator=generator, complete=complete)
+        return list(decoded.strings)
+
+    def masking(self, complete: bool = True) -> str:
+        return "length-aware" if complete else "plain"
 
     def canonical(self, string: str) -> str:
         return self.grammar.join(self.grammar.tokenize(string))
@@ -103,8 +122,10 @@ class CharCodec(SequenceCodec):
         return np.asarray(indices, dtype=np.int64), np.asarray(ok, dtype=bool)
 
     def decode_logits(
-        self, logits: torch.Tensor, sample: bool = False, generator: torch.Generator | None = None
+        self, logits: torch.Tensor, sample: bool = False, generator: torch.Generator | None = None,
+        complete: bool = True,
     ) -> list[str | None]:
+        # ``complete`` concerns grammar masking; characters are not masked, so it has no effect here
         logits = logits.float()
         if sample:
             probabilities = torch.softmax(logits, dim=-1).reshape(-1, logits.shape[-1])

@@ -87,15 +87,22 @@ class TrainedModel:
 
     @torch.no_grad()
     def decode(
-        self, z: torch.Tensor, sample: bool = False, generator: torch.Generator | None = None, batch_size: int = 1024
+        self, z: torch.Tensor, sample: bool = False, generator: torch.Generator | None = None, batch_size: int = 1024,
+        complete: bool = True,
     ) -> list[str | None]:
-        """Strings decoded from latent points: greedy, or stochastic with ``sample=True``; for grammar
-        models every string is in the language, ``None`` where the derivation did not complete."""
+        """Strings decoded from latent points: greedy, or stochastic with ``sample=True``.
+
+        For grammar models every string is in the language. With ``complete`` (the default) the
+        masking is length-aware and every finite point decodes to a complete string; with
+        ``complete=False`` it is the plain Grammar VAE masking (Kusner et al., 2017), the paper's
+        protocol, and a point whose derivation does not finish within ``max_length`` steps gives
+        ``None``. Character models ignore ``complete``; their ``None`` marks an empty decoding. A non-finite point always gives ``None``.
+        """
         out: list[str | None] = []
         z = torch.as_tensor(z)
         for start in range(0, len(z), batch_size):
             logits = self.decode_logits(z[start : start + batch_size], batch_size=batch_size)
-            out.extend(self.codec.decode_logits(logits, sample=sample, generator=generator))
+            out.extend(self.codec.decode_logits(logits, sample=sample, generator=generator, complete=complete))
         finite = torch.isfinite(z.reshape(len(z), -1)).all(dim=1).tolist() if len(z) else []
         # a NaN/inf point (e.g. the code of a string that could not be encoded) decodes to nothing
         return [text if ok else None for text, ok in zip(out, finite)]
@@ -112,9 +119,15 @@ class TrainedModel:
         noise = torch.randn(n, self.latent_dim, generator=generator, device=prior.means.device, dtype=prior.means.dtype)
         return (prior.means[component] + prior.stds[component] * noise).to(self.device)
 
-    def sample(self, n: int, component: int | None = None, generator: torch.Generator | None = None) -> list[str | None]:
-        """Greedy decodings of ``n`` prior samples."""
-        return self.decode(self.sample_latents(n, component=component, generator=generator))
+    def sample(
+        self, n: int, component: int | None = None, generator: torch.Generator | None = None, complete: bool = True
+    ) -> list[str | None]:
+        """Greedy decodings of ``n`` prior samples (``complete`` as in :meth:`decode`)."""
+        return self.decode(self.sample_latents(n, component=component, generator=generator), complete=complete)
+
+    def masking(self, complete: bool = True) -> str:
+        """The decoding mask in use: ``length-aware`` or ``plain`` (grammar models), ``none`` (characters)."""
+        return self.codec.masking(complete)
 
     # -- training data -------------------------------------------------------------------------
 
@@ -194,7 +207,7 @@ def load_model(model_dir: Path | str, device: str | torch.device = "auto") -> Tr
     path = checkpoint_path(model_dir)
     model_dir = path.parent
     device = resolve_device(device)
-    payload = load_checkpoint(path, map_location="cpu")
+    payload = load_checkpoint(path, map_location="cpu", train_command="lsbo train")
     require_keys(payload, SEQUENCE_CHECKPOINT_KEYS + ("model",), path)
     if payload["model_type"] != "sequence":
         raise CheckpointError(f"checkpoint {path} holds a {payload['model_type']!r} model, not a sequence model")

@@ -44,8 +44,9 @@ class FakeModel:
                 z[row] = self.points[index[s]]
         return z, ok
 
-    def decode(self, z, sample=False, generator=None):
+    def decode(self, z, sample=False, generator=None, complete=True):
         self.decode_calls += 1
+        self.last_complete = complete
         z = torch.as_tensor(z, dtype=torch.float32)
         if sample:
             z = z + 0.4 * torch.randn(z.shape, generator=generator)

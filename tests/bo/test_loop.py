@@ -140,3 +140,15 @@ def test_prior_box_covers_every_component_three_stds() -> None:
     box = search_box(model, torch.zeros(3, 2), "prior")
     assert torch.allclose(box, torch.tensor([[-9.0, -3.0], [9.0, 5.0]], dtype=torch.float64))
     assert torch.allclose(search_box(model, torch.tensor([[0.0, 1.0], [2.0, 3.0]]), "data"), torch.tensor([[0.0, 1.0], [2.0, 3.0]], dtype=torch.float64))
+
+
+def test_plain_masking_reaches_the_decoder_and_is_recorded(tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    plain = BOConfig(trials=1, iterations=1, batch_size=2, attempts=2, acquisition=CHEAP, complete=False)
+    model = FakeModel()
+    run_optimization(model, build_objective("expr"), out, plain, target="expr")
+    assert model.decode_calls > 0 and model.last_complete is False
+    settings = json.loads((out / "run.json").read_text())
+    assert settings["complete"] is False and settings["masking"] == "none"  # the fake has no mask to name
+    with pytest.raises(ConfigError, match="complete"):
+        run_optimization(FakeModel(), build_objective("expr"), out, BOConfig(trials=1, iterations=1, batch_size=2, attempts=2, acquisition=CHEAP), target="expr", resume=True)

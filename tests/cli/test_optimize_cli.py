@@ -35,8 +35,13 @@ def test_optimize_writes_outputs_and_resume_adds_nothing(tiny_expr_model: Path, 
     results = json.loads((out / "results.json").read_text())
     assert results["n_trials"] == 1 and results["trials"]["1"]["n_evaluations"] == 6 and not results["maximize"]
 
+    settings = json.loads((out / "run.json").read_text())
+    assert settings["complete"] is True and settings["masking"] == "length-aware"
+
     again = run_cli(*args)
     assert again.returncode == 1 and "--resume" in again.stderr and "Traceback" not in again.stderr
+    other_decoding = run_cli(*args, "--resume", "--plain-masking")  # would mix two decodings in one run
+    assert other_decoding.returncode == 1 and "complete differ" in other_decoding.stderr, other_decoding.stderr[-2000:]
     resumed = run_cli(*args, "--resume")
     assert resumed.returncode == 0, resumed.stderr[-2000:]
     assert (out / "trial_1" / "evaluations.jsonl").read_text().splitlines() == lines

@@ -73,6 +73,33 @@ def test_sample_encode_decode(trained_dir: Path, tmp_path: Path) -> None:
     assert len(decoded.stdout.splitlines()) == 3
 
 
+def test_plain_masking_flag_is_used_and_recorded(trained_dir: Path, tmp_path: Path) -> None:
+    import json
+
+    import numpy as np
+
+    far = tmp_path / "far.csv"  # points 3 prior scales out, where a 1-epoch decoder rambles
+    np.savetxt(far, 3.0 * np.random.default_rng(0).standard_normal((100, 4)), delimiter=",")
+    aware = run_cli("decode", str(trained_dir), str(far), "--sample", "--device", "cpu", env=ONE_THREAD)
+    plain = run_cli("decode", str(trained_dir), str(far), "--sample", "--plain-masking", "--device", "cpu", env=ONE_THREAD)
+    assert aware.returncode == 0 and plain.returncode == 0, aware.stderr + plain.stderr
+    assert len(aware.stdout.splitlines()) == len(plain.stdout.splitlines()) == 100
+    assert "" not in aware.stdout.splitlines() and "did not decode" not in aware.stderr
+    assert "" in plain.stdout.splitlines() and "did not decode to a complete string" in plain.stderr
+
+    sampled = run_cli("sample", str(trained_dir), "-n", "5", "--plain-masking", "--device", "cpu", env=ONE_THREAD)
+    assert sampled.returncode == 0 and len(sampled.stdout.splitlines()) == 5, sampled.stderr
+
+    evaluated = run_cli(
+        "evaluate", str(trained_dir), "-n", "20", "--max-reconstruct", "5", "--plain-masking", "--threads", "1",
+        "--device", "cpu", env=ONE_THREAD,
+    )
+    assert evaluated.returncode == 0, evaluated.stderr
+    assert "decoding mask: plain" in evaluated.stdout
+    stored = json.loads((trained_dir / "evaluation.json").read_text())
+    assert stored["complete"] is False and stored["masking"] == "plain" and stored["n_samples"] == 20
+
+
 def test_corrupt_checkpoint_is_one_line_error(trained_dir: Path, tmp_path: Path) -> None:
     broken = tmp_path / "broken"
     shutil.copytree(trained_dir, broken)

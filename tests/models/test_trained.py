@@ -48,6 +48,32 @@ def test_encode_decode_and_metadata(model: TrainedModel, tiny_expr_model_dir: Pa
     assert model.data_stats == {}
 
 
+def test_length_aware_decoding_completes_every_point_and_plain_masking_may_not(model: TrainedModel) -> None:
+    z = model.sample_latents(300, generator=torch.Generator().manual_seed(0)) * 3.0  # far from the data
+    plain_missing = 0
+    for sample in (False, True):
+        complete = model.decode(z, sample=sample, generator=torch.Generator().manual_seed(1))
+        assert len(complete) == 300 and all(text is not None for text in complete)
+        assert all(model.grammar.encode([text]).ok[0] for text in complete)  # complete derivations of the grammar
+        plain = model.decode(z, sample=sample, generator=torch.Generator().manual_seed(1), complete=False)
+        reference = model.grammar.decode_logits(
+            model.decode_logits(z), sample=sample, generator=torch.Generator().manual_seed(1), complete=False
+        ).strings
+        assert plain == reference  # the option reaches the grammar's plain masking
+        plain_missing += sum(text is None for text in plain)
+    assert plain_missing > 0  # two-epoch model, points 3 prior scales out: some derivations do not finish
+    assert all(text is not None for text in model.sample(50, generator=torch.Generator().manual_seed(2)))
+    assert model.masking() == "length-aware" and model.masking(False) == "plain"
+
+
+def test_evaluation_records_its_masking(tiny_expr_model_dir: Path) -> None:
+    plain = evaluate_model(tiny_expr_model_dir, n_samples=50, device="cpu", max_reconstruct=5, complete=False, write=False)
+    assert plain["complete"] is False and plain["masking"] == "plain"
+    aware = evaluate_model(tiny_expr_model_dir, n_samples=50, device="cpu", max_reconstruct=5, write=False)
+    assert aware["complete"] is True and aware["masking"] == "length-aware"
+    assert all(text is not None for text in aware["example_samples"])
+
+
 def test_component_sampling(model: TrainedModel) -> None:
     prior = model.prior
     z = model.sample_latents(2000, component=1, generator=torch.Generator().manual_seed(0))
@@ -84,6 +110,8 @@ def test_character_baseline_trains_and_loads(tmp_path: Path, expr_dataset_path: 
     codes, ok = model.encode(strings[:4])
     assert ok.all() and codes.shape == (4, 3)
     assert all(s is None or isinstance(s, str) for s in model.sample(5))
+    z = model.sample_latents(5, generator=torch.Generator().manual_seed(0))
+    assert model.decode(z, complete=False) == model.decode(z) and model.masking(False) == "none"  # no mask to change
 
 
 def test_rec_weight_auto_inverts_the_best_plain_autoencoder_loss(tmp_path: Path, expr_dataset_path: Path) -> None:
