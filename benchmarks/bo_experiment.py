@@ -58,7 +58,7 @@ def main() -> None:
         (args.out / label / "wall_seconds.json").write_text(json.dumps({"seconds_this_invocation": rows[-1][2]}))
 
     task = PAPER_TASK_OF_TARGET.get(args.target)
-    print(f"\n| model | 1st | 2nd | 3rd | frac. valid | avg score | trials x iterations x batch | wall s |")
+    print("\n| model | 1st | 2nd | 3rd | frac. valid | avg score | trials x iterations x batch | wall s |")
     print("| --- | --- | --- | --- | --- | --- | --- | --- |")
     if task:
         for name in PAPER_TABLE2:

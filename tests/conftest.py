@@ -35,6 +35,34 @@ def expr_dataset_path(shared_data: Path) -> Path:
     return shared_data / "equation2_15_dataset.txt"
 
 
+@pytest.fixture(scope="session")
+def zinc():
+    """The built-in SMILES grammar (loaded once per session)."""
+    from lsbo.grammar import Grammar
+
+    return Grammar.builtin("zinc")
+
+
+@pytest.fixture(scope="session")
+def expr():
+    """The built-in arithmetic-expression grammar (loaded once per session)."""
+    from lsbo.grammar import Grammar
+
+    return Grammar.builtin("expr")
+
+
+@pytest.fixture
+def single_torch_thread():
+    """One torch thread for the test, restored afterwards: tiny models and GP solves run several times
+    faster single-threaded than on two contended cores."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 @pytest.fixture(autouse=True)
 def _isolated_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
     """Every test gets its own download/preprocessing cache, so nothing leaks between tests."""

@@ -14,11 +14,6 @@ from lsbo.errors import DataError
 from lsbo.grammar import Grammar
 
 
-@pytest.fixture(scope="module")
-def expr() -> Grammar:
-    return Grammar.builtin("expr")
-
-
 def enumerate_derivations(cfg: CFG, symbol: Nonterminal, budget: int) -> list[tuple[tuple[str, ...], int]]:
     """Every (terminals, size) derivable from ``symbol`` with at most ``budget`` productions, by brute force."""
     out: list[tuple[tuple[str, ...], int]] = []

@@ -31,16 +31,6 @@ MIXED_SMI = "\n".join(
 EXPECTED = {2: "empty", 3: "invalid smiles", 4: "untokenizable", 5: "no parse", 6: "too long"}
 
 
-@pytest.fixture(scope="module")
-def zinc() -> Grammar:
-    return Grammar.builtin("zinc")
-
-
-@pytest.fixture(scope="module")
-def expr() -> Grammar:
-    return Grammar.builtin("expr")
-
-
 @pytest.fixture
 def mixed(tmp_path: Path) -> StringSource:
     path = tmp_path / "mixed.smi"

@@ -13,16 +13,6 @@ from hypothesis import strategies as st
 from lsbo.grammar import Grammar
 
 
-@pytest.fixture(scope="module")
-def zinc() -> Grammar:
-    return Grammar.builtin("zinc")
-
-
-@pytest.fixture(scope="module")
-def expr() -> Grammar:
-    return Grammar.builtin("expr")
-
-
 def _lines(path: Path) -> list[str]:
     return [line for line in path.read_text().split("\n") if line]
 

@@ -7,14 +7,8 @@ from pathlib import Path
 import pytest
 
 @pytest.fixture(autouse=True)
-def _one_torch_thread():
-    """Tiny models run far faster on one thread than on two contended cores; restore afterwards."""
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+def _one_torch_thread(single_torch_thread: None) -> None:
+    """Tiny models run far faster on one thread (the root ``single_torch_thread`` fixture)."""
 
 
 TINY_OPTIONS = dict(latent_dim=4, gru_hidden=16, dense_units=16, batch_size=32, epochs=2, preset="cpu", device="cpu")
