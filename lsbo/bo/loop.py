@@ -69,6 +69,12 @@ class BOConfig:
             raise ConfigError(f"--attempts must be at least 1, got {self.attempts}")
         if self.box not in ("data", "prior"):
             raise ConfigError(f"--box {self.box!r}: expected data or prior")
+        # checked here, before run.json is written: a typo found only at the first fit would leave a
+        # run directory that the corrected command could neither start afresh nor resume
+        if self.surrogate not in ("auto", "exact", "sparse"):
+            raise ConfigError(f"--surrogate {self.surrogate!r}: expected auto, exact or sparse")
+        if self.acquisition.name not in ("qlogei", "qei"):
+            raise ConfigError(f"--acquisition {self.acquisition.name!r}: expected qlogei or qei")
         if not 0.0 <= self.heldout_fraction < 1.0:
             raise ConfigError(f"held-out fraction must be in [0, 1), got {self.heldout_fraction}")
 

@@ -152,3 +152,19 @@ def test_plain_masking_reaches_the_decoder_and_is_recorded(tmp_path: Path) -> No
     assert settings["complete"] is False and settings["masking"] == "none"  # the fake has no mask to name
     with pytest.raises(ConfigError, match="complete"):
         run_optimization(FakeModel(), build_objective("expr"), out, BOConfig(trials=1, iterations=1, batch_size=2, attempts=2, acquisition=CHEAP), target="expr", resume=True)
+
+
+@pytest.mark.parametrize(
+    ("config", "flag"),
+    [
+        (BOConfig(trials=1, iterations=1, batch_size=2, attempts=2, surrogate="exakt", acquisition=CHEAP), "--surrogate"),
+        (BOConfig(trials=1, iterations=1, batch_size=2, attempts=2, acquisition=AcquisitionOptions(name="ei")), "--acquisition"),  # type: ignore[arg-type]
+    ],
+)
+def test_unknown_surrogate_or_acquisition_is_refused_before_the_run_directory_is_written(
+    tmp_path: Path, config: BOConfig, flag: str
+) -> None:
+    out = tmp_path / "run"
+    with pytest.raises(ConfigError, match=flag):
+        run_optimization(FakeModel(), build_objective("expr"), out, config, target="expr")
+    assert not (out / "run.json").exists()
