@@ -146,6 +146,14 @@ def read_records(path: Path) -> list[dict[str, Any]]:
     return records
 
 
+def read_json(path: Path) -> Any:
+    """A JSON file this run wrote earlier; a damaged one gets a one-line error naming it."""
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise ConfigError(f"{path} is unreadable ({type(err).__name__}); delete it to recompute it") from None
+
+
 def write_json_atomic(path: Path, payload: Any) -> None:
     tmp = path.with_suffix(path.suffix + ".tmp")
     tmp.write_text(json.dumps(payload, indent=2), encoding="utf-8")
@@ -254,7 +262,7 @@ def run_trial(ctx: RunContext, trial: int, trial_dir: Path) -> list[dict[str, An
     for iteration in range(1, ctx.config.iterations + 1):
         batch_path = trial_dir / f"candidates_{iteration}.json"
         if batch_path.is_file():
-            batch = json.loads(batch_path.read_text(encoding="utf-8"))
+            batch = read_json(batch_path)
         else:
             batch = _choose_batch(ctx, x, y, trial, iteration)
             write_json_atomic(batch_path, batch)
@@ -290,7 +298,7 @@ def _check_run_file(out_dir: Path, settings: dict[str, Any], resume: bool) -> No
     if run_path.is_file():
         if not resume:
             raise ConfigError(f"{out_dir} already holds an optimisation run; pass --resume to continue it or choose another --out")
-        previous = json.loads(run_path.read_text(encoding="utf-8"))
+        previous = read_json(run_path)
         # a key missing from an older run.json (written before it was recorded) cannot be compared
         changed = [k for k in RESUME_KEYS if k in previous and previous[k] != settings.get(k)]
         if changed:

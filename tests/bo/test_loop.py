@@ -168,3 +168,13 @@ def test_unknown_surrogate_or_acquisition_is_refused_before_the_run_directory_is
     with pytest.raises(ConfigError, match=flag):
         run_optimization(FakeModel(), build_objective("expr"), out, config, target="expr")
     assert not (out / "run.json").exists()
+
+
+@pytest.mark.parametrize("damaged", ["run.json", "trial_1/candidates_1.json"])
+def test_damaged_run_file_on_resume_is_named_in_one_line(tmp_path: Path, damaged: str) -> None:
+    out = tmp_path / "run"
+    small = BOConfig(trials=1, iterations=1, batch_size=2, attempts=2, acquisition=CHEAP)
+    run_optimization(FakeModel(), build_objective("expr"), out, small, target="expr")
+    (out / damaged).write_text('{"target": "ex', encoding="utf-8")
+    with pytest.raises(ConfigError, match=damaged.split("/")[-1]):
+        run_optimization(FakeModel(), build_objective("expr"), out, small, target="expr", resume=True)
