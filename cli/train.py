@@ -118,11 +118,11 @@ def encode(
 
     from lsbo.models import load_model
 
-    strings = _read_lines(file)
+    numbered = _read_lines(file)
     model = load_model(model_dir, device=device)
-    codes, ok = model.encode(strings)
+    codes, ok = model.encode([text for _, text in numbered])
     array = codes.cpu().numpy()
-    for line, good in enumerate(ok, start=1):
+    for (line, _), good in zip(numbered, ok):
         if not good:
             typer.secho(f"{file}:{line}: cannot be encoded by this model; its row is NaN", fg=typer.colors.YELLOW, err=True)
     if out is None:
@@ -179,13 +179,15 @@ def _as_float(text: str, flag: str) -> float:
         raise ConfigError(f"{flag} {text!r}: expected a number or auto") from None
 
 
-def _read_lines(file: Path) -> list[str]:
+def _read_lines(file: Path) -> list[tuple[int, str]]:
+    """Non-blank stripped lines with their 1-based line numbers in ``file`` (for messages)."""
     from lsbo.errors import DataError
 
     if not file.is_file():
         raise DataError(f"{file}: no such file")
     try:
-        return [line.strip() for line in file.read_text(encoding="utf-8").splitlines() if line.strip()]
+        lines = file.read_text(encoding="utf-8").splitlines()
+        return [(number, line.strip()) for number, line in enumerate(lines, start=1) if line.strip()]
     except UnicodeDecodeError as err:
         raise DataError(f"{file}: not UTF-8 text ({err.reason} at byte {err.start})") from None
 
@@ -202,7 +204,7 @@ def _read_latents(file: Path):  # -> np.ndarray (N, d) float32
             raise DataError(f"{file}: not a readable .npy array ({err})") from None
     else:
         rows = []
-        for number, line in enumerate(_read_lines(file), start=1):
+        for number, line in _read_lines(file):
             try:
                 rows.append([float(v) for v in line.replace(",", " ").split()])
             except ValueError:

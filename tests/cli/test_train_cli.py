@@ -72,6 +72,12 @@ def test_sample_encode_decode(trained_dir: Path, tmp_path: Path) -> None:
     assert decoded.returncode == 0, decoded.stderr
     assert len(decoded.stdout.splitlines()) == 3
 
+    gappy = tmp_path / "gappy.txt"  # messages count blank lines: the bad string is on line 4 of the file
+    gappy.write_text("x + 1\n\nsin( x )\nx ++\n")
+    encoded = run_cli("encode", str(trained_dir), str(gappy), "--device", "cpu", env=ONE_THREAD)
+    assert encoded.returncode == 0, encoded.stderr
+    assert f"{gappy}:4: cannot be encoded" in encoded.stderr and f"{gappy}:3:" not in encoded.stderr
+
 
 def test_plain_masking_flag_is_used_and_recorded(trained_dir: Path, tmp_path: Path) -> None:
     import json
