@@ -188,7 +188,10 @@ class Grammar:
             dict.fromkeys(s for p in self.cfg.productions() for s in p.rhs() if not isinstance(s, Nonterminal))
         )
         self._tokenizer_spec = tokenizer if tokenizer is not None else directives.tokenizer
-        self.tokenizer: Tokenizer = make_tokenizer(self._tokenizer_spec, self.terminals)
+        try:
+            self.tokenizer: Tokenizer = make_tokenizer(self._tokenizer_spec, self.terminals)
+        except GrammarError as err:  # the tokenizer does not know which grammar it was built for
+            raise GrammarError(f"{origin}: {err}") from None
         if max_length is not None:
             if int(max_length) < 1:
                 raise GrammarError(f"{origin}: max_length must be positive, got {max_length}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pickle
+import re
 from importlib import resources
 from pathlib import Path
 
@@ -110,6 +111,12 @@ def test_unusable_grammars_are_rejected_with_the_file(tmp_path: Path) -> None:
         Grammar.from_file(_write(tmp_path, "# only a comment\n"))
     with pytest.raises(GrammarError, match="cannot read grammar file"):
         Grammar.from_file(tmp_path / "missing.cfg")
+
+
+def test_tokenizer_errors_name_the_grammar_file(tmp_path: Path) -> None:
+    path = _write(tmp_path, "S -> 'a b'\n")  # a terminal with a space cannot come out of a whitespace tokenizer
+    with pytest.raises(GrammarError, match=f"^{re.escape(str(path))}: a whitespace tokenizer"):
+        Grammar.from_file(path, tokenizer="whitespace")
 
 
 def test_max_length_comes_from_argument_then_file_then_default(tmp_path: Path) -> None:
