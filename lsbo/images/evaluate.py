@@ -19,6 +19,7 @@ from typing import Any, Callable
 
 import torch
 
+from lsbo.errors import CheckpointError
 from lsbo.images.data import ImageSplit, load_image_split, to_float
 from lsbo.images.features import ClassifierFeatures, FeatureExtractor, build_feature_extractor
 from lsbo.images.metrics import FID_KINDS, clustering_accuracy, feature_statistics, fid_key, frechet_distance
@@ -181,8 +182,14 @@ def metrics_table_rows(metrics: dict[str, Any]) -> tuple[str, list[list[str]]]:
 
 
 def load_metrics(model_dir: str | Path) -> dict[str, Any]:
+    """The ``metrics.json`` of an evaluated model directory; a damaged one gets a one-line error naming it."""
     path = Path(model_dir) / METRICS_JSON
-    return json.loads(path.read_text())
+    try:
+        metrics = json.loads(path.read_text(encoding="utf-8"))
+        metrics["feature_extractor"]["name"]  # noqa: B018 - every reader needs it
+        return metrics
+    except (OSError, ValueError, KeyError, TypeError) as err:
+        raise CheckpointError(f"{path} is unreadable or not image metrics ({type(err).__name__}); delete it to re-evaluate") from None
 
 
 def fid_values(metrics: dict[str, Any]) -> dict[str, float]:
