@@ -8,7 +8,7 @@ An :class:`~lsbo.objectives.base.Objective` subclass or instance may be named as
 
 from __future__ import annotations
 
-import importlib
+import importlib.util  # binds importlib too; util is a submodule that "import importlib" does not guarantee
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
