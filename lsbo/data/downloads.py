@@ -93,7 +93,8 @@ def recorded_sha256(path: Path) -> str | None:
     record = checksum_record_path(path)
     if not record.is_file():
         return None
-    return record.read_text(encoding="utf-8").split()[0].strip() or None
+    fields = record.read_text(encoding="utf-8", errors="replace").split()
+    return fields[0] if fields else None  # an emptied record is no record, not a crash
 
 
 def record_sha256(path: Path, digest: str) -> None:

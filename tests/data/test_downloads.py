@@ -119,3 +119,12 @@ def test_check_file_compares_with_the_recorded_download(remote_csv: Path) -> Non
     other.write_text(CSV_TEXT + '"N\n",0.0\n')
     found = downloads.check_file(manifest, other)
     assert found.rows == 4 and not found.rows_match and found.sha256_match is False
+
+
+def test_an_empty_checksum_record_counts_as_none(tmp_path: Path) -> None:
+    data = tmp_path / "data.csv"
+    data.write_text("smiles\nCCO\n", encoding="utf-8")
+    downloads.checksum_record_path(data).write_text("\n", encoding="utf-8")
+    assert downloads.recorded_sha256(data) is None
+    downloads.record_sha256(data, "ab" * 32)
+    assert downloads.recorded_sha256(data) == "ab" * 32
