@@ -112,6 +112,8 @@ def expected_sha256(manifest: DatasetManifest, path: Path) -> str | None:
 
 def check_file(manifest: DatasetManifest, path: Path) -> FileCheck:
     """Checksum and row count of a local file, with what the manifest (or the record) expects."""
+    if path.is_dir():
+        raise DataError(f"dataset path is a directory, expected a file: {path}")
     if not path.is_file():
         raise DataError(f"dataset file not found: {path}")
     return FileCheck(

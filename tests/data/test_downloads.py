@@ -128,3 +128,10 @@ def test_an_empty_checksum_record_counts_as_none(tmp_path: Path) -> None:
     assert downloads.recorded_sha256(data) is None
     downloads.record_sha256(data, "ab" * 32)
     assert downloads.recorded_sha256(data) == "ab" * 32
+
+
+def test_checking_a_directory_says_it_is_a_directory(tmp_path: Path) -> None:
+    with pytest.raises(DataError, match="is a directory"):
+        downloads.check_file(ZINC250K, tmp_path)
+    with pytest.raises(DataError, match="not found"):
+        downloads.check_file(ZINC250K, tmp_path / "missing.csv")
