@@ -128,7 +128,9 @@ def encode(
     if out is None:
         for row in array:
             typer.echo(",".join(f"{v:.6g}" for v in row))
-    elif out.suffix == ".npy":
+        return
+    out.parent.mkdir(parents=True, exist_ok=True)  # a missing folder must not lose the encoding just done
+    if out.suffix == ".npy":
         np.save(out, array)
     else:
         np.savetxt(out, array, delimiter=",", fmt="%.8g")

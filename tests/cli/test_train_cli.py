@@ -74,9 +74,13 @@ def test_sample_encode_decode(trained_dir: Path, tmp_path: Path) -> None:
 
     gappy = tmp_path / "gappy.txt"  # messages count blank lines: the bad string is on line 4 of the file
     gappy.write_text("x + 1\n\nsin( x )\nx ++\n")
-    encoded = run_cli("encode", str(trained_dir), str(gappy), "--device", "cpu", env=ONE_THREAD)
+    in_new_folder = tmp_path / "new" / "codes.npy"
+    encoded = run_cli("encode", str(trained_dir), str(gappy), "--out", str(in_new_folder), "--device", "cpu", env=ONE_THREAD)
     assert encoded.returncode == 0, encoded.stderr
     assert f"{gappy}:4: cannot be encoded" in encoded.stderr and f"{gappy}:3:" not in encoded.stderr
+    import numpy as np
+
+    assert np.load(in_new_folder).shape == (3, 4)
 
 
 def test_plain_masking_flag_is_used_and_recorded(trained_dir: Path, tmp_path: Path) -> None:
