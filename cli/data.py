@@ -34,6 +34,8 @@ def _prepare(
 
     console = Console()
     if characters:
+        if grammar is not None or tokenizer is not None:  # fail before any read: they would be ignored
+            raise ConfigError("--characters encodes characters, not productions; drop --grammar/--tokenizer")
         strings = load_strings(source, data=data, limit=limit, seed=seed, progress=progress)
         default = {"zinc": "molecules", "expr": "expressions"}.get(default_grammar_name(source) or "", "strings")
         prepared, _ = prepare_characters(strings, kind=kind or default, out_dir=out)

@@ -67,3 +67,12 @@ def test_prepare_characters_writes_vocabulary(cli, tmp_path: Path) -> None:
     assert set(vocabulary["characters"]) == set("".join(strings))
     assert np.load(out / "indices.npy").shape == (len(strings), vocabulary["max_length"])
     assert json.loads((out / "summary.json").read_text())["rejected"] == {"empty": 1, "invalid smiles": 1}
+
+
+def test_prepare_characters_refuses_a_grammar_it_would_ignore(cli, tmp_path: Path) -> None:
+    data = tmp_path / "mixed.smi"
+    data.write_text(MIXED_SMI, encoding="utf-8")
+    out = tmp_path / "chars"
+    done = cli("data", "prepare", str(data), "--characters", "--grammar", "zinc", "--out", str(out))
+    assert done.returncode == 1 and "drop --grammar/--tokenizer" in done.stderr and "Traceback" not in done.stderr
+    assert not out.exists()
