@@ -388,15 +388,16 @@ class Trainer:
     def _divergence_message(self, losses: LossTerms, step: int) -> str:
         bad = [name for name, value in losses.terms.items() if not bool(torch.isfinite(value.detach()))]
         where = f" (non-finite terms: {', '.join(bad)})" if bad else ""
-        kept = (
-            f"the last good checkpoint {self.checkpoint_path} (epoch {self.epoch}) is kept"
-            if self.checkpoint_path.exists()
-            else "no checkpoint had been written yet"
-        )
         return (
-            f"training stopped: non-finite loss at epoch {self.epoch + 1}, step {step + 1}{where}; {kept}; "
-            f"try a lower learning rate or --rec-weight"
+            f"training stopped: non-finite loss at epoch {self.epoch + 1}, step {step + 1}{where}; "
+            f"{self._kept_checkpoint_note()}; try a lower learning rate or --rec-weight"
         )
+
+    def _kept_checkpoint_note(self) -> str:
+        # What a divergence leaves behind: in the first epoch nothing has been written yet.
+        if self.checkpoint_path.exists():
+            return f"the last good checkpoint {self.checkpoint_path} (epoch {self.epoch}) is kept"
+        return "no checkpoint had been written yet"
 
     # -- the loop ------------------------------------------------------------------------------
 
@@ -434,7 +435,7 @@ class Trainer:
                 if not math.isfinite(val_loss):
                     raise TrainingDiverged(
                         f"training stopped: non-finite validation loss at epoch {self.epoch + 1}; "
-                        f"the last good checkpoint {self.checkpoint_path} (epoch {self.epoch}) is kept"
+                        f"{self._kept_checkpoint_note()}"
                     )
                 learning_rate = self.optimizer.param_groups[0]["lr"]
                 self.scheduler.step(val_loss)

@@ -93,6 +93,22 @@ def test_non_finite_loss_stops_and_keeps_last_checkpoint(tmp_path: Path) -> None
     assert len(_read_metrics(tmp_path / "metrics.csv")) == 1
 
 
+class NanOnValidation(LinearRegression):
+    """Finite training loss, non-finite validation loss (poisoned only in evaluation mode)."""
+
+    def compute_losses(self, batch):
+        self.poison = not self.training
+        return super().compute_losses(batch)
+
+
+def test_non_finite_validation_loss_in_first_epoch_says_no_checkpoint(tmp_path: Path) -> None:
+    train, val = _loaders()
+    trainer = Trainer(NanOnValidation(), _config(2), tmp_path, log=lambda m: None)
+    with pytest.raises(TrainingDiverged, match="non-finite validation loss at epoch 1; no checkpoint had been written yet"):
+        trainer.fit(train, val)
+    assert not (tmp_path / "checkpoint.pt").exists()
+
+
 def test_early_stopping_stops_after_patience(tmp_path: Path) -> None:
     train, val = _loaders()
     config = _config(30)
