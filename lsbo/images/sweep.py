@@ -69,6 +69,8 @@ def run_sweep(
     """Train and evaluate one gmm model per value; returns the table and writes csv + plot."""
     if parameter not in SWEEP_PARAMETERS:
         raise ConfigError(f"unknown sweep {parameter!r}: expected one of {', '.join(SWEEP_PARAMETERS)}")
+    for value in values:  # every value checked before the first model is trained, not when its turn comes
+        _overrides(parameter, value)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     rows: list[dict[str, Any]] = []
