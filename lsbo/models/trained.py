@@ -141,7 +141,13 @@ class TrainedModel:
     def validation_strings(self) -> list[str]:
         """The held-out validation split (indices into :meth:`training_strings`)."""
         strings = self.training_strings()
-        return [strings[i] for i in self.split["validation_indices"].tolist()]
+        indices = self.split["validation_indices"].tolist()
+        if indices and max(indices) >= len(strings):
+            raise CheckpointError(
+                f"{self.model_dir / TRAIN_STRINGS_NAME} has {len(strings)} lines but the checkpoint's validation "
+                f"split refers to line {max(indices) + 1}: the file does not belong to this checkpoint"
+            )
+        return [strings[i] for i in indices]
 
 
 # ----------------------------------------------------------------------------------------------

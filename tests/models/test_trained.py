@@ -48,6 +48,20 @@ def test_encode_decode_and_metadata(model: TrainedModel, tiny_expr_model_dir: Pa
     assert model.data_stats == {}
 
 
+def test_truncated_training_strings_file_is_a_checkpoint_error(tiny_expr_model_dir: Path, tmp_path: Path) -> None:
+    import shutil
+
+    from lsbo.errors import CheckpointError
+    from lsbo.models.trained import TRAIN_STRINGS_NAME
+
+    copy = tmp_path / "model"
+    shutil.copytree(tiny_expr_model_dir, copy)
+    strings_file = copy / TRAIN_STRINGS_NAME
+    strings_file.write_text("\n".join(strings_file.read_text().splitlines()[:10]) + "\n")
+    with pytest.raises(CheckpointError, match="has 10 lines but the checkpoint's validation split"):
+        load_model(copy, device="cpu").validation_strings()
+
+
 def test_length_aware_decoding_completes_every_point_and_plain_masking_may_not(model: TrainedModel) -> None:
     z = model.sample_latents(300, generator=torch.Generator().manual_seed(0)) * 3.0  # far from the data
     plain_missing = 0
