@@ -17,7 +17,7 @@ def test_quickstart_trains_optimises_and_prints_the_table(tmp_path: Path) -> Non
     assert (out / "model" / "checkpoint.pt").is_file()
     for name in ("results.json", "table.md", "best_so_far.png", "trial_1/evaluations.jsonl"):
         assert (out / "optimize" / name).is_file(), name
-        assert str(out / "optimize") in result.stdout
+    assert str(out / "optimize" / "results.json") in result.stdout
     evaluations = (out / "optimize" / "trial_1" / "evaluations.jsonl").read_text().splitlines()
     assert len(evaluations) == 20  # 2 iterations x 10 points
     results = json.loads((out / "optimize" / "results.json").read_text())
