@@ -97,7 +97,8 @@ def read_csv(path: Path, column: str = "smiles") -> tuple[list[str], list[int]]:
     """The ``column`` cells of a CSV file (header matched case-insensitively), stripped, with the line
     each record starts on. A record too short to have the column yields '' (reported as empty)."""
     text = _read_text(path)
-    reader = csv.reader(io.StringIO(text, newline=""))
+    # strict: an unclosed quote is an error, not a cell that silently swallows the rest of the file
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     try:
         header = next(reader)
     except StopIteration:
@@ -118,7 +119,7 @@ def read_csv(path: Path, column: str = "smiles") -> tuple[list[str], list[int]]:
         except StopIteration:
             break
         except csv.Error as err:
-            raise DataError(f"CSV file {path} is malformed at line {reader.line_num}: {err}") from err
+            raise DataError(f"CSV file {path} is malformed in the record starting at line {next_line}: {err}") from err
         if record:  # csv yields [] for a blank line; keep it as an empty row
             strings.append(record[index].strip() if index < len(record) else "")
         else:

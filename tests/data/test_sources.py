@@ -90,3 +90,9 @@ def test_expr_from_file_and_generated(expr_dataset_path: Path) -> None:
     cached.write_text("damaged\n")
     assert load_strings("expr", limit=50).strings == generated.strings  # regenerated, same seed
     assert load_strings("expr", limit=50, seed=1).strings != generated.strings
+
+
+def test_csv_with_an_unclosed_quote_names_the_record_instead_of_swallowing_the_rest(tmp_path: Path) -> None:
+    path = write(tmp_path / "q.csv", 'smiles\nCCO\n"CC\nc1ccccc1\nCCN\n')
+    with pytest.raises(DataError, match=r"q\.csv is malformed in the record starting at line 3"):
+        read_file(path)
