@@ -28,7 +28,14 @@ def _prepare(
     """Validate and encode a dataset; write the encoded rows, the rejects and a summary to --out."""
     from rich.console import Console
 
-    from lsbo.data.prepare import default_grammar_name, default_kind, prepare_characters, prepare_dataset, resolve_grammar
+    from lsbo.data.prepare import (
+        default_grammar_name,
+        default_kind,
+        default_source_kind,
+        prepare_characters,
+        prepare_dataset,
+        resolve_grammar,
+    )
     from lsbo.data.sources import load_strings
     from lsbo.errors import ConfigError
 
@@ -37,8 +44,7 @@ def _prepare(
         if grammar is not None or tokenizer is not None:  # fail before any read: they would be ignored
             raise ConfigError("--characters encodes characters, not productions; drop --grammar/--tokenizer")
         strings = load_strings(source, data=data, limit=limit, seed=seed, progress=progress)
-        default = {"zinc": "molecules", "expr": "expressions"}.get(default_grammar_name(source) or "", "strings")
-        prepared, _ = prepare_characters(strings, kind=kind or default, out_dir=out)
+        prepared, _ = prepare_characters(strings, kind=kind or default_source_kind(source), out_dir=out)
         console.print(f"source: {prepared.summary['origin']}")
         console.print(summary_table(prepared.summary))
         console.print(f"wrote indices.npy, lines.npy, strings.txt, rejects.csv, summary.json, vocabulary.json to {out}")

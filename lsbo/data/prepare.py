@@ -536,6 +536,12 @@ def resolve_grammar(spec: str | None, source: str, tokenizer: str | None = None)
     return Grammar.from_file(path, tokenizer=tokenizer)
 
 
+def default_source_kind(source: str) -> str:
+    """The kind of a source's rows by the source alone: ``molecules`` for ZINC and SMILES files,
+    ``expressions`` for the expression dataset, else ``strings`` (used when no grammar is involved)."""
+    return _KIND_OF_BUILTIN.get(default_grammar_name(source) or "", "strings")
+
+
 def default_kind(grammar: "Grammar") -> str:
     """``molecules`` for the SMILES grammar, ``expressions`` for the expression grammar, else ``strings``."""
     from lsbo.grammar import Grammar
@@ -620,6 +626,7 @@ __all__ = [
     "Reject",
     "default_grammar_name",
     "default_kind",
+    "default_source_kind",
     "encode_chunk",
     "encode_rows",
     "invalid_smiles",

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from lsbo.data import prepare as prepare_module
-from lsbo.data.prepare import REASONS, encode_rows, load_prepared, prepare_dataset, prepared_cache_dir
+from lsbo.data.prepare import REASONS, default_source_kind, encode_rows, load_prepared, prepare_dataset, prepared_cache_dir
 from lsbo.data.sources import StringSource, load_strings, read_file
 from lsbo.errors import ConfigError, DataError
 from lsbo.grammar import Grammar
@@ -205,3 +205,14 @@ def test_character_preparation_shares_the_row_checks(mixed: StringSource, tmp_pa
     again, _ = prepare_characters(mixed, kind="molecules", vocabulary=narrow)
     assert again.strings == ["CCO"]
     assert again.summary["rejected"]["untokenizable"] == 4
+
+
+def test_default_source_kind_follows_the_source() -> None:
+    assert [default_source_kind(s) for s in ("zinc", "ZINC250K", "mols.smi", "mols.csv", "expr", "notes.txt")] == [
+        "molecules",
+        "molecules",
+        "molecules",
+        "molecules",
+        "expressions",
+        "strings",
+    ]
