@@ -143,6 +143,8 @@ def validate_config(config: SequenceModelConfig) -> None:
     for name, value in positive.items():
         if int(value) < 1:
             raise ConfigError(f"{name} must be at least 1 (got {value})")
+    if not 0.0 < config.learning_rate < float("inf"):
+        raise ConfigError(f"--lr must be a positive number (got {config.learning_rate})")
     if not 0.0 < config.validation_fraction < 1.0:
         raise ConfigError(f"validation fraction must be in (0, 1) (got {config.validation_fraction})")
     if isinstance(config.rec_weight, str):

@@ -54,4 +54,7 @@ def test_overrides_and_bad_values() -> None:
         model_config("huge", "molecules")
     with pytest.raises(ConfigError, match="--latent-dim must be at least 1"):
         model_config("cpu", "expressions", latent_dim=0)
+    for bad_rate in (-1.0, 0.0, float("nan")):
+        with pytest.raises(ConfigError, match="--lr must be a positive number"):
+            model_config("cpu", "expressions", learning_rate=bad_rate)
     assert family_for("custom", 200) == "molecules" and family_for("custom", 20) == "expressions"
