@@ -53,8 +53,10 @@ def train(
 
 def evaluate(
     model_dir: Path = typer.Argument(..., help="A trained model directory."),
-    n: int = typer.Option(1000, "-n", "--samples", help="Number of prior samples."),
-    max_reconstruct: Optional[int] = typer.Option(None, "--max-reconstruct", help="Use at most this many validation strings."),
+    n: int = typer.Option(1000, "-n", "--samples", min=1, help="Number of prior samples."),
+    max_reconstruct: Optional[int] = typer.Option(
+        None, "--max-reconstruct", min=1, help="Use at most this many validation strings."
+    ),
     seed: int = typer.Option(0, "--seed"),
     device: str = typer.Option("auto", "--device", help="auto | cpu | cuda."),
     threads: Optional[int] = typer.Option(None, "--threads", help="CPU threads for torch (default: all cores)."),
@@ -87,7 +89,7 @@ def evaluate(
 
 def sample(
     model_dir: Path = typer.Argument(..., help="A trained model directory."),
-    n: int = typer.Option(10, "-n", help="Number of samples."),
+    n: int = typer.Option(10, "-n", min=1, help="Number of samples."),
     component: Optional[int] = typer.Option(None, "--component", help="Sample from one prior component only."),
     seed: int = typer.Option(0, "--seed"),
     device: str = typer.Option("auto", "--device", help="auto | cpu | cuda."),

@@ -121,6 +121,14 @@ def test_corrupt_checkpoint_is_one_line_error(trained_dir: Path, tmp_path: Path)
     assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr
 
 
+def test_non_positive_counts_are_refused_before_any_work(trained_dir: Path) -> None:
+    # --max-reconstruct -1 used to slice off the last validation string silently
+    for command in (("evaluate", "--max-reconstruct", "-1"), ("evaluate", "-n", "0"), ("sample", "-n", "-3")):
+        result = run_cli(command[0], str(trained_dir), *command[1:], "--device", "cpu")
+        assert result.returncode == 2, result.stderr
+        assert "Invalid value for" in result.stderr and command[1] in result.stderr, result.stderr
+
+
 def test_resume_with_another_grammar_is_one_line_error(trained_dir: Path, tmp_path: Path, expr_dataset_path: Path) -> None:
     from lsbo.grammar import Grammar
 
