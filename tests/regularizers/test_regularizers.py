@@ -148,6 +148,7 @@ def test_rae_penalises_code_and_decoder() -> None:
     assert float(terms["decoder_l2"].detach()) == pytest.approx(expected, rel=1e-6)
     terms["decoder_l2"].backward()
     assert decoder.weight.grad is not None
+    assert torch.allclose(decoder.weight.grad, 2 * 0.25 * decoder.weight.detach())  # d/dW of 0.25 * |W|^2
     assert make("gmm").decoder_terms(decoder) == {}
 
 
