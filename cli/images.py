@@ -11,6 +11,8 @@ from typing import Optional
 
 import typer
 
+from .train import REGULARIZER_OPTION_HELP, parse_regularizer_options
+
 images_app = typer.Typer(
     name="images",
     help="Image experiments: conv autoencoders with any regularizer, FID, clustering accuracy, figures.",
@@ -45,8 +47,8 @@ def _parse_values(text: str) -> list[float]:
     return values
 
 
-def _regularizer_options(no_ks: bool, no_cv: bool, min_distance: Optional[float]) -> Optional[dict]:
-    options: dict = {}
+def _regularizer_options(no_ks: bool, no_cv: bool, min_distance: Optional[float], pairs: Optional[list[str]] = None) -> Optional[dict]:
+    options: dict = parse_regularizer_options(pairs or [])
     if no_ks:
         options["use_ks"] = False
     if no_cv:
@@ -74,6 +76,7 @@ def train(
     no_ks: bool = typer.Option(False, "--no-ks", help="gmm ablation: drop the KS term."),
     no_cv: bool = typer.Option(False, "--no-cv", help="gmm ablation: drop the covariance term."),
     min_distance: Optional[float] = typer.Option(None, "--min-distance", help="gmm: smallest distance between prior means."),
+    regularizer_option: Optional[list[str]] = typer.Option(None, "--regularizer-option", help=REGULARIZER_OPTION_HELP),
     seed: int = typer.Option(0, "--seed"),
     device: str = typer.Option("auto", "--device", help="auto | cpu | cuda"),
     resume: bool = typer.Option(False, "--resume", help="Continue from the checkpoint in --out."),
@@ -85,7 +88,7 @@ def train(
         dataset, out, data_dir=data, preset=preset, regularizer=regularizer, epochs=epochs, limit=limit,
         device=device, resume=resume, seed=seed, latent_dim=latent_dim, n_components=components,
         widths=_parse_widths(widths), batch_size=batch_size, learning_rate=learning_rate, rec_weight=rec_weight,
-        regularizer_options=_regularizer_options(no_ks, no_cv, min_distance),
+        regularizer_options=_regularizer_options(no_ks, no_cv, min_distance, regularizer_option),
     )
     typer.echo(f"trained {run.config.regularizer} on {run.config.dataset}: {len(run.history)} epochs ({run.stop_reason}) -> {run.out_dir}")
 

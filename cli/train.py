@@ -4,9 +4,14 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
+from typing import Any, Optional
 
 import typer
+
+REGULARIZER_OPTION_HELP = (
+    "KEY=VALUE option of the regularizer, repeatable (e.g. beta=0.5 or epsilon_std=0.01 for vae, "
+    "code_weight=1e-3 for rae, weight=10 for wae, use_cv=false for gmm)."
+)
 
 
 def train(
@@ -24,6 +29,7 @@ def train(
     learning_rate: Optional[float] = typer.Option(None, "--lr", help="Adam learning rate (default 1e-3)."),
     rec_weight: Optional[str] = typer.Option(None, "--rec-weight", help="Reconstruction weight: a number, or auto (Section 3.3)."),
     rec_weight_epochs: int = typer.Option(5, "--rec-weight-epochs", help="Epochs of the plain autoencoder behind --rec-weight auto."),
+    regularizer_option: Optional[list[str]] = typer.Option(None, "--regularizer-option", help=REGULARIZER_OPTION_HELP),
     gru_hidden: Optional[int] = typer.Option(None, "--gru-hidden", help="GRU width (preset: 501/100 paper, 128/100 cpu)."),
     kind: Optional[str] = typer.Option(None, "--kind", help="molecules | expressions | strings (inferred for zinc/expr)."),
     limit: Optional[int] = typer.Option(None, "--limit", help="Use only the first N strings."),
@@ -43,6 +49,7 @@ def train(
         preset=preset, latent_dim=latent_dim, n_components=components, epochs=epochs, batch_size=batch_size,
         learning_rate=learning_rate, rec_weight=weight, gru_hidden=gru_hidden, kind=kind, limit=limit, seed=seed,
         device=device, resume=resume, threads=threads, rec_weight_epochs=rec_weight_epochs,
+        regularizer_options=parse_regularizer_options(regularizer_option or []),
     )
     result = train_sequence_model(options)
     typer.echo(
@@ -181,6 +188,35 @@ def _as_float(text: str, flag: str) -> float:
         from lsbo.errors import ConfigError
 
         raise ConfigError(f"{flag} {text!r}: expected a number or auto") from None
+
+
+def parse_regularizer_options(pairs: list[str]) -> dict[str, Any]:
+    """``KEY=VALUE`` pairs of ``--regularizer-option`` as keyword arguments of the regularizer.
+
+    Values are read as booleans (true/false), integers or floats where they look like one, else kept as
+    text; the regularizer itself refuses an option it does not have, naming the ones it has.
+    """
+    from lsbo.errors import ConfigError
+
+    options: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, text = pair.partition("=")
+        key, text = key.strip(), text.strip()
+        if not sep or not key or not text:
+            raise ConfigError(f"--regularizer-option {pair!r}: expected KEY=VALUE, e.g. beta=0.5")
+        options[key] = _option_value(text)
+    return options
+
+
+def _option_value(text: str) -> Any:
+    if text.lower() in ("true", "false"):
+        return text.lower() == "true"
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return text
 
 
 def _read_lines(file: Path) -> list[tuple[int, str]]:

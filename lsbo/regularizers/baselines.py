@@ -2,7 +2,10 @@
 
 * ``vae`` -- variational autoencoder (Kingma & Welling, 2014): Gaussian encoder (mean and
   log-variance), reparameterised sample during training, term ``"kl"`` = beta * KL(q(z|x) || N(0, I))
-  (summed over dimensions, averaged over the batch). beta = 1 by default.
+  (summed over dimensions, averaged over the batch). beta = 1 by default. ``epsilon_std`` scales the
+  reparameterisation noise, z = mean + epsilon_std * sigma * eps (default 1, the VAE proper); the
+  Grammar VAE's reference implementation (Kusner et al., 2017) trains with 0.01, which keeps its
+  expression and molecule VAEs out of posterior collapse (their KL term is unchanged).
 * ``cvvae`` -- constant-variance VAE (Ghosh et al., 2020): the encoder emits only the mean; the
   code is mean + sigma * eps during training with a fixed, configurable sigma (default 1, the
   prior's scale); term ``"kl"`` = beta * KL(N(mean, sigma^2 I) || N(0, I)).
@@ -48,19 +51,24 @@ class VAERegularizer(Regularizer):
     name = "vae"
     n_encoder_outputs = 2
 
-    def __init__(self, latent_dim: int, *, beta: float = 1.0, min_log_variance: float = -30.0, max_log_variance: float = 20.0) -> None:
+    def __init__(
+        self, latent_dim: int, *, beta: float = 1.0, epsilon_std: float = 1.0, min_log_variance: float = -30.0,
+        max_log_variance: float = 20.0,
+    ) -> None:
         super().__init__(latent_dim, GMMPrior.standard_normal(latent_dim))
         self.beta = _positive("beta", beta, allow_zero=True)
+        self.epsilon_std = _positive("epsilon_std", epsilon_std)
         if not min_log_variance < max_log_variance:
             raise ConfigError("min_log_variance must be below max_log_variance")
         # exp(log-variance) overflows for large encoder outputs; clamping keeps KL and sample finite.
         self.log_variance_range = (float(min_log_variance), float(max_log_variance))
-        self.config.update(beta=self.beta, min_log_variance=self.log_variance_range[0], max_log_variance=self.log_variance_range[1])
+        self.config.update(beta=self.beta, epsilon_std=self.epsilon_std, min_log_variance=self.log_variance_range[0], max_log_variance=self.log_variance_range[1])
 
     def forward(self, encoder_output: Tensor) -> RegularizerOutput:
         mean, log_variance = self.split(encoder_output)
         log_variance = log_variance.clamp(*self.log_variance_range)
-        z = mean + torch.exp(0.5 * log_variance) * torch.randn_like(mean) if self.training else mean
+        noise = self.epsilon_std * torch.randn_like(mean)
+        z = mean + torch.exp(0.5 * log_variance) * noise if self.training else mean
         return RegularizerOutput(z=z, terms={"kl": self.beta * gaussian_kl(mean, log_variance)})
 
 

@@ -126,6 +126,22 @@ def test_vae_samples_in_training_and_uses_mean_in_evaluation() -> None:
     assert float(make("vae", beta=4.0)(x).terms["kl"]) == pytest.approx(4.0 * float(reg(x).terms["kl"]))
 
 
+def test_vae_epsilon_std_scales_only_the_noise() -> None:
+    reg, small = make("vae"), make("vae", epsilon_std=0.01)
+    x = encoder_output(reg).detach()
+    mean = x[:, :LATENT]
+    torch.manual_seed(3)
+    full = reg.train()(x)
+    torch.manual_seed(3)
+    scaled = small.train()(x)
+    # the same draw of eps, one hundredth of the displacement; the KL term does not change
+    assert torch.allclose(scaled.z - mean, 0.01 * (full.z - mean), atol=1e-6)
+    assert float(scaled.terms["kl"]) == pytest.approx(float(full.terms["kl"]))
+    assert small.config["epsilon_std"] == 0.01
+    with pytest.raises(ConfigError, match="epsilon_std"):
+        make("vae", epsilon_std=0.0)
+
+
 def test_cvvae_adds_fixed_noise() -> None:
     reg = make("cvvae", std=0.2).train()
     x = torch.zeros(4000, LATENT)
