@@ -175,3 +175,19 @@ def test_kill_and_resume_continues_at_the_next_epoch(tmp_path: Path, expr_datase
     assert f"resuming from {out / 'checkpoint.pt'} after epoch {done}" in resumed.stderr
     assert metrics_epochs(out) == list(range(1, done + 2))
     assert load_checkpoint(out)["trainer"]["epoch"] == done + 1
+
+
+def test_regularizer_options_reach_the_checkpoint(tmp_path: Path, expr_dataset_path: Path) -> None:
+    out = tmp_path / "vae"
+    args = tiny_train_args(expr_dataset_path, out, epochs=1)
+    args[args.index("--out"):args.index("--out")] = [
+        "--regularizer", "vae", "--regularizer-option", "epsilon_std=0.01", "--regularizer-option", "beta=0.5",
+    ]
+    result = run_cli(*args, env=ONE_THREAD)
+    assert result.returncode == 0, result.stderr
+    stored = load_checkpoint(out / "checkpoint.pt")["regularizer_config"]
+    assert (stored["name"], stored["epsilon_std"], stored["beta"]) == ("vae", 0.01, 0.5)
+    for bad, message in (("beta", "expected KEY=VALUE"), ("code_weight=1", "has no option 'code_weight'")):
+        refused = run_cli(*tiny_train_args(expr_dataset_path, tmp_path / "x", epochs=1), "--regularizer", "vae",
+                          "--regularizer-option", bad)
+        assert refused.returncode != 0 and message in refused.stderr and "Traceback" not in refused.stderr
