@@ -14,6 +14,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from lsbo.objectives.base import is_better
+
 #: Paper, Table 2: the 1st, 2nd and 3rd best scores per model (expr: lower is better; mol: higher).
 PAPER_TABLE2: dict[str, dict[str, tuple[float, float, float]]] = {
     "GVAE": {"expr": (0.10, 0.46, 0.52), "mol": (3.13, 3.10, 2.37)},
@@ -104,7 +106,7 @@ def plot_best_so_far(trials: Mapping[int, Sequence[Mapping[str, Any]]], path: Pa
         current = math.nan
         for record in records:
             score = record.get("score")
-            if score is not None and (math.isnan(current) or (score > current if maximize else score < current)):
+            if score is not None and (math.isnan(current) or is_better(score, current, maximize)):
                 current = float(score)
             best.append(current)
         axes.plot(range(1, len(best) + 1), best, label=f"trial {trial}")

@@ -32,7 +32,7 @@ from lsbo.bo.acquisition import AcquisitionOptions, propose_batch
 from lsbo.bo.candidates import decode_candidates, default_attempts
 from lsbo.bo.surrogates import SparseTraining, box_bounds, fit_surrogate
 from lsbo.errors import ConfigError
-from lsbo.objectives.base import Objective, evaluate_safely
+from lsbo.objectives.base import ItemwiseObjective, Objective, evaluate_safely
 
 RUN_FILE = "run.json"
 INITIAL_DATA_FILE = "initial_data.pt"
@@ -273,19 +273,25 @@ def run_trial(ctx: RunContext, trial: int, trial_dir: Path) -> list[dict[str, An
                 f"log-lik {m['test_loglik'] if m['test_loglik'] is None else round(m['test_loglik'], 4)}; "
                 f"fit {m['fit_seconds']}s, acquisition {m['acquisition_seconds']}s, decoding {m['decode_seconds']}s"
             )
-        for index, (latent, string) in enumerate(zip(batch["latents"], batch["strings"])):
-            if (iteration, index) in done:
-                continue
+        pending = [i for i in range(len(batch["latents"])) if (iteration, i) not in done]
+        # A batch objective (perhaps vectorised) is called once on the iteration's pending strings; an
+        # item-wise one is called per string, so each record is on disk as soon as it is scored.
+        # evaluate_safely isolates an input that raises in either case.
+        chunk = 1 if isinstance(ctx.objective, ItemwiseObjective) else max(1, len(pending))
+        for start in range(0, len(pending), chunk):
+            indices = pending[start : start + chunk]
             started = time.perf_counter()
-            evaluation = evaluate_safely(ctx.objective, [string])[0]
-            record = {
-                "trial": trial, "iteration": iteration, "index": index, "string": string, "latent": latent,
-                "score": evaluation.score, "valid": evaluation.valid, "error": evaluation.error,
-                "time": time.time(), "seconds": round(time.perf_counter() - started, 6),
-            }
-            append_record(evaluations_path, record)
-            done[(iteration, index)] = record
-            ctx.on_evaluation(record)
+            evaluations = evaluate_safely(ctx.objective, [batch["strings"][i] for i in indices])
+            seconds = (time.perf_counter() - started) / len(indices)
+            for index, evaluation in zip(indices, evaluations):
+                record = {
+                    "trial": trial, "iteration": iteration, "index": index, "string": batch["strings"][index],
+                    "latent": batch["latents"][index], "score": evaluation.score, "valid": evaluation.valid,
+                    "error": evaluation.error, "time": time.time(), "seconds": round(seconds, 6),
+                }
+                append_record(evaluations_path, record)
+                done[(iteration, index)] = record
+                ctx.on_evaluation(record)
         new = [done[(iteration, i)] for i in range(len(batch["latents"])) if done[(iteration, i)]["valid"]]
         if new:
             x = torch.cat([x, torch.tensor([r["latent"] for r in new], dtype=torch.float64)])

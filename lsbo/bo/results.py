@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from lsbo.objectives.base import Objective
+from lsbo.objectives.base import Objective, is_better
 
 
 def top_distinct(records: Sequence[Mapping[str, Any]], k: int, maximize: bool) -> list[dict[str, Any]]:
@@ -24,7 +24,7 @@ def top_distinct(records: Sequence[Mapping[str, Any]], k: int, maximize: bool) -
         if not record.get("valid"):
             continue
         string, score = record["string"], record["score"]
-        if string not in best or (score > best[string]["score"] if maximize else score < best[string]["score"]):
+        if string not in best or is_better(score, best[string]["score"], maximize):
             best[string] = record
     ordered = sorted(best.values(), key=lambda r: r["score"], reverse=maximize)[:k]
     return [{"score": r["score"], "string": r["string"], "trial": r["trial"], "iteration": r["iteration"]} for r in ordered]

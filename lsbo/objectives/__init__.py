@@ -9,9 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from lsbo.errors import ObjectiveError
-from lsbo.objectives.base import Evaluation, ItemwiseObjective, Objective, evaluate_safely
-
-BUILTIN_TARGETS = ("logp", "expr", "qed")
+from lsbo.objectives.base import BUILTIN_TARGETS, Evaluation, ItemwiseObjective, Objective, evaluate_safely
 
 
 def build_objective(target: str, *, model: Any | None = None) -> Objective:

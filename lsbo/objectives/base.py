@@ -15,6 +15,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 
+#: The targets ``build_objective`` knows by name (anything else must be ``module:function``).
+BUILTIN_TARGETS = ("logp", "expr", "qed")
+
+
+def is_better(a: float, b: float, maximize: bool) -> bool:
+    """Whether score ``a`` is strictly better than ``b`` in the given direction (the one direction check)."""
+    return a > b if maximize else a < b
+
+
 class Objective(ABC):
     """A batch score function over strings.
 
@@ -35,7 +44,7 @@ class Objective(ABC):
 
     def better(self, a: float, b: float) -> bool:
         """Whether score ``a`` is strictly better than ``b`` in this objective's direction."""
-        return a > b if self.maximize else a < b
+        return is_better(a, b, self.maximize)
 
     def __repr__(self) -> str:
         direction = "maximize" if self.maximize else "minimize"

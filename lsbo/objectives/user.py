@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from lsbo.errors import ObjectiveError
-from lsbo.objectives.base import ItemwiseObjective, Objective
+from lsbo.objectives.base import BUILTIN_TARGETS, ItemwiseObjective, Objective
 
 
 class CallableObjective(ItemwiseObjective):
@@ -73,7 +73,7 @@ def load_target(target: str) -> Objective:
     """
     module_name, sep, attribute = target.partition(":")
     if not sep or not module_name or not attribute:
-        raise ObjectiveError(f"--target {target!r}: expected logp, expr, qed or module:function")
+        raise ObjectiveError(f"--target {target!r}: expected {', '.join(BUILTIN_TARGETS)} or module:function")
     try:
         if module_name.endswith(".py") or Path(module_name).is_file():
             path = Path(module_name).resolve()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -12,7 +13,7 @@ from lsbo.bo.acquisition import AcquisitionOptions
 from lsbo.bo.loop import EVALUATIONS_FILE, append_record, read_records
 from lsbo.errors import ConfigError
 from lsbo.objectives import build_objective
-from lsbo.objectives.base import ItemwiseObjective
+from lsbo.objectives.base import ItemwiseObjective, Objective
 from lsbo.objectives.expressions import expression_score
 from tests.bo.fakes import FakeModel
 
@@ -115,6 +116,30 @@ def test_objective_raising_on_one_input_is_recorded_and_run_goes_on(tmp_path: Pa
         else:
             assert record["score"] == len(record["string"])
     assert results["trials"]["1"]["n_evaluations"] == 8
+
+
+class CountingBatchObjective(Objective):
+    """A batch objective (not item-wise) that records the size of every call."""
+
+    name = "expr"
+    maximize = False
+
+    def __init__(self) -> None:
+        self.call_sizes: list[int] = []
+
+    def __call__(self, strings: Sequence[str]) -> list[float | None]:
+        self.call_sizes.append(len(strings))
+        return [expression_score(s) for s in strings]
+
+
+def test_batch_objective_is_called_once_per_iteration(tmp_path: Path) -> None:
+    objective = CountingBatchObjective()
+    config = BOConfig(trials=1, iterations=2, batch_size=3, attempts=4, seed=3, acquisition=CHEAP)
+    run_optimization(FakeModel(), objective, tmp_path / "run", config, target="expr")
+    # the first call scores the training strings; then one call of 3 strings per iteration
+    assert objective.call_sizes[1:] == [3, 3]
+    records = read_records(tmp_path / "run" / "trial_1" / EVALUATIONS_FILE)
+    assert [r["score"] for r in records] == pytest.approx([expression_score(r["string"]) for r in records])
 
 
 def test_torn_last_line_is_truncated(tmp_path: Path) -> None:

@@ -87,3 +87,12 @@ def test_module_function_target_from_file_and_module(tmp_path, monkeypatch) -> N
 def test_bad_targets_are_one_line_errors(target: str, message: str) -> None:
     with pytest.raises(ObjectiveError, match=message):
         build_objective(target)
+
+
+def test_direction_check_is_one_function() -> None:
+    from lsbo.objectives.base import is_better
+
+    assert is_better(2.0, 1.0, maximize=True) and not is_better(1.0, 2.0, maximize=True)
+    assert is_better(1.0, 2.0, maximize=False) and not is_better(2.0, 2.0, maximize=False)
+    minimising = build_objective("expr")
+    assert minimising.better(0.1, 0.5) and not minimising.better(0.5, 0.1)
