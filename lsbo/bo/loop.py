@@ -124,21 +124,35 @@ def append_record(path: Path, record: dict[str, Any]) -> None:
         os.fsync(handle.fileno())
 
 
+#: Fields every evaluation record and every saved candidate batch must have for a resume to use them.
+RECORD_KEYS = ("trial", "iteration", "index", "string", "latent", "score", "valid")
+CANDIDATE_KEYS = ("latents", "strings", "surrogate_metrics")
+
+
+def _missing(payload: Any, keys: Sequence[str]) -> list[str]:
+    return list(keys) if not isinstance(payload, dict) else [k for k in keys if k not in payload]
+
+
 def read_records(path: Path) -> list[dict[str, Any]]:
     """The complete records of an evaluations file; a torn last line (killed mid-write) is dropped
-    from the file so appends continue cleanly."""
+    from the file so appends continue cleanly. A complete line that is not a record is an error
+    naming the file and line: it was not written by this loop, and guessing would lose evaluations."""
     if not path.is_file():
         return []
     text = path.read_text(encoding="utf-8")
     records: list[dict[str, Any]] = []
     good_length = 0
-    for line in text.splitlines(keepends=True):
+    for number, line in enumerate(text.splitlines(keepends=True), start=1):
         if not line.endswith("\n"):
             break
         try:
-            records.append(json.loads(line))
+            record = json.loads(line)
         except json.JSONDecodeError:
             break
+        missing = _missing(record, RECORD_KEYS)
+        if missing:
+            raise ConfigError(f"{path}, line {number}: not an evaluation record (missing {', '.join(missing)}); repair or remove that line")
+        records.append(record)
         good_length += len(line.encode("utf-8"))
     if good_length != len(text.encode("utf-8")):
         with open(path, "r+b") as handle:
@@ -263,6 +277,10 @@ def run_trial(ctx: RunContext, trial: int, trial_dir: Path) -> list[dict[str, An
         batch_path = trial_dir / f"candidates_{iteration}.json"
         if batch_path.is_file():
             batch = read_json(batch_path)
+            missing = _missing(batch, CANDIDATE_KEYS)
+            if missing or len(batch["latents"]) != len(batch["strings"]):
+                problem = f"missing {', '.join(missing)}" if missing else "latents and strings differ in number"
+                raise ConfigError(f"{batch_path} is not a candidate batch ({problem}); delete it to recompute it")
         else:
             batch = _choose_batch(ctx, x, y, trial, iteration)
             write_json_atomic(batch_path, batch)
@@ -305,6 +323,8 @@ def _check_run_file(out_dir: Path, settings: dict[str, Any], resume: bool) -> No
         if not resume:
             raise ConfigError(f"{out_dir} already holds an optimisation run; pass --resume to continue it or choose another --out")
         previous = read_json(run_path)
+        if not isinstance(previous, dict):
+            raise ConfigError(f"{run_path} is not a run description (a JSON object); delete it to start the run afresh")
         # a key missing from an older run.json (written before it was recorded) cannot be compared
         changed = [k for k in RESUME_KEYS if k in previous and previous[k] != settings.get(k)]
         if changed:

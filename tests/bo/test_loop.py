@@ -144,11 +144,12 @@ def test_batch_objective_is_called_once_per_iteration(tmp_path: Path) -> None:
 
 def test_torn_last_line_is_truncated(tmp_path: Path) -> None:
     path = tmp_path / "e.jsonl"
-    append_record(path, {"a": 1})
+    record = {"trial": 1, "iteration": 1, "index": 0, "string": "x", "latent": [0.0], "score": 1.0, "valid": True}
+    append_record(path, record)
     with open(path, "a") as handle:
-        handle.write('{"a": 2')
-    assert read_records(path) == [{"a": 1}]
-    assert path.read_text() == '{"a":1}\n'
+        handle.write('{"trial": 1, "ite')
+    assert read_records(path) == [record]
+    assert path.read_text() == json.dumps(record, separators=(",", ":")) + "\n"
 
 
 def test_prior_box_covers_every_component_three_stds() -> None:
@@ -203,3 +204,23 @@ def test_damaged_run_file_on_resume_is_named_in_one_line(tmp_path: Path, damaged
     (out / damaged).write_text('{"target": "ex', encoding="utf-8")
     with pytest.raises(ConfigError, match=damaged.split("/")[-1]):
         run_optimization(FakeModel(), build_objective("expr"), out, small, target="expr", resume=True)
+
+
+@pytest.mark.parametrize(
+    ("damaged", "content", "message"),
+    [
+        ("run.json", "[1, 2]", "not a run description"),
+        ("trial_1/candidates_1.json", '{"latents": [[0.0, 0.0]]}', "missing strings, surrogate_metrics"),
+        ("trial_1/" + EVALUATIONS_FILE, '{"trial": 1, "iteration": 1}\n', "line 1: not an evaluation record"),
+    ],
+)
+def test_valid_json_of_the_wrong_shape_on_resume_is_named_in_one_line(
+    tmp_path: Path, damaged: str, content: str, message: str
+) -> None:
+    out = tmp_path / "run"
+    small = BOConfig(trials=1, iterations=1, batch_size=2, attempts=2, acquisition=CHEAP)
+    run_optimization(FakeModel(), build_objective("expr"), out, small, target="expr")
+    (out / damaged).write_text(content, encoding="utf-8")
+    with pytest.raises(ConfigError, match=message) as caught:
+        run_optimization(FakeModel(), build_objective("expr"), out, small, target="expr", resume=True)
+    assert damaged.split("/")[-1] in str(caught.value) and "\n" not in str(caught.value)
