@@ -229,6 +229,13 @@ def train_sequence_model(options: TrainOptions, log: Callable[[str], None] | Non
     checkpoint_file = out_dir / CHECKPOINT_NAME
     if checkpoint_file.exists() and not options.resume:
         raise ConfigError(f"{out_dir} already holds a trained model; pass --resume to continue it or choose another --out")
+    # Refuse bad flags before anything is written or the (possibly long) data preparation runs: the overrides are
+    # the same for both families, so checking them against one preset catches every flag error.
+    from lsbo.regularizers import check_regularizer_options
+
+    requested_config(options, "expressions")
+    if not (options.resume and checkpoint_file.exists()):  # a resumed run keeps its stored regularizer
+        check_regularizer_options(options.regularizer or "gmm", options.regularizer_options)
     out_dir.mkdir(parents=True, exist_ok=True)
     if options.resume and checkpoint_file.exists():
         return _resume(options, checkpoint_file, log)

@@ -14,6 +14,7 @@ Build one by name with :func:`build_regularizer`.
 from __future__ import annotations
 
 import inspect
+from collections.abc import Mapping
 from typing import Any
 
 import torch
@@ -52,6 +53,7 @@ __all__ = [
     "VAERegularizer",
     "WAERegularizer",
     "build_regularizer",
+    "check_regularizer_options",
     "covariance_loss",
     "estimate_weights",
     "fit_ex_post_gmm",
@@ -72,6 +74,26 @@ REGULARIZERS: dict[str, type[Regularizer]] = {
 _SHARED_ARGUMENTS = ("n_components", "batch_size", "generator")
 
 
+def check_regularizer_options(name: str, options: Mapping[str, Any]) -> str:
+    """The normalised regularizer name, after checking ``name`` and the keys of ``options``.
+
+    Cheap (nothing is built), so callers can refuse a bad ``--regularizer``/``--regularizer-option``
+    before any expensive work; a problem is a :class:`ConfigError` naming the valid choices.
+    """
+    key = name.strip().lower()
+    if key not in REGULARIZERS:
+        raise ConfigError(f"unknown regularizer {name!r}: expected one of {', '.join(REGULARIZERS)}")
+    accepted = inspect.signature(REGULARIZERS[key].__init__).parameters
+    unknown = sorted(option for option in options if option not in accepted or option in ("self", "latent_dim"))
+    if unknown:
+        allowed = [p for p in accepted if p not in ("self", "latent_dim", *_SHARED_ARGUMENTS)]
+        raise ConfigError(
+            f"regularizer {key!r} has no option {', '.join(map(repr, unknown))} "
+            f"(options: {', '.join(allowed) if allowed else 'none'})"
+        )
+    return key
+
+
 def build_regularizer(
     name: str,
     latent_dim: int,
@@ -88,20 +110,11 @@ def build_regularizer(
     ``options`` are the keyword arguments of the chosen class (e.g. ``use_cv=False`` for ``gmm``,
     ``beta=4.0`` for ``vae``); an unknown one is a :class:`ConfigError` naming it.
     """
-    key = name.strip().lower()
-    if key not in REGULARIZERS:
-        raise ConfigError(f"unknown regularizer {name!r}: expected one of {', '.join(REGULARIZERS)}")
+    key = check_regularizer_options(name, options)
     if int(latent_dim) < 1:
         raise ConfigError(f"latent dimension must be at least 1, got {latent_dim}")
     cls = REGULARIZERS[key]
     accepted = inspect.signature(cls.__init__).parameters
-    unknown = sorted(option for option in options if option not in accepted or option in ("self", "latent_dim"))
-    if unknown:
-        allowed = [p for p in accepted if p not in ("self", "latent_dim", *_SHARED_ARGUMENTS)]
-        raise ConfigError(
-            f"regularizer {key!r} has no option {', '.join(map(repr, unknown))} "
-            f"(options: {', '.join(allowed) if allowed else 'none'})"
-        )
     shared = {"n_components": n_components, "batch_size": batch_size, "generator": generator}
     arguments = {k: v for k, v in shared.items() if k in accepted}
     return cls(int(latent_dim), **arguments, **options)

@@ -191,3 +191,23 @@ def test_regularizer_options_reach_the_checkpoint(tmp_path: Path, expr_dataset_p
         refused = run_cli(*tiny_train_args(expr_dataset_path, tmp_path / "x", epochs=1), "--regularizer", "vae",
                           "--regularizer-option", bad)
         assert refused.returncode != 0 and message in refused.stderr and "Traceback" not in refused.stderr
+
+
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        (["--epochs", "0"], "epochs"),
+        (["--lr", "-1"], "--lr"),
+        (["--regularizer", "rae", "--regularizer-option", "beta=2"], "has no option 'beta'"),
+    ],
+)
+def test_bad_model_flags_are_refused_before_data_preparation(
+    tmp_path: Path, expr_dataset_path: Path, flags: list[str], message: str
+) -> None:
+    out = tmp_path / "never"
+    args = tiny_train_args(expr_dataset_path, out, epochs=1)
+    del args[args.index("--epochs") : args.index("--epochs") + 2]
+    result = run_cli(*args, *flags)
+    assert result.returncode != 0 and message in result.stderr and "Traceback" not in result.stderr
+    assert "strings accepted" not in result.stderr  # no data was prepared
+    assert not out.exists()  # and nothing was written
