@@ -502,7 +502,6 @@ def prepare_characters(
 
 # --- choosing a grammar and kind for a source ------------------------------------------------------
 
-BUILTIN_GRAMMARS: tuple[str, ...] = ("zinc", "expr")
 _KIND_OF_BUILTIN = {"zinc": "molecules", "expr": "expressions"}
 
 
@@ -520,20 +519,19 @@ def default_grammar_name(source: str) -> str | None:
 
 
 def resolve_grammar(spec: str | None, source: str, tokenizer: str | None = None) -> "Grammar":
-    """The grammar named by ``spec`` (a built-in name or a grammar file), or the source's default."""
+    """The grammar named by ``spec`` (see :meth:`lsbo.grammar.Grammar.resolve`), or the source's default.
+
+    ``tokenizer`` (the ``--tokenizer`` flag) applies to grammar files only: a built-in grammar brings
+    its own, and a flag that would change it is refused rather than silently used.
+    """
     from lsbo.grammar import Grammar
 
     name = spec if spec is not None else default_grammar_name(source)
     if name is None:
         raise ConfigError(f"no default grammar for {source}; pass --grammar zinc|expr|FILE")
-    if name in BUILTIN_GRAMMARS and not Path(name).exists():
-        if tokenizer is not None:
-            raise ConfigError("--tokenizer applies to grammar files; built-in grammars have their own tokenizer")
-        return Grammar.builtin(name)
-    path = Path(name).expanduser()
-    if not path.is_file():
-        raise ConfigError(f"grammar not found: {name} (built-in: {', '.join(BUILTIN_GRAMMARS)}, or a grammar file)")
-    return Grammar.from_file(path, tokenizer=tokenizer)
+    if tokenizer is not None and name in Grammar.builtin_names():
+        raise ConfigError("--tokenizer applies to grammar files; built-in grammars have their own tokenizer")
+    return Grammar.resolve(name, tokenizer=tokenizer)
 
 
 def default_source_kind(source: str) -> str:

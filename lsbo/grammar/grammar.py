@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from nltk.grammar import CFG, Nonterminal, Production, read_grammar, standard_nonterm_parser
 
-from lsbo.errors import GrammarError
+from lsbo.errors import ConfigError, GrammarError
 from lsbo.grammar.parser import FastParser
 from lsbo.grammar.tables import GrammarTables, productive_nonterminals, reachable_nonterminals
 from lsbo.grammar.tokenizer import Tokenizer, make_tokenizer
@@ -251,16 +251,21 @@ class Grammar:
         return cls(text, name=name, tokenizer=tokenizer, max_length=max_length)
 
     @classmethod
-    def resolve(cls, name_or_path: str | Path) -> "Grammar":
-        """A built-in grammar by name, else a grammar file by path."""
-        if isinstance(name_or_path, str) and name_or_path in cls.builtin_names():
-            return cls.builtin(name_or_path)
-        path = Path(name_or_path)
-        if not path.exists():
-            raise GrammarError(
-                f"no built-in grammar or file named {str(name_or_path)!r} (built-ins: {', '.join(cls.builtin_names())})"
-            )
-        return cls.from_file(path)
+    def resolve(cls, name_or_path: str | Path, tokenizer: TokenizerSpec = None) -> "Grammar":
+        """A built-in grammar by name, else a grammar file by path (``tokenizer`` as in :meth:`from_file`).
+
+        The one place a user's grammar argument (``lsbo grammar``, ``lsbo data prepare --grammar``)
+        becomes a grammar. A built-in name wins over a file of that name in the working directory
+        (write ``./zinc`` for the file), so the same command means the same grammar everywhere.
+        """
+        names = cls.builtin_names()
+        if isinstance(name_or_path, str) and name_or_path in names:
+            return cls.builtin(name_or_path, tokenizer=tokenizer)
+        path = Path(name_or_path).expanduser()
+        if not path.is_file():
+            what = "path is a directory" if path.is_dir() else "not found"
+            raise ConfigError(f"grammar {what}: {name_or_path} (built-in: {', '.join(names)}, or a grammar file)")
+        return cls.from_file(path, tokenizer=tokenizer)
 
     def __reduce__(self) -> tuple[Any, ...]:
         # Rebuild from the text in another process (data preparation workers) instead of pickling tables.

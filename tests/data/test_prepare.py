@@ -177,6 +177,25 @@ def test_default_grammar_and_kind_for_sources(tmp_path: Path) -> None:
     assert prepare_module.default_kind(Grammar.builtin("expr")) == "expressions"
 
 
+def test_grammar_resolution_has_one_implementation_for_both_entry_points(tmp_path: Path) -> None:
+    # lsbo grammar (Grammar.resolve) and lsbo data prepare --grammar (resolve_grammar) turn the same
+    # argument into the same grammar, or fail with the same one-line message.
+    grammar_file = tmp_path / "pairs.cfg"
+    grammar_file.write_text("S -> 'a' S 'b' | 'a' 'b'\n")
+    direct = Grammar.resolve(str(grammar_file), tokenizer="whitespace")
+    via_prepare = prepare_module.resolve_grammar(str(grammar_file), "rows.txt", tokenizer="whitespace")
+    assert direct.text == via_prepare.text and direct.tokenizer.name == via_prepare.tokenizer.name == "whitespace"
+    assert direct.encode(["a a b b"]).ok.all() and via_prepare.encode(["a a b b"]).ok.all()
+    for missing, expected in ((tmp_path / "nope.cfg", "grammar not found"), (tmp_path, "grammar path is a directory")):
+        with pytest.raises(ConfigError) as from_grammar:
+            Grammar.resolve(str(missing))
+        with pytest.raises(ConfigError) as from_prepare:
+            prepare_module.resolve_grammar(str(missing), "zinc")
+        assert str(from_grammar.value) == str(from_prepare.value)
+        assert str(from_grammar.value).startswith(f"{expected}: {missing} (built-in: expr, zinc")
+    assert Grammar.resolve("expr").text == prepare_module.resolve_grammar(None, "expr").text
+
+
 def test_custom_grammar_file_with_whitespace_tokens(tmp_path: Path) -> None:
     grammar_file = tmp_path / "pairs.cfg"
     grammar_file.write_text("# max_length: 12\nS -> 'a' S 'b' | 'a' 'b'\n")
