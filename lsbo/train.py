@@ -98,6 +98,10 @@ class TrainerConfig:
     amp: bool = True  # mixed precision, used on CUDA only
     progress: bool = True
     num_threads: int | None = None  # CPU threads for torch; None keeps torch's default (all cores)
+    # Steps between host synchronisations (the finite-loss check and the progress refresh). Loss sums
+    # stay on the device in between, so a GPU is not stalled every step; a non-finite loss is still
+    # caught within this many steps, before the epoch's checkpoint could be written.
+    sync_every: int = 20
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -210,26 +214,29 @@ def _format_number(value: Any) -> Any:
 
 
 class _Averager:
-    """Example-weighted running means of named numbers over an epoch."""
+    """Example-weighted running means of named numbers over an epoch.
+
+    Tensor values are summed where they live (on the device), so adding does not synchronise with
+    the host; :meth:`means` is the one synchronisation.
+    """
 
     def __init__(self) -> None:
-        self.sums: dict[str, float] = {}
+        self.sums: dict[str, Any] = {}
         self.count = 0
 
-    def add(self, values: Mapping[str, float], n: int) -> None:
+    def add(self, values: Mapping[str, Any], n: int) -> None:
         for key, value in values.items():
-            self.sums[key] = self.sums.get(key, 0.0) + float(value) * n
+            value = value.detach().to(torch.float64) if isinstance(value, torch.Tensor) else float(value)
+            self.sums[key] = self.sums.get(key, 0.0) + value * n
         self.count += n
 
     def means(self) -> dict[str, float]:
-        return {key: total / max(self.count, 1) for key, total in self.sums.items()}
+        return {key: float(total) / max(self.count, 1) for key, total in self.sums.items()}
 
 
-def _loss_numbers(losses: LossTerms) -> dict[str, float]:
-    numbers = {"loss": float(losses.total.detach())}
-    numbers.update({name: float(value.detach()) for name, value in losses.terms.items()})
-    numbers.update({name: float(value) for name, value in losses.metrics.items()})
-    return numbers
+def _loss_values(losses: LossTerms) -> dict[str, Any]:
+    """The total, every term and every metric of one batch, still as (device) tensors where they are."""
+    return {"loss": losses.total, **losses.terms, **losses.metrics}
 
 
 # ----------------------------------------------------------------------------------------------
@@ -350,11 +357,16 @@ class Trainer:
     def train_epoch(self, loader: Iterable[Any], progress: Any = None, task: Any = None) -> dict[str, float]:
         self.model.train()
         averager = _Averager()
+        sync_every = max(1, int(self.config.sync_every))
+        nonfinite: torch.Tensor | None = None  # on the device: a non-finite total since the last check
+        first_unchecked = 0
         for step, batch in enumerate(loader):
             batch = move_to_device(batch, self.device)
             with self._autocast():
                 losses = self.model.compute_losses(batch)
-            if not bool(torch.isfinite(losses.total.detach())):
+            bad = ~torch.isfinite(losses.total.detach())
+            nonfinite = bad if nonfinite is None else nonfinite | bad
+            if sync_every == 1 and bool(bad):  # checked every step: stop before a non-finite update
                 raise TrainingDiverged(self._divergence_message(losses, step))
             self.optimizer.zero_grad(set_to_none=True)
             self.scaler.scale(losses.total).backward()
@@ -363,15 +375,28 @@ class Trainer:
                 nn.utils.clip_grad_norm_(self.model.parameters(), self.config.grad_clip)
             self.scaler.step(self.optimizer)
             self.scaler.update()
-            numbers = _loss_numbers(losses)
-            averager.add(numbers, batch_size_of(batch))
+            averager.add(_loss_values(losses), batch_size_of(batch))
             if progress is not None:
-                # the optimised terms only; the epoch summary line carries every metric
-                shown_keys = ["loss", *losses.terms]
-                means = averager.means()
-                shown = " ".join(f"{k}={means[k]:.4g}" for k in shown_keys)
-                progress.update(task, advance=1, losses=shown)
+                progress.update(task, advance=1)
+            if (step + 1) % sync_every == 0:
+                self._check_finite(nonfinite, losses, first_unchecked, step)
+                nonfinite, first_unchecked = None, step + 1
+                self._show_losses(progress, task, averager, losses)
+        if nonfinite is not None:
+            self._check_finite(nonfinite, losses, first_unchecked, step)
+            self._show_losses(progress, task, averager, losses)
         return averager.means()
+
+    @staticmethod
+    def _show_losses(progress: Any, task: Any, averager: _Averager, losses: LossTerms) -> None:
+        if progress is not None:
+            # the optimised terms only; the epoch summary line carries every metric
+            means = averager.means()
+            progress.update(task, losses=" ".join(f"{k}={means[k]:.4g}" for k in ["loss", *losses.terms]))
+
+    def _check_finite(self, nonfinite: torch.Tensor | None, losses: LossTerms, first: int, last: int) -> None:
+        if nonfinite is not None and bool(nonfinite):
+            raise TrainingDiverged(self._divergence_message(losses, last, first))
 
     @torch.no_grad()
     def evaluate_loader(self, loader: Iterable[Any]) -> dict[str, float]:
@@ -382,14 +407,15 @@ class Trainer:
             batch = move_to_device(batch, self.device)
             with self._autocast():
                 losses = self.model.compute_losses(batch)
-            averager.add(_loss_numbers(losses), batch_size_of(batch))
+            averager.add(_loss_values(losses), batch_size_of(batch))
         return averager.means()
 
-    def _divergence_message(self, losses: LossTerms, step: int) -> str:
+    def _divergence_message(self, losses: LossTerms, step: int, first_step: int | None = None) -> str:
         bad = [name for name, value in losses.terms.items() if not bool(torch.isfinite(value.detach()))]
         where = f" (non-finite terms: {', '.join(bad)})" if bad else ""
+        steps = f"step {step + 1}" if first_step is None or first_step == step else f"steps {first_step + 1}-{step + 1}"
         return (
-            f"training stopped: non-finite loss at epoch {self.epoch + 1}, step {step + 1}{where}; "
+            f"training stopped: non-finite loss at epoch {self.epoch + 1}, {steps}{where}; "
             f"{self._kept_checkpoint_note()}; try a lower learning rate or --rec-weight"
         )
 

@@ -60,6 +60,21 @@ def test_fit_reduces_loss_and_writes_metrics(tmp_path: Path) -> None:
     assert payload["trainer"]["epoch"] == 6 and "versions" in payload and "torch" in payload["versions"]
 
 
+def test_deferred_synchronisation_gives_the_same_epoch_means(tmp_path: Path) -> None:
+    # loss sums kept on the device between syncs must average to what per-step floats give
+    runs = {}
+    for sync_every in (1, 4):
+        train, val = _loaders()
+        torch.manual_seed(0)
+        config = _config(2)
+        config.sync_every = sync_every
+        Trainer(LinearRegression(), config, tmp_path / str(sync_every), log=lambda m: None).fit(train, val)
+        runs[sync_every] = _read_metrics(tmp_path / str(sync_every) / "metrics.csv")
+    for a, b in zip(runs[1], runs[4]):
+        for key in ("train_loss", "train_mse", "train_abs_w", "val_loss"):
+            assert float(a[key]) == pytest.approx(float(b[key]), rel=1e-9), key
+
+
 def test_resume_continues_and_matches_an_uninterrupted_run(tmp_path: Path) -> None:
     train, val = _loaders()
     torch.manual_seed(0)
@@ -91,6 +106,22 @@ def test_non_finite_loss_stops_and_keeps_last_checkpoint(tmp_path: Path) -> None
         trainer.fit(train, val)
     assert (tmp_path / "checkpoint.pt").read_bytes() == before
     assert len(_read_metrics(tmp_path / "metrics.csv")) == 1
+
+
+def test_non_finite_loss_between_syncs_is_caught_within_the_epoch(tmp_path: Path) -> None:
+    train, val = _loaders()  # 200 training rows in batches of 32: 7 steps per epoch
+    model = LinearRegression()
+    config = _config(1)
+    config.sync_every = 4
+    trainer = Trainer(model, config, tmp_path, log=lambda m: None)
+    trainer.fit(train, val)
+    before = (tmp_path / "checkpoint.pt").read_bytes()
+    model.poison = True
+    trainer.config.epochs = 2
+    # poisoned from the first step: found at the first sync, which names the unchecked steps
+    with pytest.raises(TrainingDiverged, match="non-finite loss at epoch 2, steps 1-4"):
+        trainer.fit(train, val)
+    assert (tmp_path / "checkpoint.pt").read_bytes() == before
 
 
 class NanOnValidation(LinearRegression):
