@@ -315,6 +315,19 @@ class GMMPrior(nn.Module):
         component, noise = component.to(self.means.device), noise.to(self.means.device)
         return self.means[component] + self.stds[component] * noise, component
 
+    def sample_component(self, n: int, component: int, generator: torch.Generator | None = None) -> Tensor:
+        """``n`` points (n, d) from component ``component`` alone (the paper's Figure 3 rows).
+
+        Drawn on the generator's device and moved to the prior's, as :meth:`sample`.
+        """
+        if not 0 <= component < self.n_components:
+            raise ConfigError(f"component {component}: the prior has components 0..{self.n_components - 1}")
+        if n < 0:
+            raise ConfigError(f"number of samples must be non-negative, got {n}")
+        draw_device = generator.device if generator is not None else self.means.device
+        noise = torch.randn(n, self.dim, generator=generator, device=draw_device, dtype=self.means.dtype)
+        return self.means[component] + self.stds[component] * noise.to(self.means.device)
+
     # ------------------------------------------------------------------ helpers
     def _check_latents(self, z: Tensor) -> Tensor:
         if z.dim() != 2 or z.shape[1] != self.dim:

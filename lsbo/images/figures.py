@@ -56,10 +56,7 @@ def save_grid(images: torch.Tensor, path: str | Path, n_columns: int) -> Path:
 def component_samples(model: ImageAutoencoder, per_component: int, generator: torch.Generator) -> torch.Tensor:
     """``per_component`` decoded samples of each prior component, grouped by component."""
     prior = model.regularizer.prior
-    latents = []
-    for k in range(prior.n_components):
-        noise = torch.randn(per_component, prior.dim, generator=generator).to(prior.means)
-        latents.append(prior.means[k] + prior.stds[k] * noise)
+    latents = [prior.sample_component(per_component, k, generator=generator) for k in range(prior.n_components)]
     return model.decode(torch.cat(latents).to(model.device)).cpu()
 
 

@@ -110,14 +110,12 @@ class TrainedModel:
     @torch.no_grad()
     def sample_latents(self, n: int, component: int | None = None, generator: torch.Generator | None = None) -> torch.Tensor:
         """``n`` points from the prior, or from one component ``component`` of a GMM prior."""
-        prior = self.prior
         if component is None:
             return self.regularizer.sample(n, generator=generator).to(self.device)
-        n_components = int(prior.means.shape[0])
+        n_components = self.prior.n_components
         if not 0 <= component < n_components:
             raise ConfigError(f"--component {component}: the prior has components 0..{n_components - 1}")
-        noise = torch.randn(n, self.latent_dim, generator=generator, device=prior.means.device, dtype=prior.means.dtype)
-        return (prior.means[component] + prior.stds[component] * noise).to(self.device)
+        return self.prior.sample_component(n, component, generator=generator).to(self.device)
 
     def sample(
         self, n: int, component: int | None = None, generator: torch.Generator | None = None, complete: bool = True

@@ -123,6 +123,16 @@ def test_sample_is_reproducible_and_follows_weights(unequal_prior: GMMPrior) -> 
     assert a[0].dtype == torch.float64
 
 
+def test_sample_component_draws_from_that_component_only(unequal_prior: GMMPrior) -> None:
+    for k in range(unequal_prior.n_components):
+        z = unequal_prior.sample_component(4000, k, generator=torch.Generator().manual_seed(k))
+        assert z.shape == (4000, unequal_prior.dim)
+        assert torch.allclose(z.mean(0), unequal_prior.means[k], atol=4 * float(unequal_prior.stds[k].max()) / 4000**0.5)
+        assert torch.allclose(z.std(0), unequal_prior.stds[k].expand(unequal_prior.dim), rtol=0.06)
+    with pytest.raises(ConfigError, match="components 0..2"):
+        unequal_prior.sample_component(3, 3)
+
+
 def test_far_away_latents_stay_finite() -> None:
     prior = GMMPrior.sobol(6, 5)
     z = torch.tensor([[1e4] * 6, [-1e4] * 6, [1e4, -1e4, 0, 0, 3, 1e4]], requires_grad=True)
