@@ -92,8 +92,9 @@ def _fetch(
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a download progress bar."),
 ) -> None:
     """Download a named dataset into the cache (or check a local copy given with --data)."""
-    from lsbo.data.downloads import check_file, fetch, rich_download_progress
+    from lsbo.data.downloads import check_file, fetch
     from lsbo.data.manifests import get_manifest
+    from lsbo.data.progress import download_progress
     from lsbo.errors import DataError
 
     manifest = get_manifest(name)
@@ -101,12 +102,8 @@ def _fetch(
         typer.echo(f"{manifest.name} is generated locally (or read with --data); there is nothing to download")
         return
     if data is None:
-        callback, stop = rich_download_progress(f"downloading {manifest.filename}") if progress else (None, None)
-        try:
+        with download_progress(f"downloading {manifest.filename}", enabled=progress) as callback:
             path = fetch(manifest, progress=callback)
-        finally:
-            if stop is not None:
-                stop()
     else:
         path = Path(data).expanduser()
     found = check_file(manifest, path)

@@ -247,20 +247,6 @@ def fetch(
     return download(manifest, target, timeout=timeout, opener=opener, progress=progress)
 
 
-def rich_download_progress(description: str) -> tuple[ProgressCallback, Callable[[], None]]:
-    """A progress callback drawing a rich bar, and the function that closes the bar."""
-    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
-
-    bar = Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TransferSpeedColumn(), transient=True)
-    task = bar.add_task(description, total=None)
-    bar.start()
-
-    def update(done: int, total: int | None) -> None:
-        bar.update(task, completed=done, total=total)
-
-    return update, bar.stop
-
-
 __all__ = [
     "FileCheck",
     "cached_path",
@@ -273,7 +259,6 @@ __all__ = [
     "offline",
     "record_sha256",
     "recorded_sha256",
-    "rich_download_progress",
     "sha256_file",
     "verify_cached",
 ]

@@ -22,7 +22,7 @@ import json
 import os
 import pickle
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
+from lsbo.data.progress import count_progress
 from lsbo.data.sources import StringSource
 from lsbo.errors import ConfigError, DataError
 from lsbo.settings import cache_dir
@@ -288,24 +289,6 @@ def _run_chunks(
             on_done(futures[future], future.result())
 
 
-def _progress_bar(enabled: bool, total: int, description: str):
-    """A rich progress bar (or a no-op stand-in) as a context manager with ``advance(n)``."""
-    from contextlib import contextmanager
-
-    @contextmanager
-    def bar() -> Iterator[Callable[[int], None]]:
-        if not enabled:
-            yield lambda n: None
-            return
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
-        with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), transient=True) as progress:
-            task = progress.add_task(description, total=total)
-            yield lambda n: progress.advance(task, n)
-
-    return bar()
-
-
 def encode_rows(
     strings: Sequence[str],
     grammar: "Grammar",
@@ -337,14 +320,14 @@ def encode_rows(
             if found is not None:
                 results[chunk] = found
     todo = [c for c in range(len(bounds)) if c not in results]
-    with _progress_bar(progress, len(strings), f"encoding {len(strings)} rows") as advance:
-        advance(sum(bounds[c][1] - bounds[c][0] for c in results))
+    with count_progress(f"encoding {len(strings)} rows", len(strings), enabled=progress) as bar:
+        bar.advance(sum(bounds[c][1] - bounds[c][0] for c in results))
 
         def on_done(chunk: int, result: _ChunkResult) -> None:
             results[chunk] = result
             if cache:  # keep finished work, so an interrupted run resumes from here
                 _save_npz(chunk_paths[chunk], result)
-            advance(bounds[chunk][1] - bounds[chunk][0])
+            bar.advance(bounds[chunk][1] - bounds[chunk][0])
 
         _run_chunks(strings, grammar, kind, bounds, todo, workers, on_done)
     ordered = [results[c] for c in range(len(bounds))]
@@ -397,11 +380,7 @@ def prepare_dataset(
     result, from_cache = encode_rows(source.strings, grammar, kind, workers=workers, cache=cache, progress=progress)
     accepted_strings = [s for s, ok in zip(source.strings, result.ok) if ok]
     accepted_lines = [line for line, ok in zip(source.lines, result.ok) if ok]
-    rejects = []
-    for text, line, ok, reason in zip(source.strings, source.lines, result.ok, result.reasons):
-        if not ok:
-            category, detail = split_reason(reason or NO_PARSE)
-            rejects.append(Reject(line=line, input=text, reason=category, detail=detail))
+    rejects = collect_rejects(source, [("" if ok else reason or NO_PARSE) for ok, reason in zip(result.ok, result.reasons)])
     summary = summarize(len(source), len(accepted_strings), rejects)
     summary.update(
         {
@@ -439,6 +418,17 @@ def row_checks(strings: Sequence[str], kind: str) -> list[str]:
     return reasons
 
 
+def collect_rejects(source: StringSource, reasons: Sequence[str]) -> list[Reject]:
+    """The rejected rows of ``source`` in source order: every row whose reason is not '' (the outcome
+    of :func:`row_checks` refined by the grammar or the character vocabulary), counted by category."""
+    rejects = []
+    for text, line, reason in zip(source.strings, source.lines, reasons):
+        if reason:
+            category, detail = split_reason(reason)
+            rejects.append(Reject(line=line, input=text, reason=category, detail=detail))
+    return rejects
+
+
 def prepare_characters(
     source: StringSource,
     *,
@@ -469,11 +459,7 @@ def prepare_characters(
     accepted = [i for i, r in enumerate(reasons) if not r]
     indices, ok = vocabulary.encode([source.strings[i] for i in accepted])
     assert ok.all(), "vocabulary.reasons and vocabulary.encode disagree"
-    rejects = []
-    for text, line, reason in zip(source.strings, source.lines, reasons):
-        if reason:
-            category, detail = split_reason(reason)
-            rejects.append(Reject(line=line, input=text, reason=category, detail=detail))
+    rejects = collect_rejects(source, reasons)
     summary = summarize(len(source), len(accepted), rejects)
     summary.update(
         {
@@ -622,6 +608,7 @@ __all__ = [
     "REASONS",
     "PreparedDataset",
     "Reject",
+    "collect_rejects",
     "default_grammar_name",
     "default_kind",
     "default_source_kind",

@@ -157,9 +157,9 @@ def generated_expressions_source(
     """The ``expr`` dataset generated from the built-in expression grammar (cached per grammar text,
     size, budget and seed, since the generator is deterministic)."""
     import os
-    from contextlib import nullcontext
 
     from lsbo.data.expressions import generate_expressions
+    from lsbo.data.progress import count_progress
     from lsbo.grammar import Grammar
 
     grammar = Grammar.builtin("expr")
@@ -170,17 +170,8 @@ def generated_expressions_source(
         if len(strings) != n:  # a damaged cache file is regenerated
             strings = None
     if strings is None:
-        bar = None
-        if progress:
-            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
-            bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), transient=True)
-        with bar if bar is not None else nullcontext():
-            update = None
-            if bar is not None:
-                task = bar.add_task(f"generating {n} expressions", total=n)
-                update = lambda done: bar.update(task, completed=done)  # noqa: E731
-            strings = generate_expressions(grammar, n=n, max_productions=max_productions, seed=seed, progress=update)
+        with count_progress(f"generating {n} expressions", n, enabled=progress) as bar:
+            strings = generate_expressions(grammar, n=n, max_productions=max_productions, seed=seed, progress=bar.set)
         cached.parent.mkdir(parents=True, exist_ok=True)
         tmp = cached.with_name(cached.name + f".tmp-{os.getpid()}")
         tmp.write_text("".join(s + "\n" for s in strings), encoding="utf-8")
@@ -212,17 +203,11 @@ def load_strings(
     """
     key = str(source)
     if key.lower() in ("zinc", "zinc250k"):
-        from lsbo.data.downloads import fetch, rich_download_progress
+        from lsbo.data.downloads import fetch
+        from lsbo.data.progress import download_progress
 
-        stop = None
-        callback = None
-        if progress and data is None:
-            callback, stop = rich_download_progress(f"downloading {ZINC250K.filename}")
-        try:
+        with download_progress(f"downloading {ZINC250K.filename}", enabled=progress and data is None) as callback:
             path = fetch(ZINC250K, data=data, progress=callback)
-        finally:
-            if stop is not None:
-                stop()
         loaded = read_file(path, column=ZINC250K.column or "smiles")
         loaded.name = ZINC250K.name
         return loaded.head(limit)

@@ -196,6 +196,16 @@ def test_grammar_resolution_has_one_implementation_for_both_entry_points(tmp_pat
     assert Grammar.resolve("expr").text == prepare_module.resolve_grammar(None, "expr").text
 
 
+def test_collect_rejects_keeps_source_lines_and_splits_reasons() -> None:
+    source = StringSource(["ok", "", "C%1", "CCC"], [3, 5, 8, 13], origin="test")
+    rejects = prepare_module.collect_rejects(source, ["", "empty", "untokenizable: character '%' at position 1", "too long: 3 > 2"])
+    assert [(r.line, r.input, r.reason, r.detail) for r in rejects] == [
+        (5, "", "empty", ""),
+        (8, "C%1", "untokenizable", "character '%' at position 1"),
+        (13, "CCC", "too long", "3 > 2"),
+    ]
+
+
 def test_custom_grammar_file_with_whitespace_tokens(tmp_path: Path) -> None:
     grammar_file = tmp_path / "pairs.cfg"
     grammar_file.write_text("# max_length: 12\nS -> 'a' S 'b' | 'a' 'b'\n")
