@@ -116,7 +116,10 @@ def load_checkpoint(
         raise CheckpointError(f"checkpoint {path} is corrupt or truncated: {reason[:200]}") from None
     if not isinstance(payload, dict) or "format_version" not in payload:
         raise CheckpointError(f"checkpoint {path} is corrupt or truncated: not an lsbo checkpoint")
-    if payload["format_version"] > FORMAT_VERSION:
+    version = payload["format_version"]
+    if isinstance(version, bool) or not isinstance(version, int):
+        raise CheckpointError(f"checkpoint {path} is corrupt: format_version is {version!r}, not an integer")
+    if version > FORMAT_VERSION:
         raise CheckpointError(
             f"checkpoint {path} has format version {payload['format_version']}, newer than this lsbo "
             f"understands ({FORMAT_VERSION}); upgrade lsbo"

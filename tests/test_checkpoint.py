@@ -91,3 +91,18 @@ def test_atomic_text(tmp_path: Path) -> None:
     atomic_write_text(tmp_path / "a.csv", "x\n")
     atomic_write_text(tmp_path / "a.csv", "y\n")
     assert (tmp_path / "a.csv").read_text() == "y\n"
+
+
+@pytest.mark.parametrize("version", ["1", 1.5, None, True])
+def test_format_version_that_is_not_an_integer_is_a_one_line_error(tmp_path: Path, version: object) -> None:
+    path = tmp_path / "checkpoint.pt"
+    torch.save({"format_version": version, "model": {}}, path)
+    with pytest.raises(CheckpointError, match="format_version is .*not an integer"):
+        load_checkpoint(path)
+
+
+def test_newer_format_version_asks_for_an_upgrade(tmp_path: Path) -> None:
+    path = tmp_path / "checkpoint.pt"
+    torch.save({"format_version": 10**6, "model": {}}, path)
+    with pytest.raises(CheckpointError, match="newer than this lsbo"):
+        load_checkpoint(path)
