@@ -23,6 +23,7 @@ mask (``none``).
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 from pathlib import Path
@@ -78,13 +79,23 @@ def sample_statistics(
     }
 
 
+@functools.lru_cache(maxsize=1 << 16)
+def canonical_smiles(smiles: str) -> str | None:
+    """RDKit's canonical SMILES of a sanitizable molecule, else None.
+
+    Cached: validity and uniqueness/novelty both ask about the same samples, and a SMILES is parsed once.
+    """
+    from rdkit import Chem, RDLogger
+
+    RDLogger.DisableLog("rdApp.*")  # invalid samples are expected; do not flood the terminal
+    mol = Chem.MolFromSmiles(smiles)
+    return Chem.MolToSmiles(mol) if mol is not None else None
+
+
 def validity_check(kind: str) -> Callable[[str], bool]:
     """What "valid" means for a data kind (see the module docstring)."""
     if kind == "molecules":
-        from rdkit import Chem, RDLogger
-
-        RDLogger.DisableLog("rdApp.*")  # invalid samples are expected; do not flood the terminal
-        return lambda smiles: Chem.MolFromSmiles(smiles) is not None
+        return lambda smiles: canonical_smiles(smiles) is not None
     if kind == "expressions":
         from lsbo.objectives.expressions import is_evaluable
 
@@ -95,13 +106,7 @@ def validity_check(kind: str) -> Callable[[str], bool]:
 def canonical_form(kind: str, codec_canonical: Callable[[str], str]) -> Callable[[str], str]:
     """Canonical strings for uniqueness/novelty (RDKit canonical SMILES for molecules)."""
     if kind == "molecules":
-        from rdkit import Chem
-
-        def canonical_smiles(smiles: str) -> str:
-            mol = Chem.MolFromSmiles(smiles)
-            return Chem.MolToSmiles(mol) if mol is not None else smiles
-
-        return canonical_smiles
+        return lambda smiles: canonical_smiles(smiles) or smiles
 
     def normalised(text: str) -> str:
         try:

@@ -34,3 +34,16 @@ def test_sample_statistics_counts() -> None:
     assert result["validity"] == pytest.approx(4 / 6)
     assert result["uniqueness"] == pytest.approx(3 / 4)  # A, B, C among 4 valid
     assert result["novelty"] == pytest.approx(2 / 3)  # B and C are not training strings
+
+
+def test_molecule_validity_and_canonical_forms_parse_each_smiles_once() -> None:
+    from lsbo.evaluate import canonical_form, canonical_smiles, validity_check
+
+    canonical_smiles.cache_clear()
+    is_valid, canonical = validity_check("molecules"), canonical_form("molecules", str)
+    samples = ["OCC", "C(O)C", "c1ccccc1", "C1CC", None]  # two spellings of ethanol, one unclosed ring
+    result = sample_statistics(samples, is_valid, canonical, training={canonical("CCO")})
+    assert (result["n_valid"], result["n_unique"], result["n_novel"]) == (3, 2, 1)  # ethanol is in training
+    assert canonical("OCC") == canonical("C(O)C") == "CCO" and canonical("C1CC") == "C1CC"
+    info = canonical_smiles.cache_info()
+    assert info.misses == 5  # OCC, C(O)C, c1ccccc1, C1CC and CCO: each parsed by RDKit once
