@@ -94,9 +94,16 @@ class InceptionFeatures(FeatureExtractor):
             raise ConfigError(
                 "Inception FID needs the pytorch-fid package (pip install pytorch-fid, which needs torchvision)"
             ) from None
-        with _hub_dir_holding(weights):
-            block = InceptionV3.BLOCK_INDEX_BY_DIM[2048]
-            self.network = InceptionV3([block], resize_input=True, normalize_input=True).to(device).eval()
+        try:
+            with _hub_dir_holding(weights):
+                block = InceptionV3.BLOCK_INDEX_BY_DIM[2048]
+                self.network = InceptionV3([block], resize_input=True, normalize_input=True).to(device).eval()
+        except Exception as err:  # torch.load of a damaged file raises RuntimeError, UnpicklingError, EOFError...
+            reason = str(err).strip().splitlines()[0][:160] if str(err).strip() else type(err).__name__
+            raise DataError(
+                f"Inception weights {weights} cannot be loaded ({reason}); provide an intact "
+                f"{INCEPTION_WEIGHTS_NAME} with --inception-weights PATH"
+            ) from None
         self.device = device
         self.batch_size = batch_size
 
@@ -283,9 +290,10 @@ def build_feature_extractor(
     if weights is not None:
         try:
             return InceptionFeatures(weights, device)
-        except ConfigError:
+        except (ConfigError, DataError) as err:
             if inception_weights is not None:
                 raise  # asked for explicitly: say why it cannot be used
+            log(f"not using Inception-v3 features: {err}")
     return load_or_train_classifier(train_split, test_split, device, epochs=classifier_epochs, progress=progress, log=log)
 
 
