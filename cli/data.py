@@ -19,9 +19,9 @@ def _prepare(
     data: Optional[Path] = typer.Option(None, "--data", help="Local file for a named dataset (skips the download / the generator)."),
     kind: Optional[str] = typer.Option(None, "--kind", help="molecules | expressions | strings (default from the grammar)."),
     limit: Optional[int] = typer.Option(None, "--limit", min=1, help="Use only the first N rows."),
-    workers: Optional[int] = typer.Option(None, "--workers", min=1, help="Worker processes (default: CPU count, at most 8)."),
-    seed: int = typer.Option(0, "--seed", help="Seed of the expression generator (expr without --data)."),
-    cache: bool = typer.Option(True, "--cache/--no-cache", help="Reuse and store encoded results in the cache directory."),
+    workers: Optional[int] = typer.Option(None, "--workers", min=1, help="Worker processes (default: CPU count, at most 8; grammar encoding only)."),
+    seed: Optional[int] = typer.Option(None, "--seed", help="Seed of the expression generator (expr without --data; default 0)."),
+    cache: Optional[bool] = typer.Option(None, "--cache/--no-cache", help="Reuse and store encoded results in the cache directory (default on; grammar encoding only)."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show progress bars."),
     characters: bool = typer.Option(False, "--characters", help="Encode characters for the character baseline instead of productions (writes vocabulary.json)."),
 ) -> None:
@@ -40,6 +40,8 @@ def _prepare(
     from lsbo.errors import ConfigError
 
     console = Console()
+    refuse_ignored_flags(source, data=data, seed=seed, characters=characters, workers=workers, cache=cache)
+    seed = 0 if seed is None else seed
     if characters:
         if grammar is not None or tokenizer is not None:  # fail before any read: they would be ignored
             raise ConfigError("--characters encodes characters, not productions; drop --grammar/--tokenizer")
@@ -59,12 +61,31 @@ def _prepare(
         kind=kind or default_kind(chosen),
         out_dir=out,
         workers=workers,
-        cache=cache,
+        cache=cache is not False,
         progress=progress,
     )
     console.print(f"source: {prepared.summary['origin']}")
     console.print(summary_table(prepared.summary))
     console.print(f"wrote indices.npy, lines.npy, strings.txt, rejects.csv, summary.json to {out}")
+
+
+def refuse_ignored_flags(
+    source: str, *, data: Optional[Path], seed: Optional[int], characters: bool, workers: Optional[int], cache: Optional[bool]
+) -> None:
+    """A ConfigError naming both flags for a combination where one flag would be silently ignored:
+    ``--seed`` only chooses the generated expressions (expr without ``--data``), and character encoding
+    runs in this process without the encoding cache (``--no-cache`` says what happens and is accepted)."""
+    from lsbo.errors import ConfigError
+
+    if seed is not None:
+        if data is not None:
+            raise ConfigError("--seed chooses generated expressions and --data reads the rows from a file: drop one of them")
+        if str(source).lower() != "expr":
+            raise ConfigError(f"--seed applies only to the generated expr dataset, not to {source}: drop --seed")
+    if characters and workers is not None:
+        raise ConfigError("--workers applies to grammar encoding; --characters encodes in this process: drop one of them")
+    if characters and cache:
+        raise ConfigError("--cache applies to grammar encoding; --characters results are not cached: drop one of them")
 
 
 def summary_table(summary: dict):

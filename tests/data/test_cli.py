@@ -76,3 +76,32 @@ def test_prepare_characters_refuses_a_grammar_it_would_ignore(cli, tmp_path: Pat
     done = cli("data", "prepare", str(data), "--characters", "--grammar", "zinc", "--out", str(out))
     assert done.returncode == 1 and "drop --grammar/--tokenizer" in done.stderr and "Traceback" not in done.stderr
     assert not out.exists()
+
+
+def test_prepare_refuses_flags_it_would_ignore_and_applies_the_seed(cli, tmp_path: Path) -> None:
+    data = tmp_path / "mixed.smi"
+    data.write_text(MIXED_SMI, encoding="utf-8")
+    out = tmp_path / "never"
+    refused = {
+        ("expr", "--data", str(data), "--seed", "3"): ("--seed", "--data"),
+        (str(data), "--seed", "3"): ("--seed", str(data)),
+        (str(data), "--characters", "--workers", "2"): ("--workers", "--characters"),
+        (str(data), "--characters", "--cache"): ("--cache", "--characters"),
+    }
+    for args, named in refused.items():
+        done = cli("data", "prepare", *args, "--out", str(out), "--no-progress")
+        assert done.returncode == 1, args
+        line = done.stderr.strip()
+        assert "\n" not in line and "Traceback" not in line and all(flag in line for flag in named), (args, line)
+    assert not out.exists()
+    # --no-cache says what character encoding does anyway; --seed chooses the generated expressions.
+    done = cli("data", "prepare", str(data), "--characters", "--no-cache", "--out", str(tmp_path / "c"), "--no-progress")
+    assert done.returncode == 0, done.stderr
+    strings = {}
+    for seed in ("1", "2"):
+        target = tmp_path / f"expr{seed}"
+        done = cli("data", "prepare", "expr", "--seed", seed, "--limit", "30", "--out", str(target), "--no-progress")
+        assert done.returncode == 0, done.stderr
+        assert f"seed={seed}" in json.loads((target / "summary.json").read_text())["origin"]
+        strings[seed] = (target / "strings.txt").read_text()
+    assert strings["1"] != strings["2"]
