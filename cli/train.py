@@ -119,14 +119,16 @@ def sample(
 def encode(
     model_dir: Path = typer.Argument(..., help="A trained model directory."),
     file: Path = typer.Argument(..., help="Strings to encode, one per line."),
-    out: Optional[Path] = typer.Option(None, "--out", help="Write the codes to a .npy or .csv file instead of stdout."),
+    out: Optional[Path] = typer.Option(
+        None, "--out", help="Write the codes to a .npy, .csv (commas) or .txt (spaces) file instead of stdout."
+    ),
     device: str = typer.Option("auto", "--device", help="auto | cpu | cuda."),
 ) -> None:
     """Latent codes (means) of strings; rows that cannot be encoded are NaN and reported."""
-    import numpy as np
-
     from lsbo.models import load_model
 
+    if out is not None:
+        _latent_format(out)  # an unknown suffix fails before the model loads and the strings are encoded
     numbered = _read_lines(file)
     model = load_model(model_dir, device=device)
     codes, ok = model.encode([text for _, text in numbered])
@@ -139,10 +141,7 @@ def encode(
             typer.echo(",".join(f"{v:.6g}" for v in row))
         return
     out.parent.mkdir(parents=True, exist_ok=True)  # a missing folder must not lose the encoding just done
-    if out.suffix == ".npy":
-        np.save(out, array)
-    else:
-        np.savetxt(out, array, delimiter=",", fmt="%.8g")
+    _write_latents(out, array)
 
 
 def decode(
@@ -232,25 +231,54 @@ def _read_lines(file: Path) -> list[tuple[int, str]]:
         raise DataError(f"{file}: not UTF-8 text ({err.reason} at byte {err.start})") from None
 
 
+# Files of latent points: suffix -> column delimiter (None: numpy's binary .npy).
+LATENT_FORMATS: dict[str, str | None] = {".npy": None, ".csv": ",", ".txt": " "}
+
+
+def _latent_format(path: Path) -> str | None:
+    """The delimiter of a latent-point file by its suffix (None for .npy); ConfigError for any other suffix."""
+    suffix = path.suffix.lower()
+    if suffix not in LATENT_FORMATS:
+        from lsbo.errors import ConfigError
+
+        accepted = ", ".join(LATENT_FORMATS)
+        raise ConfigError(f"--out {path}: unknown suffix {path.suffix or '(none)'!r}; accepted: {accepted}")
+    return LATENT_FORMATS[suffix]
+
+
+def _write_latents(path: Path, array) -> None:  # array: np.ndarray (N, d)
+    import numpy as np
+
+    delimiter = _latent_format(path)
+    if delimiter is None:
+        with open(path, "wb") as handle:  # np.save on a path would append ".npy" to a ".NPY" name
+            np.save(handle, array)
+    else:
+        np.savetxt(path, array, delimiter=delimiter, fmt="%.8g")
+
+
 def _read_latents(file: Path):  # -> np.ndarray (N, d) float32
     import numpy as np
 
     from lsbo.errors import DataError
 
-    if file.suffix == ".npy":
+    if file.suffix.lower() == ".npy":
         try:
             array = np.load(file, allow_pickle=False)
         except (OSError, ValueError) as err:
             raise DataError(f"{file}: not a readable .npy array ({err})") from None
     else:
         rows = []
+        first_line = 0
         for number, line in _read_lines(file):
             try:
-                rows.append([float(v) for v in line.replace(",", " ").split()])
+                row = [float(v) for v in line.replace(",", " ").split()]
             except ValueError:
                 raise DataError(f"{file}:{number}: expected numbers separated by commas or spaces") from None
-        if len({len(r) for r in rows}) > 1:
-            raise DataError(f"{file}: rows have different lengths")
+            if rows and len(row) != len(rows[0]):
+                raise DataError(f"{file}:{number}: {len(row)} values, but line {first_line} has {len(rows[0])}")
+            first_line = first_line or number
+            rows.append(row)
         array = np.asarray(rows)
     array = np.atleast_2d(np.asarray(array, dtype=np.float32))
     if array.ndim != 2:

@@ -211,3 +211,34 @@ def test_bad_model_flags_are_refused_before_data_preparation(
     assert result.returncode != 0 and message in result.stderr and "Traceback" not in result.stderr
     assert "strings accepted" not in result.stderr  # no data was prepared
     assert not out.exists()  # and nothing was written
+
+
+def test_encode_refuses_an_unknown_output_suffix_before_loading_a_model(tmp_path: Path) -> None:
+    # Neither the model nor the strings exist: the suffix is checked first, so no model is ever loaded.
+    for name in ("codes.json", "codes"):
+        target = tmp_path / name
+        done = run_cli("encode", str(tmp_path / "no-model"), str(tmp_path / "no-strings.txt"), "--out", str(target))
+        assert done.returncode == 1 and "Traceback" not in done.stderr
+        line = done.stderr.strip()
+        assert "\n" not in line and str(target) in line and "accepted: .npy, .csv, .txt" in line, line
+        assert not target.exists()
+
+
+def test_encode_to_txt_and_decode_errors_name_the_ragged_line(trained_dir: Path, tmp_path: Path) -> None:
+    import numpy as np
+
+    strings = tmp_path / "strings.txt"
+    strings.write_text("x + 1\nsin( x ) * 2\n")
+    codes = tmp_path / "codes.TXT"  # suffixes are matched case-insensitively
+    encoded = run_cli("encode", str(trained_dir), str(strings), "--out", str(codes), "--device", "cpu", env=ONE_THREAD)
+    assert encoded.returncode == 0, encoded.stderr
+    assert np.loadtxt(codes).shape == (2, 4) and "," not in codes.read_text()  # whitespace-separated
+    decoded = run_cli("decode", str(trained_dir), str(codes), "--device", "cpu", env=ONE_THREAD)
+    assert decoded.returncode == 0 and len(decoded.stdout.splitlines()) == 2, decoded.stderr
+
+    ragged = tmp_path / "ragged.csv"  # line 2 is blank; line 4 has one value too few
+    ragged.write_text("0.1,0.2,0.3,0.4\n\n0.5,0.6,0.7,0.8\n0.9,1.0,1.1\n")
+    decoded = run_cli("decode", str(trained_dir), str(ragged), "--device", "cpu", env=ONE_THREAD)
+    assert decoded.returncode == 1 and decoded.stdout == ""
+    line = decoded.stderr.strip()
+    assert "\n" not in line and f"{ragged}:4: 3 values, but line 1 has 4" in line, line
