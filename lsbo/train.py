@@ -47,19 +47,20 @@ class LossTerms:
     """What a trainable module returns for one batch.
 
     ``total`` is the scalar that is minimised; ``terms`` are its named, already weighted parts (logged
-    per epoch); ``metrics`` are extra numbers to log that are not optimised (e.g. reconstruction accuracy).
+    per epoch); ``metrics`` are extra numbers to log that are not optimised (e.g. reconstruction accuracy),
+    best given as detached tensors: the trainer averages them on the device without a host sync.
     """
 
     total: torch.Tensor
     terms: dict[str, torch.Tensor] = field(default_factory=dict)
-    metrics: dict[str, float] = field(default_factory=dict)
+    metrics: dict[str, float | torch.Tensor] = field(default_factory=dict)
 
 
 def combine_losses(
     reconstruction: torch.Tensor,
     regularizer_terms: dict[str, torch.Tensor],
     decoder_terms: dict[str, torch.Tensor],
-    metrics: dict[str, float] | None = None,
+    metrics: dict[str, float | torch.Tensor] | None = None,
 ) -> LossTerms:
     """Eq. 9 of the paper: the weighted reconstruction term plus every regularizer term.
 

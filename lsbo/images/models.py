@@ -188,7 +188,7 @@ class ImageAutoencoder(nn.Module):
             self.config.rec_weight * mse,
             regularized.terms,
             self.regularizer.decoder_terms(self.decoder),
-            {"mse": float(mse.detach())},
+            {"mse": mse.detach()},
         )
 
     @torch.no_grad()

@@ -90,9 +90,9 @@ class SequenceAutoencoder(nn.Module):
             predicted = logits.argmax(dim=-1)
             correct = predicted == indices
             metrics = {
-                "rec_ce": float(cross_entropy.detach()),
-                "rec_acc": float(correct.all(dim=1).float().mean()),
-                "symbol_acc": float(correct.float().mean()),
+                "rec_ce": cross_entropy.detach(),
+                "rec_acc": correct.all(dim=1).float().mean(),
+                "symbol_acc": correct.float().mean(),
             }
         return combine_losses(
             self.rec_weight * cross_entropy, regularized.terms, self.regularizer.decoder_terms(self.decoder), metrics
