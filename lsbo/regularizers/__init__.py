@@ -84,7 +84,8 @@ def check_regularizer_options(name: str, options: Mapping[str, Any]) -> str:
     if key not in REGULARIZERS:
         raise ConfigError(f"unknown regularizer {name!r}: expected one of {', '.join(REGULARIZERS)}")
     accepted = inspect.signature(REGULARIZERS[key].__init__).parameters
-    unknown = sorted(option for option in options if option not in accepted or option in ("self", "latent_dim"))
+    # the shared arguments have their own flags (--components, --batch-size); as options they would clash
+    unknown = sorted(option for option in options if option not in accepted or option in ("self", "latent_dim", *_SHARED_ARGUMENTS))
     if unknown:
         allowed = [p for p in accepted if p not in ("self", "latent_dim", *_SHARED_ARGUMENTS)]
         raise ConfigError(
@@ -117,7 +118,10 @@ def build_regularizer(
     accepted = inspect.signature(cls.__init__).parameters
     shared = {"n_components": n_components, "batch_size": batch_size, "generator": generator}
     arguments = {k: v for k, v in shared.items() if k in accepted}
-    return cls(int(latent_dim), **arguments, **options)
+    try:
+        return cls(int(latent_dim), **arguments, **options)
+    except (TypeError, ValueError) as err:  # e.g. beta="abc" from --regularizer-option
+        raise ConfigError(f"regularizer {key!r}: an option has a value of the wrong type ({err})") from None
 
 
 def rebuild_regularizer(config: dict[str, Any]) -> Regularizer:

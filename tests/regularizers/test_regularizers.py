@@ -232,3 +232,21 @@ def test_losses_run_in_full_precision_under_autocast() -> None:
         out = reg(x)
     assert out.terms["cv"].dtype == torch.float32
     assert float(out.terms["cv"]) == pytest.approx(float(reg(x).terms["cv"]), rel=1e-5)
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [({"beta": "abc"}, "wrong type"), ({"epsilon": 1.0}, "options: beta, epsilon_std")],
+)
+def test_bad_options_are_config_errors(options: dict, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        build_regularizer("vae", LATENT, batch_size=8, **options)
+
+
+def test_shared_arguments_are_not_options() -> None:
+    from lsbo.regularizers import check_regularizer_options
+
+    # --components and --batch-size set these; as --regularizer-option they would be passed twice
+    with pytest.raises(ConfigError, match="has no option 'n_components'"):
+        check_regularizer_options("gmm", {"n_components": 3})
+    assert check_regularizer_options(" GMM ", {"use_cv": False}) == "gmm"
