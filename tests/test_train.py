@@ -94,34 +94,32 @@ def test_resume_continues_and_matches_an_uninterrupted_run(tmp_path: Path) -> No
         assert float(a["val_loss"]) == pytest.approx(float(b["val_loss"]), rel=1e-5)
 
 
-def test_non_finite_loss_stops_and_keeps_last_checkpoint(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("sync_every", "message"),
+    [
+        # the default: with 7 steps per epoch (200 rows, batches of 32) found at the epoch's end
+        (None, "non-finite loss at epoch 2, steps 1-7.*checkpoint.pt \\(epoch 1\\) is kept"),
+        # poisoned from the first step: found at the first sync, which names the unchecked steps
+        (4, "non-finite loss at epoch 2, steps 1-4"),
+        # checked every step: stopped before the first non-finite update
+        (1, "non-finite loss at epoch 2, step 1 \\(non-finite terms: mse\\)"),
+    ],
+)
+def test_non_finite_loss_stops_and_keeps_last_checkpoint(tmp_path: Path, sync_every: int | None, message: str) -> None:
     train, val = _loaders()
     model = LinearRegression()
-    trainer = Trainer(model, _config(1), tmp_path, log=lambda m: None)
-    trainer.fit(train, val)
-    before = (tmp_path / "checkpoint.pt").read_bytes()
-    model.poison = True
-    trainer.config.epochs = 3
-    with pytest.raises(TrainingDiverged, match="non-finite loss at epoch 2.*checkpoint.pt \\(epoch 1\\) is kept"):
-        trainer.fit(train, val)
-    assert (tmp_path / "checkpoint.pt").read_bytes() == before
-    assert len(_read_metrics(tmp_path / "metrics.csv")) == 1
-
-
-def test_non_finite_loss_between_syncs_is_caught_within_the_epoch(tmp_path: Path) -> None:
-    train, val = _loaders()  # 200 training rows in batches of 32: 7 steps per epoch
-    model = LinearRegression()
     config = _config(1)
-    config.sync_every = 4
+    if sync_every is not None:
+        config.sync_every = sync_every
     trainer = Trainer(model, config, tmp_path, log=lambda m: None)
     trainer.fit(train, val)
     before = (tmp_path / "checkpoint.pt").read_bytes()
     model.poison = True
-    trainer.config.epochs = 2
-    # poisoned from the first step: found at the first sync, which names the unchecked steps
-    with pytest.raises(TrainingDiverged, match="non-finite loss at epoch 2, steps 1-4"):
+    trainer.config.epochs = 3
+    with pytest.raises(TrainingDiverged, match=message):
         trainer.fit(train, val)
     assert (tmp_path / "checkpoint.pt").read_bytes() == before
+    assert len(_read_metrics(tmp_path / "metrics.csv")) == 1
 
 
 class NanOnValidation(LinearRegression):
