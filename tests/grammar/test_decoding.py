@@ -7,6 +7,8 @@ stack decoder written here from the Grammar VAE's description.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import pytest
 import torch
@@ -74,14 +76,18 @@ def replay(row: list[int], cfg: CFG = TOY_CFG) -> tuple[list[str], bool]:
     return prefix, complete
 
 
-def reference_decode(
-    logits: np.ndarray, cfg: CFG = TOY_CFG, non_productive: frozenset = frozenset(NON_PRODUCTIVE)
+def stack_decode(
+    logits: np.ndarray, cfg: CFG, allowed: Callable[[list[Nonterminal], Nonterminal, int], list[int]]
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Per-sample Python stack decoder (greedy), straight from the Grammar VAE's description."""
+    """Per-sample Python stack decoder (greedy), straight from the Grammar VAE's description.
+
+    ``allowed(stack, top, t)`` is the masking rule under test: the production indices that may expand
+    ``top`` at step ``t`` with ``stack`` left below it. Returns the productions (padding after the end)
+    and whether each derivation finished.
+    """
     productions = list(cfg.productions())
-    padding = len(productions)
     n, steps, _ = logits.shape
-    out = np.full((n, steps), padding, dtype=np.int64)
+    out = np.full((n, steps), len(productions), dtype=np.int64)
     complete = np.zeros(n, dtype=bool)
     for i in range(n):
         stack = [cfg.start()]
@@ -89,17 +95,29 @@ def reference_decode(
             if not stack:
                 break
             top = stack.pop()
-            allowed = [
-                p
-                for p, prod in enumerate(productions)
-                if prod.lhs() == top and not any(s in non_productive for s in prod.rhs())
-            ]
-            scores = logits[i, t, allowed].astype(np.float64)
-            p = allowed[int(np.argmax(scores))]
+            choices = allowed(stack, top, t)
+            assert choices, f"row {i}, step {t}: no production allowed for {top}"
+            p = choices[int(np.argmax(logits[i, t, choices].astype(np.float64)))]
             out[i, t] = p
             stack.extend(s for s in reversed(productions[p].rhs()) if isinstance(s, Nonterminal))
         complete[i] = not stack
     return out, complete
+
+
+def reference_decode(
+    logits: np.ndarray, cfg: CFG = TOY_CFG, non_productive: frozenset = frozenset(NON_PRODUCTIVE)
+) -> tuple[np.ndarray, np.ndarray]:
+    """Plain grammar masking: any production of the top symbol that uses no non-productive symbol."""
+    productions = list(cfg.productions())
+
+    def allowed(stack: list[Nonterminal], top: Nonterminal, t: int) -> list[int]:
+        return [
+            p
+            for p, prod in enumerate(productions)
+            if prod.lhs() == top and not any(s in non_productive for s in prod.rhs())
+        ]
+
+    return stack_decode(logits, cfg, allowed)
 
 
 def shortest_derivations_by_search(cfg: CFG) -> dict[Nonterminal, float]:
@@ -133,34 +151,26 @@ def shortest_derivations_by_search(cfg: CFG) -> dict[Nonterminal, float]:
 
 
 def reference_decode_length_aware(logits: np.ndarray, cfg: CFG = TOY_CFG) -> np.ndarray:
-    """Per-sample Python greedy decoder that only takes productions whose derivation can still finish.
+    """Length-aware masking: only productions whose derivation can still finish.
 
     At step ``t`` the stack (after popping the top and pushing the production's right-hand side)
     must need at most ``T - t - 1`` more steps, the sum of its symbols' shortest derivation lengths.
     """
     productions = list(cfg.productions())
     shortest = min_derivation_lengths(cfg)
-    padding = len(productions)
-    n, steps, _ = logits.shape
-    out = np.full((n, steps), padding, dtype=np.int64)
-    for i in range(n):
-        stack = [cfg.start()]
-        for t in range(steps):
-            if not stack:
-                break
-            top = stack.pop()
-            rest = sum(shortest[s] for s in stack)
-            allowed = [
-                p
-                for p, prod in enumerate(productions)
-                if prod.lhs() == top
-                and rest + sum(shortest[s] for s in prod.rhs() if isinstance(s, Nonterminal)) <= steps - t - 1
-            ]
-            assert allowed, f"row {i}, step {t}: no completable production"
-            p = allowed[int(np.argmax(logits[i, t, allowed].astype(np.float64)))]
-            out[i, t] = p
-            stack.extend(s for s in reversed(productions[p].rhs()) if isinstance(s, Nonterminal))
-        assert not stack, f"row {i} unfinished"
+    steps = logits.shape[1]
+
+    def allowed(stack: list[Nonterminal], top: Nonterminal, t: int) -> list[int]:
+        rest = sum(shortest[s] for s in stack)
+        return [
+            p
+            for p, prod in enumerate(productions)
+            if prod.lhs() == top
+            and rest + sum(shortest[s] for s in prod.rhs() if isinstance(s, Nonterminal)) <= steps - t - 1
+        ]
+
+    out, complete = stack_decode(logits, cfg, allowed)
+    assert complete.all(), f"rows {np.flatnonzero(~complete).tolist()} unfinished"
     return out
 
 
