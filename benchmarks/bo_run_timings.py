@@ -13,18 +13,41 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 from statistics import mean
 
 STEPS = ("fit_seconds", "acquisition_seconds", "decode_seconds", "iteration_seconds")
 
 
+def read_timings(path: Path) -> dict:
+    """The timings of one candidate file, or ValueError saying what is wrong with it."""
+    try:
+        batch = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise ValueError(f"not readable JSON ({error})") from None
+    metrics = batch.get("surrogate_metrics") if isinstance(batch, dict) else None
+    latents = batch.get("latents") if isinstance(batch, dict) else None
+    if not isinstance(metrics, dict) or not isinstance(latents, list):
+        raise ValueError("not a candidate batch (no surrogate_metrics or latents)")
+    missing = [key for key in (*STEPS, "n_train", "surrogate") if key not in metrics]
+    if missing:
+        raise ValueError(f"surrogate_metrics lacks {', '.join(missing)}")
+    return {**metrics, "q": len(latents), "file": str(path)}
+
+
 def iteration_metrics(run_dir: Path) -> list[dict]:
-    """The surrogate metrics of every stored iteration of ``run_dir``, with the batch size."""
+    """The surrogate metrics of every stored iteration of ``run_dir``, with the batch size.
+
+    A damaged candidate file (a run killed while writing one, an edited file) is skipped with a line
+    on stderr naming it, so the table of the other iterations is still printed.
+    """
     rows = []
     for path in sorted(run_dir.glob("trial_*/candidates_*.json")):
-        batch = json.loads(path.read_text(encoding="utf-8"))
-        rows.append({**batch["surrogate_metrics"], "q": len(batch["latents"]), "file": str(path)})
+        try:
+            rows.append(read_timings(path))
+        except ValueError as error:
+            print(f"skipping {path}: {error}", file=sys.stderr)
     return rows
 
 
@@ -50,6 +73,8 @@ def main() -> None:
     for spec in args.runs:
         label, sep, directory = str(spec).partition("=")
         run_dir = Path(directory if sep else label)
+        if not run_dir.is_dir():
+            parser.error(f"{run_dir}: not a directory")
         rows = iteration_metrics(run_dir)
         if rows:
             print(summary_row(label if sep else run_dir.name, rows))
