@@ -8,7 +8,9 @@ from typing import Any, Optional
 import typer
 
 
-def _run_with_progress(model: Any, objective: Any, out: Path, config: Any, *, target: str, resume: bool) -> dict[str, Any]:
+def _run_with_progress(
+    model: Any, objective: Any, out: Path, config: Any, *, target: str, resume: bool, only_trials: Optional[list[int]] = None
+) -> dict[str, Any]:
     """Run the loop with a progress bar over evaluations and log lines above it (both on stderr)."""
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -16,7 +18,7 @@ def _run_with_progress(model: Any, objective: Any, out: Path, config: Any, *, ta
     from lsbo.bo import run_optimization
 
     console = Console(stderr=True)
-    total = config.trials * config.iterations * config.batch_size
+    total = len(only_trials or range(config.trials)) * config.iterations * config.batch_size
     with Progress(TextColumn("[bold]optimize"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   TextColumn("{task.fields[status]}"), console=console, transient=False) as progress:
         task = progress.add_task("evaluations", total=total, status="")
@@ -27,7 +29,8 @@ def _run_with_progress(model: Any, objective: Any, out: Path, config: Any, *, ta
             progress.update(task, advance=1, status=f"trial {record['trial']} it {record['iteration']}: {shown}")
 
         results = run_optimization(model, objective, out, config, target=target, resume=resume,
-                                   log=lambda message: progress.console.log(message), on_evaluation=on_evaluation)
+                                   log=lambda message: progress.console.log(message), on_evaluation=on_evaluation,
+                                   only_trials=only_trials)
         progress.update(task, completed=total)
     return results
 
@@ -49,6 +52,11 @@ def optimize(
     seed: int = typer.Option(0, "--seed", help="Base seed; trial k uses a seed derived from it."),
     resume: bool = typer.Option(False, "--resume", help="Continue an interrupted run in --out."),
     threads: Optional[int] = typer.Option(None, "--threads", help="CPU threads for torch (default: torch's; 1 is often fastest on a busy machine)."),
+    trial: Optional[list[int]] = typer.Option(
+        None, "--trial",
+        help="Run only this trial (repeatable), e.g. one process per trial into the same --out, all but the first with "
+        "--resume; the call that finds every trial complete writes results.json and table.md.",
+    ),
     plain_masking: bool = typer.Option(
         False, "--plain-masking",
         help="Decode candidates with the plain Grammar VAE masking (the paper's protocol) instead of length-aware masking.",
@@ -72,7 +80,12 @@ def optimize(
         complete=not plain_masking,
     )
     config.validate()
-    _run_with_progress(model, objective, out, config, target=target, resume=resume)
+    results = _run_with_progress(model, objective, out, config, target=target, resume=resume, only_trials=trial)
+    if results.get("complete") is False:
+        typer.echo(f"trial(s) {', '.join(map(str, sorted(set(trial or []))))} done in {out}; still running or not started: "
+                   f"{', '.join(map(str, results['pending_trials']))}. The call that completes the last trial writes the "
+                   f"results (or run this command again without --trial, with --resume).")
+        return
     typer.echo((out / "table.md").read_text(encoding="utf-8"))
     typer.echo(f"results: {out / 'results.json'}; table: {out / 'table.md'}; plot: {out / 'best_so_far.png'}; "
                f"evaluations: {out}/trial_*/evaluations.jsonl")

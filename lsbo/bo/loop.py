@@ -88,7 +88,7 @@ class InitialData:
     scores: Tensor  # (n,) float64, in the objective's own units
 
     def save(self, path: Path) -> None:
-        tmp = path.with_suffix(".tmp")
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")  # per process: parallel trials may both write it
         torch.save({"strings": self.strings, "latents": self.latents, "scores": self.scores}, tmp)
         os.replace(tmp, path)
 
@@ -133,10 +133,14 @@ def _missing(payload: Any, keys: Sequence[str]) -> list[str]:
     return list(keys) if not isinstance(payload, dict) else [k for k in keys if k not in payload]
 
 
-def read_records(path: Path) -> list[dict[str, Any]]:
+def read_records(path: Path, *, repair: bool = True) -> list[dict[str, Any]]:
     """The complete records of an evaluations file; a torn last line (killed mid-write) is dropped
     from the file so appends continue cleanly. A complete line that is not a record is an error
-    naming the file and line: it was not written by this loop, and guessing would lose evaluations."""
+    naming the file and line: it was not written by this loop, and guessing would lose evaluations.
+
+    ``repair=False`` only reads: for a trial another process may be appending to right now, whose
+    last line may be half written rather than torn.
+    """
     if not path.is_file():
         return []
     text = path.read_text(encoding="utf-8")
@@ -154,7 +158,7 @@ def read_records(path: Path) -> list[dict[str, Any]]:
             raise ConfigError(f"{path}, line {number}: not an evaluation record (missing {', '.join(missing)}); repair or remove that line")
         records.append(record)
         good_length += len(line.encode("utf-8"))
-    if good_length != len(text.encode("utf-8")):
+    if repair and good_length != len(text.encode("utf-8")):
         with open(path, "r+b") as handle:
             handle.truncate(good_length)
     return records
@@ -169,7 +173,7 @@ def read_json(path: Path) -> Any:
 
 
 def write_json_atomic(path: Path, payload: Any) -> None:
-    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp = path.with_suffix(f"{path.suffix}.{os.getpid()}.tmp")  # per process: parallel trials share run.json
     tmp.write_text(json.dumps(payload, indent=2), encoding="utf-8")
     os.replace(tmp, path)
 
@@ -342,14 +346,20 @@ def run_optimization(
     resume: bool = False,
     log: Callable[[str], None] = lambda message: None,
     on_evaluation: Callable[[dict[str, Any]], None] = lambda record: None,
+    only_trials: Sequence[int] | None = None,
 ) -> dict[str, Any]:
     """Run ``config.trials`` seeded trials into ``out_dir`` and write the results; returns results.json's content.
 
-    ``on_evaluation`` is called after each evaluation is on disk (for progress bars).
+    ``on_evaluation`` is called after each evaluation is on disk (for progress bars). ``only_trials``
+    runs just those trials (1-based), e.g. one per process in parallel into the same ``out_dir`` (all
+    but the first with ``resume``): trial k's seeds depend only on k, so its evaluations are those of
+    a run of all trials in one process. The results are written by whichever call finds every trial
+    complete; until then the return value is ``{"complete": False, "pending_trials": [...]}``.
     """
     from lsbo.bo.results import summarize_run, write_outputs
 
     config.validate()
+    selected = _selected_trials(only_trials, config.trials)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     attempts = config.attempts or default_attempts(getattr(model, "kind", "strings"))
@@ -373,10 +383,28 @@ def run_optimization(
         bounds=search_box(model, initial.latents, config.box), attempts=attempts,
         device=torch.device(getattr(model, "device", "cpu")), log=log, on_evaluation=on_evaluation,
     )
-    trials = {k: run_trial(ctx, k, out_dir / f"trial_{k}") for k in range(1, config.trials + 1)}
+    trials = {k: run_trial(ctx, k, out_dir / f"trial_{k}") for k in selected}
+    per_trial = config.iterations * config.batch_size
+    for k in sorted(set(range(1, config.trials + 1)) - set(selected)):
+        trials[k] = read_records(out_dir / f"trial_{k}" / EVALUATIONS_FILE, repair=False)
+    pending = [k for k in sorted(trials) if len(trials[k]) < per_trial]
+    if pending:
+        log(f"trials {', '.join(map(str, selected))} done; waiting for trial(s) {', '.join(map(str, pending))} "
+            "before results.json and table.md are written (the call that completes the last one writes them)")
+        return {"complete": False, "pending_trials": pending}
+    trials = {k: sorted(records, key=lambda r: (r["iteration"], r["index"])) for k, records in sorted(trials.items())}
     results = summarize_run(trials, objective=objective, settings=settings, training_best=_best(initial.scores, objective.maximize))
     write_outputs(out_dir, results, trials, model_kind=getattr(model, "kind", None))
     return results
+
+
+def _selected_trials(only_trials: Sequence[int] | None, n_trials: int) -> list[int]:
+    if only_trials is None:
+        return list(range(1, n_trials + 1))
+    outside = [k for k in only_trials if not 1 <= k <= n_trials]
+    if outside or not only_trials:
+        raise ConfigError(f"--trial {outside or 'none given'}: trials are numbered 1 to {n_trials} (--trials {n_trials})")
+    return sorted(set(only_trials))
 
 
 def _masking(model: Any, complete: bool) -> str:

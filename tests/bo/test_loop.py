@@ -91,6 +91,34 @@ def test_interrupted_run_resumes_with_each_evaluation_exactly_once(tmp_path: Pat
     assert reference["aggregate"]["top3"] == json.loads((out / "results.json").read_text())["aggregate"]["top3"]
 
 
+def test_trials_run_separately_match_one_run_and_the_last_writes_the_results(tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    # trial 2 first, as a second process might finish it first; trial 1 not started yet
+    partial = run_optimization(FakeModel(), build_objective("expr"), out, CONFIG, target="expr", only_trials=[2])
+    assert partial == {"complete": False, "pending_trials": [1]}
+    assert not (out / "results.json").exists() and not (out / "trial_1").exists()
+    # a half-written line of a trial still running elsewhere is read past, not truncated
+    (out / "trial_1").mkdir()
+    (out / "trial_1" / EVALUATIONS_FILE).write_text('{"trial": 1, "iter')
+    assert run_optimization(FakeModel(), build_objective("expr"), out, CONFIG, target="expr", resume=True,
+                            only_trials=[2])["pending_trials"] == [1]
+    assert (out / "trial_1" / EVALUATIONS_FILE).read_text() == '{"trial": 1, "iter'
+    (out / "trial_1" / EVALUATIONS_FILE).unlink()
+    results = run_optimization(FakeModel(), build_objective("expr"), out, CONFIG, target="expr", resume=True, only_trials=[1])
+    reference = run_optimization(FakeModel(), build_objective("expr"), tmp_path / "ref", CONFIG, target="expr")
+    assert results["aggregate"] == reference["aggregate"] and (out / "table.md").is_file()
+    for trial in (1, 2):
+        strings = [r["string"] for r in read_records(out / f"trial_{trial}" / EVALUATIONS_FILE)]
+        assert strings == [r["string"] for r in read_records(tmp_path / "ref" / f"trial_{trial}" / EVALUATIONS_FILE)]
+
+
+@pytest.mark.parametrize("only", [[3], [0], []])
+def test_trial_outside_the_run_is_refused(tmp_path: Path, only: list[int]) -> None:
+    with pytest.raises(ConfigError, match="numbered 1 to 2"):
+        run_optimization(FakeModel(), build_objective("expr"), tmp_path / "run", CONFIG, target="expr", only_trials=only)
+    assert not (tmp_path / "run").exists()
+
+
 def test_resume_with_different_settings_is_refused(tmp_path: Path) -> None:
     out = tmp_path / "run"
     small = BOConfig(trials=1, iterations=1, batch_size=2, attempts=2, acquisition=CHEAP)

@@ -47,6 +47,21 @@ def test_optimize_writes_outputs_and_resume_adds_nothing(tiny_expr_model: Path, 
     assert (out / "trial_1" / "evaluations.jsonl").read_text().splitlines() == lines
 
 
+def test_trials_in_separate_calls_then_the_last_prints_the_table(tiny_expr_model: Path, tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    args = ["optimize", "--target", "expr", "--model", str(tiny_expr_model), "--trials", "2", "--iterations", "1",
+            "--batch", "2", "--attempts", "2", "--threads", "1", "--device", "cpu", "--out", str(out)]
+    second = run_cli(*args, "--trial", "2")
+    assert second.returncode == 0, second.stderr[-2000:]
+    assert "still running or not started: 1" in second.stdout and not (out / "results.json").exists()
+    outside = run_cli(*args, "--trial", "3", "--resume")
+    assert outside.returncode == 1 and "numbered 1 to 2" in outside.stderr and "Traceback" not in outside.stderr
+    first = run_cli(*args, "--trial", "1", "--resume")
+    assert first.returncode == 0, first.stderr[-2000:]
+    assert "GMM-DAE (paper)" in first.stdout
+    assert json.loads((out / "results.json").read_text())["n_trials"] == 2
+
+
 def test_bad_target_is_one_red_line(tiny_expr_model: Path, tmp_path: Path) -> None:
     # (other malformed targets are covered by tests/objectives without a subprocess)
     result = run_cli("optimize", "--target", "nonsense_module_xyz:f", "--model", str(tiny_expr_model), "--out", str(tmp_path / "o"))
