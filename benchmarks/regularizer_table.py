@@ -26,6 +26,7 @@ from pathlib import Path
 
 from lsbo_cli.train import parse_regularizer_options
 
+from lsbo.errors import ConfigError
 from lsbo.evaluate import evaluate_model
 from lsbo.models import TrainOptions, train_sequence_model
 from lsbo.settings import shared_data_dir
@@ -78,7 +79,10 @@ def per_regularizer_options(parser: argparse.ArgumentParser, pairs: list[str]) -
         name, sep, option = pair.partition(":")
         if not sep:
             parser.error(f"--option-for {pair!r}: expected REG:KEY=VALUE, e.g. vae:epsilon_std=0.01")
-        options.setdefault(name.strip(), {}).update(parse_regularizer_options([option]))
+        try:
+            options.setdefault(name.strip(), {}).update(parse_regularizer_options([option]))
+        except ConfigError as error:
+            parser.error(f"--option-for {pair!r}: {error}")
     return options
 
 
