@@ -15,7 +15,7 @@ def _prepare(
     source: str = typer.Argument(..., help="zinc | zinc250k | expr | PATH to a .smi, .txt or .csv file."),
     out: Path = typer.Option(..., "--out", "-o", help="Directory for indices.npy, strings.txt, rejects.csv, summary.json."),
     grammar: Optional[str] = typer.Option(None, "--grammar", "-g", help=GRAMMAR_HELP),
-    tokenizer: Optional[str] = typer.Option(None, "--tokenizer", help="Tokenizer of a grammar file: 'whitespace' (default: longest match over its terminals)."),
+    tokenizer: Optional[str] = typer.Option(None, "--tokenizer", help="Tokenizer of a grammar file: 'whitespace' or 'optional-spaces' (default: the file's header, else longest match over its terminals)."),
     data: Optional[Path] = typer.Option(None, "--data", help="Local file for a named dataset (skips the download / the generator)."),
     kind: Optional[str] = typer.Option(None, "--kind", help="molecules | expressions | strings (default from the grammar)."),
     limit: Optional[int] = typer.Option(None, "--limit", min=1, help="Use only the first N rows."),
