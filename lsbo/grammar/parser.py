@@ -121,8 +121,8 @@ def _follow(
 
 
 #: The most action-table cells (LR states x terminal columns) :func:`build_lr_tables` builds. The
-#: table is dense and its build time grows with its size: about 11 s at this cap (a grammar of 2,200
-#: terminals) on the shared 2-core dev machine; the built-in SMILES grammar needs 3,096 cells
+#: table is dense and its build time grows with its size: about 9 s for 4 million cells (a grammar of 2,000
+#: terminals, benchmarks/grammar_limits.py) on the shared 2-core dev machine; the built-in SMILES grammar needs 3,096 cells
 #: (grammars/README.md, "Limits").
 MAX_TABLE_CELLS = 5_000_000
 

@@ -215,3 +215,29 @@ def test_compact_expression_through_the_cli(cli) -> None:
         "ok        1/3 + x + sin(x*x)  (12 productions of 15)",
         "ok        x+sin(x*x)  (8 productions of 15)",
     ]
+
+
+def test_a_megabyte_line_is_a_too_long_reject_in_data_prepare(cli, tmp_path: Path) -> None:
+    import csv
+    import json
+
+    data = tmp_path / "rows.smi"
+    data.write_text("CCO\n" + "C" * 1_000_000 + "\nc1ccccc1\n")
+    out = tmp_path / "prepared"
+    done = cli("data", "prepare", str(data), "--out", str(out), "--no-progress")
+    assert done.returncode == 0, done.stderr
+    summary = json.loads((out / "summary.json").read_text())
+    assert (summary["total"], summary["accepted"], summary["rejected"]) == (3, 2, {"too long": 1})
+    with open(out / "rejects.csv", newline="") as handle:
+        (reject,) = list(csv.DictReader(handle))
+    assert reject["line"] == "2" and reject["detail"].startswith("1000000 characters, more than the 1108")
+    assert reject["input"] == "C" * 1000 + "... (1000000 characters)"  # the file stays readable
+
+
+def test_character_vocabulary_length_is_capped() -> None:
+    from lsbo.data import CharVocabulary
+
+    vocabulary = CharVocabulary.build(["ab", "a" * 1_000_000])
+    assert vocabulary.max_length == MAX_MAX_LENGTH
+    _, ok = vocabulary.encode(["ab", "a" * 1_000_000])
+    assert ok.tolist() == [True, False]
