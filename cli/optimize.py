@@ -109,7 +109,7 @@ def quickstart(
         typer.echo(f"    {model_dir} already holds a model: reusing it")
     else:
         train_sequence_model(TrainOptions(source="expr", out_dir=model_dir, preset="cpu", epochs=epochs, limit=n_expressions,
-                                          seed=seed, device=device, resume=True))
+                                          seed=seed, device=device))
     typer.echo(f"2/2 one BO trial (2 iterations x 10 points, exact GP on 1000 encoded expressions) -> {run_dir}")
     model = load_model(model_dir, device=device)
     config = BOConfig(trials=1, iterations=2, batch_size=10, seed=seed, max_train_points=1000)

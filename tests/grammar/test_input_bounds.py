@@ -241,3 +241,12 @@ def test_character_vocabulary_length_is_capped() -> None:
     assert vocabulary.max_length == MAX_MAX_LENGTH
     _, ok = vocabulary.encode(["ab", "a" * 1_000_000])
     assert ok.tolist() == [True, False]
+
+
+def test_objective_style_batches_of_one_string_are_refused_by_trained_models_too() -> None:
+    from lsbo.grammar.grammar import require_string_sequence
+
+    with pytest.raises(InputTypeError, match="^codes must be a list of strings, got a single bytes"):
+        require_string_sequence(b"x", "codes")
+    with pytest.raises(InputTypeError, match="^strings must be a list of strings, got int$"):
+        require_string_sequence(3, "strings")
