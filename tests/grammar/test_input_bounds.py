@@ -250,3 +250,15 @@ def test_objective_style_batches_of_one_string_are_refused_by_trained_models_too
         require_string_sequence(b"x", "codes")
     with pytest.raises(InputTypeError, match="^strings must be a list of strings, got int$"):
         require_string_sequence(3, "strings")
+
+
+def test_expr_models_trained_before_optional_spaces_still_resume(expr: Grammar) -> None:
+    from lsbo.checkpoint import check_grammar
+    from lsbo.errors import CheckpointError
+
+    old_text = expr.text.replace("# tokenizer: optional-spaces", "# tokenizer: whitespace").replace("optional here", "was")
+    assert old_text != expr.text
+    check_grammar({"grammar_name": "expr", "grammar_text": old_text}, "expr", expr.text, "ckpt")  # comments only
+    with pytest.raises(CheckpointError, match="differs"):  # T is part of what the indices mean
+        check_grammar({"grammar_name": "expr", "grammar_text": old_text.replace("max_length: 15", "max_length: 16")},
+                      "expr", expr.text, "ckpt")
