@@ -11,7 +11,6 @@ fail that way at once, without touching the network (air-gapped machines, tests 
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import os
 import urllib.error

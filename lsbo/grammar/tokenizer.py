@@ -113,7 +113,7 @@ class OptionalSpacesTokenizer(Tokenizer):
     def tokenize(self, text: str) -> list[str]:
         tokens = []
         for match in self._scanner.finditer(text):
-            space, terminal, bad = match.groups()
+            _space, terminal, bad = match.groups()
             if bad is not None:
                 raise GrammarError(f"character {bad!r} at position {match.start()}")
             if terminal is not None:

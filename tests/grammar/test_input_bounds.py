@@ -77,6 +77,7 @@ def test_too_many_tokens_are_rejected_before_parsing(monkeypatch: pytest.MonkeyP
         "can derive (max_length 277)"
     )
     # the parser only ever sees inputs within the bound; longer ones are reported as too long
+    assert tokenize.sizes[0] == len(over) and len(over) not in parse.sizes
     assert parse.sizes and max(parse.sizes) <= grammar.max_tokens
     assert all(r is None or r.startswith("too long") for r in result.reasons)
     assert result.ok.tolist() == [False, True, False, False, False]  # 100 atoms take over 277 productions

@@ -37,7 +37,7 @@ def test_covariance_loss_keeps_its_gradient_for_far_latents() -> None:
 
 def test_assign_gives_minus_one_for_non_finite_rows() -> None:
     prior = GMMPrior.sobol(3, 5)
-    z, component = prior.sample(6, generator=torch.Generator().manual_seed(0))
+    z, _component = prior.sample(6, generator=torch.Generator().manual_seed(0))
     z[1, 0] = float("nan")
     z[4] = float("inf")
     z[5, 2] = float("-inf")
