@@ -45,3 +45,4 @@ def test_assign_gives_minus_one_for_non_finite_rows() -> None:
     assert assigned[[1, 4, 5]].tolist() == [-1, -1, -1]
     finite = [0, 2, 3]
     assert assigned[finite].tolist() == prior.component_log_prob(z[finite]).argmax(dim=1).tolist()
+
