@@ -28,7 +28,7 @@ from torch import Tensor
 from lsbo.bo.acquisition import AcquisitionOptions, propose_batch
 from lsbo.bo.candidates import decode_candidates, default_attempts
 from lsbo.bo.surrogates import SparseTraining, box_bounds, fit_surrogate
-from lsbo.errors import ConfigError
+from lsbo.errors import ConfigError, LsboError
 from lsbo.bo.store import (  # noqa: F401 - re-exported: the store's names were the loop's before the split
     EVALUATIONS_FILE,
     INITIAL_DATA_FILE,
@@ -257,7 +257,8 @@ def run_optimization(
     config.validate()
     selected = _selected_trials(only_trials, config.trials)
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise ConfigError(f"--out {out_dir} is a file, not a directory: name a new or existing run directory")
     attempts = config.attempts or default_attempts(getattr(model, "kind", "strings"))
     settings = {
         "target": target or objective.name, "objective": objective.name, "maximize": objective.maximize,
@@ -267,31 +268,55 @@ def run_optimization(
         "masking": _masking(model, config.complete),
     }
     store = RunStore(out_dir)
-    store.check_settings(settings, resume)
-    store.write_settings(settings)
+    purpose = f"lsbo optimize --out {out_dir}"
+    trial_locks: list[Any] = []
+    try:
+        with store.lock(log, purpose):
+            store.open(settings, resume, log, purpose=purpose)
+            # each trial has one owner: a second process asked to run it is refused before it scores anything
+            trial_locks = [store.trial(k).lock(purpose) for k in selected]
+            initial = _initial_data(store, model, objective, config, log)
+        log(f"{len(initial.strings)} training points; best training score {_best(initial.scores, objective.maximize):.4g}")
+        ctx = RunContext(
+            model=model, objective=objective, config=config, initial=initial,
+            bounds=search_box(model, initial.latents, config.box), attempts=attempts,
+            device=torch.device(getattr(model, "device", "cpu")), log=log, on_evaluation=on_evaluation,
+        )
+        trials = {k: run_trial(ctx, k, store.trial(k)) for k in selected}
+        with store.lock(log, purpose):
+            per_trial = config.iterations * config.batch_size
+            for k in sorted(set(range(1, config.trials + 1)) - set(selected)):
+                trials[k] = store.trial(k).read_records(repair=False)
+            pending = [k for k in sorted(trials) if len(trials[k]) < per_trial]
+            if pending:
+                log(f"trials {', '.join(map(str, selected))} done; waiting for trial(s) {', '.join(map(str, pending))} "
+                    "before results.json and table.md are written (the call that completes the last one writes them)")
+                return {"complete": False, "pending_trials": pending}
+            trials = {k: sorted(records, key=lambda r: (r["iteration"], r["index"])) for k, records in sorted(trials.items())}
+            results = summarize_run(trials, objective=objective, settings=settings,
+                                    training_best=_best(initial.scores, objective.maximize))
+            write_outputs(out_dir, results, trials, model_kind=getattr(model, "kind", None))
+            return results
+    finally:
+        for lock in trial_locks:
+            lock.release()
+
+
+def _initial_data(store: RunStore, model: Any, objective: Objective, config: BOConfig, log: Callable[[str], None]) -> InitialData:
+    """The cached initial data, or computed and saved; a failure says that the run may be restarted."""
     initial = store.load_initial()
-    if initial is None:
+    if initial is not None:
+        return initial
+    try:
         initial = prepare_initial_data(model, objective, max_points=config.max_train_points, seed=config.seed, log=log)
-        store.save_initial(initial)
-    log(f"{len(initial.strings)} training points; best training score {_best(initial.scores, objective.maximize):.4g}")
-    ctx = RunContext(
-        model=model, objective=objective, config=config, initial=initial,
-        bounds=search_box(model, initial.latents, config.box), attempts=attempts,
-        device=torch.device(getattr(model, "device", "cpu")), log=log, on_evaluation=on_evaluation,
-    )
-    trials = {k: run_trial(ctx, k, store.trial(k)) for k in selected}
-    per_trial = config.iterations * config.batch_size
-    for k in sorted(set(range(1, config.trials + 1)) - set(selected)):
-        trials[k] = store.trial(k).read_records(repair=False)
-    pending = [k for k in sorted(trials) if len(trials[k]) < per_trial]
-    if pending:
-        log(f"trials {', '.join(map(str, selected))} done; waiting for trial(s) {', '.join(map(str, pending))} "
-            "before results.json and table.md are written (the call that completes the last one writes them)")
-        return {"complete": False, "pending_trials": pending}
-    trials = {k: sorted(records, key=lambda r: (r["iteration"], r["index"])) for k, records in sorted(trials.items())}
-    results = summarize_run(trials, objective=objective, settings=settings, training_best=_best(initial.scores, objective.maximize))
-    write_outputs(out_dir, results, trials, model_kind=getattr(model, "kind", None))
-    return results
+    except LsboError as err:
+        if store.scored_anything():
+            raise
+        # run.json is already written; say that it does not stand in the way of the corrected command
+        raise type(err)(f"{err} (nothing has been scored in {store.root}: the corrected command may use the same --out, "
+                        "with or without --resume, and starts the run afresh)") from None
+    store.save_initial(initial)
+    return initial
 
 
 def _selected_trials(only_trials: Sequence[int] | None, n_trials: int) -> list[int]:

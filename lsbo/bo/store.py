@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,7 +29,15 @@ import torch
 from torch import Tensor
 
 from lsbo.errors import ConfigError
-from lsbo.persistence import PersistenceError, append_jsonl, atomic_write_bytes, read_json as _read_json_file, write_json
+from lsbo.persistence import (
+    LOCK_NAME,
+    DirectoryLock,
+    PersistenceError,
+    append_jsonl,
+    atomic_write_bytes,
+    read_json as _read_json_file,
+    write_json,
+)
 
 RUN_FILE = "run.json"
 INITIAL_DATA_FILE = "initial_data.pt"
@@ -89,6 +97,11 @@ class InitialData:
 
 # ---------------------------------------------------------------------------------------------
 # JSON files and evaluation records
+
+
+def changed_settings(previous: dict[str, Any], settings: dict[str, Any]) -> list[str]:
+    """The resume-relevant settings that differ (a key missing from an older run.json cannot be compared)."""
+    return [k for k in RESUME_KEYS if k in previous and previous[k] != settings.get(k)]
 
 
 def _missing(payload: Any, keys: Sequence[str]) -> list[str]:
@@ -244,6 +257,16 @@ class TrialStore:
         self.directory.mkdir(parents=True, exist_ok=True)
         write_json_atomic(self.candidates_path(iteration), batch)
 
+    def lock(self, purpose: str = "lsbo optimize") -> DirectoryLock:
+        """Own this trial (non-blocking): a second process running it is refused, naming the holder."""
+        return DirectoryLock(self.directory, purpose=f"{purpose}, trial {self.trial}").acquire()
+
+    def clear(self) -> None:
+        """Remove the trial's derived files (candidate batches, evaluations): for a restart."""
+        for path in self.directory.glob("*"):
+            if path.name != LOCK_NAME and path.is_file():
+                path.unlink()
+
 
 class RunStore:
     """The files of one optimisation run directory (see the module docstring for the layout)."""
@@ -281,11 +304,64 @@ class RunStore:
             return
         if not resume:
             raise ConfigError(f"{self.root} already holds an optimisation run; pass --resume to continue it or choose another --out")
-        # a key missing from an older run.json (written before it was recorded) cannot be compared
-        changed = [k for k in RESUME_KEYS if k in previous and previous[k] != settings.get(k)]
+        changed = changed_settings(previous, settings)
         if changed:
             raise ConfigError(f"--resume: {', '.join(changed)} differ from the run in {self.run_path}")
 
+    def trial_numbers(self) -> list[int]:
+        """The trials that have a directory here."""
+        numbers = []
+        for path in self.root.glob("trial_*"):
+            suffix = path.name.removeprefix("trial_")
+            if path.is_dir() and suffix.isdigit():
+                numbers.append(int(suffix))
+        return sorted(numbers)
+
+    def scored_anything(self) -> bool:
+        """Whether any trial has an evaluation on disk (a run that has not can be restarted freely)."""
+        return any(self.trial(k).read_records(repair=False) for k in self.trial_numbers())
+
+    def open(self, settings: dict[str, Any], resume: bool, log: Callable[[str], None], *, purpose: str = "lsbo optimize") -> None:
+        """Check ``settings`` against the run already here (if any) and write them to run.json.
+
+        A run that has scored nothing yet (stopped while encoding the training set, or failed before
+        its first evaluation) holds no work to lose, so a fresh command, or ``resume`` with other
+        settings, starts it afresh instead of being refused; its derived files are removed first
+        (while every trial is owned here, so no other process is using them). Otherwise the rules of
+        :meth:`check_settings` apply. Call with the run lock held.
+        """
+        try:
+            self.check_settings(settings, resume)
+        except ConfigError as refusal:
+            if self.scored_anything():
+                raise
+            log(f"{self.root} holds a run that has scored nothing yet ({refusal}): starting it afresh with these settings")
+            self.restart(purpose=purpose)
+        self.write_settings(settings)
+
+    def restart(self, *, purpose: str = "lsbo optimize") -> None:
+        """Remove every derived file (run.json, the initial data, candidate batches, summaries)."""
+        locks = []
+        try:
+            for k in self.trial_numbers():
+                locks.append(self.trial(k).lock(purpose))  # refuses if another process runs a trial now
+            for k in self.trial_numbers():
+                self.trial(k).clear()
+            for name in (RUN_FILE, INITIAL_DATA_FILE, RESULTS_FILE, RESULTS_CSV, TABLE_FILE, BEST_SO_FAR_PLOT, MOLECULE_GRID):
+                (self.root / name).unlink(missing_ok=True)
+        finally:
+            for lock in locks:
+                lock.release()
+
+    def lock(self, log: Callable[[str], None], purpose: str = "lsbo optimize") -> DirectoryLock:
+        """Own the run-level files (run.json, the initial data, the summaries) for a short section.
+
+        Several processes may share a run (one per ``--trial``), so a held lock is waited for, with
+        a line naming the holder, rather than refused; trial ownership is what refuses duplicates.
+        """
+        return DirectoryLock(self.root, purpose=purpose).acquire(
+            on_busy=lambda holder: log(f"waiting for {holder} to finish with the run files in {self.root}")
+        )
     def load_initial(self) -> InitialData | None:
         return InitialData.load(self.initial_path) if self.initial_path.is_file() else None
 

@@ -30,6 +30,7 @@ from lsbo.checkpoint import (
     require_keys,
 )
 from lsbo.errors import CheckpointError, ConfigError, DataError
+from lsbo.persistence import owned_directory
 from lsbo.models.codecs import CharCodec, GrammarCodec, SequenceCodec
 from lsbo.models.config import SequenceModelConfig, family_for, model_config
 from lsbo.models.trained import SEQUENCE_CHECKPOINT_KEYS, TRAIN_STRINGS_NAME, build_autoencoder, codec_from_payload
@@ -221,7 +222,16 @@ def requested_config(options: TrainOptions, family: str) -> SequenceModelConfig:
 
 
 def train_sequence_model(options: TrainOptions, log: Callable[[str], None] | None = None) -> TrainResult:
-    """Train (or resume) a grammar or character autoencoder into ``options.out_dir``."""
+    """Train (or resume) a grammar or character autoencoder into ``options.out_dir``.
+
+    The process owns ``out_dir`` for the whole run (:func:`lsbo.persistence.owned_directory`): a
+    second ``lsbo train`` into it is refused with the holder's pid instead of mixing two runs' files.
+    """
+    with owned_directory(options.out_dir, purpose=f"lsbo train --out {options.out_dir}"):
+        return _train_owned(options, log)
+
+
+def _train_owned(options: TrainOptions, log: Callable[[str], None] | None) -> TrainResult:
     import sys
 
     log = log or (lambda message: print(message, file=sys.stderr, flush=True))

@@ -252,3 +252,18 @@ def test_valid_json_of_the_wrong_shape_on_resume_is_named_in_one_line(
     with pytest.raises(ConfigError, match=message) as caught:
         run_optimization(FakeModel(), build_objective("expr"), out, small, target="expr", resume=True)
     assert damaged.split("/")[-1] in str(caught.value) and "\n" not in str(caught.value)
+
+
+def test_run_that_scored_nothing_starts_afresh_with_new_settings(tmp_path: Path) -> None:
+    from lsbo.objectives.user import objective_from_callable
+
+    out = tmp_path / "run"
+    small = BOConfig(trials=1, iterations=1, batch_size=2, attempts=2, acquisition=CHEAP)
+    with pytest.raises(ConfigError, match="nothing has been scored .* starts the run afresh"):
+        run_optimization(FakeModel(), objective_from_callable(lambda s: None, name="nothing"), out, small, target="nothing")
+    assert (out / "run.json").is_file()
+    lines: list[str] = []
+    other = BOConfig(trials=1, iterations=1, batch_size=3, attempts=2, acquisition=CHEAP)
+    run_optimization(FakeModel(), build_objective("expr"), out, other, target="expr", log=lines.append)  # no --resume
+    assert any("scored nothing yet" in line for line in lines)
+    assert json.loads((out / "run.json").read_text())["batch_size"] == 3 and len(_keys(out)) == 3
