@@ -267,3 +267,28 @@ def test_run_that_scored_nothing_starts_afresh_with_new_settings(tmp_path: Path)
     run_optimization(FakeModel(), build_objective("expr"), out, other, target="expr", log=lines.append)  # no --resume
     assert any("scored nothing yet" in line for line in lines)
     assert json.loads((out / "run.json").read_text())["batch_size"] == 3 and len(_keys(out)) == 3
+
+
+@pytest.mark.parametrize("failing_write", [1, 3, 5, 7])  # odd: file syncs (even ones sync the directory)
+def test_disk_full_is_one_line_and_leaves_no_temporary_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, failing_write: int) -> None:
+    import errno
+
+    import lsbo.persistence
+    from lsbo.persistence import PersistenceError
+
+    real_fsync = lsbo.persistence.os.fsync
+    calls = {"n": 0}
+
+    def fsync(fd: int) -> None:  # the disk fills up at the n-th sync: run.json, initial data, candidates, an evaluation
+        calls["n"] += 1
+        if calls["n"] == failing_write:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        real_fsync(fd)
+
+    monkeypatch.setattr(lsbo.persistence.os, "fsync", fsync)
+    out = tmp_path / "run"
+    small = BOConfig(trials=1, iterations=1, batch_size=2, attempts=2, acquisition=CHEAP)
+    with pytest.raises(PersistenceError, match="No space left on device") as caught:
+        run_optimization(FakeModel(), build_objective("expr"), out, small, target="expr")
+    assert "\n" not in str(caught.value)
+    assert not [p for p in out.rglob("*") if p.name.endswith(".tmp")]
