@@ -25,10 +25,8 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from lsbo.bo.acquisition import AcquisitionOptions, propose_batch
-from lsbo.bo.candidates import decode_candidates, default_attempts
-from lsbo.bo.surrogates import SparseTraining, box_bounds, fit_surrogate
-from lsbo.errors import ConfigError, LsboError
+from lsbo.bo.acquisition import AcquisitionOptions, acquisition_bytes, propose_batch
+from lsbo.bo.candidates import MAX_DECODE_ROWS, decode_candidates, default_attempts
 from lsbo.bo.store import (  # noqa: F401 - re-exported: the store's names were the loop's before the split
     EVALUATIONS_FILE,
     INITIAL_DATA_FILE,
@@ -42,7 +40,14 @@ from lsbo.bo.store import (  # noqa: F401 - re-exported: the store's names were 
     read_records,
     write_json_atomic,
 )
+from lsbo.bo.surrogates import SparseTraining, box_bounds, choose_kind, fit_surrogate
+from lsbo.device import available_memory_bytes
+from lsbo.errors import ConfigError, LsboError
 from lsbo.objectives.base import ItemwiseObjective, Objective, evaluate_safely
+
+
+#: The most decodings per point: one point's attempts must fit in one decoder batch.
+MAX_ATTEMPTS = MAX_DECODE_ROWS
 
 
 @dataclass(frozen=True)
@@ -67,8 +72,11 @@ class BOConfig:
         for name in ("trials", "iterations", "batch_size", "n_inducing"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"--{name.replace('_', '-')} must be at least 1, got {getattr(self, name)}")
-        if self.attempts is not None and self.attempts < 1:
-            raise ConfigError(f"--attempts must be at least 1, got {self.attempts}")
+        if self.attempts is not None and not 1 <= self.attempts <= MAX_ATTEMPTS:
+            raise ConfigError(f"--attempts {self.attempts}: must be 1 to {MAX_ATTEMPTS} decodings per point "
+                              f"(all of one point's attempts go through the decoder in one batch; the protocol uses 500)")
+        if self.max_train_points is not None and self.max_train_points < 2:
+            raise ConfigError(f"--max-train-points {self.max_train_points}: the surrogate needs at least 2 training points")
         if self.box not in ("data", "prior"):
             raise ConfigError(f"--box {self.box!r}: expected data or prior")
         # checked here, before run.json is written: a typo found only at the first fit would leave a
@@ -134,6 +142,31 @@ def prepare_initial_data(
     return InitialData([strings[i] for i in keep], latents[keep], torch.tensor(scores, dtype=torch.float64))
 
 
+def check_memory(config: BOConfig, n_points: int, device: torch.device | str, available: int | None = None) -> None:
+    """Refuse a run whose surrogate or acquisition cannot fit in memory, naming the flag to change.
+
+    The largest sizes come at the last iteration: ``n_points`` training points plus every earlier
+    batch. The exact GP holds an n x n kernel matrix (and its Cholesky factor and a copy); the
+    sparse GP n x m for m inducing points; batch EI needs :func:`lsbo.bo.acquisition.acquisition_bytes`.
+    """
+    n_final = n_points + (config.iterations - 1) * config.batch_size
+    kind = choose_kind(config.surrogate, n_final)
+    n_kernel = n_final if kind == "exact" else min(config.n_inducing, n_final)
+    surrogate = 3 * 8 * n_final * n_kernel
+    acquisition = acquisition_bytes(config.batch_size, n_kernel, config.acquisition)
+    available = available_memory_bytes(device) if available is None else available
+    if surrogate + acquisition <= available:
+        return
+    gib = lambda n: f"{n / 2**30:.3g} GiB"  # noqa: E731
+    if acquisition >= surrogate:
+        advice = f"--batch {config.batch_size} asks batch EI for {gib(acquisition)}"
+        remedy = "a smaller --batch"
+    else:
+        advice = f"the {kind} GP on up to {n_final} points needs {gib(surrogate)}"
+        remedy = "--max-train-points" + (" or --surrogate sparse" if kind == "exact" else " or fewer --inducing")
+    raise ConfigError(f"{advice}, more than the {gib(available)} available on {torch.device(device).type}; use {remedy}")
+
+
 # ---------------------------------------------------------------------------------------------
 # the loop
 
@@ -190,7 +223,7 @@ def run_trial(ctx: RunContext, trial: int, trial_dir: Path | TrialStore) -> list
     """Run (or continue) one trial; returns its evaluation records in (iteration, index) order."""
     store = trial_dir if isinstance(trial_dir, TrialStore) else TrialStore(trial_dir, trial)
     store.directory.mkdir(parents=True, exist_ok=True)
-    done = {(r["iteration"], r["index"]): r for r in store.read_records()}
+    done = {(r["iteration"], r["index"]): r for r in store.read_records(layout=(ctx.config.iterations, ctx.config.batch_size))}
     maximize = ctx.objective.maximize
     x = ctx.initial.latents.to(torch.float64)
     y = to_target(ctx.initial.scores, maximize)
@@ -254,11 +287,8 @@ def run_optimization(
     """
     from lsbo.bo.results import summarize_run, write_outputs
 
-    config.validate()
-    selected = _selected_trials(only_trials, config.trials)
+    selected = check_run(model, out_dir, config, only_trials)
     out_dir = Path(out_dir)
-    if out_dir.exists() and not out_dir.is_dir():
-        raise ConfigError(f"--out {out_dir} is a file, not a directory: name a new or existing run directory")
     attempts = config.attempts or default_attempts(getattr(model, "kind", "strings"))
     settings = {
         "target": target or objective.name, "objective": objective.name, "maximize": objective.maximize,
@@ -275,6 +305,8 @@ def run_optimization(
             store.open(settings, resume, log, purpose=purpose)
             # each trial has one owner: a second process asked to run it is refused before it scores anything
             trial_locks = [store.trial(k).lock(purpose) for k in selected]
+            for k in selected:  # a damaged log is reported now, not after the training set is encoded
+                store.trial(k).read_records(layout=(config.iterations, config.batch_size))
             initial = _initial_data(store, model, objective, config, log)
         log(f"{len(initial.strings)} training points; best training score {_best(initial.scores, objective.maximize):.4g}")
         ctx = RunContext(
@@ -286,7 +318,7 @@ def run_optimization(
         with store.lock(log, purpose):
             per_trial = config.iterations * config.batch_size
             for k in sorted(set(range(1, config.trials + 1)) - set(selected)):
-                trials[k] = store.trial(k).read_records(repair=False)
+                trials[k] = store.trial(k).read_records(repair=False, layout=(config.iterations, config.batch_size))
             pending = [k for k in sorted(trials) if len(trials[k]) < per_trial]
             if pending:
                 log(f"trials {', '.join(map(str, selected))} done; waiting for trial(s) {', '.join(map(str, pending))} "
@@ -300,6 +332,22 @@ def run_optimization(
     finally:
         for lock in trial_locks:
             lock.release()
+
+
+def check_run(model: Any, out_dir: Path | str, config: BOConfig, only_trials: Sequence[int] | None = None) -> list[int]:
+    """Every check that needs no computation, before anything is written; returns the trials to run.
+
+    The settings themselves, the trial numbers, that ``out_dir`` can be a directory, and that the
+    run's largest surrogate and acquisition fit in the memory of the model's device.
+    """
+    config.validate()
+    selected = _selected_trials(only_trials, config.trials)
+    out_dir = Path(out_dir)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise ConfigError(f"--out {out_dir} is a file, not a directory: name a new or existing run directory")
+    n_strings = len(model.training_strings())
+    check_memory(config, min(n_strings, config.max_train_points or n_strings), getattr(model, "device", "cpu"))
+    return selected
 
 
 def _initial_data(store: RunStore, model: Any, objective: Objective, config: BOConfig, log: Callable[[str], None]) -> InitialData:

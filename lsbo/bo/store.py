@@ -165,7 +165,26 @@ def record_problem(record: dict[str, Any]) -> str | None:
     return None
 
 
-def read_records(path: Path, *, repair: bool = True) -> list[dict[str, Any]]:
+def _placement_problem(
+    record: dict[str, Any], trial: int | None, layout: tuple[int, int] | None, seen: set[tuple[int, int]]
+) -> str | None:
+    if trial is not None and record["trial"] != trial:
+        return f'"trial" is {record["trial"]} in the log of trial {trial}'
+    if layout is not None:
+        iterations, batch_size = layout
+        if record["iteration"] > iterations:
+            return f'"iteration" is {record["iteration"]}, beyond the run\'s {iterations} iteration(s)'
+        if record["index"] >= batch_size:
+            return f'"index" is {record["index"]}, beyond the run\'s batch of {batch_size}'
+    key = (record["iteration"], record["index"])
+    if key in seen:  # a duplicate would be counted twice
+        return f"iteration {key[0]}, index {key[1]} is recorded twice"
+    return None
+
+
+def read_records(
+    path: Path, *, repair: bool = True, trial: int | None = None, layout: tuple[int, int] | None = None
+) -> list[dict[str, Any]]:
     """The complete records of an evaluations file, validated.
 
     A torn last line (a process killed mid-write: the final piece has no newline and does not parse)
@@ -175,6 +194,9 @@ def read_records(path: Path, *, repair: bool = True) -> list[dict[str, Any]]:
 
     ``repair=False`` only reads: for a trial another process may be appending to right now, whose
     last line may be half written rather than torn.
+
+    ``trial`` and ``layout`` (iterations, batch size) also check that each record belongs to this
+    trial and run and appears once: a hand-copied or stray line would otherwise be counted.
     """
     if not path.is_file():
         return []
@@ -184,6 +206,7 @@ def read_records(path: Path, *, repair: bool = True) -> list[dict[str, Any]]:
         raise ConfigError(f"{path} cannot be read: {err.strerror or err}") from None
     pieces = raw.split(b"\n")
     records: list[dict[str, Any]] = []
+    seen: set[tuple[int, int]] = set()
     good_length = 0
     for number, piece in enumerate(pieces, start=1):
         is_tail = number == len(pieces)  # the piece after the last newline ("" when the file ends cleanly)
@@ -201,12 +224,13 @@ def read_records(path: Path, *, repair: bool = True) -> list[dict[str, Any]]:
         missing = _missing(record, RECORD_KEYS)
         if missing:
             raise ConfigError(f"{path}, line {number}: not an evaluation record (missing {', '.join(missing)}); repair or remove that line")
-        problem = record_problem(record)
+        problem = record_problem(record) or _placement_problem(record, trial, layout, seen)
         if problem:
             raise ConfigError(f"{path}, line {number}: {problem}; repair or remove that line")
         if is_tail:
             break  # a whole record without its newline: not yet acknowledged, so scored again like a torn one
         records.append(record)
+        seen.add((record["iteration"], record["index"]))
         good_length += len(piece) + 1
     if repair and good_length != len(raw):
         with open(path, "r+b") as handle:
@@ -242,8 +266,9 @@ class TrialStore:
     def candidates_path(self, iteration: int) -> Path:
         return self.directory / candidates_name(iteration)
 
-    def read_records(self, *, repair: bool = True) -> list[dict[str, Any]]:
-        return read_records(self.evaluations_path, repair=repair)
+    def read_records(self, *, repair: bool = True, layout: tuple[int, int] | None = None) -> list[dict[str, Any]]:
+        """The trial's evaluations, validated (``layout``: the run's iterations and batch size)."""
+        return read_records(self.evaluations_path, repair=repair, trial=self.trial, layout=layout)
 
     def append(self, record: dict[str, Any]) -> None:
         append_record(self.evaluations_path, record)

@@ -292,3 +292,29 @@ def test_disk_full_is_one_line_and_leaves_no_temporary_file(tmp_path: Path, monk
         run_optimization(FakeModel(), build_objective("expr"), out, small, target="expr")
     assert "\n" not in str(caught.value)
     assert not [p for p in out.rglob("*") if p.name.endswith(".tmp")]
+
+
+def test_memory_check_names_the_flag_that_asks_too_much() -> None:
+    from lsbo.bo.loop import check_memory
+
+    check_memory(BOConfig(batch_size=50), 1000, "cpu", available=2**30)  # the protocol's sizes fit in 1 GiB
+    with pytest.raises(ConfigError, match=r"--batch 5000 asks batch EI for 2[0-9.]+ GiB, more than the 16 GiB"):
+        check_memory(BOConfig(batch_size=5000), 1000, "cpu", available=16 * 2**30)
+    with pytest.raises(ConfigError, match=r"exact GP on up to 200200 points .* --surrogate sparse"):
+        check_memory(BOConfig(surrogate="exact"), 200_000, "cpu", available=16 * 2**30)
+
+
+def test_records_that_do_not_belong_to_the_run_are_named(tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    small = BOConfig(trials=1, iterations=1, batch_size=2, attempts=2, acquisition=CHEAP)
+    run_optimization(FakeModel(), build_objective("expr"), out, small, target="expr")
+    log = out / "trial_1" / EVALUATIONS_FILE
+    first, second = log.read_text().splitlines()
+    for edited, message in [
+        (second.replace('"index":1', '"index":0'), "line 2: iteration 1, index 0 is recorded twice"),
+        (second.replace('"iteration":1', '"iteration":7'), "line 2: \"iteration\" is 7, beyond the run's 1 iteration"),
+        (second.replace('"trial":1', '"trial":2'), "line 2: \"trial\" is 2 in the log of trial 1"),
+    ]:
+        log.write_text(first + "\n" + edited + "\n")
+        with pytest.raises(ConfigError, match=message):
+            run_optimization(FakeModel(), build_objective("expr"), out, small, target="expr", resume=True)
