@@ -119,6 +119,10 @@ def search_box(model: Any, latents: Tensor, box: str) -> Tensor:
     return torch.stack([(means - spread).min(dim=0).values, (means + spread).max(dim=0).values])
 
 
+#: How many per-string reasons a refusal shows when too few training strings could be scored.
+SHOWN_REASONS = 3
+
+
 def prepare_initial_data(
     model: Any, objective: Objective, *, max_points: int | None, seed: int, log: Callable[[str], None]
 ) -> InitialData:
@@ -133,12 +137,21 @@ def prepare_initial_data(
     log(f"scoring {int(np.sum(ok))} encoded strings with {objective.name}")
     keep: list[int] = []
     scores: list[float] = []
+    reasons: list[str] = []  # why each dropped string was dropped, in order, for the refusal below
     for i, evaluation in enumerate(evaluate_safely(objective, [s if good else None for s, good in zip(strings, ok)])):
-        if evaluation.valid and bool(torch.isfinite(latents[i]).all()):
+        if not ok[i]:
+            reasons.append(f"{strings[i]!r}: the model cannot encode it")
+        elif not bool(torch.isfinite(latents[i]).all()):
+            reasons.append(f"{strings[i]!r}: its latent point is not finite")
+        elif not evaluation.valid:
+            reasons.append(f"{strings[i]!r}: {evaluation.error}")
+        else:
             keep.append(i)
             scores.append(float(evaluation.score))  # type: ignore[arg-type]
     if len(keep) < 2:
-        raise ConfigError(f"only {len(keep)} training strings could be encoded and scored by {objective.name}; need at least 2")
+        shown = "; ".join(reason[:300] for reason in reasons[:SHOWN_REASONS])
+        raise ConfigError(f"only {len(keep)} of {len(strings)} training strings could be encoded and scored by "
+                          f"{objective.name}; need at least 2. First reasons: {shown}")
     return InitialData([strings[i] for i in keep], latents[keep], torch.tensor(scores, dtype=torch.float64))
 
 
