@@ -37,8 +37,11 @@ PAPER_TABLE3: dict[str, dict[str, dict[str, tuple[float, float]]]] = {
 PAPER_TASK_OF_TARGET = {"expr": "expr", "logp": "mol"}
 
 
-def _row(cells: Sequence[str]) -> str:
-    return "| " + " | ".join(cells) + " |"
+def _markdown(columns: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    """A markdown (pipe) table through pandas; the cells are already formatted text."""
+    import pandas as pd
+
+    return pd.DataFrame([list(r) for r in rows], columns=list(columns)).to_markdown(index=False, disable_numparse=True)
 
 
 def _fmt(value: float | None, digits: int = 2) -> str:
@@ -71,27 +74,48 @@ def parse_paper_bo_tables(markdown: str) -> tuple[dict[str, dict[str, tuple[floa
 
 
 def bo_table_markdown(results: Mapping[str, Any], label: str) -> str:
-    """Tables 2 and 3 of the paper for one run: the paper's rows, then ours (``label``)."""
+    """Tables 2 and 3 of the paper for one run: the paper's rows, then ours (``label``).
+
+    Warnings about degenerate results (``results["warnings"]``) come first, and the best training
+    string's score sits under our best scores: what the search started from.
+    """
     target = results["target"]
     task = PAPER_TASK_OF_TARGET.get(target)
     direction = "higher is better" if results["maximize"] else "lower is better"
     aggregate = results["aggregate"]
     top = [entry["score"] for entry in aggregate["top3"]] + [None] * 3
-    lines = [f"### Best scores found ({target}, {direction}; paper Table 2 layout)", "", _row(["model", "1st", "2nd", "3rd"]), _row(["---"] * 4)]
-    if task:
-        lines += [_row([name, *(_fmt(v) for v in cols[task])]) for name, cols in PAPER_TABLE2.items()]
-    lines.append(_row([f"**{label} (ours)**", *(_fmt(v) for v in top[:3])]))
+    lines = [f"> **Warning:** {warning}" for warning in results.get("warnings", [])]
+    lines += [""] if lines else []
+    best_rows = [[name, *(_fmt(v) for v in cols[task])] for name, cols in PAPER_TABLE2.items()] if task else []
+    best_rows.append([f"**{label} (ours)**", *(_fmt(v) for v in top[:3])])
+    if "best_training_score" in results:
+        best_rows.append(["best training string (ours)", _fmt(results["best_training_score"]), "-", "-"])
+    lines += [f"### Best scores found ({target}, {direction}; paper Table 2 layout)", "",
+              _markdown(["model", "1st", "2nd", "3rd"], best_rows)]
+    valid_rows = [[name, _pm(*cols[task]["valid"]), _pm(*cols[task]["score"])] for name, cols in PAPER_TABLE3.items()] if task else []
+    valid_rows.append([f"**{label} (ours)**", _pm(aggregate["fraction_valid_mean"], aggregate["fraction_valid_std"]),
+                       _pm(aggregate["average_score_mean"], aggregate["average_score_std"])])
     lines += ["", f"### Valid fraction and average valid score, mean +- std over {results['n_trials']} trial(s) (paper Table 3 layout)", "",
-              _row(["model", "frac. valid", f"avg score ({direction})"]), _row(["---"] * 3)]
-    if task:
-        lines += [_row([name, _pm(*cols[task]["valid"]), _pm(*cols[task]["score"])]) for name, cols in PAPER_TABLE3.items()]
-    lines.append(_row([f"**{label} (ours)**", _pm(aggregate["fraction_valid_mean"], aggregate["fraction_valid_std"]),
-                       _pm(aggregate["average_score_mean"], aggregate["average_score_std"])]))
-    lines += ["", "### Top strings found (ours)", "", _row(["rank", "score", "string", "trial"]), _row(["---"] * 4)]
-    lines += [_row([str(i + 1), _fmt(e["score"], 4), f"`{e['string']}`", str(e["trial"])]) for i, e in enumerate(aggregate["top3"])]
+              _markdown(["model", "frac. valid", f"avg score ({direction})"], valid_rows)]
+    top_rows = [[str(i + 1), _fmt(e["score"], 4), f"`{e['string']}`", str(e["trial"])] for i, e in enumerate(aggregate["top3"])]
+    lines += ["", "### Top strings found (ours)", "", _markdown(["rank", "score", "string", "trial"], top_rows)]
     if not task:
         lines += ["", f"(The paper reports no numbers for target {target!r}.)"]
     return "\n".join(lines) + "\n"
+
+
+def trials_frame(results: Mapping[str, Any]) -> Any:
+    """One row per trial (a pandas DataFrame): counts, valid fraction, average valid score, top three."""
+    import pandas as pd
+
+    rows = []
+    for trial, summary in results["trials"].items():
+        row: dict[str, Any] = {"trial": int(trial), **{k: summary[k] for k in ("n_evaluations", "n_valid", "fraction_valid", "average_valid_score")}}
+        for rank in range(3):
+            entry = summary["top3"][rank] if rank < len(summary["top3"]) else {"score": None, "string": None}
+            row[f"top{rank + 1}_score"], row[f"top{rank + 1}_string"] = entry["score"], entry["string"]
+        rows.append(row)
+    return pd.DataFrame(rows)
 
 
 def plot_best_so_far(trials: Mapping[int, Sequence[Mapping[str, Any]]], path: Path, *, maximize: bool, training_best: float | None, title: str) -> None:
@@ -120,6 +144,53 @@ def plot_best_so_far(trials: Mapping[int, Sequence[Mapping[str, Any]]], path: Pa
     figure.tight_layout()
     atomic_write_bytes(path, lambda handle: figure.savefig(handle, format="png", dpi=120))
     plt.close(figure)
+
+
+def plot_training_curves(metrics_csv: Path, path: Path, *, title: str) -> bool:
+    """Training curves from a model's ``metrics.csv``: loss, its terms, and reconstruction accuracy per epoch.
+
+    Three panels, each with the training (solid) and validation (dashed) value of every column of
+    that kind: the total loss; the loss terms (reconstruction and regularizer terms, log scale when
+    all are positive); the ``*_acc`` accuracies. Returns False when the file has no epoch yet.
+    """
+    import matplotlib
+    import pandas as pd
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    frame = pd.read_csv(metrics_csv)
+    if frame.empty or "epoch" not in frame:
+        return False
+    quantities = sorted({c.split("_", 1)[1] for c in frame.columns if c.startswith(("train_", "val_"))})
+    panels = {
+        "total loss": [q for q in quantities if q == "loss"],
+        "loss terms": [q for q in quantities if q != "loss" and not q.endswith("acc")],
+        "reconstruction accuracy": [q for q in quantities if q.endswith("acc")],
+    }
+    panels = {name: names for name, names in panels.items() if names}
+    figure, axes_list = plt.subplots(1, len(panels), figsize=(5 * len(panels), 4), squeeze=False)
+    for axes, (panel, names) in zip(axes_list[0], panels.items()):
+        positive = True
+        for index, quantity in enumerate(names):
+            color = f"C{index}"
+            for split, style in (("train", "-"), ("val", "--")):
+                column = f"{split}_{quantity}"
+                if column in frame:
+                    axes.plot(frame["epoch"], frame[column], style, color=color, label=f"{quantity} ({split})",
+                              marker="o" if len(frame) < 30 else None, markersize=3)  # one epoch is still visible
+                    positive = positive and bool((frame[column] > 0).all())
+        if panel == "loss terms" and positive:
+            axes.set_yscale("log")
+        axes.set_xlabel("epoch")
+        axes.set_ylabel(panel)
+        axes.set_title(panel)
+        axes.legend(fontsize=7)
+    figure.suptitle(title)
+    figure.tight_layout()
+    atomic_write_bytes(path, lambda handle: figure.savefig(handle, format="png", dpi=110))
+    plt.close(figure)
+    return True
 
 
 def draw_molecule_grid(smiles: Sequence[str], scores: Sequence[float], path: Path, per_row: int = 4) -> bool:

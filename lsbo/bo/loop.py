@@ -339,7 +339,10 @@ def run_optimization(
                 return {"complete": False, "pending_trials": pending}
             trials = {k: sorted(records, key=lambda r: (r["iteration"], r["index"])) for k, records in sorted(trials.items())}
             results = summarize_run(trials, objective=objective, settings=settings,
-                                    training_best=_best(initial.scores, objective.maximize))
+                                    training_best=_best(initial.scores, objective.maximize),
+                                    model_evaluation=_model_evaluation(model))
+            for warning in results["warnings"]:
+                log(f"warning: {warning}")
             write_outputs(out_dir, results, trials, model_kind=getattr(model, "kind", None))
             return results
     finally:
@@ -378,6 +381,17 @@ def _initial_data(store: RunStore, model: Any, objective: Objective, config: BOC
                         "with or without --resume, and starts the run afresh)") from None
     store.save_initial(initial)
     return initial
+
+
+def _model_evaluation(model: Any) -> dict[str, Any] | None:
+    """The model's ``evaluation.json`` (``lsbo evaluate``), if it has a readable one."""
+    from lsbo.persistence import PersistenceError, read_json as read_json_file
+
+    path = Path(str(getattr(model, "model_dir", ""))) / "evaluation.json"
+    try:
+        return read_json_file(path, what="model evaluation") if path.is_file() else None
+    except PersistenceError:
+        return None  # it only adds warnings; a damaged one is lsbo evaluate's to report
 
 
 def _selected_trials(only_trials: Sequence[int] | None, n_trials: int) -> list[int]:

@@ -318,3 +318,32 @@ def test_records_that_do_not_belong_to_the_run_are_named(tmp_path: Path) -> None
         log.write_text(first + "\n" + edited + "\n")
         with pytest.raises(ConfigError, match=message):
             run_optimization(FakeModel(), build_objective("expr"), out, small, target="expr", resume=True)
+
+
+class CollapsedModel(FakeModel):
+    """Decodes every latent point to one string, as a collapsed decoder would."""
+
+    def decode(self, z, sample=False, generator=None, complete=True):
+        self.decode_calls += 1
+        return ["x + x"] * len(z)
+
+
+def test_collapsed_search_is_warned_about_in_results_and_table(tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    (tmp_path / "model").mkdir()
+    (tmp_path / "model" / "evaluation.json").write_text(json.dumps({"reconstruction_accuracy": 0.0, "n_reconstructed": 30}))
+    lines: list[str] = []
+    small = BOConfig(trials=1, iterations=2, batch_size=3, attempts=2, acquisition=CHEAP)
+    results = run_optimization(CollapsedModel(tmp_path / "model"), build_objective("expr"), out, small, target="expr", log=lines.append)
+    assert results["warnings"] == [
+        "every valid candidate (6 of 6) is the same string 'x + x': the search collapsed to one point of the latent space",
+        "the model reconstructs none of its 30 validation strings (its evaluation.json)",
+    ]
+    table = (out / "table.md").read_text()
+    assert all(f"> **Warning:** {w}" in table for w in results["warnings"])
+    assert any(line.startswith("warning: every valid candidate") for line in lines)
+    import pandas as pd
+
+    frame = pd.read_csv(out / "results.csv")
+    assert list(frame["trial"]) == [1] and frame.loc[0, "n_evaluations"] == 6 and frame.loc[0, "top1_string"] == "x + x"
+    assert "best training string (ours)" in table
