@@ -118,14 +118,20 @@ def trials_frame(results: Mapping[str, Any]) -> Any:
     return pd.DataFrame(rows)
 
 
-def plot_best_so_far(trials: Mapping[int, Sequence[Mapping[str, Any]]], path: Path, *, maximize: bool, training_best: float | None, title: str) -> None:
-    """Best score found so far against the number of evaluations, one line per trial."""
+def best_so_far_figure(
+    trials: Mapping[int, Sequence[Mapping[str, Any]]], *, maximize: bool, training_best: float | None, title: str,
+    target: str = "score",
+) -> Any:
+    """The best-so-far figure (matplotlib): best score against evaluations, one curve per trial.
+
+    The dashed grey line is the best training string's score, the level the search starts from.
+    """
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    figure, axes = plt.subplots(figsize=(6, 4))
+    figure, axes = plt.subplots(figsize=(6.5, 4.2))
     for trial, records in sorted(trials.items()):
         best: list[float] = []
         current = math.nan
@@ -137,11 +143,31 @@ def plot_best_so_far(trials: Mapping[int, Sequence[Mapping[str, Any]]], path: Pa
         axes.plot(range(1, len(best) + 1), best, label=f"trial {trial}")
     if training_best is not None and math.isfinite(training_best):
         axes.axhline(training_best, color="grey", linestyle="--", linewidth=1, label="best training string")
-    axes.set_xlabel("evaluations")
-    axes.set_ylabel("best score so far" + (" (higher is better)" if maximize else " (lower is better)"))
-    axes.set_title(title)
-    axes.legend(fontsize=8)
+    axes.set_xlabel("evaluations in the trial")
+    axes.set_ylabel(f"best {target} so far" + (" (higher is better)" if maximize else " (lower is better)"))
+    axes.set_title(title, fontsize=10)
+    axes.legend(fontsize=8, title="curves", title_fontsize=8)
     figure.tight_layout()
+    return figure
+
+
+def best_so_far_title(results: Mapping[str, Any], label: str) -> str:
+    """What the best-so-far plot shows: the target, the model and the budget."""
+    settings = results.get("settings", {})
+    budget = ""
+    if all(k in settings for k in ("iterations", "batch_size")):
+        budget = f"\n{results['n_trials']} trial(s) x {settings['iterations']} iterations x {settings['batch_size']} points"
+    return f"Bayesian optimisation of {results['target']} in the latent space of {label}{budget}"
+
+
+def plot_best_so_far(
+    trials: Mapping[int, Sequence[Mapping[str, Any]]], path: Path, *, maximize: bool, training_best: float | None, title: str,
+    target: str = "score",
+) -> None:
+    """Write :func:`best_so_far_figure` as a PNG."""
+    import matplotlib.pyplot as plt
+
+    figure = best_so_far_figure(trials, maximize=maximize, training_best=training_best, title=title, target=target)
     atomic_write_bytes(path, lambda handle: figure.savefig(handle, format="png", dpi=120))
     plt.close(figure)
 
@@ -159,7 +185,10 @@ def plot_training_curves(metrics_csv: Path, path: Path, *, title: str) -> bool:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    frame = pd.read_csv(metrics_csv)
+    try:
+        frame = pd.read_csv(metrics_csv)
+    except (OSError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError):
+        return False  # the figure is a convenience: a damaged metrics.csv must not stop the evaluation
     if frame.empty or "epoch" not in frame:
         return False
     quantities = sorted({c.split("_", 1)[1] for c in frame.columns if c.startswith(("train_", "val_"))})

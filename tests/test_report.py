@@ -77,3 +77,21 @@ def test_degenerate_candidates_and_models_are_warned_about() -> None:
     assert model_warnings(evaluation) == ["the model reconstructs none of its 50 validation strings",
                                           "prior samples are nearly all the same string: uniqueness 0.001 (1 distinct)"]
     assert model_warnings({"reconstruction_accuracy": 0.8, "n_reconstructed": 50, "validity": 0.9, "uniqueness": 0.9}) == []
+
+
+def test_best_so_far_figure_has_title_axes_and_one_curve_per_trial() -> None:
+    import matplotlib.pyplot as plt
+
+    from lsbo.report import best_so_far_figure, best_so_far_title
+
+    results = {"target": "expr", "n_trials": 2, "settings": {"iterations": 5, "batch_size": 50}}
+    title = best_so_far_title(results, "expr-gmm")
+    assert title == "Bayesian optimisation of expr in the latent space of expr-gmm\n2 trial(s) x 5 iterations x 50 points"
+    trials = {1: [{"score": 3.0}, {"score": None}, {"score": 1.0}], 2: [{"score": 2.0}, {"score": 2.5}]}
+    figure = best_so_far_figure(trials, maximize=False, training_best=2.5, title=title, target="expr")
+    axes = figure.axes[0]
+    assert axes.get_title() == title and axes.get_xlabel() == "evaluations in the trial"
+    assert axes.get_ylabel() == "best expr so far (lower is better)"
+    assert [t.get_text() for t in axes.get_legend().get_texts()] == ["trial 1", "trial 2", "best training string"]
+    assert list(axes.lines[0].get_ydata()) == [3.0, 3.0, 1.0] and list(axes.lines[1].get_ydata()) == [2.0, 2.0]
+    plt.close(figure)

@@ -86,14 +86,14 @@ def summarize_run(
 def write_outputs(out_dir: Path, results: Mapping[str, Any], trials: Mapping[int, Sequence[Mapping[str, Any]]], *, model_kind: str | None) -> None:
     """``results.json``, ``results.csv`` (one row per trial), ``table.md``, ``best_so_far.png`` and, for
     molecules, ``top_molecules.png``."""
-    from lsbo.report import bo_table_markdown, draw_molecule_grid, plot_best_so_far, trials_frame
+    from lsbo.report import bo_table_markdown, best_so_far_title, draw_molecule_grid, plot_best_so_far, trials_frame
 
     label = Path(str(results["settings"].get("model_dir") or "model")).name or "model"
     write_json_atomic(out_dir / RESULTS_FILE, results)
     atomic_write_text(out_dir / RESULTS_CSV, trials_frame(results).to_csv(index=False))
     atomic_write_text(out_dir / TABLE_FILE, bo_table_markdown(results, label))
-    plot_best_so_far(trials, out_dir / BEST_SO_FAR_PLOT, maximize=results["maximize"],
-                     training_best=results["best_training_score"], title=f"{results['target']} with {label}")
+    plot_best_so_far(trials, out_dir / BEST_SO_FAR_PLOT, maximize=results["maximize"], training_best=results["best_training_score"],
+                     title=best_so_far_title(results, label), target=results["target"])
     if model_kind == "molecules" or results["target"] in ("logp", "qed"):
         best = top_distinct([r for records in trials.values() for r in records], 12, results["maximize"])
         draw_molecule_grid([b["string"] for b in best], [b["score"] for b in best], out_dir / MOLECULE_GRID)
