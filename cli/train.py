@@ -8,6 +8,8 @@ from typing import Any, Optional
 
 import typer
 
+from lsbo_cli.data import GRAMMAR_HELP, KIND_HELP, TOKENIZER_HELP
+
 REGULARIZER_OPTION_HELP = (
     "KEY=VALUE option of the regularizer, repeatable (e.g. beta=0.5 or epsilon_std=0.01 for vae, "
     "code_weight=1e-3 for rae, weight=10 for wae, use_cv=false for gmm)."
@@ -17,7 +19,8 @@ REGULARIZER_OPTION_HELP = (
 def train(
     source: str = typer.Argument(..., help="zinc, expr, or a file of strings (.smi/.txt/.csv, one per line)."),
     out: Path = typer.Option(..., "--out", help="Model directory (checkpoint.pt, metrics.csv, config.json, ...)."),
-    grammar: Optional[Path] = typer.Option(None, "--grammar", help="CFG file (required for a grammar model on a custom file)."),
+    grammar: Optional[str] = typer.Option(None, "--grammar", help=GRAMMAR_HELP),
+    tokenizer: Optional[str] = typer.Option(None, "--tokenizer", help=TOKENIZER_HELP),
     data: Optional[Path] = typer.Option(None, "--data", help="Dataset file for zinc/expr instead of the default source."),
     model: Optional[str] = typer.Option(None, "--model", help="grammar (Grammar VAE, default) or char (character baseline)."),
     regularizer: Optional[str] = typer.Option(None, "--regularizer", help="gmm (default) | vae | cvvae | rae | wae | ae."),
@@ -31,7 +34,7 @@ def train(
     rec_weight_epochs: int = typer.Option(5, "--rec-weight-epochs", help="Epochs of the plain autoencoder behind --rec-weight auto."),
     regularizer_option: Optional[list[str]] = typer.Option(None, "--regularizer-option", help=REGULARIZER_OPTION_HELP),
     gru_hidden: Optional[int] = typer.Option(None, "--gru-hidden", help="GRU width (preset: 501/100 paper, 128/100 cpu)."),
-    kind: Optional[str] = typer.Option(None, "--kind", help="molecules | expressions | strings (inferred for zinc/expr)."),
+    kind: Optional[str] = typer.Option(None, "--kind", help=KIND_HELP),
     limit: Optional[int] = typer.Option(None, "--limit", help="Use only the first N strings."),
     seed: int = typer.Option(0, "--seed", help="Random seed (split, initialisation, batches)."),
     device: str = typer.Option("auto", "--device", help="auto | cpu | cuda."),
@@ -45,7 +48,7 @@ def train(
     if rec_weight is not None:
         weight = "auto" if rec_weight.strip().lower() == "auto" else _as_float(rec_weight, "--rec-weight")
     options = TrainOptions(
-        source=source, out_dir=out, grammar_file=grammar, data=data, model=model, regularizer=regularizer,
+        source=source, out_dir=out, grammar=grammar, tokenizer=tokenizer, data=data, model=model, regularizer=regularizer,
         preset=preset, latent_dim=latent_dim, n_components=components, epochs=epochs, batch_size=batch_size,
         learning_rate=learning_rate, rec_weight=weight, gru_hidden=gru_hidden, kind=kind, limit=limit, seed=seed,
         device=device, resume=resume, threads=threads, rec_weight_epochs=rec_weight_epochs,

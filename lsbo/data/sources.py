@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from lsbo.data.manifests import EXPR_DEFAULT_COUNT, EXPR_MAX_PRODUCTIONS, ZINC250K, get_manifest
+from lsbo.data.manifests import ALIASES, EXPR, EXPR_DEFAULT_COUNT, EXPR_MAX_PRODUCTIONS, ZINC250K, find_manifest
 from lsbo.errors import DataError
 
 TEXT_SUFFIXES = (".smi", ".txt", ".csv")
@@ -202,7 +202,8 @@ def load_strings(
     ``limit`` only that many are generated), or a path to a ``.smi``/``.txt``/``.csv`` file.
     """
     key = str(source)
-    if key.lower() in ("zinc", "zinc250k"):
+    manifest = find_manifest(key)
+    if manifest is ZINC250K:
         from lsbo.data.downloads import fetch
         from lsbo.data.progress import download_progress
 
@@ -211,18 +212,18 @@ def load_strings(
         loaded = read_file(path, column=ZINC250K.column or "smiles")
         loaded.name = ZINC250K.name
         return loaded.head(limit)
-    if key.lower() == "expr":
+    if manifest is EXPR:
         if data is not None:
             loaded = read_file(Path(data))
-            loaded.name = get_manifest("expr").name
+            loaded.name = EXPR.name
             return loaded.head(limit)
         count = EXPR_DEFAULT_COUNT if limit is None else min(limit, EXPR_DEFAULT_COUNT)
         return generated_expressions_source(n=count, seed=seed, progress=progress)
     if data is not None:
-        raise DataError(f"--data is only used with a named dataset (zinc, expr), not with the file {key}")
+        raise DataError(f"--data is only used with a named dataset ({', '.join(sorted(ALIASES))}), not with the file {key}")
     path = Path(key).expanduser()
     if not path.exists():
-        raise DataError(f"unknown dataset or missing file: {key} (named datasets: zinc, zinc250k, expr)")
+        raise DataError(f"unknown dataset or missing file: {key} (named datasets: {', '.join(sorted(ALIASES))})")
     return read_file(path).head(limit)
 
 

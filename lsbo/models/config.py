@@ -11,7 +11,8 @@ convolutions (cheap), but shrinks what dominates CPU time: the GRU width (128 fo
 expression model is already small and keeps 100) and the dense layer, with smaller batches and fewer
 epochs that fit a 2-core machine.
 
-A grammar other than the two built-in ones takes the ``molecules`` family when its derivations are
+Which family a dataset takes is a fact of the dataset registry (:mod:`lsbo.data.manifests`): a
+grammar other than the two built-in ones takes the ``molecules`` family when its derivations are
 long (>= 60 steps, where the wide kernels fit) and the ``expressions`` family otherwise. Every field
 can be overridden (CLI flags or keyword arguments to :func:`model_config`).
 """
@@ -90,16 +91,12 @@ _PRESET_VALUES: dict[tuple[str, str], dict[str, Any]] = {
     ),
 }
 
-LONG_SEQUENCE_THRESHOLD = 60
-
-
 def family_for(grammar_name: str | None, max_length: int) -> str:
-    """The preset family of a dataset: by built-in grammar name, else by sequence length."""
-    if grammar_name in ("zinc", "zinc250k"):
-        return "molecules"
-    if grammar_name == "expr":
-        return "expressions"
-    return "molecules" if max_length >= LONG_SEQUENCE_THRESHOLD else "expressions"
+    """The preset family of a model of a built-in grammar (by the dataset registry,
+    :mod:`lsbo.data.manifests`), else by sequence length."""
+    from lsbo.data.manifests import manifest_for_grammar, preset_family
+
+    return preset_family(manifest_for_grammar(grammar_name), max_length)
 
 
 def model_config(preset: str, family: str, **overrides: Any) -> SequenceModelConfig:

@@ -1,13 +1,14 @@
 """From a dataset name or file to a trained model directory (what ``lsbo train`` runs).
 
-The steps, each a small function: resolve the grammar and the data kind; read and prepare the
+The steps, each a small function: resolve the grammar, the data kind and the preset family (the
+one resolver of every command, :mod:`lsbo.data.resolve`); read and prepare the
 strings (the data module's parser-backed preparation for grammar models, a character vocabulary for
 the CVAE baseline); split 10% off for validation with a seeded permutation (Kusner et al., 2017);
 estimate ``λ_REC`` if asked (Section 3.3: the inverse of the best reconstruction loss of a plain
 autoencoder trained first); build the autoencoder with its regularizer (the eq. 10 weights are
 estimated once for the training batch size); and hand everything to the generic trainer, which
-checkpoints every epoch. On ``resume`` the stored strings, split and configuration are reused, and
-the grammar and network options given now must agree with the checkpoint.
+checkpoints every epoch. On ``resume`` the stored strings, split, grammar and configuration are
+reused, and a ``--grammar`` and the network options given now must agree with the checkpoint.
 """
 
 from __future__ import annotations
@@ -31,11 +32,10 @@ from lsbo.checkpoint import (
 )
 from lsbo.errors import CheckpointError, ConfigError, DataError
 from lsbo.models.codecs import CharCodec, GrammarCodec, SequenceCodec
-from lsbo.models.config import SequenceModelConfig, family_for, model_config
+from lsbo.models.config import SequenceModelConfig, model_config
 from lsbo.models.trained import SEQUENCE_CHECKPOINT_KEYS, TRAIN_STRINGS_NAME, build_autoencoder, codec_from_payload
 from lsbo.train import Trainer, TrainerConfig, TrainResult
 
-BUILTIN_SOURCES = {"zinc": "zinc", "zinc250k": "zinc", "expr": "expr"}
 REC_WEIGHT_AE_EPOCHS = 5  # default epochs of the plain autoencoder behind --rec-weight auto
 
 
@@ -45,7 +45,8 @@ class TrainOptions:
 
     source: str
     out_dir: Path
-    grammar_file: Path | None = None
+    grammar: str | None = None  # built-in grammar name or grammar file (lsbo.data.resolve); None: the source's default
+    tokenizer: str | None = None  # tokenizer of a grammar file ("whitespace"; default: longest match)
     data: Path | None = None
     model: str | None = None  # grammar (default) | char
     regularizer: str | None = None  # gmm (default) | vae | cvvae | rae | wae | ae
@@ -84,30 +85,13 @@ class PreparedStrings:
 # small steps
 
 
-def resolve_grammar(source: str, grammar_file: Path | None, model: str) -> Any | None:
-    """The grammar of a run: ``--grammar FILE``, else the built-in one of ``zinc``/``expr``."""
-    from lsbo.grammar import Grammar
+def resolve_training_source(options: TrainOptions) -> Any:
+    """The source, grammar, kind and registry entry of a run (:func:`lsbo.data.resolve.resolve_source`);
+    a character model uses the grammar, when there is one, only to select the rows."""
+    from lsbo.data.resolve import resolve_source
 
-    if grammar_file is not None:
-        return Grammar.from_file(Path(grammar_file))
-    if source in BUILTIN_SOURCES:
-        return Grammar.builtin(BUILTIN_SOURCES[source])
-    if model == "grammar":
-        raise ConfigError(f"training a grammar model on {source} needs --grammar FILE (a CFG for its strings)")
-    return None
-
-
-def infer_kind(source: str, grammar: Any | None, kind: str | None) -> str:
-    """``molecules`` for ZINC (RDKit validity, logP statistics), ``expressions`` for expr, else ``strings``."""
-    if kind is not None:
-        if kind not in ("molecules", "expressions", "strings"):
-            raise ConfigError(f"unknown data kind {kind!r}: expected molecules, expressions or strings")
-        return kind
-    if source in ("zinc", "zinc250k") or (grammar is not None and grammar.name == "zinc"):
-        return "molecules"
-    if source == "expr" or (grammar is not None and grammar.name == "expr"):
-        return "expressions"
-    return "strings"
+    use = "optional" if options.model == "char" else "required"
+    return resolve_source(options.source, grammar=options.grammar, tokenizer=options.tokenizer, kind=options.kind, grammar_use=use)
 
 
 def validation_split(n: int, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -234,18 +218,19 @@ def train_sequence_model(options: TrainOptions, log: Callable[[str], None] | Non
     from lsbo.regularizers import check_regularizer_options
 
     requested_config(options, "expressions")
-    if not (options.resume and checkpoint_file.exists()):  # a resumed run keeps its stored regularizer
+    resuming = options.resume and checkpoint_file.exists()
+    if not resuming:  # a resumed run keeps its stored regularizer and grammar
         check_regularizer_options(options.regularizer or "gmm", options.regularizer_options)
+        resolved = resolve_training_source(options)
     out_dir.mkdir(parents=True, exist_ok=True)
-    if options.resume and checkpoint_file.exists():
+    if resuming:
         return _resume(options, checkpoint_file, log)
     if options.resume:
         log(f"--resume: no checkpoint in {out_dir} yet, starting a new run")
 
-    grammar = resolve_grammar(options.source, options.grammar_file, options.model or "grammar")
-    kind = infer_kind(options.source, grammar, options.kind)
+    grammar, kind = resolved.grammar, resolved.kind
     prepared = prepare_strings(options, grammar, kind, log)
-    family = family_for(grammar.name if grammar is not None else options.source, prepared.codec.max_length)
+    family = resolved.family(prepared.codec.max_length)
     config = requested_config(options, family)
     train_rows, val_rows = validation_split(len(prepared.strings), config.validation_fraction, config.seed)
     atomic_write_text(out_dir / TRAIN_STRINGS_NAME, "".join(s + "\n" for s in prepared.strings))
@@ -282,10 +267,9 @@ def _resume(options: TrainOptions, checkpoint_file: Path, log: Callable[[str], N
     """Continue from the last checkpoint with its stored strings, split and configuration."""
     payload = load_checkpoint(checkpoint_file)
     require_keys(payload, SEQUENCE_CHECKPOINT_KEYS, checkpoint_file)
-    if options.grammar_file is not None or options.source in BUILTIN_SOURCES:
-        if payload.get("grammar_text") is not None:
-            grammar = resolve_grammar(options.source, options.grammar_file, "grammar")
-            check_grammar(payload, grammar.name, grammar.text, checkpoint_file)
+    if options.grammar is not None and payload.get("grammar_text") is not None:  # else the stored grammar is kept
+        grammar = resolve_training_source(options).grammar
+        check_grammar(payload, grammar.name, grammar.text, checkpoint_file)
     stored = SequenceModelConfig.from_dict(payload["config"])
     explicit = {
         "model": options.model, "regularizer": options.regularizer, "latent_dim": options.latent_dim,

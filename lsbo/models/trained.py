@@ -171,7 +171,7 @@ def grammar_from_payload(payload: dict[str, Any], path: Path) -> Any:
     text = payload["grammar_text"]
     tokenizer = payload.get("grammar_tokenizer")
     try:
-        if name in ("zinc", "expr"):
+        if name in Grammar.builtin_names():
             builtin = Grammar.builtin(name)
             if builtin.text.strip() == text.strip():
                 return builtin
