@@ -8,13 +8,14 @@ from typing import Optional
 
 import typer
 
+from lsbo_cli.schema import Kind, choice_value, schema_option
+
 # Shared by every command that reads a dataset (lsbo data prepare, lsbo train): one meaning everywhere.
 GRAMMAR_HELP = (
     "Built-in grammar name (zinc, expr) or a grammar file; default from the source (zinc for zinc250k and "
     ".smi/.csv files, expr for expr; another file needs one for a grammar model)."
 )
 TOKENIZER_HELP = "Tokenizer of a grammar file: 'whitespace' (default: longest match over its terminals)."
-KIND_HELP = "molecules | expressions | strings (default: the built-in grammar's, else the source's, else strings)."
 
 
 def _prepare(
@@ -23,10 +24,10 @@ def _prepare(
     grammar: Optional[str] = typer.Option(None, "--grammar", "-g", help=GRAMMAR_HELP),
     tokenizer: Optional[str] = typer.Option(None, "--tokenizer", help=TOKENIZER_HELP),
     data: Optional[Path] = typer.Option(None, "--data", help="Local file for a named dataset (skips the download / the generator)."),
-    kind: Optional[str] = typer.Option(None, "--kind", help=KIND_HELP),
-    limit: Optional[int] = typer.Option(None, "--limit", min=1, help="Use only the first N rows."),
-    workers: Optional[int] = typer.Option(None, "--workers", min=1, help="Worker processes (default: CPU count, at most 8; grammar encoding only)."),
-    seed: Optional[int] = typer.Option(None, "--seed", help="Seed of the expression generator (expr without --data; default 0)."),
+    kind: Optional[Kind] = schema_option("kind"),
+    limit: Optional[int] = schema_option("limit", help="Use only the first N rows."),
+    workers: Optional[int] = schema_option("workers"),
+    seed: Optional[int] = schema_option("seed", help="Seed of the expression generator (expr without --data; default 0)."),
     cache: Optional[bool] = typer.Option(None, "--cache/--no-cache", help="Reuse and store encoded results in the cache directory (default on; grammar encoding only)."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show progress bars."),
     characters: bool = typer.Option(False, "--characters", help="Encode characters for the character baseline instead of productions (writes vocabulary.json)."),
@@ -37,13 +38,17 @@ def _prepare(
     from lsbo.data.prepare import prepare_characters, prepare_dataset
     from lsbo.data.resolve import check_source, resolve_source
     from lsbo.data.sources import load_strings
+    from lsbo.options import check_values
 
     console = Console()
     use = "none" if characters else "required"
+    kind_name = choice_value(kind)
+    checked = check_values({"limit": limit, "workers": workers, "seed": seed})
+    limit, workers, seed = checked["limit"], checked["workers"], checked["seed"]
     refuse_ignored_flags(source, data=data, seed=seed, characters=characters, workers=workers, cache=cache)
-    check_source(source, grammar=grammar, tokenizer=tokenizer, kind=kind, grammar_use=use)  # before any read
+    check_source(source, grammar=grammar, tokenizer=tokenizer, kind=kind_name, grammar_use=use)  # before any read
     seed = 0 if seed is None else seed
-    resolved = resolve_source(source, grammar=grammar, tokenizer=tokenizer, kind=kind, grammar_use=use)
+    resolved = resolve_source(source, grammar=grammar, tokenizer=tokenizer, kind=kind_name, grammar_use=use)
     strings = load_strings(source, data=data, limit=limit, seed=seed, progress=progress)
     if characters:
         prepared, _ = prepare_characters(strings, kind=resolved.kind, out_dir=out)  # type: ignore[arg-type]

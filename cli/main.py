@@ -1,7 +1,8 @@
 """Entry point of the ``lsbo`` console script.
 
-Library errors (:class:`lsbo.errors.LsboError`) become one red line on stderr and exit code 1;
-``--debug`` anywhere on the command line shows the full traceback instead.
+Library errors (:class:`lsbo.errors.LsboError`) become one red line on stderr and exit code 1,
+with a parameter the error names replaced by its flag (:func:`cli_message`); ``--debug`` anywhere
+on the command line shows the full traceback instead.
 """
 
 from __future__ import annotations
@@ -21,6 +22,34 @@ app = typer.Typer(
 
 # Command groups, one module each under cli/ (installed as lsbo_cli.<name>), registered in this order.
 COMMAND_MODULES = ("grammar", "data", "prior", "train", "optimize", "images")
+
+
+def _no_metavar_on_switches() -> None:
+    # Typer shows a "<bool>" type beside every switch (--resume, --no-cache, --help), which reads as
+    # if the switch took a value; a switch has no value to describe.
+    from typer.core import TyperOption
+
+    shown = TyperOption.display_type_rich
+
+    def display_type_rich(self: TyperOption, ctx: object) -> str | None:
+        return None if self.is_flag and not self.count else shown(self, ctx)  # type: ignore[arg-type]
+
+    TyperOption.display_type_rich = display_type_rich  # type: ignore[method-assign]
+
+
+_no_metavar_on_switches()
+
+
+def cli_message(err: Exception) -> str:
+    """The one-line message of a library error with its parameter named by its flag: the one place
+    where ``learning_rate must ...`` becomes ``--lr must ...``."""
+    from lsbo.options import flag_for
+
+    message = str(err)
+    parameter = getattr(err, "parameter", None)
+    if parameter and message.startswith(parameter):
+        return flag_for(parameter) + message[len(parameter):]
+    return message
 
 
 def _register_all() -> None:
@@ -49,7 +78,7 @@ def main(argv: list[str] | None = None) -> None:
     except LsboError as err:
         if debug:
             raise
-        typer.secho(f"error: {err}", fg=typer.colors.RED, err=True)
+        typer.secho(f"error: {cli_message(err)}", fg=typer.colors.RED, err=True)
         raise SystemExit(1) from None
     except KeyboardInterrupt:
         if debug:

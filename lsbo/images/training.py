@@ -110,7 +110,10 @@ def train_image_model(
     """
     from lsbo.train import Trainer, TrainerConfig  # noqa: PLC0415
 
+    from lsbo.device import resolve_device  # noqa: PLC0415
+
     out_dir = Path(out_dir)
+    resolve_device(device)  # a missing CUDA device is refused before any data is read
     config = ImageModelConfig.from_preset(dataset, preset, regularizer=regularizer, epochs=epochs, seed=seed, **overrides)
     stored = _stored_run(out_dir) if resume else None
     if stored is not None:

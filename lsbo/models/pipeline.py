@@ -41,7 +41,12 @@ REC_WEIGHT_AE_EPOCHS = 5  # default epochs of the plain autoencoder behind --rec
 
 @dataclass
 class TrainOptions:
-    """The options of ``lsbo train`` (``None`` = the preset's value)."""
+    """The options of ``lsbo train`` (``None`` = the preset's value).
+
+    What each training option means, its choices, bounds and whether it shapes the network is said
+    once, in :data:`lsbo.options.TRAIN_OPTIONS` (a test keeps the fields and the schema in step);
+    :func:`check_train_options` normalises and checks a whole set before any work.
+    """
 
     source: str
     out_dir: Path
@@ -194,12 +199,29 @@ def estimate_rec_weight(
 # the whole run
 
 
+def check_train_options(options: TrainOptions) -> TrainOptions:
+    """A normalised copy of ``options`` (choices in lower case, numbers checked against their bounds,
+    the reconstruction weight parsed, the device available), or a :class:`ConfigError` naming the
+    parameter: cheap, so every bad value is refused before data is read or a directory created."""
+    from dataclasses import replace
+
+    from lsbo.device import resolve_device
+    from lsbo.options import OPTIONS, check_rec_weight, check_values
+
+    values = check_values({name: getattr(options, name) for name in OPTIONS if hasattr(options, name)})
+    checked = replace(options, **values, rec_weight=check_rec_weight(options.rec_weight))
+    resolve_device(checked.device)
+    if Path(checked.out_dir).exists() and not Path(checked.out_dir).is_dir():
+        raise ConfigError(f"out_dir {checked.out_dir} is a file, not a directory", parameter="out_dir")
+    return checked
+
+
 def requested_config(options: TrainOptions, family: str) -> SequenceModelConfig:
+    """The preset's configuration for ``family`` with the options' overrides (:func:`lsbo.options.config_overrides`)."""
+    from lsbo.options import config_overrides
+
     return model_config(
-        options.preset, family, model=options.model, regularizer=options.regularizer,
-        latent_dim=options.latent_dim, n_components=options.n_components, epochs=options.epochs,
-        batch_size=options.batch_size, learning_rate=options.learning_rate, rec_weight=options.rec_weight,
-        gru_hidden=options.gru_hidden, dense_units=options.dense_units, seed=options.seed,
+        options.preset, family, **config_overrides(vars(options)), rec_weight=options.rec_weight,
         regularizer_options=dict(options.regularizer_options) or None,
     )
 
@@ -209,6 +231,7 @@ def train_sequence_model(options: TrainOptions, log: Callable[[str], None] | Non
     import sys
 
     log = log or (lambda message: print(message, file=sys.stderr, flush=True))
+    options = check_train_options(options)
     out_dir = Path(options.out_dir)
     checkpoint_file = out_dir / CHECKPOINT_NAME
     if checkpoint_file.exists() and not options.resume:
@@ -271,11 +294,9 @@ def _resume(options: TrainOptions, checkpoint_file: Path, log: Callable[[str], N
         grammar = resolve_training_source(options).grammar
         check_grammar(payload, grammar.name, grammar.text, checkpoint_file)
     stored = SequenceModelConfig.from_dict(payload["config"])
-    explicit = {
-        "model": options.model, "regularizer": options.regularizer, "latent_dim": options.latent_dim,
-        "n_components": options.n_components, "gru_hidden": options.gru_hidden, "dense_units": options.dense_units,
-    }
-    check_config(stored.to_dict(), {k: v for k, v in explicit.items() if v is not None}, checkpoint_file)
+    from lsbo.options import architecture_values
+
+    check_config(stored.to_dict(), architecture_values(vars(options)), checkpoint_file)
     if options.epochs is not None:
         stored.epochs = int(options.epochs)  # extending a finished run is allowed
     codec = codec_from_payload(payload, checkpoint_file)
