@@ -235,12 +235,13 @@ def _latent_format(path: Path) -> str | None:
 def _write_latents(path: Path, array) -> None:  # array: np.ndarray (N, d)
     import numpy as np
 
+    from lsbo.persistence import atomic_write_bytes
+
     delimiter = _latent_format(path)
-    if delimiter is None:
-        with open(path, "wb") as handle:  # np.save on a path would append ".npy" to a ".NPY" name
-            np.save(handle, array)
+    if delimiter is None:  # to a file object: np.save on a path would append ".npy" to a ".NPY" name
+        atomic_write_bytes(path, lambda handle: np.save(handle, array))
     else:
-        np.savetxt(path, array, delimiter=delimiter, fmt="%.8g")
+        atomic_write_bytes(path, lambda handle: np.savetxt(handle, array, delimiter=delimiter, fmt="%.8g"))
 
 
 def _read_latents(file: Path):  # -> np.ndarray (N, d) float32

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from lsbo.objectives.base import is_better
-from lsbo.persistence import atomic_write_bytes
+from lsbo.persistence import atomic_write_bytes, save_figure
 
 #: Paper, Table 2: the 1st, 2nd and 3rd best scores per model (expr: lower is better; mol: higher).
 PAPER_TABLE2: dict[str, dict[str, tuple[float, float, float]]] = {
@@ -118,7 +118,7 @@ def plot_best_so_far(trials: Mapping[int, Sequence[Mapping[str, Any]]], path: Pa
     axes.set_title(title)
     axes.legend(fontsize=8)
     figure.tight_layout()
-    atomic_write_bytes(path, lambda handle: figure.savefig(handle, format="png", dpi=120))
+    save_figure(figure, path)
     plt.close(figure)
 
 

@@ -30,7 +30,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from lsbo.checkpoint import CHECKPOINT_NAME, atomic_write_text, load_checkpoint, require_keys, save_checkpoint
+from lsbo.checkpoint import CHECKPOINT_NAME, load_checkpoint, require_keys, save_checkpoint
+from lsbo.persistence import atomic_write_text
 from lsbo.device import resolve_device
 from lsbo.errors import CheckpointError, LsboError
 from lsbo.regularizers.terms import LossTerms

@@ -19,6 +19,7 @@ from typing import Any
 
 from lsbo.data.manifests import ALIASES, EXPR, EXPR_DEFAULT_COUNT, EXPR_MAX_PRODUCTIONS, ZINC250K, find_manifest
 from lsbo.errors import DataError
+from lsbo.persistence import atomic_write_text
 
 TEXT_SUFFIXES = (".smi", ".txt", ".csv")
 
@@ -173,9 +174,7 @@ def generated_expressions_source(
         with count_progress(f"generating {n} expressions", n, enabled=progress) as bar:
             strings = generate_expressions(grammar, n=n, max_productions=max_productions, seed=seed, progress=bar.set)
         cached.parent.mkdir(parents=True, exist_ok=True)
-        tmp = cached.with_name(cached.name + f".tmp-{os.getpid()}")
-        tmp.write_text("".join(s + "\n" for s in strings), encoding="utf-8")
-        os.replace(tmp, cached)
+        atomic_write_text(cached, "".join(s + "\n" for s in strings))
     origin = f"generated from the expr grammar (n={n}, max_productions={max_productions}, seed={seed})"
     return StringSource(
         strings,

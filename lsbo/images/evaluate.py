@@ -151,8 +151,9 @@ def evaluate_image_model(
         "clustering_accuracy": prior_clustering_accuracy(model, test),
         "seed": seed,
     }
-    from lsbo.checkpoint import atomic_write_text  # noqa: PLC0415
+    from lsbo.persistence import atomic_write_text  # noqa: PLC0415
 
+    # json.dumps, not write_json: a metric can be NaN (e.g. no sample decoded), written as NaN as before
     atomic_write_text(Path(loaded.model_dir) / METRICS_JSON, json.dumps(metrics, indent=2) + "\n")
     return metrics
 

@@ -104,7 +104,7 @@ def run_sweep(
 
 
 def _write_csv(path: Path, rows: list[dict[str, Any]]) -> None:
-    from lsbo.checkpoint import atomic_write_text  # noqa: PLC0415
+    from lsbo.persistence import atomic_write_text  # noqa: PLC0415
 
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=list(rows[0]), lineterminator="\n")

@@ -21,6 +21,7 @@ import torch
 from lsbo.errors import CheckpointError, ConfigError
 from lsbo.images.data import ImageSplit, ImageTensorDataset, load_image_split
 from lsbo.images.models import ImageAutoencoder, ImageModelConfig, build_image_model
+from lsbo.persistence import write_json
 
 MODEL_KIND = "images"
 CONFIG_NAME = "config.json"
@@ -54,12 +55,6 @@ def image_loader(split: ImageSplit, batch_size: int, *, shuffle: bool, seed: int
     return torch.utils.data.DataLoader(
         ImageTensorDataset(split), batch_size=batch_size, shuffle=shuffle, generator=generator, drop_last=drop_last
     )
-
-
-def _write_json(path: Path, data: dict[str, Any]) -> None:
-    from lsbo.checkpoint import atomic_write_text  # noqa: PLC0415
-
-    atomic_write_text(path, json.dumps(data, indent=2, sort_keys=True) + "\n")
 
 
 def _stored_run(out_dir: Path) -> dict[str, Any] | None:
@@ -143,9 +138,10 @@ def train_image_model(
         "n_validation": len(val_split),
     }
     out_dir.mkdir(parents=True, exist_ok=True)
-    _write_json(
+    write_json(
         out_dir / CONFIG_NAME,
         {"kind": MODEL_KIND, "image_config": config.to_dict(), "regularizer_config": model.regularizer.config, "data": data_info},
+        sort_keys=True,
     )
     trainer_config = TrainerConfig(
         epochs=config.epochs, learning_rate=config.learning_rate, seed=seed, device=device, progress=progress

@@ -24,13 +24,13 @@ from torch.utils.data import DataLoader, TensorDataset
 
 from lsbo.checkpoint import (
     CHECKPOINT_NAME,
-    atomic_write_text,
     check_config,
     check_grammar,
     load_checkpoint,
     require_keys,
 )
 from lsbo.errors import CheckpointError, ConfigError, DataError
+from lsbo.persistence import atomic_write_text, write_json
 from lsbo.models.codecs import CharCodec, GrammarCodec, SequenceCodec
 from lsbo.models.config import SequenceModelConfig, model_config
 from lsbo.models.trained import SEQUENCE_CHECKPOINT_KEYS, TRAIN_STRINGS_NAME, build_autoencoder, codec_from_payload
@@ -356,7 +356,7 @@ def _write_config_json(out_dir: Path, extra: dict[str, Any]) -> None:
     }
     readable["n_strings"] = extra["split"]["n_strings"]
     readable["n_validation"] = int(len(extra["split"]["validation_indices"]))
-    atomic_write_text(out_dir / "config.json", json.dumps(_plain(readable), indent=2) + "\n")
+    write_json(out_dir / "config.json", _plain(readable))
 
 
 def _describe(config: SequenceModelConfig, codec: SequenceCodec, rec_weight: float, model: torch.nn.Module) -> str:

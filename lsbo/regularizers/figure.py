@@ -25,6 +25,7 @@ import torch
 from torch import Tensor
 
 from lsbo.errors import ConfigError
+from lsbo.persistence import save_figure
 from lsbo.priors import GMMPrior
 from lsbo.regularizers.losses import covariance_loss, estimate_weights, ks_loss
 
@@ -159,7 +160,6 @@ def plot_figure1(curves: Figure1Curves, out: Path) -> Path:
     fig.suptitle("Figure 1: marginal KS distance vs. KS + covariance loss (median, 10-90% band)")
     fig.tight_layout()
     out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, dpi=120)
+    save_figure(fig, out)
     plt.close(fig)
     return out
