@@ -133,7 +133,7 @@ def evaluate(
     loaded = load_image_model(model_dir, device)
     metrics = evaluate_image_model(
         model_dir, data_dir=data, device=device, n_samples=n_samples, inception_weights=inception_weights,
-        classifier_epochs=classifier_epochs, seed=seed, loaded=loaded, log=lambda m: typer.echo(m, err=True),
+        classifier_epochs=classifier_epochs, seed=seed, loaded=loaded,
     )
     _print_metrics(metrics)
     typer.echo(f"wrote {Path(model_dir) / 'metrics.json'}")
@@ -188,7 +188,7 @@ def sweep(
     result = run_sweep(
         parameter, dataset, out, _parse_values(values), data_dir=data, preset=choice_value(preset), epochs=epochs, limit=limit,
         widths=_parse_widths(widths), learning_rate=learning_rate, n_samples=n_samples, inception_weights=inception_weights,
-        classifier_epochs=classifier_epochs, seed=seed, device=device, log=lambda m: typer.echo(m, err=True),
+        classifier_epochs=classifier_epochs, seed=seed, device=device,
     )
     typer.echo(f"wrote {result.csv_path} and {result.plot_path}")
 

@@ -8,6 +8,7 @@ on the command line shows the full traceback instead.
 from __future__ import annotations
 
 import importlib
+import logging
 import sys
 
 import typer
@@ -60,8 +61,34 @@ def _register_all() -> None:
 @app.callback()
 def _root(
     debug: bool = typer.Option(False, "--debug", help="Show full tracebacks on errors."),
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Also log debugging detail."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="Log warnings only (no per-epoch lines)."),
 ) -> None:
     """lsbo: train grammar autoencoders and optimise strings in their latent space."""
+    install_log_handler(logging.DEBUG if verbose else logging.WARNING if quiet else logging.INFO)
+
+
+def install_log_handler(level: int = logging.INFO) -> None:
+    """Send the library's ``lsbo.*`` loggers to stderr through one handler: rich (on the console the
+    progress bars draw on, so lines appear above a running bar) on a terminal, plain lines when
+    stderr is a file or a pipe (nothing is wrapped or coloured there). Installed once per process."""
+    logger = logging.getLogger("lsbo")
+    logger.setLevel(level)
+    if any(getattr(handler, "_lsbo_cli", False) for handler in logger.handlers):
+        return
+    handler: logging.Handler
+    if sys.stderr.isatty():
+        from rich.logging import RichHandler
+
+        from lsbo.data.progress import shared_console
+
+        handler = RichHandler(console=shared_console(), show_time=False, show_level=False, show_path=False, markup=False)
+    else:
+        handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    handler._lsbo_cli = True  # type: ignore[attr-defined]
+    logger.addHandler(handler)
+    logger.propagate = False
 
 
 _register_all()

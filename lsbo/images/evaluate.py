@@ -13,6 +13,7 @@ Every FID is stored under ``fid[<feature extractor>]`` (see :mod:`lsbo.images.fe
 
 from __future__ import annotations
 
+
 import json
 from pathlib import Path
 from typing import Any, Callable
@@ -25,6 +26,7 @@ from lsbo.images.features import ClassifierFeatures, FeatureExtractor, build_fea
 from lsbo.images.metrics import FID_KINDS, clustering_accuracy, feature_statistics, fid_key, frechet_distance
 from lsbo.images.models import ImageAutoencoder
 from lsbo.images.training import LoadedImageModel, load_image_model
+
 
 METRICS_JSON = "metrics.json"
 
@@ -110,7 +112,6 @@ def evaluate_image_model(
     classifier_epochs: int = 2,
     seed: int = 0,
     progress: bool = True,
-    log: Callable[[str], None] = print,
     loaded: LoadedImageModel | None = None,
 ) -> dict[str, Any]:
     """Compute the metrics of the module docstring and write ``metrics.json`` into ``model_dir``."""
@@ -123,7 +124,7 @@ def evaluate_image_model(
     full_train = load_image_split(config.dataset, "train", source)
     extractor = build_feature_extractor(
         full_train, test, model.device, inception_weights=inception_weights, classifier_epochs=classifier_epochs,
-        progress=progress, log=log,
+        progress=progress,
     )
     model_train = load_image_split(config.dataset, "train", source, data.get("limit"))
     n = min(n_samples, len(test))

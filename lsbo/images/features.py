@@ -18,6 +18,8 @@ classifier); :func:`lsbo.images.metrics.fid_key` puts the extractor's name on ev
 
 from __future__ import annotations
 
+import logging
+
 import contextlib
 import hashlib
 import os
@@ -34,6 +36,8 @@ from torch import nn
 from lsbo.errors import ConfigError, DataError
 from lsbo.images.data import ImageSplit, to_float
 from lsbo.settings import cache_dir
+
+logger = logging.getLogger(__name__)
 
 INCEPTION_WEIGHTS_NAME = "pt_inception-2015-12-05-6726825d.pth"
 CLASSIFIER_FEATURES = 128
@@ -239,7 +243,6 @@ def load_or_train_classifier(
     device: torch.device,
     epochs: int = 3,
     progress: bool = True,
-    log=print,
 ) -> ClassifierFeatures:
     """The cached classifier of this training split, trained (and cached atomically) on first use."""
     from lsbo.checkpoint import load_checkpoint, save_checkpoint  # noqa: PLC0415
@@ -250,14 +253,14 @@ def load_or_train_classifier(
         try:
             payload = load_checkpoint(path, map_location="cpu")
         except Exception as err:  # a corrupt cache file is rebuilt, never trusted
-            log(f"ignoring the unreadable feature-extractor cache {path}: {err}")
+            logger.info(f"ignoring the unreadable feature-extractor cache {path}: {err}")
             payload = {}
         same_network = payload.get("widths") == list(CLASSIFIER_WIDTHS)
         if same_network and payload.get("fingerprint") == fingerprint and payload.get("epochs") == epochs:
             model = SmallClassifier(int(payload["channels"]), int(payload["n_classes"]))
             model.load_state_dict(payload["model"])
             return ClassifierFeatures(model, train_split.name, fingerprint, device, float(payload["test_accuracy"]))
-    log(f"training the fallback feature classifier for {train_split.name} on {len(train_split)} images (cached in {path})")
+    logger.info(f"training the fallback feature classifier for {train_split.name} on {len(train_split)} images (cached in {path})")
     model = train_classifier(train_split, device, epochs=epochs, progress=progress)
     accuracy = classifier_accuracy(model, test_split, device) if test_split is not None else float("nan")
     save_checkpoint(
@@ -283,7 +286,6 @@ def build_feature_extractor(
     inception_weights: str | Path | None = None,
     classifier_epochs: int = 3,
     progress: bool = True,
-    log=print,
 ) -> FeatureExtractor:
     """Inception-v3 when pytorch-fid and its weights are available locally, else the cached classifier."""
     weights = find_inception_weights(inception_weights)
@@ -293,8 +295,8 @@ def build_feature_extractor(
         except (ConfigError, DataError) as err:
             if inception_weights is not None:
                 raise  # asked for explicitly: say why it cannot be used
-            log(f"not using Inception-v3 features: {err}")
-    return load_or_train_classifier(train_split, test_split, device, epochs=classifier_epochs, progress=progress, log=log)
+            logger.info(f"not using Inception-v3 features: {err}")
+    return load_or_train_classifier(train_split, test_split, device, epochs=classifier_epochs, progress=progress)
 
 
 def _progress_bar(enabled: bool):

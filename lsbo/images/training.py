@@ -11,6 +11,8 @@ and the NaN guard. A trained image model is a directory: ``checkpoint.pt`` (with
 
 from __future__ import annotations
 
+import logging
+
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +24,8 @@ from lsbo.errors import CheckpointError, ConfigError
 from lsbo.images.data import ImageSplit, ImageTensorDataset, load_image_split
 from lsbo.images.models import ImageAutoencoder, ImageModelConfig, build_image_model
 from lsbo.persistence import write_json
+
+logger = logging.getLogger(__name__)
 
 MODEL_KIND = "images"
 CONFIG_NAME = "config.json"
@@ -95,7 +99,6 @@ def train_image_model(
     seed: int = 0,
     val_fraction: float = 0.1,
     progress: bool = True,
-    log: Callable[[str], None] | None = None,
     **overrides: Any,
 ) -> ImageTrainingRun:
     """Train an image autoencoder on ``dataset`` into ``out_dir`` (see the module docstring).
@@ -152,7 +155,7 @@ def train_image_model(
         "regularizer_config": model.regularizer.config,
         "data": data_info,
     }
-    trainer = Trainer(model, trainer_config, out_dir, extra_state=extra, log=log)
+    trainer = Trainer(model, trainer_config, out_dir, extra_state=extra)
     result = trainer.fit(
         image_loader(train_split, config.batch_size, shuffle=True, seed=seed),
         image_loader(val_split, config.batch_size, shuffle=False),

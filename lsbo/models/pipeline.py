@@ -14,6 +14,7 @@ reused, and a ``--grammar`` and the network options given now must agree with th
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -36,6 +37,7 @@ from lsbo.models.config import SequenceModelConfig, model_config
 from lsbo.models.trained import SEQUENCE_CHECKPOINT_KEYS, TRAIN_STRINGS_NAME, build_autoencoder, codec_from_payload
 from lsbo.train import Trainer, TrainerConfig, TrainResult
 
+logger = logging.getLogger(__name__)
 REC_WEIGHT_AE_EPOCHS = 5  # default epochs of the plain autoencoder behind --rec-weight auto
 
 
@@ -113,9 +115,7 @@ def validation_split(n: int, fraction: float, seed: int) -> tuple[np.ndarray, np
     return np.sort(permutation[n_val:]), permutation[:n_val]
 
 
-def prepare_strings(
-    options: TrainOptions, grammar: Any | None, kind: str, log: Callable[[str], None]
-) -> PreparedStrings:
+def prepare_strings(options: TrainOptions, grammar: Any | None, kind: str) -> PreparedStrings:
     """Read the dataset and encode it for the chosen model (rejects reported by the data module)."""
     from lsbo.data import CharVocabulary, load_strings, prepare_dataset
 
@@ -139,7 +139,7 @@ def prepare_strings(
         codec = GrammarCodec(grammar)
     if len(strings) < 2:
         raise DataError(f"{source.origin}: only {len(strings)} usable strings; nothing to train on")
-    log(f"data: {len(strings)} strings accepted from {source.origin} ({summary.get('total', len(strings))} read)")
+    logger.info(f"data: {len(strings)} strings accepted from {source.origin} ({summary.get('total', len(strings))} read)")
     return PreparedStrings(strings, np.asarray(indices, dtype=np.int64), codec, summary)
 
 
@@ -172,7 +172,6 @@ def trainer_config(config: SequenceModelConfig, options: "TrainOptions") -> Trai
 
 def estimate_rec_weight(
     codec: SequenceCodec, config: SequenceModelConfig, train: np.ndarray, val: np.ndarray, options: TrainOptions,
-    log: Callable[[str], None],
 ) -> float:
     """λ_REC (Section 3.3): train a plain ``ae`` briefly and invert its best validation reconstruction loss."""
     from dataclasses import replace
@@ -181,17 +180,15 @@ def estimate_rec_weight(
 
     ae_config = replace(config, regularizer="ae", regularizer_options={}, epochs=options.rec_weight_epochs)
     autoencoder = build_autoencoder(codec, ae_config, batch_size=config.batch_size, rec_weight=1.0, seed=config.seed)
-    log(f"--rec-weight auto: training a plain autoencoder for {ae_config.epochs} epochs first")
-    trainer = Trainer(
-        autoencoder, trainer_config(ae_config, options), Path(options.out_dir) / "rec_weight_ae", log=log
-    )
+    logger.info(f"--rec-weight auto: training a plain autoencoder for {ae_config.epochs} epochs first")
+    trainer = Trainer(autoencoder, trainer_config(ae_config, options), Path(options.out_dir) / "rec_weight_ae")
     result = trainer.fit(
         index_loader(train, config.batch_size, True, config.seed), index_loader(val, config.batch_size, False, 0),
         resume=True,
     )
     best = min(row["val_rec_ce"] for row in result.history)
     weight = reconstruction_weight_from_ae(best)
-    log(f"--rec-weight auto: best reconstruction loss {best:.4g} -> rec_weight {weight:.4g}")
+    logger.info(f"--rec-weight auto: best reconstruction loss {best:.4g} -> rec_weight {weight:.4g}")
     return weight
 
 
@@ -226,11 +223,9 @@ def requested_config(options: TrainOptions, family: str) -> SequenceModelConfig:
     )
 
 
-def train_sequence_model(options: TrainOptions, log: Callable[[str], None] | None = None) -> TrainResult:
-    """Train (or resume) a grammar or character autoencoder into ``options.out_dir``."""
-    import sys
-
-    log = log or (lambda message: print(message, file=sys.stderr, flush=True))
+def train_sequence_model(options: TrainOptions) -> TrainResult:
+    """Train (or resume) a grammar or character autoencoder into ``options.out_dir`` (progress is
+    logged to the ``lsbo`` loggers)."""
     options = check_train_options(options)
     out_dir = Path(options.out_dir)
     checkpoint_file = out_dir / CHECKPOINT_NAME
@@ -247,12 +242,12 @@ def train_sequence_model(options: TrainOptions, log: Callable[[str], None] | Non
         resolved = resolve_training_source(options)
     out_dir.mkdir(parents=True, exist_ok=True)
     if resuming:
-        return _resume(options, checkpoint_file, log)
+        return _resume(options, checkpoint_file)
     if options.resume:
-        log(f"--resume: no checkpoint in {out_dir} yet, starting a new run")
+        logger.info(f"--resume: no checkpoint in {out_dir} yet, starting a new run")
 
     grammar, kind = resolved.grammar, resolved.kind
-    prepared = prepare_strings(options, grammar, kind, log)
+    prepared = prepare_strings(options, grammar, kind)
     family = resolved.family(prepared.codec.max_length)
     config = requested_config(options, family)
     train_rows, val_rows = validation_split(len(prepared.strings), config.validation_fraction, config.seed)
@@ -262,7 +257,7 @@ def train_sequence_model(options: TrainOptions, log: Callable[[str], None] | Non
     rec_weight = config.rec_weight
     if rec_weight == "auto":
         rec_weight = estimate_rec_weight(
-            prepared.codec, config, prepared.indices[train_rows], prepared.indices[val_rows], options, log
+            prepared.codec, config, prepared.indices[train_rows], prepared.indices[val_rows], options
         )
     autoencoder = build_autoencoder(prepared.codec, config, batch_size=config.batch_size, rec_weight=float(rec_weight), seed=config.seed)
     extra = {
@@ -278,15 +273,15 @@ def train_sequence_model(options: TrainOptions, log: Callable[[str], None] | Non
         **_codec_entries(prepared.codec),
     }
     _write_config_json(out_dir, extra)
-    log(_describe(config, prepared.codec, float(rec_weight), autoencoder))
-    trainer = Trainer(autoencoder, trainer_config(config, options), out_dir, extra_state=extra, log=log)
+    logger.info(_describe(config, prepared.codec, float(rec_weight), autoencoder))
+    trainer = Trainer(autoencoder, trainer_config(config, options), out_dir, extra_state=extra)
     return trainer.fit(
         index_loader(prepared.indices[train_rows], config.batch_size, True, config.seed),
         index_loader(prepared.indices[val_rows], config.batch_size, False, 0),
     )
 
 
-def _resume(options: TrainOptions, checkpoint_file: Path, log: Callable[[str], None]) -> TrainResult:
+def _resume(options: TrainOptions, checkpoint_file: Path) -> TrainResult:
     """Continue from the last checkpoint with its stored strings, split and configuration."""
     payload = load_checkpoint(checkpoint_file)
     require_keys(payload, SEQUENCE_CHECKPOINT_KEYS, checkpoint_file)
@@ -318,7 +313,7 @@ def _resume(options: TrainOptions, checkpoint_file: Path, log: Callable[[str], N
             "split", "grammar_name", "grammar_text", "grammar_tokenizer", "grammar_max_length", "char_vocabulary")
     extra = {key: payload.get(key) for key in keys}
     extra["config"] = stored.to_dict()
-    trainer = Trainer(autoencoder, trainer_config(stored, options), checkpoint_file.parent, extra_state=extra, log=log)
+    trainer = Trainer(autoencoder, trainer_config(stored, options), checkpoint_file.parent, extra_state=extra)
     return trainer.fit(
         index_loader(indices[train_rows], stored.batch_size, True, stored.seed),
         index_loader(indices[val_rows], stored.batch_size, False, 0),
