@@ -64,7 +64,7 @@ def optimize(
         help="Decode candidates with the plain Grammar VAE masking (the paper's protocol) instead of length-aware masking.",
     ),
 ) -> None:
-    """Bayesian optimisation in a trained model's latent space (PROTOCOLS.md §4)."""
+    """Bayesian optimisation in a trained model's latent space (docs/protocols.md §4)."""
     import torch
 
     from lsbo.bo import BOConfig

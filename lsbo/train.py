@@ -1,7 +1,7 @@
 """One trainer for every autoencoder of the toolkit (grammar, character and image models).
 
 It optimises any ``nn.Module`` exposing ``compute_losses(batch) -> LossTerms`` (the weighted loss
-terms of eq. 9 of the paper, see :mod:`lsbo.regularizers.terms`) with the training protocol of the Grammar VAE (Kusner et al., 2017; PROTOCOLS.md §2): Adam, learning rate reduced on a
+terms of eq. 9 of the paper, see :mod:`lsbo.regularizers.terms`) with the training protocol of the Grammar VAE (Kusner et al., 2017; docs/protocols.md §2): Adam, learning rate reduced on a
 plateau of the validation loss, early stopping, gradient clipping, seeded randomness, and on CUDA
 mixed precision. Each epoch ends with an atomic checkpoint holding everything needed to continue
 (model, optimizer, scheduler, AMP scaler, random states, early-stopping state, history), after which
@@ -33,6 +33,7 @@ from torch import nn
 from lsbo.data.progress import EpochBars
 from lsbo.checkpoint import CHECKPOINT_NAME, load_checkpoint, require_keys, save_checkpoint
 from lsbo.persistence import atomic_write_text
+from lsbo.report import metrics_csv_text
 from lsbo.device import resolve_device
 from lsbo.errors import CheckpointError, LsboError
 from lsbo.regularizers.terms import LossTerms
@@ -155,25 +156,6 @@ def restore_random_states(states: Mapping[str, Any]) -> None:
 def _python_state_to_list(state: tuple) -> list:
     version, internal, gauss = state
     return [version, list(internal), gauss]
-
-
-def metrics_csv_text(history: list[dict[str, float]]) -> str:
-    """CSV text of the per-epoch history (columns: union of keys, in order of first appearance)."""
-    columns: list[str] = []
-    for row in history:
-        columns.extend(key for key in row if key not in columns)
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n")
-    writer.writeheader()
-    for row in history:
-        writer.writerow({key: _format_number(row.get(key)) for key in columns})
-    return buffer.getvalue()
-
-
-def _format_number(value: Any) -> Any:
-    if isinstance(value, float):
-        return f"{value:.6g}"
-    return "" if value is None else value
 
 
 class _Averager:

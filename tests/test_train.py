@@ -12,7 +12,8 @@ from torch.utils.data import DataLoader, TensorDataset
 
 from lsbo.checkpoint import load_checkpoint
 from lsbo.regularizers.terms import LossTerms
-from lsbo.train import Trainer, TrainerConfig, TrainingDiverged, metrics_csv_text
+from lsbo.report import metrics_csv_text
+from lsbo.train import Trainer, TrainerConfig, TrainingDiverged
 
 
 class LinearRegression(nn.Module):

@@ -1,5 +1,5 @@
 """Evaluation of a trained image model: the four FIDs of Table 1 and the clustering accuracy of
-Section 4.2 (PROTOCOLS.md §5), written to ``metrics.json`` in the model directory.
+Section 4.2 (docs/protocols.md §5), written to ``metrics.json`` in the model directory.
 
 - ``samples`` (Samp.): decoded prior samples vs test images;
 - ``gmm`` (GMM): decoded samples of a Gaussian mixture fitted to the training latents after training;

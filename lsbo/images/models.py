@@ -1,4 +1,4 @@
-"""Convolutional autoencoders of the paper's image experiments (Section 4.1; PROTOCOLS.md §5).
+"""Convolutional autoencoders of the paper's image experiments (Section 4.1; docs/protocols.md §5).
 
 Encoder: four stride-2 convolutions (kernel 4, padding 1) with 128, 256, 512, 1024 channels, each
 followed by batch norm and ReLU, then one linear layer to ``reg.n_encoder_outputs * latent_dim``.
@@ -54,7 +54,7 @@ class ImageModelConfig:
 
     @classmethod
     def from_preset(cls, dataset: str, preset: str = "paper", **overrides: Any) -> "ImageModelConfig":
-        """The paper's settings for ``dataset`` (PROTOCOLS.md §5), shrunk for ``preset="cpu"``."""
+        """The paper's settings for ``dataset`` (docs/protocols.md §5), shrunk for ``preset="cpu"``."""
         spec = dataset_spec(dataset)
         preset = check_value("preset", preset)
         latent_dim = {"mnist": 10, "fashion-mnist": 10, "svhn": 100, "celeba": 64}[spec.name]

@@ -1,4 +1,4 @@
-"""Sequence autoencoders of the Grammar VAE family (Kusner et al., 2017; PROTOCOLS.md §2) with any
+"""Sequence autoencoders of the Grammar VAE family (Kusner et al., 2017; docs/protocols.md §2) with any
 latent regularizer of :mod:`lsbo.regularizers` (the paper's GMM-KS by default, Section 3).
 
 - :mod:`lsbo.models.networks`: the convolutional encoder and the GRU decoder.

@@ -1,6 +1,6 @@
 """Model configurations and named presets for the sequence autoencoders.
 
-``paper`` holds the exact sizes of PROTOCOLS.md §2 (Kusner et al., 2017): for molecules (ZINC,
+``paper`` holds the exact sizes of docs/protocols.md §2 (Kusner et al., 2017): for molecules (ZINC,
 76-production SMILES grammar, 277 steps) three convolutions 9x9, 9x9, 10x11, dense 435, latent 56,
 three GRU layers of 501 units, batch 500, 100 epochs; for expressions convolutions 2x2, 3x3, 4x4,
 dense 100, latent 25, GRU 100, batch 600, 50 epochs. The character baseline (CVAE) uses the same

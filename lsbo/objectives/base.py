@@ -1,6 +1,6 @@
 """The objective interface: a name, a direction and a batch score function.
 
-An objective scores strings decoded from the latent space (PROTOCOLS.md §3). Its contract is tiny
+An objective scores strings decoded from the latent space (docs/protocols.md §3). Its contract is tiny
 (GuacaMol-like): ``name``, ``maximize`` and ``__call__(strings) -> list[float | None]`` where ``None``
 marks an input that has no score (an invalid molecule, say). :func:`evaluate_safely` wraps any
 objective so that one input that raises becomes ``None`` with its message recorded while the other

@@ -1,4 +1,4 @@
-"""The convolutional autoencoder of PROTOCOLS.md §5 with the regularizers plugged in."""
+"""The convolutional autoencoder of docs/protocols.md §5 with the regularizers plugged in."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Shapes and sizes of the Grammar VAE networks (PROTOCOLS.md §2) and the presets."""
+"""Shapes and sizes of the Grammar VAE networks (docs/protocols.md §2) and the presets."""
 
 from __future__ import annotations
 
