@@ -15,8 +15,8 @@ import argparse
 import datetime
 import platform
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import torch
 

@@ -36,12 +36,12 @@ def _prepare(
     from rich.console import Console
 
     from lsbo.data.prepare import prepare_characters, prepare_dataset
-    from lsbo.data.resolve import check_source, resolve_source
+    from lsbo.data.resolve import GrammarUse, check_source, resolve_source
     from lsbo.data.sources import load_strings
     from lsbo.options import check_values
 
     console = Console()
-    use = "none" if characters else "required"
+    use: GrammarUse = "none" if characters else "required"
     kind_name = choice_value(kind)
     checked = check_values({"limit": limit, "workers": workers, "seed": seed})
     limit, workers, seed = checked["limit"], checked["workers"], checked["seed"]

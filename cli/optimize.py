@@ -103,11 +103,10 @@ def quickstart(
 ) -> None:
     """Train a small expression model on locally generated data and run one short BO trial (no download)."""
     from lsbo.bo import BOConfig
+    from lsbo.errors import ConfigError
     from lsbo.models import TrainOptions, load_model, train_sequence_model
     from lsbo.models.pipeline import check_train_options
     from lsbo.objectives import build_objective
-
-    from lsbo.errors import ConfigError
 
     if out.exists() and not out.is_dir():
         raise ConfigError(f"out_dir {out} is a file, not a directory", parameter="out_dir")

@@ -24,10 +24,10 @@ mask (``none``).
 from __future__ import annotations
 
 import functools
-import json
 import math
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import numpy as np
 import torch

@@ -20,8 +20,9 @@ import fcntl
 import json
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, BinaryIO, Callable
+from typing import Any, BinaryIO
 
 from lsbo.errors import LsboError
 
@@ -263,7 +264,7 @@ class DirectoryLock:
                 ) from None
             raise PersistenceError(f"cannot lock {self.directory}: {err.strerror or err}") from None
         os.ftruncate(fd, 0)
-        os.write(fd, f"pid {os.getpid()}: {self.purpose}\n".encode("utf-8"))
+        os.write(fd, f"pid {os.getpid()}: {self.purpose}\n".encode())
         self._fd = fd
         return self
 

@@ -22,7 +22,8 @@ smallest pairwise distance reaches ``min_distance`` (6 by default).
 from __future__ import annotations
 
 import math
-from typing import Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import torch
 from torch import Tensor, nn
@@ -84,7 +85,7 @@ def sobol_means(
     return points.to(dtype)
 
 
-def _as_component_stds(stds: Tensor | float, n_components: int, dim: int, like: Tensor) -> Tensor:
+def _as_component_stds(stds: Tensor | float | Sequence[float], n_components: int, dim: int, like: Tensor) -> Tensor:
     """Broadcast a scalar, per-component (K,) or diagonal (K, d) std specification to (K, d)."""
     stds_t = torch.as_tensor(stds, dtype=like.dtype, device=like.device)
     if stds_t.dim() == 0:

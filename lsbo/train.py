@@ -16,27 +16,26 @@ Nothing here knows about grammars or images: callers add their own entries to th
 from __future__ import annotations
 
 import copy
-import csv
-import io
-import math
 import logging
+import math
 import random
 import time
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any
 
 import numpy as np
 import torch
 from torch import nn
 
-from lsbo.data.progress import EpochBars
 from lsbo.checkpoint import CHECKPOINT_NAME, load_checkpoint, require_keys, save_checkpoint
-from lsbo.persistence import atomic_write_text
-from lsbo.report import metrics_csv_text
+from lsbo.data.progress import EpochBars
 from lsbo.device import resolve_device
 from lsbo.errors import CheckpointError, LsboError
+from lsbo.persistence import atomic_write_text
 from lsbo.regularizers.terms import LossTerms
+from lsbo.report import metrics_csv_text
 
 METRICS_NAME = "metrics.csv"
 logger = logging.getLogger(__name__)

@@ -27,8 +27,6 @@ from torch import Tensor
 
 from lsbo.bo.acquisition import AcquisitionOptions, propose_batch
 from lsbo.bo.candidates import decode_candidates, default_attempts
-from lsbo.bo.surrogates import SparseTraining, box_bounds, fit_surrogate
-from lsbo.errors import ConfigError
 from lsbo.bo.store import (  # noqa: F401 - re-exported: the store's names were the loop's before the split
     EVALUATIONS_FILE,
     INITIAL_DATA_FILE,
@@ -42,6 +40,8 @@ from lsbo.bo.store import (  # noqa: F401 - re-exported: the store's names were 
     read_records,
     write_json_atomic,
 )
+from lsbo.bo.surrogates import SparseTraining, box_bounds, fit_surrogate
+from lsbo.errors import ConfigError
 from lsbo.objectives.base import ItemwiseObjective, Objective, evaluate_safely
 
 

@@ -170,11 +170,12 @@ def download(
     if offline():
         raise DownloadError(_offline_message(manifest, target, f"{OFFLINE_ENV} is set"))
     open_url = urllib.request.urlopen if opener is None else opener
+    url: str = manifest.url
     digests: list[str] = []
 
     def fetch_body(out: BinaryIO) -> None:
         try:
-            with open_url(manifest.url, timeout=timeout) as response:
+            with open_url(url, timeout=timeout) as response:
                 length = response.headers.get("Content-Length") if hasattr(response, "headers") else None
                 total = int(length) if length and str(length).isdigit() else None
                 digests.append(_stream_to(response, out, total, progress))

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
-from lsbo.data.checks import REASONS, NO_PARSE, Reject, collect_rejects, row_checks, split_reason, summarize
+from lsbo.data.checks import NO_PARSE, REASONS, Reject, collect_rejects, row_checks, split_reason, summarize
 from lsbo.data.encoding import compact_dtype, encode_chunk, encode_rows, prepared_cache_dir
 from lsbo.data.prepared import PreparedDataset, load_prepared, write_prepared
 from lsbo.data.resolve import KINDS, check_kind

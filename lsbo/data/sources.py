@@ -157,7 +157,6 @@ def generated_expressions_source(
 ) -> StringSource:
     """The ``expr`` dataset generated from the built-in expression grammar (cached per grammar text,
     size, budget and seed, since the generator is deterministic)."""
-    import os
 
     from lsbo.data.expressions import generate_expressions
     from lsbo.data.progress import count_progress

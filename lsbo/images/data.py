@@ -251,7 +251,7 @@ def load_idx_split(spec: ImageDatasetSpec, split: str, data_dir: str | Path | No
 
 def _import_torchvision_datasets(spec: ImageDatasetSpec):
     try:
-        import torchvision.datasets as tv_datasets  # noqa: PLC0415 - optional dependency
+        import torchvision.datasets as tv_datasets
     except ImportError:
         raise DataError(
             f"the {spec.name} dataset needs torchvision, which is not installed: pip install 'lsbo[images]'"

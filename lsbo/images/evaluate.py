@@ -13,10 +13,9 @@ Every FID is stored under ``fid[<feature extractor>]`` (see :mod:`lsbo.images.fe
 
 from __future__ import annotations
 
-
 import json
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import torch
 
@@ -26,7 +25,6 @@ from lsbo.images.features import ClassifierFeatures, FeatureExtractor, build_fea
 from lsbo.images.metrics import FID_KINDS, clustering_accuracy, feature_statistics, fid_key, frechet_distance
 from lsbo.images.models import ImageAutoencoder
 from lsbo.images.training import LoadedImageModel, load_image_model
-
 
 METRICS_JSON = "metrics.json"
 
@@ -152,7 +150,7 @@ def evaluate_image_model(
         "clustering_accuracy": prior_clustering_accuracy(model, test),
         "seed": seed,
     }
-    from lsbo.persistence import atomic_write_text  # noqa: PLC0415
+    from lsbo.persistence import atomic_write_text
 
     # json.dumps, not write_json: a metric can be NaN (e.g. no sample decoded), written as NaN as before
     atomic_write_text(Path(loaded.model_dir) / METRICS_JSON, json.dumps(metrics, indent=2) + "\n")
@@ -188,7 +186,7 @@ def load_metrics(model_dir: str | Path) -> dict[str, Any]:
     path = Path(model_dir) / METRICS_JSON
     try:
         metrics = json.loads(path.read_text(encoding="utf-8"))
-        metrics["feature_extractor"]["name"]  # noqa: B018 - every reader needs it
+        metrics["feature_extractor"]["name"]
         return metrics
     except (OSError, ValueError, KeyError, TypeError) as err:
         raise CheckpointError(f"{path} is unreadable or not image metrics ({type(err).__name__}); delete it to re-evaluate") from None

@@ -18,15 +18,14 @@ classifier); :func:`lsbo.images.metrics.fid_key` puts the extractor's name on ev
 
 from __future__ import annotations
 
-import logging
-
 import contextlib
 import hashlib
+import logging
 import os
 import tempfile
 from abc import ABC, abstractmethod
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import numpy as np
 import torch
@@ -93,7 +92,7 @@ class InceptionFeatures(FeatureExtractor):
 
     def __init__(self, weights: Path, device: torch.device, batch_size: int = 100) -> None:
         try:
-            from pytorch_fid.inception import InceptionV3  # noqa: PLC0415 - optional
+            from pytorch_fid.inception import InceptionV3
         except ImportError:
             raise ConfigError(
                 "Inception FID needs the pytorch-fid package (pip install pytorch-fid, which needs torchvision)"
@@ -245,7 +244,7 @@ def load_or_train_classifier(
     progress: bool = True,
 ) -> ClassifierFeatures:
     """The cached classifier of this training split, trained (and cached atomically) on first use."""
-    from lsbo.checkpoint import load_checkpoint, save_checkpoint  # noqa: PLC0415
+    from lsbo.checkpoint import load_checkpoint, save_checkpoint
 
     fingerprint = dataset_fingerprint(train_split)
     path = classifier_cache_path(train_split.name)
@@ -300,8 +299,8 @@ def build_feature_extractor(
 
 
 def _progress_bar(enabled: bool):
-    from rich.console import Console  # noqa: PLC0415
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn  # noqa: PLC0415
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     return Progress(
         TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),

@@ -12,8 +12,8 @@ Grids are assembled with numpy and written with matplotlib (Agg), so no torchvis
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 import torch
@@ -39,10 +39,10 @@ def image_grid(images: torch.Tensor, n_columns: int, padding: int = 2) -> np.nda
 
 def save_grid(images: torch.Tensor, path: str | Path, n_columns: int) -> Path:
     """Write an image grid as PNG (grey images as grey, colour as RGB)."""
-    import matplotlib  # noqa: PLC0415
+    import matplotlib
 
     matplotlib.use("Agg")
-    import matplotlib.pyplot as plt  # noqa: PLC0415
+    import matplotlib.pyplot as plt
 
     path = Path(path)
     grid = image_grid(images, n_columns)
@@ -97,10 +97,10 @@ def plot_sweep(
     values: Sequence[float], fid: Sequence[float], accuracy: Sequence[float | None], *, x_label: str, fid_label: str, path: str | Path
 ) -> Path:
     """FID (left axis) and clustering accuracy (right axis) against a swept setting."""
-    import matplotlib  # noqa: PLC0415
+    import matplotlib
 
     matplotlib.use("Agg")
-    import matplotlib.pyplot as plt  # noqa: PLC0415
+    import matplotlib.pyplot as plt
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

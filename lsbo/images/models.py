@@ -22,7 +22,7 @@ from torch import nn
 
 from lsbo.errors import ConfigError
 from lsbo.images.data import dataset_spec
-from lsbo.options import PRESETS, check_rec_weight, check_value
+from lsbo.options import check_rec_weight, check_value
 from lsbo.regularizers.terms import LossTerms, combine_losses
 
 PAPER_WIDTHS = (128, 256, 512, 1024)

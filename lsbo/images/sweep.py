@@ -11,13 +11,13 @@ value and ``sweep.png`` plots FID and clustering accuracy against the value.
 
 from __future__ import annotations
 
-import logging
-
 import csv
 import io
+import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
 from lsbo.errors import ConfigError
 from lsbo.images.evaluate import METRICS_JSON, evaluate_image_model, fid_values, load_metrics
@@ -107,7 +107,7 @@ def run_sweep(
 
 
 def _write_csv(path: Path, rows: list[dict[str, Any]]) -> None:
-    from lsbo.persistence import atomic_write_text  # noqa: PLC0415
+    from lsbo.persistence import atomic_write_text
 
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=list(rows[0]), lineterminator="\n")

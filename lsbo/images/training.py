@@ -11,12 +11,11 @@ and the NaN guard. A trained image model is a directory: ``checkpoint.pt`` (with
 
 from __future__ import annotations
 
-import logging
-
 import json
+import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import torch
 
@@ -68,7 +67,7 @@ def _stored_run(out_dir: Path) -> dict[str, Any] | None:
         return None
     try:
         stored = json.loads(path.read_text())
-        stored["image_config"], stored["data"]  # noqa: B018 - both must be present
+        stored["image_config"], stored["data"]
         return stored
     except (OSError, ValueError, KeyError, TypeError) as err:
         raise CheckpointError(f"{path} is unreadable or not an image model config: {err}") from None
@@ -106,16 +105,15 @@ def train_image_model(
     ``overrides`` replace :class:`ImageModelConfig` fields (``latent_dim``, ``n_components``,
     ``widths``, ``batch_size``, ``learning_rate``, ``rec_weight``, ``regularizer_options``...).
     """
-    from lsbo.train import Trainer, TrainerConfig  # noqa: PLC0415
-
-    from lsbo.device import resolve_device  # noqa: PLC0415
+    from lsbo.device import resolve_device
+    from lsbo.train import Trainer, TrainerConfig
 
     out_dir = Path(out_dir)
     resolve_device(device)  # a missing CUDA device is refused before any data is read
     config = ImageModelConfig.from_preset(dataset, preset, regularizer=regularizer, epochs=epochs, seed=seed, **overrides)
     stored = _stored_run(out_dir) if resume else None
     if stored is not None:
-        from lsbo.checkpoint import check_config  # noqa: PLC0415
+        from lsbo.checkpoint import check_config
 
         # Resuming must continue the same network on the same images, or the run mixes two setups.
         requested = {key: value for key, value in config.to_dict().items() if key in _SHAPE_FIELDS}
@@ -177,8 +175,8 @@ class LoadedImageModel:
 
 def load_image_model(model_dir: str | Path, device: str | torch.device = "auto", *, best: bool = True) -> LoadedImageModel:
     """Rebuild an image model from its directory (the best-validation weights unless ``best=False``)."""
-    from lsbo.checkpoint import checkpoint_path, load_checkpoint, require_keys  # noqa: PLC0415
-    from lsbo.device import resolve_device  # noqa: PLC0415
+    from lsbo.checkpoint import checkpoint_path, load_checkpoint, require_keys
+    from lsbo.device import resolve_device
 
     target = resolve_device(device)
     path = checkpoint_path(model_dir)

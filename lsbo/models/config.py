@@ -23,7 +23,7 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any, Literal
 
 from lsbo.errors import ConfigError
-from lsbo.options import PRESETS, TRAIN_OPTIONS, check_rec_weight, check_value
+from lsbo.options import TRAIN_OPTIONS, check_rec_weight, check_value
 
 ModelKind = Literal["grammar", "char"]
 FAMILIES = ("molecules", "expressions")

@@ -13,7 +13,7 @@ CVAE baseline) of fixed length ``max_length``:
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import torch
 from torch import nn

@@ -17,7 +17,7 @@ import json
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import torch
@@ -31,10 +31,10 @@ from lsbo.checkpoint import (
     require_keys,
 )
 from lsbo.errors import CheckpointError, ConfigError, DataError
-from lsbo.persistence import atomic_write_text, write_json
 from lsbo.models.codecs import CharCodec, GrammarCodec, SequenceCodec
 from lsbo.models.config import SequenceModelConfig, model_config
 from lsbo.models.trained import SEQUENCE_CHECKPOINT_KEYS, TRAIN_STRINGS_NAME, build_autoencoder, codec_from_payload
+from lsbo.persistence import atomic_write_text, write_json
 from lsbo.train import Trainer, TrainerConfig, TrainResult
 
 logger = logging.getLogger(__name__)
@@ -95,9 +95,9 @@ class PreparedStrings:
 def resolve_training_source(options: TrainOptions) -> Any:
     """The source, grammar, kind and registry entry of a run (:func:`lsbo.data.resolve.resolve_source`);
     a character model uses the grammar, when there is one, only to select the rows."""
-    from lsbo.data.resolve import resolve_source
+    from lsbo.data.resolve import GrammarUse, resolve_source
 
-    use = "optional" if options.model == "char" else "required"
+    use: GrammarUse = "optional" if options.model == "char" else "required"
     return resolve_source(options.source, grammar=options.grammar, tokenizer=options.tokenizer, kind=options.kind, grammar_use=use)
 
 

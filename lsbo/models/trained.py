@@ -9,8 +9,9 @@ missing or corrupt file, or a checkpoint of another kind, is a one-line :class:`
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 import torch

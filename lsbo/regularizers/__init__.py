@@ -17,7 +17,7 @@ from __future__ import annotations
 import inspect
 import math
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
 
 import torch
 
@@ -32,7 +32,6 @@ from lsbo.regularizers.baselines import (
 )
 from lsbo.regularizers.ex_post import ExPostGMM, fit_ex_post_gmm
 from lsbo.regularizers.gmm import GMMRegularizer
-from lsbo.regularizers.terms import LossTerms, combine_losses, sum_terms
 from lsbo.regularizers.losses import (
     LossWeights,
     covariance_loss,
@@ -42,6 +41,7 @@ from lsbo.regularizers.losses import (
     ks_loss,
     reconstruction_weight_from_ae,
 )
+from lsbo.regularizers.terms import LossTerms, combine_losses, sum_terms
 
 __all__ = [
     "REGULARIZERS",
@@ -188,7 +188,7 @@ def build_regularizer(
     shared = {"n_components": n_components, "batch_size": batch_size, "generator": generator}
     arguments = {k: v for k, v in shared.items() if k in accepted}
     try:
-        return cls(int(latent_dim), **arguments, **options)
+        return cast(Any, cls)(int(latent_dim), **arguments, **options)  # each class takes its own keywords
     except (TypeError, ValueError) as err:  # e.g. beta="abc" from --regularizer-option
         raise ConfigError(f"regularizer {key!r}: an option has a value of the wrong type ({err})") from None
 

@@ -16,9 +16,9 @@ marginals: the KS distance cannot tell it from the prior, while the covariance t
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import torch

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+
 @pytest.fixture(autouse=True)
 def _one_torch_thread(single_torch_thread: None) -> None:
     """Tiny models run far faster on one thread (the root ``single_torch_thread`` fixture)."""
