@@ -20,10 +20,10 @@ import fcntl
 import json
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, BinaryIO, Callable
+from typing import Any, BinaryIO
 
 from lsbo.errors import LsboError
 
@@ -42,12 +42,16 @@ class DirectoryLockedError(PersistenceError):
 # atomic replacement
 
 
-def atomic_write_bytes(path: Path | str, write: Callable[[BinaryIO], Any]) -> Path:
+def atomic_write_bytes(
+    path: Path | str, write: Callable[[BinaryIO], Any], *, check: Callable[[Path], Any] | None = None
+) -> Path:
     """Call ``write(fileobj)`` on a temporary file beside ``path``, fsync it and rename it over ``path``.
 
     Args:
         path: the file to create or replace; its directory is created when missing.
         write: a function writing the whole content to the binary file object it is given.
+        check: called with the temporary file's path once it is complete, before the rename; an
+            exception it raises leaves ``path`` untouched (e.g. a download whose row count is wrong).
 
     Returns:
         ``path``.
@@ -67,6 +71,8 @@ def atomic_write_bytes(path: Path | str, write: Callable[[BinaryIO], Any]) -> Pa
             write(handle)
             handle.flush()
             os.fsync(handle.fileno())
+        if check is not None:
+            check(Path(tmp_name))
         os.replace(tmp_name, path)
     except BaseException as err:
         # Never leave a stray temporary file behind, whatever interrupted the write.
@@ -87,13 +93,19 @@ def atomic_write_text(path: Path | str, text: str) -> Path:
     return atomic_write_bytes(path, lambda handle: handle.write(data))
 
 
-def write_json(path: Path | str, payload: Any, *, indent: int | None = 2) -> Path:
+def write_json(path: Path | str, payload: Any, *, indent: int | None = 2, sort_keys: bool = False) -> Path:
     """Atomically replace ``path`` with ``payload`` as JSON (non-finite floats are refused)."""
     try:
-        text = json.dumps(payload, indent=indent, allow_nan=False)
+        text = json.dumps(payload, indent=indent, allow_nan=False, sort_keys=sort_keys)
     except ValueError as err:
         raise PersistenceError(f"cannot write {path}: {err}") from None
     return atomic_write_text(path, text + "\n")
+
+
+def save_figure(figure: Any, path: Path | str, *, dpi: int = 120) -> Path:
+    """Atomically write a matplotlib figure; the format follows the suffix (``.png``, ``.pdf``, ...)."""
+    fmt = Path(path).suffix.lstrip(".").lower() or "png"
+    return atomic_write_bytes(path, lambda handle: figure.savefig(handle, format=fmt, dpi=dpi))
 
 
 def _fsync_directory(directory: Path) -> None:
@@ -270,7 +282,7 @@ class DirectoryLock:
             os.close(fd)
             raise
         os.ftruncate(fd, 0)
-        os.write(fd, f"pid {os.getpid()}: {self.purpose}\n".encode("utf-8"))
+        os.write(fd, f"pid {os.getpid()}: {self.purpose}\n".encode())
         self._fd = fd
         return self
 

@@ -1,4 +1,8 @@
-"""Tables beside the paper's numbers, and plots of optimisation runs.
+"""Tables (as pandas DataFrames) beside the paper's numbers, and plots of optimisation runs.
+
+Every table the toolkit writes is a :class:`pandas.DataFrame` first: the per-epoch training history
+(``metrics.csv``, :func:`metrics_frame`) and the paper-layout tables of a BO run (``table.md``,
+:func:`bo_table_markdown`), rendered by :func:`markdown_table`.
 
 The paper's Table 2 (best scores found by Bayesian optimisation) and Table 3 (fraction of valid
 decoded points and average valid score, mean +- std over 5 trials) are embedded below as data, so an
@@ -12,10 +16,13 @@ import math
 import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lsbo.objectives.base import is_better
-from lsbo.persistence import atomic_write_bytes
+from lsbo.persistence import atomic_write_bytes, save_figure
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 #: Paper, Table 2: the 1st, 2nd and 3rd best scores per model (expr: lower is better; mol: higher).
 PAPER_TABLE2: dict[str, dict[str, tuple[float, float, float]]] = {
@@ -37,11 +44,29 @@ PAPER_TABLE3: dict[str, dict[str, dict[str, tuple[float, float]]]] = {
 PAPER_TASK_OF_TARGET = {"expr": "expr", "logp": "mol"}
 
 
-def _markdown(columns: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
-    """A markdown (pipe) table through pandas; the cells are already formatted text."""
+def markdown_table(frame: "pd.DataFrame") -> str:
+    """A DataFrame as a GitHub markdown table, cells as they are (no padding), without the index."""
+    lines = ["| " + " | ".join(map(str, frame.columns)) + " |", "| " + " | ".join(["---"] * len(frame.columns)) + " |"]
+    lines += ["| " + " | ".join(map(str, row)) + " |" for row in frame.itertuples(index=False, name=None)]
+    return "\n".join(lines)
+
+
+def metrics_frame(history: Sequence[Mapping[str, Any]]) -> "pd.DataFrame":
+    """The per-epoch training history as a DataFrame (columns: the union of keys, in order of first appearance)."""
     import pandas as pd
 
-    return pd.DataFrame([list(r) for r in rows], columns=list(columns)).to_markdown(index=False, disable_numparse=True)
+    columns: list[str] = []
+    for row in history:
+        columns.extend(key for key in row if key not in columns)
+    return pd.DataFrame(list(history), columns=columns)
+
+
+def metrics_csv_text(history: Sequence[Mapping[str, Any]]) -> str:
+    """``metrics.csv``: :func:`metrics_frame` with floats to 6 significant digits and missing cells empty."""
+    frame = metrics_frame(history)
+    if frame.empty and not len(frame.columns):
+        return "\n"
+    return frame.to_csv(index=False, float_format="%.6g", na_rep="", lineterminator="\n")
 
 
 def _fmt(value: float | None, digits: int = 2) -> str:
@@ -84,27 +109,39 @@ def bo_table_markdown(results: Mapping[str, Any], label: str) -> str:
     direction = "higher is better" if results["maximize"] else "lower is better"
     aggregate = results["aggregate"]
     top = [entry["score"] for entry in aggregate["top3"]] + [None] * 3
+    import pandas as pd
+
+    best = pd.DataFrame(
+        [[name, *(_fmt(v) for v in cols[task])] for name, cols in PAPER_TABLE2.items()] if task else [],
+        columns=["model", "1st", "2nd", "3rd"],
+    )
+    best.loc[len(best)] = [f"**{label} (ours)**", *(_fmt(v) for v in top[:3])]
+    if "best_training_score" in results:  # what the search started from
+        best.loc[len(best)] = ["best training string (ours)", _fmt(results["best_training_score"]), "-", "-"]
+    valid = pd.DataFrame(
+        [[name, _pm(*cols[task]["valid"]), _pm(*cols[task]["score"])] for name, cols in PAPER_TABLE3.items()] if task else [],
+        columns=["model", "frac. valid", f"avg score ({direction})"],
+    )
+    valid.loc[len(valid)] = [
+        f"**{label} (ours)**", _pm(aggregate["fraction_valid_mean"], aggregate["fraction_valid_std"]),
+        _pm(aggregate["average_score_mean"], aggregate["average_score_std"]),
+    ]
+    strings = pd.DataFrame(
+        [[str(i + 1), _fmt(e["score"], 4), f"`{e['string']}`", str(e["trial"])] for i, e in enumerate(aggregate["top3"])],
+        columns=["rank", "score", "string", "trial"],
+    )
     lines = [f"> **Warning:** {warning}" for warning in results.get("warnings", [])]
     lines += [""] if lines else []
-    best_rows = [[name, *(_fmt(v) for v in cols[task])] for name, cols in PAPER_TABLE2.items()] if task else []
-    best_rows.append([f"**{label} (ours)**", *(_fmt(v) for v in top[:3])])
-    if "best_training_score" in results:
-        best_rows.append(["best training string (ours)", _fmt(results["best_training_score"]), "-", "-"])
-    lines += [f"### Best scores found ({target}, {direction}; paper Table 2 layout)", "",
-              _markdown(["model", "1st", "2nd", "3rd"], best_rows)]
-    valid_rows = [[name, _pm(*cols[task]["valid"]), _pm(*cols[task]["score"])] for name, cols in PAPER_TABLE3.items()] if task else []
-    valid_rows.append([f"**{label} (ours)**", _pm(aggregate["fraction_valid_mean"], aggregate["fraction_valid_std"]),
-                       _pm(aggregate["average_score_mean"], aggregate["average_score_std"])])
+    lines += [f"### Best scores found ({target}, {direction}; paper Table 2 layout)", "", markdown_table(best)]
     lines += ["", f"### Valid fraction and average valid score, mean +- std over {results['n_trials']} trial(s) (paper Table 3 layout)", "",
-              _markdown(["model", "frac. valid", f"avg score ({direction})"], valid_rows)]
-    top_rows = [[str(i + 1), _fmt(e["score"], 4), f"`{e['string']}`", str(e["trial"])] for i, e in enumerate(aggregate["top3"])]
-    lines += ["", "### Top strings found (ours)", "", _markdown(["rank", "score", "string", "trial"], top_rows)]
+              markdown_table(valid)]
+    lines += ["", "### Top strings found (ours)", "", markdown_table(strings)]
     if not task:
         lines += ["", f"(The paper reports no numbers for target {target!r}.)"]
     return "\n".join(lines) + "\n"
 
 
-def trials_frame(results: Mapping[str, Any]) -> Any:
+def trials_frame(results: Mapping[str, Any]) -> "pd.DataFrame":
     """One row per trial (a pandas DataFrame): counts, valid fraction, average valid score, top three."""
     import pandas as pd
 
@@ -168,7 +205,7 @@ def plot_best_so_far(
     import matplotlib.pyplot as plt
 
     figure = best_so_far_figure(trials, maximize=maximize, training_best=training_best, title=title, target=target)
-    atomic_write_bytes(path, lambda handle: figure.savefig(handle, format="png", dpi=120))
+    save_figure(figure, path)
     plt.close(figure)
 
 
@@ -217,7 +254,7 @@ def plot_training_curves(metrics_csv: Path, path: Path, *, title: str) -> bool:
         axes.legend(fontsize=7)
     figure.suptitle(title)
     figure.tight_layout()
-    atomic_write_bytes(path, lambda handle: figure.savefig(handle, format="png", dpi=110))
+    save_figure(figure, path, dpi=110)
     plt.close(figure)
     return True
 

@@ -35,9 +35,9 @@ from lsbo.persistence import (
     PersistenceError,
     append_jsonl,
     atomic_write_bytes,
-    read_json as _read_json_file,
     write_json,
 )
+from lsbo.persistence import read_json as _read_json_file
 
 RUN_FILE = "run.json"
 INITIAL_DATA_FILE = "initial_data.pt"
@@ -86,7 +86,7 @@ class InitialData:
         try:
             payload = torch.load(path, map_location="cpu", weights_only=True)
             initial = cls(list(payload["strings"]), payload["latents"], payload["scores"])
-        except Exception as err:  # noqa: BLE001 - a damaged cache is recomputed, not fatal
+        except Exception as err:  # a damaged cache is recomputed, not fatal
             raise ConfigError(f"{path} is unreadable ({type(err).__name__}); delete it to recompute") from None
         n = len(initial.strings)
         if initial.latents.ndim != 2 or initial.latents.shape[0] != n or initial.scores.shape != (n,):

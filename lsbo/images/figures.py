@@ -12,15 +12,15 @@ Grids are assembled with numpy and written with matplotlib (Agg), so no torchvis
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 import torch
 
 from lsbo.images.data import ImageSplit, to_float
 from lsbo.images.models import ImageAutoencoder
-from lsbo.persistence import atomic_write_bytes
+from lsbo.persistence import atomic_write_bytes, save_figure
 
 
 def image_grid(images: torch.Tensor, n_columns: int, padding: int = 2) -> np.ndarray:
@@ -43,10 +43,10 @@ def save_grid(images: torch.Tensor, path: str | Path, n_columns: int, title: str
     Without ``title`` the PNG is the grid itself, pixel for pixel. With one, the grid is enlarged by
     a whole factor (nearest neighbour, to at least 640 pixels wide) and the title is set above it.
     """
-    import matplotlib  # noqa: PLC0415
+    import matplotlib
 
     matplotlib.use("Agg")
-    import matplotlib.pyplot as plt  # noqa: PLC0415
+    import matplotlib.pyplot as plt
 
     path = Path(path)
     grid = image_grid(images, n_columns)
@@ -65,7 +65,7 @@ def save_grid(images: torch.Tensor, path: str | Path, n_columns: int, title: str
     axes.imshow(pixels, interpolation="nearest", **colours)
     axes.set_axis_off()
     figure.text(0.5, 1.0 - 0.5 * title_height / (height + title_height), title, ha="center", va="center", fontsize=10)
-    atomic_write_bytes(path, lambda handle: figure.savefig(handle, format="png", dpi=dpi))
+    save_figure(figure, path, dpi=dpi)
     plt.close(figure)
     return path
 
@@ -118,10 +118,10 @@ def plot_sweep(
     values: Sequence[float], fid: Sequence[float], accuracy: Sequence[float | None], *, x_label: str, fid_label: str, path: str | Path
 ) -> Path:
     """FID (left axis) and clustering accuracy (right axis) against a swept setting."""
-    import matplotlib  # noqa: PLC0415
+    import matplotlib
 
     matplotlib.use("Agg")
-    import matplotlib.pyplot as plt  # noqa: PLC0415
+    import matplotlib.pyplot as plt
 
     path = Path(path)
     figure, left = plt.subplots(figsize=(5.5, 3.8))
@@ -135,6 +135,6 @@ def plot_sweep(
         right.plot([v for v, _ in pairs], [100 * a for _, a in pairs], "s--", color="tab:red")
         right.set_ylabel("clustering accuracy (%)", color="tab:red")
     figure.tight_layout()
-    atomic_write_bytes(path, lambda handle: figure.savefig(handle, format="png", dpi=120))
+    save_figure(figure, path)
     plt.close(figure)
     return path
