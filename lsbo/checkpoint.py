@@ -12,8 +12,9 @@ from __future__ import annotations
 import importlib.metadata
 import platform
 import re
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import torch
 

@@ -3,7 +3,7 @@
 A string is represented by the leftmost derivation of its parse tree (the productions in preorder),
 padded to a fixed length ``T`` with a padding production and one-hot encoded over the ``P``
 productions -- the representation of the Grammar VAE (Kusner et al., 2017, Section 3), which the
-paper's molecule and expression models use (PROTOCOLS.md §2). Decoding runs the same derivation
+paper's molecule and expression models use (docs/protocols.md §2). Decoding runs the same derivation
 on a stack; a model's logits are decoded with the masked stack machine of
 :mod:`lsbo.grammar.decoding`.
 
@@ -52,8 +52,10 @@ def require_string_sequence(value: object, parameter: str) -> Sequence[object]:
     ``parameter`` for a bare ``str`` or ``bytes`` (iterating it would treat each character as a string)
     or for something that is not a sequence at all."""
     if isinstance(value, (str, bytes)):
-        shown = value if len(value) <= 40 else value[:37] + "..."
-        raise InputTypeError(f"{parameter} must be a list of strings, got a single {type(value).__name__} {shown!r}; pass [{shown!r}] for one")
+        shown = repr(value) if len(value) <= 40 else f"{value[:40]!r}..."
+        raise InputTypeError(
+            f"{parameter} must be a list of strings, got a single {type(value).__name__} {shown}; pass [{shown}] for one"
+        )
     if not isinstance(value, Sequence):
         if hasattr(value, "__iter__") and not hasattr(value, "shape"):
             return list(value)  # type: ignore[call-overload]
@@ -453,14 +455,14 @@ class Grammar:
         ``strings`` is a sequence of strings; a single ``str`` is refused (it would otherwise be
         encoded one character per row): pass ``[text]``.
         """
-        strings = require_string_sequence(strings, "strings")
-        n = len(strings)
+        rows = require_string_sequence(strings, "strings")
+        n = len(rows)
         indices = np.full((n, self.max_length), self.padding, dtype=np.int64)
         ok = np.zeros(n, dtype=np.bool_)
         lengths = np.zeros(n, dtype=np.int64)
         reasons: list[str | None] = [None] * n
         first_row: dict[str, int] = {}  # a repeated string copies the row of its first occurrence
-        for row, text in enumerate(strings):
+        for row, text in enumerate(rows):
             if isinstance(text, str) and text in first_row:
                 first = first_row[text]
                 indices[row], ok[row], lengths[row], reasons[row] = indices[first], ok[first], lengths[first], reasons[first]
