@@ -146,8 +146,8 @@ def encode(
     model = load_model(model_dir, device=device)
     codes, ok = model.encode([text for _, text in numbered])
     array = codes.cpu().numpy()
-    reasons = _encode_reasons(model, [text for (_, text), good in zip(numbered, ok) if not good])
-    for (where, _), reason in zip([n for n, good in zip(numbered, ok) if not good], reasons):
+    failed = [(where, text) for (where, text), good in zip(numbered, ok) if not good]
+    for (where, _), reason in zip(failed, _encode_reasons(model, [text for _, text in failed])):
         typer.secho(f"{where}: cannot be encoded by this model ({reason}); its row is NaN", fg=typer.colors.YELLOW, err=True)
     if out is None:
         for row in array:
@@ -334,9 +334,10 @@ def _read_latents(file: Path):  # -> (np.ndarray (N, d) float32, where each row 
     return array, where
 
 
-def _print_strings(strings: list[str | None], non_finite: list[str] = ()) -> None:
+def _print_strings(strings: list[str | None], non_finite: list[str] | None = None) -> None:
     """One line per string (empty where there is none); on stderr, the non-finite input points by
     name (``non_finite``: where each came from) and the count of the other empty lines."""
+    non_finite = non_finite or []
     for text in strings:
         typer.echo("" if text is None else text)
     for where in non_finite[:10]:
