@@ -30,8 +30,13 @@ FAMILIES = ("molecules", "expressions")
 # Fields that shape the network or its loss: a resumed run must agree with the checkpoint on them.
 ARCHITECTURE_FIELDS = (
     "model", "latent_dim", "conv_filters", "conv_kernels", "dense_units", "gru_hidden", "gru_layers",
-    "regularizer", "n_components",
+    "regularizer", "n_components", "encoder_batch_norm", "decoder_batch_norm",
 )
+
+# What a configuration stored before a field existed meant: a checkpoint written then is read with
+# these values, not with today's defaults (its weights have no batch-norm layers, for instance).
+LEGACY_VALUES: dict[str, Any] = {"encoder_batch_norm": False, "decoder_batch_norm": False, "init": "torch"}
+INITIALISATIONS = ("glorot", "torch")
 
 
 @dataclass
@@ -47,6 +52,11 @@ class SequenceModelConfig:
     gru_layers: int = 3
     regularizer: str = "gmm"
     n_components: int = 10
+    # The Grammar VAE expression model's batch norms (after each convolution; on the code before the
+    # decoder's dense layer) and Keras' initialisation ("glorot"; "torch" = PyTorch's layer defaults).
+    encoder_batch_norm: bool = False
+    decoder_batch_norm: bool = False
+    init: str = "torch"
     regularizer_options: dict[str, Any] = field(default_factory=dict)
     rec_weight: float | str = 1.0  # a number, or "auto" (Section 3.3: 1 / best loss of a plain AE)
     batch_size: int = 600
@@ -71,7 +81,7 @@ class SequenceModelConfig:
         unknown = sorted(set(data) - known)
         if unknown:
             raise ConfigError(f"unknown model configuration keys: {', '.join(unknown)}")
-        values = dict(data)
+        values = {**LEGACY_VALUES, **data}
         for key in ("conv_filters", "conv_kernels"):
             if key in values:
                 values[key] = tuple(int(v) for v in values[key])
@@ -135,6 +145,8 @@ def validate_config(config: SequenceModelConfig) -> None:
     """Reject values that cannot work, with the flag to change."""
     if config.model not in ("grammar", "char"):
         raise ConfigError(f"--model {config.model!r}: expected grammar or char")
+    if config.init not in INITIALISATIONS:
+        raise ConfigError(f"init {config.init!r}: expected one of {', '.join(INITIALISATIONS)}")
     positive = {
         "--latent-dim": config.latent_dim, "--batch-size": config.batch_size, "--epochs": config.epochs,
         "--components": config.n_components, "GRU width": config.gru_hidden, "GRU layers": config.gru_layers,
