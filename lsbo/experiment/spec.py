@@ -263,7 +263,7 @@ def load_spec(path: Path | str) -> ExperimentSpec:
     from lsbo.bo import STRATEGIES
     from lsbo.models.config import PRESETS
     from lsbo.regularizers import check_regularizer_options
-    from lsbo.report import PAPER_TABLE2
+    from lsbo.paper import PAPER_TABLE2
 
     path = Path(path)
     try:

@@ -94,7 +94,7 @@ def diagnostic_values(spec: ExperimentSpec, out: Path) -> pd.DataFrame:
 
 def paper_value(row: str | None, metric: str, target: str) -> tuple[float | None, float | None]:
     """(mean, std) of the paper's ``row`` for a BO metric (std ``None`` where it reports one value)."""
-    from lsbo.report import PAPER_TABLE2, PAPER_TABLE3, PAPER_TASK_OF_TARGET
+    from lsbo.paper import PAPER_TABLE2, PAPER_TABLE3, PAPER_TASK_OF_TARGET
 
     task = PAPER_TASK_OF_TARGET.get(target)
     if row is None or task is None:

@@ -110,7 +110,8 @@ def test_tiny_experiment_runs_is_interrupted_and_resumes_without_recomputing(tmp
     assert "partial  optimize protocol 2x5 GRAE seed 1: trial 1: 6/10" in status.stdout
     assert "missing  evaluate GRAE seed 1" in status.stdout
 
-    third = run_cli("experiment", "run", str(spec), "--out", str(out))
+    # resumed with the two remaining cells in two worker processes (lsbo.executors)
+    third = run_cli("experiment", "run", str(spec), "--out", str(out), "--workers", "2")
     assert third.returncode == 0, third.stderr
     assert "train: 0 cell(s) run" in third.stdout
     assert "evaluate: 1 cell(s) run (GRAE seed 1)" in third.stdout
