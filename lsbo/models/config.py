@@ -54,8 +54,11 @@ class SequenceModelConfig:
     n_components: int = 10
     # The Grammar VAE expression model's batch norms (after each convolution; on the code before the
     # decoder's dense layer) and Keras' initialisation ("glorot"; "torch" = PyTorch's layer defaults).
+    # The one on the code is on by default: without it the plain AE, RAE and VAE decoders learn the
+    # marginal instead of reading their small codes (benchmarks/RESULTS.md, "Why the baselines did
+    # not learn"); the others made no measured difference and stay off.
     encoder_batch_norm: bool = False
-    decoder_batch_norm: bool = False
+    decoder_batch_norm: bool = True
     init: str = "torch"
     regularizer_options: dict[str, Any] = field(default_factory=dict)
     rec_weight: float | str = 1.0  # a number, or "auto" (Section 3.3: 1 / best loss of a plain AE)

@@ -25,6 +25,7 @@ from __future__ import annotations
 from typing import Sequence
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from lsbo.errors import ConfigError
@@ -89,13 +90,23 @@ class SequenceDecoder(nn.Module):
         self.max_length = max_length
         # In evaluation mode the batch norm is a fixed affine map (running statistics), so decoding a
         # single latent point, as Bayesian optimisation does, does not depend on the rest of its batch.
-        normalise: list[nn.Module] = [nn.BatchNorm1d(latent_dim)] if input_batch_norm else []
-        self.dense = nn.Sequential(*normalise, nn.Linear(latent_dim, latent_dim), nn.ReLU())
+        self.code_norm = nn.BatchNorm1d(latent_dim) if input_batch_norm else None
+        self.dense = nn.Sequential(nn.Linear(latent_dim, latent_dim), nn.ReLU())
         self.gru = nn.GRU(latent_dim, gru_hidden, num_layers=gru_layers, batch_first=True)
         self.output = nn.Linear(gru_hidden, n_symbols)
 
+    def normalise(self, z: torch.Tensor) -> torch.Tensor:
+        """The code as the dense layer sees it: batch-normalised when the decoder has the norm."""
+        norm = self.code_norm
+        if norm is None:
+            return z
+        if self.training and z.shape[0] < 2:
+            # batch statistics need two codes: a lone training code is normalised with the running ones
+            return F.batch_norm(z, norm.running_mean, norm.running_var, norm.weight, norm.bias, False, 0.0, norm.eps)
+        return norm(z)
+
     def forward(self, z: torch.Tensor) -> torch.Tensor:
-        repeated = self.dense(z).unsqueeze(1).expand(-1, self.max_length, -1)
+        repeated = self.dense(self.normalise(z)).unsqueeze(1).expand(-1, self.max_length, -1)
         hidden, _ = self.gru(repeated.contiguous())
         return self.output(hidden)
 
