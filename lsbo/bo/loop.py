@@ -5,19 +5,16 @@ iteration fits the surrogate, picks a batch of q latent points by batch expected
 the search box, decodes each point by repeated stochastic decoding, scores the strings and adds the
 valid ones to the data. Trials are independent and seeded.
 
-Persistence is what makes long runs safe: an optimisation run is a directory with ``run.json`` (the
-settings), ``initial_data.pt`` (encoded, scored training set, computed once), and per trial
-``trial_k/candidates_i.json`` (the batch chosen at iteration i, written before any of it is scored)
-and ``trial_k/evaluations.jsonl`` (one line per evaluation, flushed and fsynced as it happens). A
-resumed run re-reads both, so it re-scores nothing and never scores a point twice: each
+Persistence is what makes long runs safe: the run directory (its layout, atomic writes and validated
+reads are :mod:`lsbo.bo.store`) keeps the settings, the encoded training set (computed once), each
+iteration's batch (written before any of it is scored) and one fsync'ed line per evaluation. A
+resumed run re-reads them, so it re-scores nothing and never scores a point twice: each
 ``(trial, iteration, index)`` appears exactly once in the final files.
 """
 
 from __future__ import annotations
 
-import json
 import math
-import os
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -28,19 +25,29 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from lsbo.bo.acquisition import AcquisitionOptions, propose_batch
-from lsbo.bo.candidates import decode_candidates, default_attempts
-from lsbo.bo.surrogates import SparseTraining, box_bounds, fit_surrogate
-from lsbo.errors import ConfigError
+from lsbo.bo.acquisition import AcquisitionOptions, acquisition_bytes, propose_batch
+from lsbo.bo.candidates import MAX_DECODE_ROWS, decode_candidates, default_attempts
+from lsbo.bo.store import (  # noqa: F401 - re-exported: the store's names were the loop's before the split
+    EVALUATIONS_FILE,
+    INITIAL_DATA_FILE,
+    RESUME_KEYS,
+    RUN_FILE,
+    InitialData,
+    RunStore,
+    TrialStore,
+    append_record,
+    read_json,
+    read_records,
+    write_json_atomic,
+)
+from lsbo.bo.surrogates import SparseTraining, box_bounds, choose_kind, fit_surrogate
+from lsbo.device import available_memory_bytes
+from lsbo.errors import ConfigError, LsboError
 from lsbo.objectives.base import ItemwiseObjective, Objective, evaluate_safely
 
-RUN_FILE = "run.json"
-INITIAL_DATA_FILE = "initial_data.pt"
-EVALUATIONS_FILE = "evaluations.jsonl"
-#: settings that must agree between a run and its resumption (the others may change, e.g. the device)
-RESUME_KEYS = (
-    "target", "model_dir", "iterations", "batch_size", "seed", "surrogate", "attempts", "box", "max_train_points", "complete",
-)
+
+#: The most decodings per point: one point's attempts must fit in one decoder batch.
+MAX_ATTEMPTS = MAX_DECODE_ROWS
 
 
 @dataclass(frozen=True)
@@ -65,8 +72,11 @@ class BOConfig:
         for name in ("trials", "iterations", "batch_size", "n_inducing"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"--{name.replace('_', '-')} must be at least 1, got {getattr(self, name)}")
-        if self.attempts is not None and self.attempts < 1:
-            raise ConfigError(f"--attempts must be at least 1, got {self.attempts}")
+        if self.attempts is not None and not 1 <= self.attempts <= MAX_ATTEMPTS:
+            raise ConfigError(f"--attempts {self.attempts}: must be 1 to {MAX_ATTEMPTS} decodings per point "
+                              f"(all of one point's attempts go through the decoder in one batch; the protocol uses 500)")
+        if self.max_train_points is not None and self.max_train_points < 2:
+            raise ConfigError(f"--max-train-points {self.max_train_points}: the surrogate needs at least 2 training points")
         if self.box not in ("data", "prior"):
             raise ConfigError(f"--box {self.box!r}: expected data or prior")
         # checked here, before run.json is written: a typo found only at the first fit would leave a
@@ -77,28 +87,6 @@ class BOConfig:
             raise ConfigError(f"--acquisition {self.acquisition.name!r}: expected qlogei or qei")
         if not 0.0 <= self.heldout_fraction < 1.0:
             raise ConfigError(f"held-out fraction must be in [0, 1), got {self.heldout_fraction}")
-
-
-@dataclass
-class InitialData:
-    """The encoded, scored training strings that seed every trial."""
-
-    strings: list[str]
-    latents: Tensor  # (n, d) float32, on the CPU
-    scores: Tensor  # (n,) float64, in the objective's own units
-
-    def save(self, path: Path) -> None:
-        tmp = path.with_suffix(f".{os.getpid()}.tmp")  # per process: parallel trials may both write it
-        torch.save({"strings": self.strings, "latents": self.latents, "scores": self.scores}, tmp)
-        os.replace(tmp, path)
-
-    @classmethod
-    def load(cls, path: Path) -> InitialData:
-        try:
-            payload = torch.load(path, map_location="cpu", weights_only=True)
-            return cls(list(payload["strings"]), payload["latents"], payload["scores"])
-        except Exception as err:  # noqa: BLE001 - a damaged cache is recomputed, not fatal
-            raise ConfigError(f"{path} is unreadable ({type(err).__name__}); delete it to recompute") from None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -113,69 +101,6 @@ def to_target(scores: Tensor, maximize: bool) -> Tensor:
 def trial_seed(seed: int, trial: int) -> int:
     """Independent, reproducible seed of trial ``trial`` (1-based)."""
     return seed * 1_000_003 + trial * 7919
-
-
-def append_record(path: Path, record: dict[str, Any]) -> None:
-    """Append one JSON line and force it to disk, so a crash loses at most the line being written."""
-    line = json.dumps(record, separators=(",", ":")) + "\n"
-    with open(path, "a", encoding="utf-8") as handle:
-        handle.write(line)
-        handle.flush()
-        os.fsync(handle.fileno())
-
-
-#: Fields every evaluation record and every saved candidate batch must have for a resume to use them.
-RECORD_KEYS = ("trial", "iteration", "index", "string", "latent", "score", "valid")
-CANDIDATE_KEYS = ("latents", "strings", "surrogate_metrics")
-
-
-def _missing(payload: Any, keys: Sequence[str]) -> list[str]:
-    return list(keys) if not isinstance(payload, dict) else [k for k in keys if k not in payload]
-
-
-def read_records(path: Path, *, repair: bool = True) -> list[dict[str, Any]]:
-    """The complete records of an evaluations file; a torn last line (killed mid-write) is dropped
-    from the file so appends continue cleanly. A complete line that is not a record is an error
-    naming the file and line: it was not written by this loop, and guessing would lose evaluations.
-
-    ``repair=False`` only reads: for a trial another process may be appending to right now, whose
-    last line may be half written rather than torn.
-    """
-    if not path.is_file():
-        return []
-    text = path.read_text(encoding="utf-8")
-    records: list[dict[str, Any]] = []
-    good_length = 0
-    for number, line in enumerate(text.splitlines(keepends=True), start=1):
-        if not line.endswith("\n"):
-            break
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError:
-            break
-        missing = _missing(record, RECORD_KEYS)
-        if missing:
-            raise ConfigError(f"{path}, line {number}: not an evaluation record (missing {', '.join(missing)}); repair or remove that line")
-        records.append(record)
-        good_length += len(line.encode("utf-8"))
-    if repair and good_length != len(text.encode("utf-8")):
-        with open(path, "r+b") as handle:
-            handle.truncate(good_length)
-    return records
-
-
-def read_json(path: Path) -> Any:
-    """A JSON file this run wrote earlier; a damaged one gets a one-line error naming it."""
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise ConfigError(f"{path} is unreadable ({type(err).__name__}); delete it to recompute it") from None
-
-
-def write_json_atomic(path: Path, payload: Any) -> None:
-    tmp = path.with_suffix(f"{path.suffix}.{os.getpid()}.tmp")  # per process: parallel trials share run.json
-    tmp.write_text(json.dumps(payload, indent=2), encoding="utf-8")
-    os.replace(tmp, path)
 
 
 def search_box(model: Any, latents: Tensor, box: str) -> Tensor:
@@ -194,6 +119,10 @@ def search_box(model: Any, latents: Tensor, box: str) -> Tensor:
     return torch.stack([(means - spread).min(dim=0).values, (means + spread).max(dim=0).values])
 
 
+#: How many per-string reasons a refusal shows when too few training strings could be scored.
+SHOWN_REASONS = 3
+
+
 def prepare_initial_data(
     model: Any, objective: Objective, *, max_points: int | None, seed: int, log: Callable[[str], None]
 ) -> InitialData:
@@ -208,13 +137,47 @@ def prepare_initial_data(
     log(f"scoring {int(np.sum(ok))} encoded strings with {objective.name}")
     keep: list[int] = []
     scores: list[float] = []
+    reasons: list[str] = []  # why each dropped string was dropped, in order, for the refusal below
     for i, evaluation in enumerate(evaluate_safely(objective, [s if good else None for s, good in zip(strings, ok)])):
-        if evaluation.valid and bool(torch.isfinite(latents[i]).all()):
+        if not ok[i]:
+            reasons.append(f"{strings[i]!r}: the model cannot encode it")
+        elif not bool(torch.isfinite(latents[i]).all()):
+            reasons.append(f"{strings[i]!r}: its latent point is not finite")
+        elif not evaluation.valid:
+            reasons.append(f"{strings[i]!r}: {evaluation.error}")
+        else:
             keep.append(i)
             scores.append(float(evaluation.score))  # type: ignore[arg-type]
     if len(keep) < 2:
-        raise ConfigError(f"only {len(keep)} training strings could be encoded and scored by {objective.name}; need at least 2")
+        shown = "; ".join(reason[:300] for reason in reasons[:SHOWN_REASONS])
+        raise ConfigError(f"only {len(keep)} of {len(strings)} training strings could be encoded and scored by "
+                          f"{objective.name}; need at least 2. First reasons: {shown}")
     return InitialData([strings[i] for i in keep], latents[keep], torch.tensor(scores, dtype=torch.float64))
+
+
+def check_memory(config: BOConfig, n_points: int, device: torch.device | str, available: int | None = None) -> None:
+    """Refuse a run whose surrogate or acquisition cannot fit in memory, naming the flag to change.
+
+    The largest sizes come at the last iteration: ``n_points`` training points plus every earlier
+    batch. The exact GP holds an n x n kernel matrix (and its Cholesky factor and a copy); the
+    sparse GP n x m for m inducing points; batch EI needs :func:`lsbo.bo.acquisition.acquisition_bytes`.
+    """
+    n_final = n_points + (config.iterations - 1) * config.batch_size
+    kind = choose_kind(config.surrogate, n_final)
+    n_kernel = n_final if kind == "exact" else min(config.n_inducing, n_final)
+    surrogate = 3 * 8 * n_final * n_kernel
+    acquisition = acquisition_bytes(config.batch_size, n_kernel, config.acquisition)
+    available = available_memory_bytes(device) if available is None else available
+    if surrogate + acquisition <= available:
+        return
+    gib = lambda n: f"{n / 2**30:.3g} GiB"  # noqa: E731
+    if acquisition >= surrogate:
+        advice = f"--batch {config.batch_size} asks batch EI for {gib(acquisition)}"
+        remedy = "a smaller --batch"
+    else:
+        advice = f"the {kind} GP on up to {n_final} points needs {gib(surrogate)}"
+        remedy = "--max-train-points" + (" or --surrogate sparse" if kind == "exact" else " or fewer --inducing")
+    raise ConfigError(f"{advice}, more than the {gib(available)} available on {torch.device(device).type}; use {remedy}")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -269,25 +232,19 @@ def _choose_batch(ctx: RunContext, x: Tensor, y: Tensor, trial: int, iteration: 
     }
 
 
-def run_trial(ctx: RunContext, trial: int, trial_dir: Path) -> list[dict[str, Any]]:
+def run_trial(ctx: RunContext, trial: int, trial_dir: Path | TrialStore) -> list[dict[str, Any]]:
     """Run (or continue) one trial; returns its evaluation records in (iteration, index) order."""
-    trial_dir.mkdir(parents=True, exist_ok=True)
-    evaluations_path = trial_dir / EVALUATIONS_FILE
-    done = {(r["iteration"], r["index"]): r for r in read_records(evaluations_path)}
+    store = trial_dir if isinstance(trial_dir, TrialStore) else TrialStore(trial_dir, trial)
+    store.directory.mkdir(parents=True, exist_ok=True)
+    done = {(r["iteration"], r["index"]): r for r in store.read_records(layout=(ctx.config.iterations, ctx.config.batch_size))}
     maximize = ctx.objective.maximize
     x = ctx.initial.latents.to(torch.float64)
     y = to_target(ctx.initial.scores, maximize)
     for iteration in range(1, ctx.config.iterations + 1):
-        batch_path = trial_dir / f"candidates_{iteration}.json"
-        if batch_path.is_file():
-            batch = read_json(batch_path)
-            missing = _missing(batch, CANDIDATE_KEYS)
-            if missing or len(batch["latents"]) != len(batch["strings"]):
-                problem = f"missing {', '.join(missing)}" if missing else "latents and strings differ in number"
-                raise ConfigError(f"{batch_path} is not a candidate batch ({problem}); delete it to recompute it")
-        else:
+        batch = store.read_candidates(iteration)
+        if batch is None:
             batch = _choose_batch(ctx, x, y, trial, iteration)
-            write_json_atomic(batch_path, batch)
+            store.write_candidates(iteration, batch)
             m = batch["surrogate_metrics"]
             ctx.log(
                 f"trial {trial} iteration {iteration}: {m['surrogate']} GP on {m['n_train']} points, "
@@ -311,7 +268,7 @@ def run_trial(ctx: RunContext, trial: int, trial_dir: Path) -> list[dict[str, An
                     "latent": batch["latents"][index], "score": evaluation.score, "valid": evaluation.valid,
                     "error": evaluation.error, "time": time.time(), "seconds": round(seconds, 6),
                 }
-                append_record(evaluations_path, record)
+                store.append(record)
                 done[(iteration, index)] = record
                 ctx.on_evaluation(record)
         new = [done[(iteration, i)] for i in range(len(batch["latents"])) if done[(iteration, i)]["valid"]]
@@ -319,21 +276,6 @@ def run_trial(ctx: RunContext, trial: int, trial_dir: Path) -> list[dict[str, An
             x = torch.cat([x, torch.tensor([r["latent"] for r in new], dtype=torch.float64)])
             y = torch.cat([y, to_target(torch.tensor([r["score"] for r in new], dtype=torch.float64), maximize)])
     return [done[key] for key in sorted(done)]
-
-
-def _check_run_file(out_dir: Path, settings: dict[str, Any], resume: bool) -> None:
-    run_path = out_dir / RUN_FILE
-    if run_path.is_file():
-        if not resume:
-            raise ConfigError(f"{out_dir} already holds an optimisation run; pass --resume to continue it or choose another --out")
-        previous = read_json(run_path)
-        if not isinstance(previous, dict):
-            raise ConfigError(f"{run_path} is not a run description (a JSON object); delete it to start the run afresh")
-        # a key missing from an older run.json (written before it was recorded) cannot be compared
-        changed = [k for k in RESUME_KEYS if k in previous and previous[k] != settings.get(k)]
-        if changed:
-            raise ConfigError(f"--resume: {', '.join(changed)} differ from the run in {out_dir / RUN_FILE}")
-    write_json_atomic(run_path, settings)
 
 
 def run_optimization(
@@ -358,10 +300,8 @@ def run_optimization(
     """
     from lsbo.bo.results import summarize_run, write_outputs
 
-    config.validate()
-    selected = _selected_trials(only_trials, config.trials)
+    selected = check_run(model, out_dir, config, only_trials)
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
     attempts = config.attempts or default_attempts(getattr(model, "kind", "strings"))
     settings = {
         "target": target or objective.name, "objective": objective.name, "maximize": objective.maximize,
@@ -370,32 +310,88 @@ def run_optimization(
         "attempts": attempts, "acquisition": asdict(config.acquisition), "sparse_training": asdict(config.sparse_training),
         "masking": _masking(model, config.complete),
     }
-    _check_run_file(out_dir, settings, resume)
-    initial_path = out_dir / INITIAL_DATA_FILE
-    if initial_path.is_file():
-        initial = InitialData.load(initial_path)
-    else:
+    store = RunStore(out_dir)
+    purpose = f"lsbo optimize --out {out_dir}"
+    trial_locks: list[Any] = []
+    try:
+        with store.lock(log, purpose):
+            store.open(settings, resume, log, purpose=purpose)
+            # each trial has one owner: a second process asked to run it is refused before it scores anything
+            trial_locks = [store.trial(k).lock(purpose) for k in selected]
+            for k in selected:  # a damaged log is reported now, not after the training set is encoded
+                store.trial(k).read_records(layout=(config.iterations, config.batch_size))
+            initial = _initial_data(store, model, objective, config, log)
+        log(f"{len(initial.strings)} training points; best training score {_best(initial.scores, objective.maximize):.4g}")
+        ctx = RunContext(
+            model=model, objective=objective, config=config, initial=initial,
+            bounds=search_box(model, initial.latents, config.box), attempts=attempts,
+            device=torch.device(getattr(model, "device", "cpu")), log=log, on_evaluation=on_evaluation,
+        )
+        trials = {k: run_trial(ctx, k, store.trial(k)) for k in selected}
+        with store.lock(log, purpose):
+            per_trial = config.iterations * config.batch_size
+            for k in sorted(set(range(1, config.trials + 1)) - set(selected)):
+                trials[k] = store.trial(k).read_records(repair=False, layout=(config.iterations, config.batch_size))
+            pending = [k for k in sorted(trials) if len(trials[k]) < per_trial]
+            if pending:
+                log(f"trials {', '.join(map(str, selected))} done; waiting for trial(s) {', '.join(map(str, pending))} "
+                    "before results.json and table.md are written (the call that completes the last one writes them)")
+                return {"complete": False, "pending_trials": pending}
+            trials = {k: sorted(records, key=lambda r: (r["iteration"], r["index"])) for k, records in sorted(trials.items())}
+            results = summarize_run(trials, objective=objective, settings=settings,
+                                    training_best=_best(initial.scores, objective.maximize),
+                                    model_evaluation=_model_evaluation(model))
+            for warning in results["warnings"]:
+                log(f"warning: {warning}")
+            write_outputs(out_dir, results, trials, model_kind=getattr(model, "kind", None))
+            return results
+    finally:
+        for lock in trial_locks:
+            lock.release()
+
+
+def check_run(model: Any, out_dir: Path | str, config: BOConfig, only_trials: Sequence[int] | None = None) -> list[int]:
+    """Every check that needs no computation, before anything is written; returns the trials to run.
+
+    The settings themselves, the trial numbers, that ``out_dir`` can be a directory, and that the
+    run's largest surrogate and acquisition fit in the memory of the model's device.
+    """
+    config.validate()
+    selected = _selected_trials(only_trials, config.trials)
+    out_dir = Path(out_dir)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise ConfigError(f"--out {out_dir} is a file, not a directory: name a new or existing run directory")
+    n_strings = len(model.training_strings())
+    check_memory(config, min(n_strings, config.max_train_points or n_strings), getattr(model, "device", "cpu"))
+    return selected
+
+
+def _initial_data(store: RunStore, model: Any, objective: Objective, config: BOConfig, log: Callable[[str], None]) -> InitialData:
+    """The cached initial data, or computed and saved; a failure says that the run may be restarted."""
+    initial = store.load_initial()
+    if initial is not None:
+        return initial
+    try:
         initial = prepare_initial_data(model, objective, max_points=config.max_train_points, seed=config.seed, log=log)
-        initial.save(initial_path)
-    log(f"{len(initial.strings)} training points; best training score {_best(initial.scores, objective.maximize):.4g}")
-    ctx = RunContext(
-        model=model, objective=objective, config=config, initial=initial,
-        bounds=search_box(model, initial.latents, config.box), attempts=attempts,
-        device=torch.device(getattr(model, "device", "cpu")), log=log, on_evaluation=on_evaluation,
-    )
-    trials = {k: run_trial(ctx, k, out_dir / f"trial_{k}") for k in selected}
-    per_trial = config.iterations * config.batch_size
-    for k in sorted(set(range(1, config.trials + 1)) - set(selected)):
-        trials[k] = read_records(out_dir / f"trial_{k}" / EVALUATIONS_FILE, repair=False)
-    pending = [k for k in sorted(trials) if len(trials[k]) < per_trial]
-    if pending:
-        log(f"trials {', '.join(map(str, selected))} done; waiting for trial(s) {', '.join(map(str, pending))} "
-            "before results.json and table.md are written (the call that completes the last one writes them)")
-        return {"complete": False, "pending_trials": pending}
-    trials = {k: sorted(records, key=lambda r: (r["iteration"], r["index"])) for k, records in sorted(trials.items())}
-    results = summarize_run(trials, objective=objective, settings=settings, training_best=_best(initial.scores, objective.maximize))
-    write_outputs(out_dir, results, trials, model_kind=getattr(model, "kind", None))
-    return results
+    except LsboError as err:
+        if store.scored_anything():
+            raise
+        # run.json is already written; say that it does not stand in the way of the corrected command
+        raise type(err)(f"{err} (nothing has been scored in {store.root}: the corrected command may use the same --out, "
+                        "with or without --resume, and starts the run afresh)") from None
+    store.save_initial(initial)
+    return initial
+
+
+def _model_evaluation(model: Any) -> dict[str, Any] | None:
+    """The model's ``evaluation.json`` (``lsbo evaluate``), if it has a readable one."""
+    from lsbo.persistence import PersistenceError, read_json as read_json_file
+
+    path = Path(str(getattr(model, "model_dir", ""))) / "evaluation.json"
+    try:
+        return read_json_file(path, what="model evaluation") if path.is_file() else None
+    except PersistenceError:
+        return None  # it only adds warnings; a damaged one is lsbo evaluate's to report
 
 
 def _selected_trials(only_trials: Sequence[int] | None, n_trials: int) -> list[int]:

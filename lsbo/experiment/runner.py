@@ -165,7 +165,7 @@ def evaluation_status(layout: Layout, model: ModelSpec, seed: int) -> str:
 
 def bo_status(spec: ExperimentSpec, layout: Layout, strategy: StrategySpec, model: ModelSpec, seed: int) -> tuple[str, list[int]]:
     """``(state, evaluations per trial)`` of one optimisation cell (all its trials)."""
-    from lsbo.bo.loop import EVALUATIONS_FILE, read_records
+    from lsbo.bo.store import EVALUATIONS_FILE, read_records
 
     config = bo_config(spec, strategy)
     expected = config.iterations * config.batch_size
@@ -223,7 +223,8 @@ def train_cell(spec: ExperimentSpec, out: Path, label: str, seed: int) -> str:
     directory = Layout(Path(out)).model_dir(label, seed)
     directory.mkdir(parents=True, exist_ok=True)
     _claim_cell(directory, _cell_record("train", spec, model=model.label, seed=seed, options=model.options))
-    train_sequence_model(train_options(spec, model, seed, directory), log=_log(f"train {label} seed {seed}"))
+    logger.info("train %s seed %d -> %s", label, seed, directory)
+    train_sequence_model(train_options(spec, model, seed, directory))
     return str(directory)
 
 

@@ -48,7 +48,7 @@ DIAGNOSTIC_METRICS: dict[str, tuple[str, bool | None]] = {
 
 def bo_values(spec: ExperimentSpec, out: Path) -> tuple[pd.DataFrame, bool | None]:
     """Long frame ``strategy, model, seed, trial, metric, value`` of every complete trial, and the objective's direction."""
-    from lsbo.bo.loop import EVALUATIONS_FILE, RUN_FILE, read_records
+    from lsbo.bo.store import EVALUATIONS_FILE, RUN_FILE, read_records
     from lsbo.bo.results import summarize_trial
 
     layout, rows, maximize = Layout(Path(out)), [], None

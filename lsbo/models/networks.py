@@ -1,4 +1,4 @@
-"""Encoder and decoder networks of the Grammar VAE (Kusner et al., 2017; PROTOCOLS.md §2).
+"""Encoder and decoder networks of the Grammar VAE (Kusner et al., 2017; docs/protocols.md §2).
 
 Both work on one-hot sequences of ``n_symbols`` classes (grammar productions, or characters for the
 CVAE baseline) of fixed length ``max_length``:
@@ -22,7 +22,7 @@ instead of reading the code (benchmarks/RESULTS.md, "Why the baselines did not l
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import torch
 import torch.nn.functional as F
