@@ -343,11 +343,13 @@ def fit_variational(model: Any, steps: int, options: WarmFitOptions, generator: 
     from botorch.fit import fit_gpytorch_mll
     from botorch.optim.stopping import ExpMAStoppingCriterion
     from gpytorch.mlls import VariationalELBO
-    from torch.utils.data import DataLoader, TensorDataset
+    from torch.utils.data import BatchSampler, DataLoader, RandomSampler, TensorDataset
 
     inner = model.model  # the GPyTorch ApproximateGP; its train_inputs/targets are already transformed
     u, z = inner.train_inputs[0], inner.train_targets
-    loader = DataLoader(TensorDataset(u, z), batch_size=min(options.batch_size, len(z)), shuffle=True, generator=generator)
+    # whole minibatches are indexed at once (batch_size=None): per-point collation costs more than the step
+    batches = BatchSampler(RandomSampler(range(len(z)), generator=generator), min(options.batch_size, len(z)), drop_last=False)
+    loader = DataLoader(TensorDataset(u, z), batch_size=None, sampler=batches)
     model.train()
     elbo = VariationalELBO(model.likelihood, inner, num_data=len(z))
     fit_gpytorch_mll(
