@@ -87,11 +87,34 @@ def bo_table_markdown(results: Mapping[str, Any], label: str) -> str:
         lines += [_row([name, _pm(*cols[task]["valid"]), _pm(*cols[task]["score"])]) for name, cols in PAPER_TABLE3.items()]
     lines.append(_row([f"**{label} (ours)**", _pm(aggregate["fraction_valid_mean"], aggregate["fraction_valid_std"]),
                        _pm(aggregate["average_score_mean"], aggregate["average_score_std"])]))
-    lines += ["", "### Top strings found (ours)", "", _row(["rank", "score", "string", "trial"]), _row(["---"] * 4)]
-    lines += [_row([str(i + 1), _fmt(e["score"], 4), f"`{e['string']}`", str(e["trial"])]) for i, e in enumerate(aggregate["top3"])]
+    lines += ["", "### Top strings found (ours)", "", _row(["rank", "score", "string", "trial", "training string?"]), _row(["---"] * 5)]
+    lines += [_row([str(i + 1), _fmt(e["score"], 4), f"`{e['string']}`", str(e["trial"]), _rediscovery(e)])
+              for i, e in enumerate(aggregate["top3"])]
+    if "best_mean" in aggregate:
+        lines += _budget_lines(results)
     if not task:
         lines += ["", f"(The paper reports no numbers for target {target!r}.)"]
     return "\n".join(lines) + "\n"
+
+
+def _rediscovery(entry: Mapping[str, Any]) -> str:
+    if "rediscovery" not in entry:
+        return "?"
+    return "**yes: a rediscovery**" if entry["rediscovery"] else "no"
+
+
+def _budget_lines(results: Mapping[str, Any]) -> list[str]:
+    """Per trial and mean +- std: best, top-10 mean, AUC top-10, calls, duplicates (lsbo.bo.metrics)."""
+    aggregate = results["aggregate"]
+    names = ("best", "top10_mean", "auc_top10", "n_calls", "n_duplicates", "n_distinct_valid")
+    header = ["trial", "best", "top-10 mean", "AUC top-10", "calls", "duplicates", "distinct valid", "best is a training string?"]
+    lines = ["", f"### Budget metrics at {aggregate.get('budget')} calls per trial (lsbo.bo.metrics)", "", _row(header), _row(["---"] * len(header))]
+    for trial, summary in results["trials"].items():
+        top = summary["top3"][0] if summary["top3"] else {}
+        cells = [str(v) if isinstance(v, int) else _fmt(v, 4) for v in (summary.get(n) for n in names)]
+        lines.append(_row([trial, *cells, _rediscovery(top) if top else "-"]))
+    lines.append(_row(["mean +- std", *(_pm(aggregate.get(f"{n}_mean"), aggregate.get(f"{n}_std"), 3) for n in names), ""]))
+    return lines
 
 
 def plot_best_so_far(trials: Mapping[int, Sequence[Mapping[str, Any]]], path: Path, *, maximize: bool, training_best: float | None, title: str) -> None:
@@ -113,7 +136,7 @@ def plot_best_so_far(trials: Mapping[int, Sequence[Mapping[str, Any]]], path: Pa
         axes.plot(range(1, len(best) + 1), best, label=f"trial {trial}")
     if training_best is not None and math.isfinite(training_best):
         axes.axhline(training_best, color="grey", linestyle="--", linewidth=1, label="best training string")
-    axes.set_xlabel("evaluations")
+    axes.set_xlabel("oracle calls")
     axes.set_ylabel("best score so far" + (" (higher is better)" if maximize else " (lower is better)"))
     axes.set_title(title)
     axes.legend(fontsize=8)

@@ -22,8 +22,8 @@ Definitions (``k = 10``; "found by call t" = the valid records among calls 1..t,
   analogue for an unbounded objective). For objectives with scores in [0, 1] the AUC lies in
   [0, 1]; in general it is the budget-average of the top-k mean, in score units, and higher is
   better only for maximised objectives.
-* ``n_calls`` — the number of calls; ``n_duplicates`` — calls whose string was seen before (in
-  the training set or earlier in the trial); ``n_distinct_valid`` — distinct strings with a score.
+* ``n_calls`` — the number of calls; ``n_duplicates`` — calls whose string was seen before
+  earlier in the trial (not scored again); ``n_distinct_valid`` — distinct strings with a score.
 """
 
 from __future__ import annotations

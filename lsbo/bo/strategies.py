@@ -84,6 +84,8 @@ class Strategy(ABC):
     name: ClassVar[str] = "strategy"
     #: acquisition names this strategy accepts; the first is its default
     acquisitions: ClassVar[tuple[str, ...]] = ()
+    #: surrogate names this strategy accepts (``--surrogate``); the first is its default
+    surrogates: ClassVar[tuple[str, ...]] = ()
 
     def start(self, initial: Observations) -> None:
         """Reset the strategy's state for a new trial whose initial data is ``initial``."""
@@ -123,9 +125,22 @@ def check_strategy(name: str, acquisition: str | None = None) -> str:
     return acquisition
 
 
+def check_surrogate(name: str, surrogate: str | None = None) -> str:
+    """The surrogate strategy ``name`` runs with (its default for ``None``); a one-line error naming the flag otherwise."""
+    check_strategy(name)
+    accepted = STRATEGIES[name].surrogates
+    if surrogate is None:
+        return accepted[0]
+    if surrogate not in accepted:
+        raise ConfigError(f"--surrogate {surrogate!r} with --strategy {name}: expected one of {', '.join(accepted)}")
+    return surrogate
+
+
 def build_strategy(name: str, **options: Any) -> Strategy:
     """An instance of the registered strategy ``name`` with its keyword ``options``."""
     check_strategy(name, options.get("acquisition"))
+    if "surrogate" in options:
+        check_surrogate(name, options["surrogate"])
     return STRATEGIES[name](**options)
 
 
@@ -139,6 +154,7 @@ class ProtocolStrategy(Strategy):
 
     name = "protocol"
     acquisitions = ("qlogei", "qei")
+    surrogates = ("auto", "exact", "sparse")
 
     def __init__(
         self, *, acquisition: str = "qlogei", surrogate: str = "auto", n_inducing: int = 500, heldout_fraction: float = 0.1,
@@ -235,7 +251,7 @@ class TurboStrategy(Strategy):
 
     name = "turbo"
     acquisitions = ("ts", "qlogei", "qei")
-    surrogates: ClassVar[tuple[str, ...]] = ("local", "exact", "sparse", "auto")
+    surrogates = ("local", "exact", "sparse", "auto")
 
     def __init__(
         self, *, acquisition: str = "ts", surrogate: str = "local", n_inducing: int = 500, local_points: int = 1000,
@@ -244,8 +260,7 @@ class TurboStrategy(Strategy):
         success_tolerance: int = 3, failure_tolerance: int | None = None, length_init: float = 0.8,
         batch_size: int | None = None,
     ) -> None:
-        if surrogate not in self.surrogates:
-            raise ConfigError(f"--surrogate {surrogate!r} with --strategy turbo: expected one of {', '.join(self.surrogates)}")
+        check_surrogate(self.name, surrogate)
         for flag, value in (("local points", local_points), ("local best", local_best), ("candidates", n_candidates or 1)):
             if value < 1:
                 raise ConfigError(f"turbo {flag} must be at least 1, got {value}")
