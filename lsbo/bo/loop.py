@@ -215,7 +215,7 @@ def _choose_batch(ctx: RunContext, strategy: Strategy, data: TrialData, trial: i
     """Let the strategy propose ``q`` latents and decode them: the batch of one iteration."""
     seed = trial_seed(ctx.config.seed, trial) + iteration
     started = time.perf_counter()
-    observations = Observations(data.x.to(ctx.device), data.y.to(ctx.device), data.bounds.to(ctx.device))
+    observations = Observations(data.x, data.y, data.bounds)
     proposal = strategy.propose(observations, q, seed)
     proposed = time.perf_counter()
     model = data.model
@@ -317,12 +317,13 @@ def _retrain(ctx: RunContext, data: TrialData, store: TrialStore, trial: int, ro
               log=ctx.log)
     model = load_model(out_dir, device=ctx.device)
     latents, ok = model.encode(strings)
-    keep = [i for i in range(len(strings)) if ok[i] and bool(torch.isfinite(latents[i]).all())]
-    x = latents[keep].detach().cpu().to(torch.float64)
-    y = torch.tensor([targets[i] for i in keep], dtype=torch.float64)
+    usable = np.asarray(ok, dtype=bool) & torch.isfinite(latents).all(dim=1).cpu().numpy()
+    keep = np.flatnonzero(usable).tolist()
+    x = latents[keep].detach().to(ctx.device, torch.float64)
+    y = torch.tensor([targets[i] for i in keep], dtype=torch.float64, device=ctx.device)
     n_training = len(set(ctx.initial.strings))  # the first entries of `strings`
     n_initial = sum(1 for i in keep if i < n_training)
-    bounds = search_box(model, x[:n_initial].float(), ctx.config.box)
+    bounds = search_box(model, x[:n_initial].float().cpu(), ctx.config.box).to(ctx.device)
     ctx.log(f"trial {trial}: retrained model {round_} ({out_dir}); {len(keep)} of {len(strings)} strings re-encoded")
     return replace(data, model=model, x=x, y=y, bounds=bounds)
 
@@ -339,9 +340,10 @@ def run_trial(ctx: RunContext, trial: int, trial_dir: Path | TrialStore) -> list
     store.directory.mkdir(parents=True, exist_ok=True)
     done = {(r["iteration"], r["index"]): r for r in store.read_records()}
     config, maximize = ctx.config, ctx.objective.maximize
+    device = ctx.device  # the data stay on the model's device across iterations
     data = TrialData(
-        model=ctx.model, x=ctx.initial.latents.to(torch.float64), y=to_target(ctx.initial.scores, maximize), bounds=ctx.bounds,
-        known={},
+        model=ctx.model, x=ctx.initial.latents.to(device, torch.float64), y=to_target(ctx.initial.scores, maximize).to(device),
+        bounds=ctx.bounds.to(device), known={},
     )
     strategy = strategy_for(config)
     strategy.start(Observations(data.x, data.y, data.bounds))
@@ -359,8 +361,8 @@ def run_trial(ctx: RunContext, trial: int, trial_dir: Path | TrialStore) -> list
                     _remember(data, done[(iteration, i)])
         _evaluate_batch(ctx, store, batch, trial, iteration, data, done)
         new = [done[(iteration, i)] for i in range(len(batch["latents"])) if done[(iteration, i)]["valid"]]
-        new_x = torch.tensor([r["latent"] for r in new], dtype=torch.float64).reshape(len(new), data.x.shape[1])
-        new_y = to_target(torch.tensor([r["score"] for r in new], dtype=torch.float64), maximize)
+        new_x = torch.tensor([r["latent"] for r in new], dtype=torch.float64, device=device).reshape(len(new), data.x.shape[1])
+        new_y = to_target(torch.tensor([r["score"] for r in new], dtype=torch.float64, device=device), maximize)
         data.x, data.y = torch.cat([data.x, new_x]), torch.cat([data.y, new_y])
         strategy.observe(new_x, new_y)
         before, calls = calls, calls + len(batch["latents"])
