@@ -48,7 +48,8 @@ def run_config(config: str, model, objective, x, y, bounds, args) -> list[dict[s
     strategy = build_strategy(name, **options)
     strategy.start(Observations(x, y, bounds))
     rows = []
-    for iteration in range(1, args.iterations + 1):
+    iterations = dict(spec.split("=", 1) for spec in args.iterations_of).get(config, args.iterations)
+    for iteration in range(1, int(iterations) + 1):
         started = time.perf_counter()
         proposal = strategy.propose(Observations(x, y, bounds), args.q, seed=iteration)
         proposed = time.perf_counter()
@@ -110,6 +111,10 @@ def main() -> None:
     parser.add_argument("--configs", nargs="+", default=["protocol", "turbo:local:ts", "turbo:sparse:ts"])
     parser.add_argument("--q", type=int, default=50)
     parser.add_argument("--iterations", type=int, default=3)
+    parser.add_argument("--iterations-of", nargs="*", default=[], metavar="CONFIG=N",
+                        help="another number of iterations for one configuration, e.g. protocol=1 (it refits from scratch "
+                        "every iteration, so one iteration is its typical cost)")
+    parser.add_argument("--baseline", default="protocol", help="the configuration the ratios are taken against")
     parser.add_argument("--attempts", type=int, default=25)
     parser.add_argument("--inducing", type=int, default=500)
     parser.add_argument("--local-points", type=int, default=1000)
@@ -135,13 +140,13 @@ def main() -> None:
     print(f"{len(y)} encoded, scored training strings; d = {x.shape[1]}; q = {args.q}; {args.attempts} decoding attempts; "
           f"{torch.get_num_threads()} torch thread(s)", flush=True)
     results = {config: run_config(config, model, objective, x, y, bounds, args) for config in args.configs}
-    baseline = statistics.median(r["iteration"] for r in results[args.configs[0]])
-    print(f"\n| configuration | first fit s | median fit s | median acquisition s | median decode s | median iteration s | "
-          f"{args.configs[0]} / this | best target after {args.iterations} |")
-    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+    baseline = statistics.median(r["iteration"] for r in results[args.baseline])
+    print(f"\n| configuration | iterations | first fit s | median fit s | median acquisition s | median decode s | median iteration s | "
+          f"{args.baseline} / this | best target at the end |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     for config, rows in results.items():
         median = {key: statistics.median(r[key] for r in rows) for key in ("fit", "acquisition", "decode", "iteration")}
-        print(f"| {config} | {rows[0]['fit']:.1f} | {median['fit']:.2f} | {median['acquisition']:.2f} | {median['decode']:.2f} | "
+        print(f"| {config} | {len(rows)} | {rows[0]['fit']:.1f} | {median['fit']:.2f} | {median['acquisition']:.2f} | {median['decode']:.2f} | "
               f"{median['iteration']:.2f} | {baseline / median['iteration']:.1f} | {rows[-1]['best']:.4g} |", flush=True)
     if args.accuracy:
         accuracy(x, y, bounds, args)
