@@ -28,7 +28,7 @@ from torch import Tensor
 from lsbo.bo.acquisition import AcquisitionOptions
 from lsbo.bo.candidates import decode_candidates, default_attempts
 from lsbo.bo.retraining import RetrainOptions, fine_tune, retrain_due
-from lsbo.bo.strategies import Observations, Strategy, build_strategy, check_strategy, check_surrogate
+from lsbo.bo.strategies import STRATEGIES, Observations, Strategy, check_strategy, check_surrogate
 from lsbo.bo.surrogates import SparseTraining, box_bounds
 from lsbo.errors import ConfigError, LsboError
 from lsbo.bo.store import (  # noqa: F401 - re-exported: the store's names were the loop's before the split
@@ -181,16 +181,9 @@ class RunContext:
 
 
 def strategy_for(config: BOConfig) -> Strategy:
-    """A fresh strategy instance for one trial, from a resolved configuration."""
-    options: dict[str, Any] = {
-        "acquisition": config.acquisition.name, "surrogate": config.surrogate, "n_inducing": config.n_inducing,
-        "acquisition_options": config.acquisition,
-    }
-    if config.strategy == "protocol":
-        options |= {"heldout_fraction": config.heldout_fraction, "sparse_training": config.sparse_training}
-    elif config.strategy == "turbo":
-        options |= {"batch_size": config.batch_size, "local_points": config.local_points, "local_best": config.local_best}
-    return build_strategy(config.strategy, **options)
+    """A fresh instance of the configured strategy for one trial (``config`` resolved)."""
+    check_strategy(config.strategy, config.acquisition.name)
+    return STRATEGIES[config.strategy].from_config(config)
 
 
 @dataclass

@@ -17,8 +17,9 @@ completed batch (the stored candidates are not proposed again), so nothing but t
 needs to be persisted. (A warm-started surrogate restarts cold after a resume; that changes the
 speed of the next fit, never which evaluations exist.)
 
-A new method is one subclass registered with :func:`register_strategy`; the CLI's
-``--strategy`` choices are :data:`STRATEGY_NAMES`.
+A new method is one subclass registered with :func:`register_strategy` (with
+:meth:`Strategy.from_config` if it reads settings of the run); the CLI's ``--strategy`` choices are
+the registry's names, :data:`STRATEGY_NAMES`.
 
 Built in:
 
@@ -86,6 +87,12 @@ class Strategy(ABC):
     acquisitions: ClassVar[tuple[str, ...]] = ()
     #: surrogate names this strategy accepts (``--surrogate``); the first is its default
     surrogates: ClassVar[tuple[str, ...]] = ()
+
+    @classmethod
+    def from_config(cls, config: Any) -> Strategy:
+        """An instance for one trial from a resolved :class:`lsbo.bo.BOConfig` (its ``acquisition``,
+        ``surrogate`` and the other fields a strategy may read); by default ``cls()``."""
+        return cls()
 
     def start(self, initial: Observations) -> None:
         """Reset the strategy's state for a new trial whose initial data is ``initial``."""
@@ -164,6 +171,14 @@ class ProtocolStrategy(Strategy):
         self.acquisition = AcquisitionOptions(**{**base.__dict__, "name": acquisition})
         self.surrogate, self.n_inducing, self.heldout_fraction = surrogate, n_inducing, heldout_fraction
         self.sparse_training = sparse_training
+
+    @classmethod
+    def from_config(cls, config: Any) -> ProtocolStrategy:
+        return cls(
+            acquisition=config.acquisition.name, surrogate=config.surrogate, n_inducing=config.n_inducing,
+            heldout_fraction=config.heldout_fraction, sparse_training=config.sparse_training,
+            acquisition_options=config.acquisition,
+        )
 
     def propose(self, observations: Observations, q: int, seed: int) -> Proposal:
         x, y = observations.x, observations.y
@@ -274,6 +289,14 @@ class TurboStrategy(Strategy):
         self.region: TrustRegion | None = None
         self._weights: Tensor | None = None
         self._surrogate: WarmSurrogate | None = None
+
+    @classmethod
+    def from_config(cls, config: Any) -> TurboStrategy:
+        return cls(
+            acquisition=config.acquisition.name, surrogate=config.surrogate, n_inducing=config.n_inducing,
+            acquisition_options=config.acquisition, batch_size=config.batch_size, local_points=config.local_points,
+            local_best=config.local_best,
+        )
 
     def start(self, initial: Observations) -> None:
         dim = initial.x.shape[-1]

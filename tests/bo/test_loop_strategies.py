@@ -62,3 +62,40 @@ def test_resuming_with_another_strategy_or_budget_is_refused(tmp_path: Path) -> 
                     BOConfig(**{**config.__dict__, "budget": 5})):
         with pytest.raises(ConfigError, match="differ"):
             run_optimization(FakeModel(), build_objective("expr"), tmp_path / "run", changed, target="expr", resume=True)
+
+
+def test_a_new_strategy_is_one_registered_class(tmp_path: Path) -> None:
+    import torch
+
+    from lsbo.bo.strategies import STRATEGIES, Observations, Proposal, Strategy, register_strategy
+
+    @register_strategy
+    class UniformInTheBox(Strategy):
+        """Uniform random points in the search box, and a count of the batches it was shown."""
+
+        name = "uniform-test"
+        acquisitions = ("none",)
+        surrogates = ("none",)
+
+        def start(self, initial: Observations) -> None:
+            self.batches_seen = 0
+
+        def propose(self, observations: Observations, q: int, seed: int) -> Proposal:
+            generator = torch.Generator().manual_seed(seed)
+            lower, upper = observations.bounds
+            latents = lower + (upper - lower) * torch.rand(q, lower.shape[0], generator=generator, dtype=torch.float64)
+            return Proposal(latents, {"surrogate": "none", "n_train": 0, "fit_seconds": 0.0, "acquisition_seconds": 0.0,
+                                      "batches_seen": self.batches_seen})
+
+        def observe(self, x: torch.Tensor, y: torch.Tensor) -> None:
+            self.batches_seen += 1
+
+    try:
+        config = BOConfig(trials=1, iterations=3, batch_size=2, attempts=2, seed=0, strategy="uniform-test")
+        results = run_optimization(FakeModel(), build_objective("expr"), tmp_path / "run", config, target="expr")
+        assert results["trials"]["1"]["n_calls"] == 6 and results["settings"]["strategy"] == "uniform-test"
+        seen = [json.loads((tmp_path / "run" / "trial_1" / f"candidates_{i}.json").read_text())["surrogate_metrics"]["batches_seen"]
+                for i in (1, 2, 3)]
+        assert seen == [0, 1, 2]  # observe() was called after each scored batch
+    finally:
+        STRATEGIES.pop("uniform-test")
