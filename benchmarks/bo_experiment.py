@@ -1,7 +1,7 @@
 """The expression (or molecule) BO experiment of the paper's Tables 2 and 3, for several trained models.
 
 Runs ``lsbo.bo.run_optimization`` for each ``--model LABEL=DIR`` with the protocol's settings
-(default 5 trials x 5 iterations x 50 points, PROTOCOLS.md §4) into ``--out/LABEL`` (resumable: rerun
+(default 5 trials x 5 iterations x 50 points, docs/protocols.md §4) into ``--out/LABEL`` (resumable: rerun
 the same command to continue an interrupted experiment), then prints one markdown table with the
 paper's rows and ours, ready for ``benchmarks/RESULTS.md``.
 
@@ -91,7 +91,7 @@ def main() -> None:
               f"{_fmt(agg['fraction_valid_std'])} | {_fmt(agg['average_score_mean'])} +- {_fmt(agg['average_score_std'])} | "
               f"{shape} | {seconds:.0f} |")
     if args.strategy != "protocol" or args.budget is not None or args.retrain_every is not None:
-        print(f"\n| model | strategy | retrain every | calls per trial | best (mean +- std) | top-10 mean | AUC top-10 | "
+        print("\n| model | strategy | retrain every | calls per trial | best (mean +- std) | top-10 mean | AUC top-10 | "
               "duplicates | first best | first best is a training string? |")
         print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
         for label, results, _ in rows:

@@ -1,4 +1,8 @@
-"""Tables beside the paper's numbers, and plots of optimisation runs.
+"""Tables (as pandas DataFrames) beside the paper's numbers, and plots of optimisation runs.
+
+Every table the toolkit writes is a :class:`pandas.DataFrame` first: the per-epoch training history
+(``metrics.csv``, :func:`metrics_frame`) and the paper-layout tables of a BO run (``table.md``,
+:func:`bo_table_markdown`), rendered by :func:`markdown_table`.
 
 The paper's Table 2 (best scores found by Bayesian optimisation) and Table 3 (fraction of valid
 decoded points and average valid score, mean +- std over 5 trials) are embedded below as data, so an
@@ -12,10 +16,13 @@ import math
 import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lsbo.objectives.base import is_better
-from lsbo.persistence import atomic_write_bytes
+from lsbo.persistence import atomic_write_bytes, save_figure
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 #: Paper, Table 2: the 1st, 2nd and 3rd best scores per model (expr: lower is better; mol: higher).
 PAPER_TABLE2: dict[str, dict[str, tuple[float, float, float]]] = {
@@ -37,8 +44,29 @@ PAPER_TABLE3: dict[str, dict[str, dict[str, tuple[float, float]]]] = {
 PAPER_TASK_OF_TARGET = {"expr": "expr", "logp": "mol"}
 
 
-def _row(cells: Sequence[str]) -> str:
-    return "| " + " | ".join(cells) + " |"
+def markdown_table(frame: "pd.DataFrame") -> str:
+    """A DataFrame as a GitHub markdown table, cells as they are (no padding), without the index."""
+    lines = ["| " + " | ".join(map(str, frame.columns)) + " |", "| " + " | ".join(["---"] * len(frame.columns)) + " |"]
+    lines += ["| " + " | ".join(map(str, row)) + " |" for row in frame.itertuples(index=False, name=None)]
+    return "\n".join(lines)
+
+
+def metrics_frame(history: Sequence[Mapping[str, Any]]) -> "pd.DataFrame":
+    """The per-epoch training history as a DataFrame (columns: the union of keys, in order of first appearance)."""
+    import pandas as pd
+
+    columns: list[str] = []
+    for row in history:
+        columns.extend(key for key in row if key not in columns)
+    return pd.DataFrame(list(history), columns=columns)
+
+
+def metrics_csv_text(history: Sequence[Mapping[str, Any]]) -> str:
+    """``metrics.csv``: :func:`metrics_frame` with floats to 6 significant digits and missing cells empty."""
+    frame = metrics_frame(history)
+    if frame.empty and not len(frame.columns):
+        return "\n"
+    return frame.to_csv(index=False, float_format="%.6g", na_rep="", lineterminator="\n")
 
 
 def _fmt(value: float | None, digits: int = 2) -> str:
@@ -71,25 +99,43 @@ def parse_paper_bo_tables(markdown: str) -> tuple[dict[str, dict[str, tuple[floa
 
 
 def bo_table_markdown(results: Mapping[str, Any], label: str) -> str:
-    """Tables 2 and 3 of the paper for one run: the paper's rows, then ours (``label``)."""
+    """Tables 2 and 3 of the paper for one run: the paper's rows, then ours (``label``).
+
+    Warnings about degenerate results (``results["warnings"]``) come first, and the best training
+    string's score sits under our best scores: what the search started from.
+    """
     target = results["target"]
     task = PAPER_TASK_OF_TARGET.get(target)
     direction = "higher is better" if results["maximize"] else "lower is better"
     aggregate = results["aggregate"]
     top = [entry["score"] for entry in aggregate["top3"]] + [None] * 3
-    lines = [f"### Best scores found ({target}, {direction}; paper Table 2 layout)", "", _row(["model", "1st", "2nd", "3rd"]), _row(["---"] * 4)]
-    if task:
-        lines += [_row([name, *(_fmt(v) for v in cols[task])]) for name, cols in PAPER_TABLE2.items()]
-    lines.append(_row([f"**{label} (ours)**", *(_fmt(v) for v in top[:3])]))
+    import pandas as pd
+
+    best = pd.DataFrame(
+        [[name, *(_fmt(v) for v in cols[task])] for name, cols in PAPER_TABLE2.items()] if task else [],
+        columns=["model", "1st", "2nd", "3rd"],
+    )
+    best.loc[len(best)] = [f"**{label} (ours)**", *(_fmt(v) for v in top[:3])]
+    if "best_training_score" in results:  # what the search started from
+        best.loc[len(best)] = ["best training string (ours)", _fmt(results["best_training_score"]), "-", "-"]
+    valid = pd.DataFrame(
+        [[name, _pm(*cols[task]["valid"]), _pm(*cols[task]["score"])] for name, cols in PAPER_TABLE3.items()] if task else [],
+        columns=["model", "frac. valid", f"avg score ({direction})"],
+    )
+    valid.loc[len(valid)] = [
+        f"**{label} (ours)**", _pm(aggregate["fraction_valid_mean"], aggregate["fraction_valid_std"]),
+        _pm(aggregate["average_score_mean"], aggregate["average_score_std"]),
+    ]
+    strings = pd.DataFrame(
+        [[str(i + 1), _fmt(e["score"], 4), f"`{e['string']}`", str(e["trial"]), _rediscovery(e)] for i, e in enumerate(aggregate["top3"])],
+        columns=["rank", "score", "string", "trial", "training string?"],
+    )
+    lines = [f"> **Warning:** {warning}" for warning in results.get("warnings", [])]
+    lines += [""] if lines else []
+    lines += [f"### Best scores found ({target}, {direction}; paper Table 2 layout)", "", markdown_table(best)]
     lines += ["", f"### Valid fraction and average valid score, mean +- std over {results['n_trials']} trial(s) (paper Table 3 layout)", "",
-              _row(["model", "frac. valid", f"avg score ({direction})"]), _row(["---"] * 3)]
-    if task:
-        lines += [_row([name, _pm(*cols[task]["valid"]), _pm(*cols[task]["score"])]) for name, cols in PAPER_TABLE3.items()]
-    lines.append(_row([f"**{label} (ours)**", _pm(aggregate["fraction_valid_mean"], aggregate["fraction_valid_std"]),
-                       _pm(aggregate["average_score_mean"], aggregate["average_score_std"])]))
-    lines += ["", "### Top strings found (ours)", "", _row(["rank", "score", "string", "trial", "training string?"]), _row(["---"] * 5)]
-    lines += [_row([str(i + 1), _fmt(e["score"], 4), f"`{e['string']}`", str(e["trial"]), _rediscovery(e)])
-              for i, e in enumerate(aggregate["top3"])]
+              markdown_table(valid)]
+    lines += ["", "### Top strings found (ours)", "", markdown_table(strings)]
     if "best_mean" in aggregate:
         lines += _budget_lines(results)
     if not task:
@@ -103,28 +149,55 @@ def _rediscovery(entry: Mapping[str, Any]) -> str:
     return "**yes: a rediscovery**" if entry["rediscovery"] else "no"
 
 
+#: The budget metrics of lsbo.bo.metrics shown in table.md and results.csv, with their column titles.
+BUDGET_COLUMNS = {"best": "best", "top10_mean": "top-10 mean", "auc_top10": "AUC top-10", "n_calls": "calls",
+                  "n_duplicates": "duplicates", "n_distinct_valid": "distinct valid"}
+
+
 def _budget_lines(results: Mapping[str, Any]) -> list[str]:
     """Per trial and mean +- std: best, top-10 mean, AUC top-10, calls, duplicates (lsbo.bo.metrics)."""
+    import pandas as pd
+
     aggregate = results["aggregate"]
-    names = ("best", "top10_mean", "auc_top10", "n_calls", "n_duplicates", "n_distinct_valid")
-    header = ["trial", "best", "top-10 mean", "AUC top-10", "calls", "duplicates", "distinct valid", "best is a training string?"]
-    lines = ["", f"### Budget metrics at {aggregate.get('budget')} calls per trial (lsbo.bo.metrics)", "", _row(header), _row(["---"] * len(header))]
+    rows = []
     for trial, summary in results["trials"].items():
         top = summary["top3"][0] if summary["top3"] else {}
-        cells = [str(v) if isinstance(v, int) else _fmt(v, 4) for v in (summary.get(n) for n in names)]
-        lines.append(_row([trial, *cells, _rediscovery(top) if top else "-"]))
-    lines.append(_row(["mean +- std", *(_pm(aggregate.get(f"{n}_mean"), aggregate.get(f"{n}_std"), 3) for n in names), ""]))
-    return lines
+        cells = [str(v) if isinstance(v, int) else _fmt(v, 4) for v in (summary.get(n) for n in BUDGET_COLUMNS)]
+        rows.append([trial, *cells, _rediscovery(top) if top else "-"])
+    rows.append(["mean +- std", *(_pm(aggregate.get(f"{n}_mean"), aggregate.get(f"{n}_std"), 3) for n in BUDGET_COLUMNS), ""])
+    frame = pd.DataFrame(rows, columns=["trial", *BUDGET_COLUMNS.values(), "best is a training string?"])
+    return ["", f"### Budget metrics at {aggregate.get('budget')} calls per trial (lsbo.bo.metrics)", "", markdown_table(frame)]
 
 
-def plot_best_so_far(trials: Mapping[int, Sequence[Mapping[str, Any]]], path: Path, *, maximize: bool, training_best: float | None, title: str) -> None:
-    """Best score found so far against the number of evaluations, one line per trial."""
+def trials_frame(results: Mapping[str, Any]) -> "pd.DataFrame":
+    """One row per trial (a pandas DataFrame): counts, valid fraction, average valid score, top three."""
+    import pandas as pd
+
+    rows = []
+    for trial, summary in results["trials"].items():
+        row: dict[str, Any] = {"trial": int(trial), **{k: summary[k] for k in ("n_evaluations", "n_valid", "fraction_valid", "average_valid_score")}}
+        row |= {name: summary[name] for name in BUDGET_COLUMNS if name in summary}
+        for rank in range(3):
+            entry = summary["top3"][rank] if rank < len(summary["top3"]) else {"score": None, "string": None}
+            row[f"top{rank + 1}_score"], row[f"top{rank + 1}_string"] = entry["score"], entry["string"]
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def best_so_far_figure(
+    trials: Mapping[int, Sequence[Mapping[str, Any]]], *, maximize: bool, training_best: float | None, title: str,
+    target: str = "score",
+) -> Any:
+    """The best-so-far figure (matplotlib): best score against evaluations, one curve per trial.
+
+    The dashed grey line is the best training string's score, the level the search starts from.
+    """
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    figure, axes = plt.subplots(figsize=(6, 4))
+    figure, axes = plt.subplots(figsize=(6.5, 4.2))
     for trial, records in sorted(trials.items()):
         best: list[float] = []
         current = math.nan
@@ -136,13 +209,85 @@ def plot_best_so_far(trials: Mapping[int, Sequence[Mapping[str, Any]]], path: Pa
         axes.plot(range(1, len(best) + 1), best, label=f"trial {trial}")
     if training_best is not None and math.isfinite(training_best):
         axes.axhline(training_best, color="grey", linestyle="--", linewidth=1, label="best training string")
-    axes.set_xlabel("oracle calls")
-    axes.set_ylabel("best score so far" + (" (higher is better)" if maximize else " (lower is better)"))
-    axes.set_title(title)
-    axes.legend(fontsize=8)
+    axes.set_xlabel("oracle calls in the trial")
+    axes.set_ylabel(f"best {target} so far" + (" (higher is better)" if maximize else " (lower is better)"))
+    axes.set_title(title, fontsize=10)
+    axes.legend(fontsize=8, title="curves", title_fontsize=8)
     figure.tight_layout()
-    atomic_write_bytes(path, lambda handle: figure.savefig(handle, format="png", dpi=120))
+    return figure
+
+
+def best_so_far_title(results: Mapping[str, Any], label: str) -> str:
+    """What the best-so-far plot shows: the target, the model and the budget."""
+    settings = results.get("settings", {})
+    budget = ""
+    if settings.get("budget") is not None:
+        budget = f"\n{results['n_trials']} trial(s) x {settings['budget']} oracle calls, batches of {settings.get('batch_size')}"
+    elif all(k in settings for k in ("iterations", "batch_size")):
+        budget = f"\n{results['n_trials']} trial(s) x {settings['iterations']} iterations x {settings['batch_size']} points"
+    return f"Bayesian optimisation of {results['target']} in the latent space of {label}{budget}"
+
+
+def plot_best_so_far(
+    trials: Mapping[int, Sequence[Mapping[str, Any]]], path: Path, *, maximize: bool, training_best: float | None, title: str,
+    target: str = "score",
+) -> None:
+    """Write :func:`best_so_far_figure` as a PNG."""
+    import matplotlib.pyplot as plt
+
+    figure = best_so_far_figure(trials, maximize=maximize, training_best=training_best, title=title, target=target)
+    save_figure(figure, path)
     plt.close(figure)
+
+
+def plot_training_curves(metrics_csv: Path, path: Path, *, title: str) -> bool:
+    """Training curves from a model's ``metrics.csv``: loss, its terms, and reconstruction accuracy per epoch.
+
+    Three panels, each with the training (solid) and validation (dashed) value of every column of
+    that kind: the total loss; the loss terms (reconstruction and regularizer terms, log scale when
+    all are positive); the ``*_acc`` accuracies. Returns False when the file has no epoch yet.
+    """
+    import matplotlib
+    import pandas as pd
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    try:
+        frame = pd.read_csv(metrics_csv)
+    except (OSError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError):
+        return False  # the figure is a convenience: a damaged metrics.csv must not stop the evaluation
+    if frame.empty or "epoch" not in frame:
+        return False
+    quantities = sorted({c.split("_", 1)[1] for c in frame.columns if c.startswith(("train_", "val_"))})
+    panels = {
+        "total loss": [q for q in quantities if q == "loss"],
+        "loss terms": [q for q in quantities if q != "loss" and not q.endswith("acc")],
+        "reconstruction accuracy": [q for q in quantities if q.endswith("acc")],
+    }
+    panels = {name: names for name, names in panels.items() if names}
+    figure, axes_list = plt.subplots(1, len(panels), figsize=(5 * len(panels), 4), squeeze=False)
+    for axes, (panel, names) in zip(axes_list[0], panels.items()):
+        positive = True
+        for index, quantity in enumerate(names):
+            color = f"C{index}"
+            for split, style in (("train", "-"), ("val", "--")):
+                column = f"{split}_{quantity}"
+                if column in frame:
+                    axes.plot(frame["epoch"], frame[column], style, color=color, label=f"{quantity} ({split})",
+                              marker="o" if len(frame) < 30 else None, markersize=3)  # one epoch is still visible
+                    positive = positive and bool((frame[column] > 0).all())
+        if panel == "loss terms" and positive:
+            axes.set_yscale("log")
+        axes.set_xlabel("epoch")
+        axes.set_ylabel(panel)
+        axes.set_title(panel)
+        axes.legend(fontsize=7)
+    figure.suptitle(title)
+    figure.tight_layout()
+    save_figure(figure, path, dpi=110)
+    plt.close(figure)
+    return True
 
 
 def draw_molecule_grid(smiles: Sequence[str], scores: Sequence[float], path: Path, per_row: int = 4) -> bool:

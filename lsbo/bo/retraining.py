@@ -164,7 +164,7 @@ def fine_tune(
     )
     log(f"weighted retraining: {options.epochs} epoch(s) of {len(sampler)} rank-weighted draws from {int(ok.sum())} strings "
         f"(k = {options.rank_k}) -> {out_dir}")
-    result = Trainer(autoencoder, trainer_config, out_dir, extra_state=extra, log=log).fit(train_loader, val_loader, resume=True)
+    result = Trainer(autoencoder, trainer_config, out_dir, extra_state=extra).fit(train_loader, val_loader, resume=True)
     record["best_val_loss"] = result.best_val_loss
     write_json(out_dir / RETRAIN_FILE, record)
     return out_dir

@@ -46,7 +46,11 @@ from torch import Tensor
 from lsbo.bo.acquisition import AcquisitionOptions, propose_batch
 from lsbo.bo.surrogates import SparseTraining, WarmFitOptions, WarmSurrogate, dense_linear_algebra, fit_surrogate
 from lsbo.bo.trust_region import (
-    TrustRegion, lengthscales_of, perturbation_candidates, region_bounds, update_trust_region,
+    TrustRegion,
+    lengthscales_of,
+    perturbation_candidates,
+    region_bounds,
+    update_trust_region,
 )
 from lsbo.errors import ConfigError
 
@@ -182,7 +186,6 @@ class ProtocolStrategy(Strategy):
 
     def propose(self, observations: Observations, q: int, seed: int) -> Proposal:
         x, y = observations.x, observations.y
-        started = time.perf_counter()
         fit = fit_surrogate(
             x, y, self.surrogate, bounds=observations.bounds, n_inducing=self.n_inducing,
             heldout_fraction=self.heldout_fraction, seed=seed, sparse_training=self.sparse_training,

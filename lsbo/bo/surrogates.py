@@ -280,9 +280,9 @@ def build_exact_gp(x: Tensor, y: Tensor, bounds: Tensor) -> Any:
 
 def build_variational_gp(x: Tensor, y: Tensor, bounds: Tensor, *, n_inducing: int, generator: torch.Generator) -> Any:
     """A ``SingleTaskVariationalGP`` with ``n_inducing`` learnt inducing points (a random subset to start)."""
-    from botorch.models import SingleTaskVariationalGP
-
     import warnings
+
+    from botorch.models import SingleTaskVariationalGP
 
     normalize, standardize = transforms(bounds)
     unit = (x - bounds[0]) / (bounds[1] - bounds[0])  # the inducing points live in the transformed space

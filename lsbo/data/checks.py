@@ -45,7 +45,7 @@ def silence_rdkit() -> None:
     try:
         from rdkit import RDLogger
 
-        RDLogger.DisableLog("rdApp.*")
+        RDLogger.DisableLog("rdApp.*")  # type: ignore[attr-defined]
     except ImportError:  # rdkit is a dependency; without it molecules cannot be validated at all
         pass
 

@@ -26,7 +26,7 @@ from lsbo.regularizers.terms import LossTerms, combine_losses
 
 
 class SequenceAutoencoder(nn.Module):
-    """Encoder and decoder of PROTOCOLS.md §2 around any regularizer of :mod:`lsbo.regularizers`."""
+    """Encoder and decoder of docs/protocols.md §2 around any regularizer of :mod:`lsbo.regularizers`."""
 
     def __init__(
         self,

@@ -8,12 +8,17 @@ import pytest
 import torch
 
 from lsbo.bo.strategies import (
-    STRATEGY_NAMES, Observations, ProtocolStrategy, build_strategy, check_strategy, distinct_argmax, local_subset,
+    STRATEGY_NAMES,
+    Observations,
+    ProtocolStrategy,
+    build_strategy,
+    check_strategy,
+    distinct_argmax,
+    local_subset,
 )
 from lsbo.bo.surrogates import WarmFitOptions, WarmSurrogate, prediction_rmse
 from lsbo.bo.trust_region import TrustRegion, perturbation_candidates, region_bounds, update_trust_region
 from lsbo.errors import ConfigError
-
 
 # -- trust region ------------------------------------------------------------------------------
 
