@@ -132,12 +132,12 @@ def _plain(value: Any) -> Any:
 
 
 def planned_epochs(spec: ExperimentSpec, model: ModelSpec) -> int:
+    from lsbo.data.resolve import default_grammar_name
     from lsbo.models.config import family_for, model_config
-    from lsbo.models.pipeline import BUILTIN_SOURCES
 
     if model.options.get("epochs") is not None:
         return int(model.options["epochs"])
-    family = family_for(BUILTIN_SOURCES.get(spec.source, spec.source), 0)
+    family = family_for(default_grammar_name(spec.source), 0)
     return model_config(model.options.get("preset", "cpu"), family).epochs
 
 
