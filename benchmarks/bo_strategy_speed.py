@@ -108,7 +108,8 @@ def main() -> None:
     parser.add_argument("--model", required=True, help="a trained model directory")
     parser.add_argument("--target", default="expr")
     parser.add_argument("--points", type=int, default=20000, help="encoded training strings (a random subset)")
-    parser.add_argument("--configs", nargs="+", default=["protocol", "turbo:local:ts", "turbo:sparse:ts"])
+    parser.add_argument("--configs", nargs="*", default=["protocol", "turbo:local:ts", "turbo:sparse:ts"],
+                        help="none: only the --accuracy comparison")
     parser.add_argument("--q", type=int, default=50)
     parser.add_argument("--iterations", type=int, default=3)
     parser.add_argument("--iterations-of", nargs="*", default=[], metavar="CONFIG=N",
@@ -140,6 +141,13 @@ def main() -> None:
     print(f"{len(y)} encoded, scored training strings; d = {x.shape[1]}; q = {args.q}; {args.attempts} decoding attempts; "
           f"{torch.get_num_threads()} torch thread(s)", flush=True)
     results = {config: run_config(config, model, objective, x, y, bounds, args) for config in args.configs}
+    if results:
+        timing_table(results, args)
+    if args.accuracy:
+        accuracy(x, y, bounds, args)
+
+
+def timing_table(results: dict[str, list[dict[str, float]]], args: argparse.Namespace) -> None:
     baseline = {key: statistics.median(r[key] for r in results[args.baseline]) for key in ("iteration", "cpu")}
     print(f"\n| configuration | iterations | first fit s | median fit s | median acquisition s | median decode s | median iteration s | "
           f"median iteration CPU s | {args.baseline} / this (wall) | {args.baseline} / this (CPU) | best target at the end |")
@@ -149,8 +157,6 @@ def main() -> None:
         print(f"| {config} | {len(rows)} | {rows[0]['fit']:.1f} | {median['fit']:.2f} | {median['acquisition']:.2f} | {median['decode']:.2f} | "
               f"{median['iteration']:.2f} | {median['cpu']:.2f} | {baseline['iteration'] / median['iteration']:.1f} | "
               f"{baseline['cpu'] / median['cpu']:.1f} | {rows[-1]['best']:.4g} |", flush=True)
-    if args.accuracy:
-        accuracy(x, y, bounds, args)
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,7 @@ import pytest
 from lsbo.bo import BOConfig, run_optimization
 from lsbo.bo.acquisition import AcquisitionOptions
 from lsbo.bo.loop import EVALUATIONS_FILE, read_records
+from lsbo.bo.retraining import RetrainOptions
 from lsbo.objectives import build_objective
 from tests.bo.fakes import FakeModel
 from tests.bo.test_loop import InterruptingObjective
@@ -99,3 +101,29 @@ def test_a_new_strategy_is_one_registered_class(tmp_path: Path) -> None:
         assert seen == [0, 1, 2]  # observe() was called after each scored batch
     finally:
         STRATEGIES.pop("uniform-test")
+
+
+@pytest.mark.parametrize(("changes", "message"), [
+    ({"strategy": "tubro"}, "--strategy 'tubro': expected one of protocol, turbo"),
+    ({"budget": 0}, "--budget must be at least 1"),
+    ({"strategy": "turbo", "acquisition": AcquisitionOptions(name="qei2")}, "--acquisition 'qei2' with --strategy turbo"),
+    ({"acquisition": AcquisitionOptions(name="ts")}, "--acquisition 'ts' with --strategy protocol"),
+    ({"strategy": "turbo", "surrogate": "global"}, "--surrogate 'global' with --strategy turbo"),
+    ({"surrogate": "local"}, "--surrogate 'local' with --strategy protocol"),
+    ({"retrain": RetrainOptions(every=0)}, "--retrain-every must be at least 1"),
+    ({"retrain": RetrainOptions(every=5, rank_k=-1.0)}, "--rank-k must be positive"),
+    ({"strategy": "turbo", "local_points": 0}, "--local-points must be at least 1"),
+])
+def test_bad_settings_are_one_line_errors_naming_the_flag(changes: dict, message: str) -> None:
+    from lsbo.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        BOConfig(**changes).resolved()
+
+
+def test_resolved_fills_in_the_strategy_defaults() -> None:
+    turbo = BOConfig(strategy="turbo").resolved()
+    assert (turbo.surrogate, turbo.acquisition.name) == ("local", "ts")
+    protocol = BOConfig().resolved()
+    assert (protocol.surrogate, protocol.acquisition.name) == ("auto", "qlogei")
+    assert BOConfig(budget=120, batch_size=50).layout == (3, 50) and BOConfig(iterations=5, batch_size=50).layout == (5, 50)
