@@ -208,6 +208,13 @@ def _log(prefix: str) -> Callable[[str], None]:
 
 
 def _set_threads(threads: int | None) -> None:
+    """Per-unit setup: torch threads, and in a spawned worker (no handler yet) log lines on stderr."""
+    package_logger = logging.getLogger("lsbo")
+    if not package_logger.handlers and not logging.getLogger().handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        package_logger.addHandler(handler)
+        package_logger.setLevel(logging.INFO)
     if threads is not None:
         import torch
 
