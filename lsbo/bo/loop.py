@@ -45,7 +45,6 @@ from lsbo.device import available_memory_bytes
 from lsbo.errors import ConfigError, LsboError
 from lsbo.objectives.base import ItemwiseObjective, Objective, evaluate_safely
 
-
 #: The most decodings per point: one point's attempts must fit in one decoder batch.
 MAX_ATTEMPTS = MAX_DECODE_ROWS
 
@@ -170,7 +169,7 @@ def check_memory(config: BOConfig, n_points: int, device: torch.device | str, av
     available = available_memory_bytes(device) if available is None else available
     if surrogate + acquisition <= available:
         return
-    gib = lambda n: f"{n / 2**30:.3g} GiB"  # noqa: E731
+    gib = lambda n: f"{n / 2**30:.3g} GiB"
     if acquisition >= surrogate:
         advice = f"--batch {config.batch_size} asks batch EI for {gib(acquisition)}"
         remedy = "a smaller --batch"
@@ -360,7 +359,8 @@ def check_run(model: Any, out_dir: Path | str, config: BOConfig, only_trials: Se
     selected = _selected_trials(only_trials, config.trials)
     out_dir = Path(out_dir)
     if out_dir.exists() and not out_dir.is_dir():
-        raise ConfigError(f"--out {out_dir} is a file, not a directory: name a new or existing run directory")
+        raise ConfigError(f"out_dir {out_dir} is a file, not a directory: name a new or existing run directory",
+                          parameter="out_dir")
     n_strings = len(model.training_strings())
     check_memory(config, min(n_strings, config.max_train_points or n_strings), getattr(model, "device", "cpu"))
     return selected
@@ -385,7 +385,8 @@ def _initial_data(store: RunStore, model: Any, objective: Objective, config: BOC
 
 def _model_evaluation(model: Any) -> dict[str, Any] | None:
     """The model's ``evaluation.json`` (``lsbo evaluate``), if it has a readable one."""
-    from lsbo.persistence import PersistenceError, read_json as read_json_file
+    from lsbo.persistence import PersistenceError
+    from lsbo.persistence import read_json as read_json_file
 
     path = Path(str(getattr(model, "model_dir", ""))) / "evaluation.json"
     try:

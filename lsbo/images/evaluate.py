@@ -113,7 +113,8 @@ def evaluate_image_model(
         "regularizer_options": config.regularizer_options,
         "preset": config.preset,
         "epochs_trained": len(loaded.history),
-        "n_train": len(model_train),
+        "n_train": data.get("n_train", len(model_train)),  # the images trained on, as config.json says
+        "n_ex_post_codes": len(model_train),  # training and validation images the ex-post GMM is fitted to
         "n_fid_images": n,
         "feature_extractor": {
             "name": extractor.name,
