@@ -2,13 +2,15 @@
 
 Library errors (:class:`lsbo.errors.LsboError`) become one red line on stderr and exit code 1,
 with a parameter the error names replaced by its flag (:func:`cli_message`); ``--debug`` anywhere
-on the command line shows the full traceback instead.
+on the command line shows the full traceback instead. Ctrl-C prints one yellow line saying what was
+kept and how to continue, and exits 130 (the shell's code for SIGINT).
 """
 
 from __future__ import annotations
 
 import importlib
 import logging
+import signal
 import sys
 
 import typer
@@ -94,12 +96,39 @@ def install_log_handler(level: int = logging.INFO) -> None:
 _register_all()
 
 
+#: Commands that continue an interrupted run: with --resume, or (quickstart) by being run again.
+RESUMABLE_COMMANDS = {("train",): "rerun with --resume to continue", ("optimize",): "rerun with --resume to continue",
+                      ("images", "train"): "rerun with --resume to continue", ("quickstart",): "rerun the same command to continue"}
+
+
+def interrupted_message(args: list[str]) -> str:
+    """The line printed on Ctrl-C for the command named in ``args``."""
+    words = [a for a in args if not a.startswith("-")][:2]
+    for command, advice in RESUMABLE_COMMANDS.items():
+        if tuple(words[: len(command)]) == command:
+            return f"interrupted: partial results are kept; {advice}"
+    return "interrupted"
+
+
 def main(argv: list[str] | None = None) -> None:
     """Run the app, turning user-facing library errors into one line and a non-zero exit."""
     from lsbo.errors import LsboError
 
     args = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args
+    # Typer turns a KeyboardInterrupt inside a command into a silent exit 130 before it reaches the
+    # handler below, so Ctrl-C is noted here, where it arrives, and the line printed afterwards.
+    interrupted = False
+
+    def on_interrupt(signum: int, frame: object) -> None:
+        nonlocal interrupted
+        interrupted = True
+        raise KeyboardInterrupt
+
+    try:
+        previous_handler = signal.signal(signal.SIGINT, on_interrupt)
+    except ValueError:  # not the main thread (an embedding application): leave its handling alone
+        previous_handler = None
     try:
         app(args=args, prog_name="lsbo")
     except LsboError as err:
@@ -110,8 +139,16 @@ def main(argv: list[str] | None = None) -> None:
     except KeyboardInterrupt:
         if debug:
             raise
-        typer.secho("interrupted: partial results are kept; rerun with --resume to continue", fg=typer.colors.YELLOW, err=True)
-        raise SystemExit(130) from None
+        interrupted = True
+    except SystemExit:
+        if not interrupted:
+            raise
+    finally:
+        if previous_handler is not None:
+            signal.signal(signal.SIGINT, previous_handler)
+    if interrupted:
+        typer.secho(interrupted_message(args), fg=typer.colors.YELLOW, err=True)
+        raise SystemExit(130)
 
 
 if __name__ == "__main__":

@@ -83,7 +83,7 @@ def evaluate(
     from rich.console import Console
     from rich.table import Table
 
-    from lsbo.evaluate import EVALUATION_NAME, SUMMARY_ROWS, evaluate_model
+    from lsbo.evaluate import EVALUATION_NAME, SUMMARY_ROWS, TRAINING_CURVES_NAME, evaluate_model
 
     _set_threads(threads)
     result = evaluate_model(
@@ -96,7 +96,11 @@ def evaluate(
         value = result[key]
         table.add_row(label, "n/a" if value != value else f"{value:.4f}")  # NaN: undefined (e.g. no valid sample)
     Console().print(table)
-    typer.echo(f"decoding mask: {result['masking']}; written: {Path(model_dir) / EVALUATION_NAME}")
+    for warning in result["warnings"]:
+        typer.secho(f"warning: {warning}", fg=typer.colors.YELLOW, err=True)
+    curves = Path(model_dir) / TRAINING_CURVES_NAME
+    typer.echo(f"decoding mask: {result['masking']}; written: {Path(model_dir) / EVALUATION_NAME}"
+               + (f" and {curves}" if curves.is_file() else ""))
 
 
 def sample(

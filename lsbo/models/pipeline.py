@@ -34,7 +34,7 @@ from lsbo.errors import CheckpointError, ConfigError, DataError
 from lsbo.models.codecs import CharCodec, GrammarCodec, SequenceCodec
 from lsbo.models.config import SequenceModelConfig, model_config
 from lsbo.models.trained import SEQUENCE_CHECKPOINT_KEYS, TRAIN_STRINGS_NAME, build_autoencoder, codec_from_payload
-from lsbo.persistence import atomic_write_text, write_json
+from lsbo.persistence import atomic_write_text, owned_directory, write_json
 from lsbo.train import Trainer, TrainerConfig, TrainResult
 
 logger = logging.getLogger(__name__)
@@ -225,8 +225,17 @@ def requested_config(options: TrainOptions, family: str) -> SequenceModelConfig:
 
 def train_sequence_model(options: TrainOptions) -> TrainResult:
     """Train (or resume) a grammar or character autoencoder into ``options.out_dir`` (progress is
-    logged to the ``lsbo`` loggers)."""
+    logged to the ``lsbo`` loggers).
+
+    The process owns ``out_dir`` for the whole run (:func:`lsbo.persistence.owned_directory`): a
+    second ``lsbo train`` into it is refused with the holder's pid instead of mixing two runs' files.
+    """
     options = check_train_options(options)
+    with owned_directory(options.out_dir, purpose=f"lsbo train --out {options.out_dir}"):
+        return _train_owned(options)
+
+
+def _train_owned(options: TrainOptions) -> TrainResult:
     out_dir = Path(options.out_dir)
     checkpoint_file = out_dir / CHECKPOINT_NAME
     if checkpoint_file.exists() and not options.resume:
