@@ -45,7 +45,6 @@ from lsbo.device import available_memory_bytes
 from lsbo.errors import ConfigError, LsboError
 from lsbo.objectives.base import ItemwiseObjective, Objective, evaluate_safely
 
-
 #: The most decodings per point: one point's attempts must fit in one decoder batch.
 MAX_ATTEMPTS = MAX_DECODE_ROWS
 
@@ -385,7 +384,8 @@ def _initial_data(store: RunStore, model: Any, objective: Objective, config: BOC
 
 def _model_evaluation(model: Any) -> dict[str, Any] | None:
     """The model's ``evaluation.json`` (``lsbo evaluate``), if it has a readable one."""
-    from lsbo.persistence import PersistenceError, read_json as read_json_file
+    from lsbo.persistence import PersistenceError
+    from lsbo.persistence import read_json as read_json_file
 
     path = Path(str(getattr(model, "model_dir", ""))) / "evaluation.json"
     try:

@@ -86,7 +86,7 @@ def summarize_run(
 def write_outputs(out_dir: Path, results: Mapping[str, Any], trials: Mapping[int, Sequence[Mapping[str, Any]]], *, model_kind: str | None) -> None:
     """``results.json``, ``results.csv`` (one row per trial), ``table.md``, ``best_so_far.png`` and, for
     molecules, ``top_molecules.png``."""
-    from lsbo.report import bo_table_markdown, best_so_far_title, draw_molecule_grid, plot_best_so_far, trials_frame
+    from lsbo.report import best_so_far_title, bo_table_markdown, draw_molecule_grid, plot_best_so_far, trials_frame
 
     label = Path(str(results["settings"].get("model_dir") or "model")).name or "model"
     write_json_atomic(out_dir / RESULTS_FILE, results)

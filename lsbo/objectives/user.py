@@ -22,10 +22,10 @@ the molecule parser, so a string that is not a molecule is invalid whatever the 
 
 from __future__ import annotations
 
-import importlib.util  # binds importlib too; util is a submodule that "import importlib" does not guarantee
-import sys
 import collections.abc
+import importlib.util  # binds importlib too; util is a submodule that "import importlib" does not guarantee
 import inspect
+import sys
 import typing
 from collections.abc import Callable, Sequence
 from pathlib import Path
