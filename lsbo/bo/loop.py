@@ -169,7 +169,7 @@ def check_memory(config: BOConfig, n_points: int, device: torch.device | str, av
     available = available_memory_bytes(device) if available is None else available
     if surrogate + acquisition <= available:
         return
-    gib = lambda n: f"{n / 2**30:.3g} GiB"  # noqa: E731
+    gib = lambda n: f"{n / 2**30:.3g} GiB"
     if acquisition >= surrogate:
         advice = f"--batch {config.batch_size} asks batch EI for {gib(acquisition)}"
         remedy = "a smaller --batch"
@@ -359,7 +359,8 @@ def check_run(model: Any, out_dir: Path | str, config: BOConfig, only_trials: Se
     selected = _selected_trials(only_trials, config.trials)
     out_dir = Path(out_dir)
     if out_dir.exists() and not out_dir.is_dir():
-        raise ConfigError(f"--out {out_dir} is a file, not a directory: name a new or existing run directory")
+        raise ConfigError(f"out_dir {out_dir} is a file, not a directory: name a new or existing run directory",
+                          parameter="out_dir")
     n_strings = len(model.training_strings())
     check_memory(config, min(n_strings, config.max_train_points or n_strings), getattr(model, "device", "cpu"))
     return selected

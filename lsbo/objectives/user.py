@@ -96,7 +96,7 @@ def is_batch_function(function: Callable[..., Any]) -> bool:
     annotation = parameters[0].annotation
     try:  # resolve a string annotation (from __future__ import annotations) in the function's module
         annotation = typing.get_type_hints(function).get(parameters[0].name, annotation)
-    except Exception:  # noqa: BLE001 - an unresolvable name: fall back to reading the text
+    except Exception:
         pass
     if isinstance(annotation, str):
         return annotation.replace("typing.", "").replace("collections.abc.", "").split("[")[0].strip() in BATCH_ANNOTATION_NAMES
