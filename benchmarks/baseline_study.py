@@ -127,7 +127,7 @@ def load_data(args: argparse.Namespace) -> Any:
     options = TrainOptions(
         source="expr", data=Path(args.data), out_dir=Path(args.out) / "_data", limit=args.limit, progress=False,
     )
-    prepared = prepare_strings(options, Grammar.builtin("expr"), "expressions", lambda m: None)
+    prepared = prepare_strings(options, Grammar.builtin("expr"), "expressions")
     prepared.train, prepared.val = validation_split(len(prepared.strings), 0.1, args.seed)
     return prepared
 
