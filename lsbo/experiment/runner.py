@@ -133,12 +133,12 @@ def _plain(value: Any) -> Any:
 
 
 def planned_epochs(spec: ExperimentSpec, model: ModelSpec) -> int:
-    from lsbo.models.config import family_for, model_config
-    from lsbo.models.pipeline import BUILTIN_SOURCES
+    from lsbo.data.manifests import manifest_for_source, preset_family
+    from lsbo.models.config import model_config
 
     if model.options.get("epochs") is not None:
         return int(model.options["epochs"])
-    family = family_for(BUILTIN_SOURCES.get(spec.source, spec.source), 0)
+    family = preset_family(manifest_for_source(spec.source), 0)  # the dataset registry's family (no length yet)
     return model_config(model.options.get("preset", "cpu"), family).epochs
 
 
