@@ -14,32 +14,21 @@ def _run_with_progress(
     model: Any, objective: Any, out: Path, config: Any, *, target: str, resume: bool, only_trials: Optional[list[int]] = None
 ) -> dict[str, Any]:
     """Run the loop with a progress bar over evaluations and log lines above it (both on stderr)."""
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
     from lsbo.bo import run_optimization
     from lsbo.bo.loop import check_run
+    from lsbo.data.progress import StatusBar
 
     check_run(model, out, config, only_trials)  # a refusal is one line, not one under a started progress bar
-    console = Console(stderr=True)
     total = len(only_trials or range(config.trials)) * config.calls_per_trial
-    with Progress(TextColumn("[bold]optimize"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  TextColumn("{task.fields[status]}"), console=console, transient=False) as progress:
-        task = progress.add_task("evaluations", total=total, status="")
+    with StatusBar("optimize", total) as bar:
 
         def on_evaluation(record: dict[str, Any]) -> None:
             score = record["score"]
             shown = "invalid" if score is None else f"{score:.4g}"
-            progress.update(task, advance=1, status=f"trial {record['trial']} it {record['iteration']}: {shown}")
+            bar.step(f"trial {record['trial']} it {record['iteration']}: {shown}")
 
-        try:
-            results = run_optimization(model, objective, out, config, target=target, resume=resume,
-                                       log=lambda message: progress.console.log(message), on_evaluation=on_evaluation,
-                                       only_trials=only_trials)
-        except BaseException:
-            progress.remove_task(task)  # the error line (or the interrupted line) is then the last one printed
-            raise
-        progress.update(task, completed=total)
+        results = run_optimization(model, objective, out, config, target=target, resume=resume, log=bar.log,
+                                   on_evaluation=on_evaluation, only_trials=only_trials)
     return results
 
 

@@ -71,7 +71,7 @@ def evaluate(
     ),
     seed: int = typer.Option(0, "--seed"),
     device: str = typer.Option("auto", "--device", help="auto | cpu | cuda."),
-    threads: Optional[int] = typer.Option(None, "--threads", help="CPU threads for torch (default: all cores)."),
+    threads: Optional[int] = schema_option("threads"),
     plain_masking: bool = typer.Option(
         False, "--plain-masking", help="Plain Grammar VAE masking (the paper's protocol): derivations may not finish."
     ),
@@ -192,10 +192,13 @@ def decode(
 
 
 def _set_threads(threads: int | None) -> None:
+    """``--threads`` checked against the options schema (0 is refused, not silently raised to 1)."""
+    from lsbo.options import check_value
+
     if threads is not None:
         import torch
 
-        torch.set_num_threads(max(1, threads))
+        torch.set_num_threads(check_value("threads", threads))
 
 
 def parse_regularizer_options(pairs: list[str]) -> dict[str, Any]:

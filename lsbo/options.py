@@ -195,6 +195,17 @@ ARCHITECTURE_FIELDS: tuple[str, ...] = tuple(
     option.config_field for option in TRAIN_OPTIONS if option.architecture and option.config_field is not None
 )
 
+def known_fields(cls: type, data: Mapping[str, Any], what: str) -> dict[str, Any]:
+    """A copy of ``data`` (e.g. a configuration stored in a checkpoint) after refusing the keys that
+    are not fields of the dataclass ``cls``; ``what`` names the configuration in the message."""
+    from dataclasses import fields
+
+    unknown = sorted(set(data) - {f.name for f in fields(cls)})
+    if unknown:
+        raise ConfigError(f"{what} has unknown field(s): {', '.join(unknown)}")
+    return dict(data)
+
+
 _TRUE = ("true", "yes", "on", "1")
 _FALSE = ("false", "no", "off", "0")
 
@@ -228,5 +239,6 @@ __all__ = [
     "choices_help",
     "config_overrides",
     "flag_for",
+    "known_fields",
     "parse_bool",
 ]

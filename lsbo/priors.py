@@ -113,7 +113,23 @@ def _as_weights(weights: Tensor | Sequence[float] | None, n_components: int, lik
     return (weights_t / weights_t.sum()).contiguous()
 
 
-class GMMPrior(nn.Module):
+class MixtureShape:
+    """The sizes of a mixture that keeps its means as ``means`` (K, d)."""
+
+    means: Tensor
+
+    @property
+    def dim(self) -> int:
+        """Latent dimension d."""
+        return int(self.means.shape[1])
+
+    @property
+    def n_components(self) -> int:
+        """Number of mixture components K."""
+        return int(self.means.shape[0])
+
+
+class GMMPrior(MixtureShape, nn.Module):
     """A Gaussian mixture with diagonal covariances: the latent prior of the paper (Section 3.2).
 
     Args:
@@ -218,17 +234,7 @@ class GMMPrior(nn.Module):
                     setattr(self, name, torch.empty_like(state_dict[key], dtype=current.dtype, device=current.device))
         super()._load_from_state_dict(state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys, error_msgs)
 
-    # ------------------------------------------------------------------ shape
-    @property
-    def dim(self) -> int:
-        """Latent dimension d."""
-        return int(self.means.shape[1])
-
-    @property
-    def n_components(self) -> int:
-        """Number of mixture components K."""
-        return int(self.means.shape[0])
-
+    # ------------------------------------------------------------------ shape (dim, n_components: MixtureShape)
     def extra_repr(self) -> str:
         return f"n_components={self.n_components}, dim={self.dim}"
 

@@ -79,6 +79,38 @@ def download_progress(description: str, *, enabled: bool = True, console: "Conso
         yield lambda done, total: bar.update(task, completed=done, total=total)
 
 
+class StatusBar:
+    """A counted bar with a status text (one BO evaluation per step) whose log lines print above it."""
+
+    def __init__(self, description: str, total: int) -> None:
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+        self._progress = Progress(
+            TextColumn(f"[bold]{description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+            TextColumn("eta"), TimeRemainingColumn(), TextColumn("{task.fields[status]}"),
+            console=shared_console(), transient=False,
+        )
+        self._total = total
+        self._task = self._progress.add_task(description, total=total, status="")
+
+    def __enter__(self) -> "StatusBar":
+        self._progress.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if exc[0] is not None:
+            self._progress.remove_task(self._task)  # the error (or interrupted) line is then the last one printed
+        else:
+            self._progress.update(self._task, completed=self._total)
+        self._progress.stop()
+
+    def step(self, status: str) -> None:
+        self._progress.update(self._task, advance=1, status=status)
+
+    def log(self, message: str) -> None:
+        self._progress.console.log(message)
+
+
 class EpochBars:
     """One bar per training epoch: batches done, the running mean of the loss terms, time elapsed
     and the estimated time left in the epoch. ``start``/``stop`` bracket the whole run."""
@@ -116,4 +148,4 @@ class EpochBars:
         self._progress.update(self._task, losses=text)
 
 
-__all__ = ["CountBar", "EpochBars", "shared_console", "count_progress", "download_progress"]
+__all__ = ["CountBar", "EpochBars", "StatusBar", "shared_console", "count_progress", "download_progress"]

@@ -22,7 +22,7 @@ from torch import nn
 
 from lsbo.errors import ConfigError
 from lsbo.images.data import dataset_spec
-from lsbo.options import check_rec_weight, check_value
+from lsbo.options import check_rec_weight, check_value, known_fields
 from lsbo.regularizers.terms import LossTerms, combine_losses
 
 PAPER_WIDTHS = (128, 256, 512, 1024)
@@ -115,11 +115,7 @@ class ImageModelConfig:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "ImageModelConfig":
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise ConfigError(f"image model config has unknown field(s): {', '.join(unknown)}")
-        values = dict(data)
+        values = known_fields(cls, data, "image model config")
         values["widths"] = tuple(values.get("widths", PAPER_WIDTHS))
         return cls(**values)
 

@@ -23,7 +23,7 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any, Literal
 
 from lsbo.errors import ConfigError
-from lsbo.options import TRAIN_OPTIONS, check_rec_weight, check_value
+from lsbo.options import TRAIN_OPTIONS, check_rec_weight, check_value, known_fields
 
 ModelKind = Literal["grammar", "char"]
 FAMILIES = ("molecules", "expressions")
@@ -75,11 +75,7 @@ class SequenceModelConfig:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "SequenceModelConfig":
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise ConfigError(f"unknown model configuration keys: {', '.join(unknown)}")
-        values = {**LEGACY_VALUES, **data}
+        values = {**LEGACY_VALUES, **known_fields(cls, data, "model configuration")}
         for key in ("conv_filters", "conv_kernels"):
             if key in values:
                 values[key] = tuple(int(v) for v in values[key])

@@ -159,7 +159,7 @@ def normalize_regularizer_options(name: str, options: Mapping[str, Any]) -> dict
             raise ConfigError(f"{where} must be true or false (got {value!r})") from None
         except (TypeError, ValueError, OverflowError):
             wanted = {"int": "an integer", "float": "a finite number", "floats": "comma-separated numbers"}[kind]
-            raise ConfigError(f"{where} must be {wanted} (got {value!r})") from None
+            raise ConfigError(f"{where} has a value of the wrong type (expected {wanted}, got {value!r})") from None
     return normalized
 
 

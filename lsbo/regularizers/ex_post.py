@@ -15,13 +15,14 @@ import torch
 from torch import Tensor
 
 from lsbo.errors import ConfigError
+from lsbo.priors import MixtureShape
 
 __all__ = ["ExPostGMM", "fit_ex_post_gmm"]
 
 _COVARIANCE_TYPES = ("full", "diag", "spherical", "tied")
 
 
-class ExPostGMM:
+class ExPostGMM(MixtureShape):
     """A fitted Gaussian mixture with full covariances: ``sample``, ``log_prob``, ``to_dict``.
 
     Attributes:
@@ -35,14 +36,6 @@ class ExPostGMM:
         self.means = means
         self.covariances = covariances
         self._cholesky = torch.linalg.cholesky(covariances)
-
-    @property
-    def dim(self) -> int:
-        return int(self.means.shape[1])
-
-    @property
-    def n_components(self) -> int:
-        return int(self.means.shape[0])
 
     def sample(self, n: int, generator: torch.Generator | None = None) -> Tensor:
         """``n`` draws, shape (n, d), on the device of the fitted latents.

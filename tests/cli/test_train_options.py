@@ -127,8 +127,8 @@ def test_regularizer_options_are_read_by_their_type() -> None:
     }
     assert normalize_regularizer_options("wae", {"scales": "0.5,1"}) == {"scales": [0.5, 1.0]}
     for options, message in (({"use_cv": "maybe"}, "use_cv must be true or false"),
-                             ({"n_weight_batches": "2.5"}, "n_weight_batches must be an integer"),
-                             ({"std": "inf"}, "std must be a finite number")):
+                             ({"n_weight_batches": "2.5"}, r"n_weight_batches has a value of the wrong type \(expected an integer"),
+                             ({"std": "inf"}, r"std has a value of the wrong type \(expected a finite number")):
         with pytest.raises(ConfigError, match=message):
             normalize_regularizer_options("gmm", options)
 
