@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from lsbo.experiment.runner import Layout, bo_config, bo_status, evaluation_status
+from lsbo.experiment.runner import Layout, bo_config, evaluation_status
 from lsbo.experiment.spec import ExperimentSpec
 from lsbo.persistence import atomic_write_text, read_json
 
@@ -48,8 +48,8 @@ DIAGNOSTIC_METRICS: dict[str, tuple[str, bool | None]] = {
 
 def bo_values(spec: ExperimentSpec, out: Path) -> tuple[pd.DataFrame, bool | None]:
     """Long frame ``strategy, model, seed, trial, metric, value`` of every complete trial, and the objective's direction."""
-    from lsbo.bo.store import EVALUATIONS_FILE, RUN_FILE, read_records
     from lsbo.bo.results import summarize_trial
+    from lsbo.bo.store import EVALUATIONS_FILE, RUN_FILE, read_records
 
     layout, rows, maximize = Layout(Path(out)), [], None
     for strategy in spec.strategies:
