@@ -32,7 +32,7 @@ seeds, the Bayesian-optimisation strategies with their budgets times the trials,
     trials = 5
 
     [[bo.strategy]]                         # none: train and evaluate only
-    name = "protocol"                       # one of lsbo.bo.STRATEGIES
+    name = "protocol"                       # one of lsbo.bo.STRATEGY_NAMES
     iterations = 5
     batch = 50
 
@@ -261,7 +261,7 @@ def _types_name(types: tuple[type, ...]) -> str:
 
 def load_spec(path: Path | str) -> ExperimentSpec:
     """Read and check ``path``; every problem is one :class:`ConfigError` line."""
-    from lsbo.bo import STRATEGIES
+    from lsbo.bo import STRATEGY_NAMES as STRATEGIES
     from lsbo.options import OPTIONS, check_rec_weight, check_value
     from lsbo.paper import PAPER_TABLE2
     from lsbo.regularizers import check_regularizer_options
