@@ -22,9 +22,10 @@ from __future__ import annotations
 import functools
 import logging
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from lsbo.errors import CheckpointError, ConfigError
 from lsbo.experiment.spec import ExperimentSpec, ModelSpec, StrategySpec

@@ -49,10 +49,11 @@ key is written (found in the text; :mod:`tomllib` does not report positions of v
 from __future__ import annotations
 
 import re
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import tomllib
 
 from lsbo.errors import ConfigError
 
@@ -262,8 +263,8 @@ def load_spec(path: Path | str) -> ExperimentSpec:
     """Read and check ``path``; every problem is one :class:`ConfigError` line."""
     from lsbo.bo import STRATEGY_NAMES as STRATEGIES
     from lsbo.options import OPTIONS, check_rec_weight, check_value
-    from lsbo.regularizers import check_regularizer_options
     from lsbo.paper import PAPER_TABLE2
+    from lsbo.regularizers import check_regularizer_options
 
     path = Path(path)
     try:

@@ -87,6 +87,13 @@ def test_malformed_spec_names_file_line_and_key(tmp_path: Path, old: str, new: s
     assert expected in message
 
 
+def test_strategy_names_come_from_the_bo_package(tmp_path: Path) -> None:
+    from lsbo.bo import STRATEGY_NAMES
+
+    for name in STRATEGY_NAMES:  # e.g. protocol and turbo
+        assert load_spec(_write(tmp_path, GOOD.replace('name = "protocol"', f'name = "{name}"'))).strategies[0].name == name
+
+
 def test_baseline_that_is_not_a_model_is_refused(tmp_path: Path) -> None:
     text = GOOD + '\n[report]\nbaseline = "GRAE"\n'
     message = _error(tmp_path, text)
