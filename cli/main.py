@@ -24,7 +24,7 @@ app = typer.Typer(
 )
 
 # Command groups, one module each under cli/ (installed as lsbo_cli.<name>), registered in this order.
-COMMAND_MODULES = ("grammar", "data", "prior", "train", "optimize", "images")
+COMMAND_MODULES = ("grammar", "data", "prior", "train", "optimize", "experiment", "images")
 
 
 def _no_metavar_on_switches() -> None:
@@ -60,9 +60,20 @@ def _register_all() -> None:
         importlib.import_module(f"lsbo_cli.{name}").register(app)
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        from lsbo import __version__
+
+        typer.echo(f"lsbo {__version__}")
+        raise typer.Exit()
+
+
 @app.callback()
 def _root(
     debug: bool = typer.Option(False, "--debug", help="Show full tracebacks on errors."),
+    version: bool = typer.Option(
+        False, "--version", callback=_print_version, is_eager=True, help="Print the installed version and exit."
+    ),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Also log debugging detail."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Log warnings only (no per-epoch lines)."),
 ) -> None:

@@ -134,7 +134,7 @@ def quickstart(
     # Every training value is checked before anything is written (--expressions is the training --limit).
     options = check_train_options(TrainOptions(
         source="expr", out_dir=model_dir, preset="cpu", epochs=epochs, limit=n_expressions, seed=seed, device=device,
-        resume=True, threads=threads,
+        threads=threads,
     ))
     if threads is not None:
         import torch

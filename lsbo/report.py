@@ -5,7 +5,7 @@ Every table the toolkit writes is a :class:`pandas.DataFrame` first: the per-epo
 :func:`bo_table_markdown`), rendered by :func:`markdown_table`.
 
 The paper's Table 2 (best scores found by Bayesian optimisation) and Table 3 (fraction of valid
-decoded points and average valid score, mean +- std over 5 trials) are embedded below as data, so an
+decoded points and average valid score, mean +- std over 5 trials) live in :mod:`lsbo.paper`, so an
 installed package can print them next to a run's own numbers; a test checks they agree with
 ``reference/paper_results.md`` wherever that file is available.
 """
@@ -24,24 +24,7 @@ from lsbo.persistence import atomic_write_bytes, save_figure
 if TYPE_CHECKING:
     import pandas as pd
 
-#: Paper, Table 2: the 1st, 2nd and 3rd best scores per model (expr: lower is better; mol: higher).
-PAPER_TABLE2: dict[str, dict[str, tuple[float, float, float]]] = {
-    "GVAE": {"expr": (0.10, 0.46, 0.52), "mol": (3.13, 3.10, 2.37)},
-    "CVAE": {"expr": (0.45, 0.48, 0.61), "mol": (2.75, 0.82, 0.63)},
-    "GCVVAE": {"expr": (0.39, 0.40, 0.43), "mol": (3.22, 2.83, 2.63)},
-    "GRAE": {"expr": (0.39, 0.39, 0.43), "mol": (3.74, 3.52, 3.14)},
-    "GMM-DAE (paper)": {"expr": (0.03, 0.40, 0.41), "mol": (4.15, 3.84, 3.12)},
-}
-#: Paper, Table 3: (mean, std) of the fraction of valid points and of the average valid score.
-PAPER_TABLE3: dict[str, dict[str, dict[str, tuple[float, float]]]] = {
-    "GVAE": {"expr": {"valid": (0.99, 0.01), "score": (3.26, 0.20)}, "mol": {"valid": (0.28, 0.04), "score": (-7.89, 1.90)}},
-    "CVAE": {"expr": {"valid": (0.82, 0.07), "score": (4.74, 0.25)}, "mol": {"valid": (0.16, 0.04), "score": (-25.64, 6.35)}},
-    "GCVVAE": {"expr": {"valid": (0.99, 0.01), "score": (2.85, 0.08)}, "mol": {"valid": (0.76, 0.06), "score": (-6.40, 0.80)}},
-    "GRAE": {"expr": {"valid": (1.00, 0.00), "score": (3.22, 0.03)}, "mol": {"valid": (0.72, 0.09), "score": (-5.62, 0.71)}},
-    "GMM-DAE (paper)": {"expr": {"valid": (1.00, 0.00), "score": (3.32, 0.04)}, "mol": {"valid": (0.72, 0.03), "score": (-5.08, 1.30)}},
-}
-#: Which paper columns a target's numbers are comparable with.
-PAPER_TASK_OF_TARGET = {"expr": "expr", "logp": "mol"}
+from lsbo.paper import PAPER_TABLE2, PAPER_TABLE3, PAPER_TASK_OF_TARGET  # noqa: F401  (re-exported)
 
 
 def markdown_table(frame: "pd.DataFrame") -> str:

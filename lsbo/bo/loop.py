@@ -505,7 +505,8 @@ def check_run(model: Any, out_dir: Path | str, config: BOConfig, only_trials: Se
     selected = _selected_trials(only_trials, config.trials)
     out_dir = Path(out_dir)
     if out_dir.exists() and not out_dir.is_dir():
-        raise ConfigError(f"--out {out_dir} is a file, not a directory: name a new or existing run directory")
+        raise ConfigError(f"out_dir {out_dir} is a file, not a directory: name a new or existing run directory",
+                          parameter="out_dir")
     n_strings = len(model.training_strings())
     check_memory(config, min(n_strings, config.max_train_points or n_strings), getattr(model, "device", "cpu"))
     return selected

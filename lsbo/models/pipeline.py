@@ -345,7 +345,9 @@ def _tokenizer_spec(grammar: Any) -> str | None:
     # Only the named tokenizers can be rebuilt from a checkpoint; a custom callable must be passed
     # again by the user (load_model then fails clearly if the grammar's text alone cannot tokenize).
     name = getattr(grammar.tokenizer, "name", None)
-    return name if name in ("longest-match", "whitespace") else None
+    from lsbo.grammar.tokenizer import TOKENIZER_NAMES
+
+    return name if name in TOKENIZER_NAMES else None
 
 
 def _plain(value: Any) -> Any:

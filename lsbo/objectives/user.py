@@ -22,10 +22,10 @@ the molecule parser, so a string that is not a molecule is invalid whatever the 
 
 from __future__ import annotations
 
-import importlib.util  # binds importlib too; util is a submodule that "import importlib" does not guarantee
-import sys
 import collections.abc
+import importlib.util  # binds importlib too; util is a submodule that "import importlib" does not guarantee
 import inspect
+import sys
 import typing
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -96,7 +96,7 @@ def is_batch_function(function: Callable[..., Any]) -> bool:
     annotation = parameters[0].annotation
     try:  # resolve a string annotation (from __future__ import annotations) in the function's module
         annotation = typing.get_type_hints(function).get(parameters[0].name, annotation)
-    except Exception:  # noqa: BLE001 - an unresolvable name: fall back to reading the text
+    except Exception:
         pass
     if isinstance(annotation, str):
         return annotation.replace("typing.", "").replace("collections.abc.", "").split("[")[0].strip() in BATCH_ANNOTATION_NAMES
