@@ -41,7 +41,7 @@ def optimize(
     batch: int = typer.Option(50, "--batch", help="Points chosen per iteration (q)."),
     strategy: str = typer.Option("protocol", "--strategy", help="Search strategy, one registered in lsbo.bo.strategies: protocol (the paper's global batch EI) or turbo (a trust region, Thompson sampling)."),
     budget: Optional[int] = typer.Option(None, "--budget", help="Oracle calls per trial (default: --iterations x --batch); the last batch is cut to fit."),
-    surrogate: Optional[str] = typer.Option(None, "--surrogate", help="protocol: auto (exact up to 1000 points, else sparse, the default) | exact | sparse; turbo: local (exact GP near the trust region plus the best points, the default) | exact | sparse | auto."),
+    surrogate: Optional[str] = typer.Option(None, "--surrogate", help="protocol: auto (exact up to 1000 points, else sparse, the default) | exact | sparse; turbo: auto (the default, as for protocol) | local (exact GP on the points nearest the trust region's centre plus the best) | exact | sparse."),
     inducing: int = typer.Option(500, "--inducing", help="Inducing points of the sparse GP."),
     attempts: Optional[int] = typer.Option(None, "--attempts", help="Stochastic decodings per point (default 500 molecules, 25 otherwise)."),
     acquisition: Optional[str] = typer.Option(None, "--acquisition", help="protocol: qlogei (default) | qei; turbo: ts (Thompson sampling, default) | qlogei | qei in the trust region."),

@@ -90,7 +90,7 @@ def test_best_so_far_figure_has_title_axes_and_one_curve_per_trial() -> None:
     trials = {1: [{"score": 3.0}, {"score": None}, {"score": 1.0}], 2: [{"score": 2.0}, {"score": 2.5}]}
     figure = best_so_far_figure(trials, maximize=False, training_best=2.5, title=title, target="expr")
     axes = figure.axes[0]
-    assert axes.get_title() == title and axes.get_xlabel() == "evaluations in the trial"
+    assert axes.get_title() == title and axes.get_xlabel() == "oracle calls in the trial"
     assert axes.get_ylabel() == "best expr so far (lower is better)"
     assert [t.get_text() for t in axes.get_legend().get_texts()] == ["trial 1", "trial 2", "best training string"]
     assert list(axes.lines[0].get_ydata()) == [3.0, 3.0, 1.0] and list(axes.lines[1].get_ydata()) == [2.0, 2.0]

@@ -27,8 +27,8 @@ Built in:
   scratch each iteration (:func:`lsbo.bo.surrogates.fit_surrogate`) and batch (log-)EI maximised
   over the box (:func:`lsbo.bo.acquisition.propose_batch`). Kept exactly, for the paper's tables.
 * ``turbo`` — a TuRBO trust region (:mod:`lsbo.bo.trust_region`) centred on the best point, a
-  warm-started GP (a local exact GP on the points nearest the centre plus the best ``k``, or a
-  global exact/sparse one) and batches by Thompson sampling over candidates in the region
+  warm-started GP (a global exact/sparse one, or a local exact GP on the points nearest the centre
+  plus the best ``k``) and batches by Thompson sampling over candidates in the region
   (``ts``) or by batch log-EI restricted to the region (``qlogei``/``qei``).
 """
 
@@ -257,8 +257,9 @@ class TurboStrategy(Strategy):
     Args:
         acquisition: ``ts`` (Thompson sampling over candidates in the region) or batch ``qlogei``/``qei``
             maximised inside the region.
-        surrogate: ``local`` (exact GP on the ``local_points`` points nearest the centre plus the
-            ``local_best`` best, re-chosen each iteration), or a global ``exact``/``sparse``/``auto`` GP.
+        surrogate: a global ``auto`` (the default: exact up to 1000 points, sparse above), ``exact`` or
+            ``sparse`` GP, or ``local`` (an exact GP on the ``local_points`` points nearest the centre
+            plus the ``local_best`` best, re-chosen each iteration).
         n_inducing: inducing points of a sparse global GP.
         n_candidates: Thompson-sampling candidates (None: :func:`default_candidate_count`).
         warm: warm-start each refit from the previous one.
@@ -269,10 +270,13 @@ class TurboStrategy(Strategy):
 
     name = "turbo"
     acquisitions = ("ts", "qlogei", "qei")
-    surrogates = ("local", "exact", "sparse", "auto")
+    # auto (a global GP, exact up to 1000 points, sparse above) is the default: on 20k encoded
+    # expressions the warm-started global sparse GP was both faster and more accurate near the best
+    # point than the local exact one (benchmarks/RESULTS.md, issue 11)
+    surrogates = ("auto", "local", "exact", "sparse")
 
     def __init__(
-        self, *, acquisition: str = "ts", surrogate: str = "local", n_inducing: int = 500, local_points: int = 1000,
+        self, *, acquisition: str = "ts", surrogate: str = "auto", n_inducing: int = 500, local_points: int = 1000,
         local_best: int = 100, n_candidates: int | None = None, warm: bool = True,
         fit_options: WarmFitOptions = WarmFitOptions(), acquisition_options: AcquisitionOptions | None = None,
         success_tolerance: int = 3, failure_tolerance: int | None = None, length_init: float = 0.8,
