@@ -1,86 +1,158 @@
-"""Training speed of the paper-sized sequence models (PROTOCOLS.md §2) on this CPU.
+"""Training speed of the sequence models on this CPU: the paper's full-length loss against the
+length-following one (``lsbo.models.batching``), measured in one run.
 
-For the ZINC and expression Grammar VAEs at the ``paper`` preset, measures sequences per second of a
-full training step (one-hot, encoder, regularizer, decoder, grammar-masked cross-entropy, backward,
-Adam update) on real data, with the GMM-KS regularizer and, as the baseline measured in the same
-run, the plain autoencoder (``ae``: the same network without a regularizer). Reports the ratio
-(GMM-KS speed relative to the baseline), the torch thread count, and the process's peak resident memory.
+For the ZINC Grammar VAE at the ``cpu`` and ``paper`` presets (GMM-KS regularizer), runs one epoch of
+``--limit`` real molecules through full training steps (one-hot, encoder, regularizer, decoder,
+grammar-masked cross-entropy, backward, gradient clipping, Adam) with the batches ``lsbo train``
+builds, twice: ``--full-length`` (decoder over all 277 steps, uniformly random batches: the
+baseline, what lsbo did before) and the default (length-bucketed batches, decoder run to the longest
+derivation of each batch, a second random batch for the KS/CV terms). Reports sequences per second
+of each and their ratio, the mean number of decoder steps run per batch, and the process's peak
+resident memory. Timing a whole epoch, not a few batches, matters: bucketed batches differ in cost.
 
-Times are CPU seconds of this process (``time.process_time``), not wall-clock, so that other jobs
-on a shared machine do not enter the figures; with ``--threads 1`` (the default here) CPU time is
-the single-core cost of a step.
+``--ae`` adds the plain autoencoder (no regularizer, so no second batch) in length-following mode:
+the cost of the GMM-KS terms and their random batch. ``--variants`` adds, for the ``cpu`` preset, ``torch.compile`` of the loss (``compile``) and two
+torch threads (``threads2``) to the same run. ``--expr`` adds the expression model (``paper``
+preset, 72-step derivations).
 
-    nice -n 10 python benchmarks/train_speed.py [--batch-size 64] [--steps 5] [--threads 1] [--markdown]
+Times are CPU seconds of this process (``time.process_time``), so that other jobs on a shared
+machine do not enter the figures (with one thread, the single-core cost of a step); wall-clock
+seconds are printed beside them. With two threads CPU time sums over both threads, so only the
+wall-clock figure says whether the second thread helps, and only on an otherwise idle machine.
+
+    nice -n 10 python benchmarks/train_speed.py [--limit 1024] [--paper-batch-size 64] [--threads 1] [--variants] [--markdown]
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import resource
 import time
+from typing import Any
 
 import numpy as np
 import torch
+from torch import nn
 
 from lsbo.data import load_strings
 from lsbo.grammar import Grammar
 from lsbo.models import GrammarCodec, build_autoencoder, model_config
+from lsbo.models.pipeline import training_batches
 from lsbo.settings import shared_data_dir
 
 DATASETS = {"zinc": "zinc250k_subset.smi", "expr": "equation2_15_dataset.txt"}
 
 
-def batch_indices(name: str, grammar: Grammar, batch_size: int) -> torch.Tensor:
-    source = load_strings(name, data=shared_data_dir() / DATASETS[name], limit=4 * batch_size)
+@dataclasses.dataclass
+class Measurement:
+    dataset: str
+    preset: str
+    mode: str  # "full-length" | "length-following" | a variant of the latter
+    batch_size: int
+    batches: int
+    rows: int
+    cpu_s: float
+    wall_s: float
+    mean_steps: float
+
+    @property
+    def per_second(self) -> float:
+        return self.rows / self.cpu_s
+
+    @property
+    def per_wall_second(self) -> float:
+        return self.rows / self.wall_s
+
+
+def encoded_rows(name: str, grammar: Grammar, limit: int) -> np.ndarray:
+    source = load_strings(name, data=shared_data_dir() / DATASETS[name], limit=limit)
     encoded = grammar.encode(source.strings)
-    rows = np.flatnonzero(encoded.ok)[:batch_size]
-    return torch.from_numpy(encoded.indices[rows])
+    return encoded.indices[encoded.ok]
 
 
-def steps_per_second(name: str, regularizer: str, batch_size: int, steps: int) -> float:
+def measure_epoch(
+    name: str, preset: str, indices: np.ndarray, batch_size: int, *, full_length: bool, mode: str,
+    compile_loss: bool = False, threads: int | None = None, regularizer: str = "gmm",
+) -> Measurement:
     grammar = Grammar.builtin(name)
-    config = model_config("paper", "molecules" if name == "zinc" else "expressions", regularizer=regularizer)
-    torch.manual_seed(0)
-    model = build_autoencoder(GrammarCodec(grammar), config, batch_size=batch_size, rec_weight=1.0)
+    family = "molecules" if name == "zinc" else "expressions"
+    config = model_config(preset, family, regularizer=regularizer, batch_size=batch_size, full_length=full_length)
+    model = build_autoencoder(GrammarCodec(grammar), config, batch_size=batch_size, rec_weight=1.0, seed=0)
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
-    indices = batch_indices(name, grammar, batch_size)
+    batches = list(training_batches(indices, model, config))
+    loss = torch.compile(model.compute_losses, dynamic=True) if compile_loss else model.compute_losses
+    previous_threads = torch.get_num_threads()
+    if threads is not None:
+        torch.set_num_threads(threads)
 
-    def step() -> None:
+    def step(batch: Any) -> None:
         optimizer.zero_grad(set_to_none=True)
-        model.compute_losses(indices).total.backward()
+        loss(batch).total.backward()
+        nn.utils.clip_grad_norm_(model.parameters(), 5.0)
         optimizer.step()
 
-    step()  # warm-up (allocations, lazy initialisation)
-    started = time.process_time()
-    for _ in range(steps):
-        step()
-    return steps * len(indices) / (time.process_time() - started)
+    try:
+        step(batches[0])  # warm-up (allocations, lazy initialisation; compilation for `compile`)
+        if compile_loss:  # the shortest and the longest batch, so that no timed step recompiles
+            step(batches[-1])
+        wall, cpu = time.perf_counter(), time.process_time()
+        for batch in batches:
+            step(batch)
+        cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+    finally:
+        torch.set_num_threads(previous_threads)
+    steps = [model.loss_steps(batch[0]) for batch in batches]
+    rows = sum(len(batch[0]) for batch in batches)
+    return Measurement(name, preset, mode, batch_size, len(batches), rows, cpu, wall, float(np.mean(steps)))
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--batch-size", type=int, default=64)
-    parser.add_argument("--steps", type=int, default=5)
+    parser.add_argument("--limit", type=int, default=1024, help="molecules of the ZINC subset in the timed epoch")
+    parser.add_argument("--cpu-batch-size", type=int, default=None, help="default: the cpu preset's (128)")
+    parser.add_argument("--paper-batch-size", type=int, default=64, help="the paper preset's is 500; smaller keeps the run short")
+    parser.add_argument("--presets", default="cpu,paper")
     parser.add_argument("--threads", type=int, default=1, help="torch threads (CPU time then sums over threads)")
+    parser.add_argument("--variants", action="store_true", help="also torch.compile and 2 threads (cpu preset)")
+    parser.add_argument("--expr", action="store_true", help="also the expression model (paper preset)")
+    parser.add_argument("--ae", action="store_true", help="also the plain autoencoder (length-following): the cost of GMM-KS")
     parser.add_argument("--markdown", action="store_true")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    rows = []
-    for name in ("expr", "zinc"):
-        gmm = steps_per_second(name, "gmm", args.batch_size, args.steps)
-        ae = steps_per_second(name, "ae", args.batch_size, args.steps)
-        rows.append((name, gmm, ae))
+    results: list[Measurement] = []
+    zinc = encoded_rows("zinc", Grammar.builtin("zinc"), args.limit)
+    for preset in args.presets.split(","):
+        batch_size = args.paper_batch_size if preset == "paper" else (args.cpu_batch_size or model_config("cpu", "molecules").batch_size)
+        results.append(measure_epoch("zinc", preset, zinc, batch_size, full_length=True, mode="full-length"))
+        results.append(measure_epoch("zinc", preset, zinc, batch_size, full_length=False, mode="length-following"))
+        if args.ae:
+            results.append(measure_epoch("zinc", preset, zinc, batch_size, full_length=False, mode="length-following, ae regularizer", regularizer="ae"))
+        if args.variants and preset == "cpu":
+            results.append(measure_epoch("zinc", preset, zinc, batch_size, full_length=False, mode="length-following + torch.compile", compile_loss=True))
+            results.append(measure_epoch("zinc", preset, zinc, batch_size, full_length=False, mode="length-following, 2 threads", threads=2))
+    if args.expr:
+        expr = encoded_rows("expr", Grammar.builtin("expr"), 4 * args.limit)
+        batch_size = model_config("paper", "expressions").batch_size
+        results.append(measure_epoch("expr", "paper", expr, batch_size, full_length=True, mode="full-length"))
+        results.append(measure_epoch("expr", "paper", expr, batch_size, full_length=False, mode="length-following"))
     peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    baselines = {(m.dataset, m.preset): m for m in results if m.mode == "full-length"}
     if args.markdown:
-        print(f"batch {args.batch_size}, {args.steps} timed steps after one warm-up, {torch.get_num_threads()} torch thread(s), CPU time\n")
-        print("| model (paper preset) | GMM-KS seq/s | AE baseline seq/s | GMM-KS / AE |")
-        print("| --- | --- | --- | --- |")
-        for name, gmm, ae in rows:
-            print(f"| {name} | {gmm:.1f} | {ae:.1f} | {gmm / ae:.2f} |")
+        print(f"one epoch of the first {args.limit} ZINC-subset molecules per row after one warm-up step, GMM-KS, "
+              f"{args.threads} torch thread(s) unless the mode says otherwise; CPU time (wall-clock beside it)\n")
+        print("| data, preset | mode | batch | batches | mean decoder steps | seq/s (CPU) | seq/s (wall) | speed-up vs full-length (CPU) |")
+        print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+        for m in results:
+            base = baselines[(m.dataset, m.preset)]
+            print(f"| {m.dataset}, {m.preset} | {m.mode} | {m.batch_size} | {m.batches} | {m.mean_steps:.0f} | "
+                  f"{m.per_second:.1f} | {m.per_wall_second:.1f} | {m.per_second / base.per_second:.2f}x |")
         print(f"\npeak resident memory of the process: {peak_mib:.0f} MiB")
     else:
-        for name, gmm, ae in rows:
-            print(f"{name}: gmm {gmm:.1f} seq/s, ae {ae:.1f} seq/s, ratio {gmm / ae:.2f}")
+        for m in results:
+            base = baselines[(m.dataset, m.preset)]
+            print(f"{m.dataset} {m.preset} {m.mode}: batch {m.batch_size}, {m.batches} batches, {m.mean_steps:.0f} steps, "
+                  f"{m.per_second:.1f} seq/s CPU ({m.per_wall_second:.1f} wall), x{m.per_second / base.per_second:.2f}", flush=True)
         print(f"threads {torch.get_num_threads()}, peak RSS {peak_mib:.0f} MiB")
 
 

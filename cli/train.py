@@ -37,6 +37,12 @@ def train(
     device: str = typer.Option("auto", "--device", help="auto | cpu | cuda."),
     threads: Optional[int] = typer.Option(None, "--threads", help="CPU threads for torch (default: all cores)."),
     resume: bool = typer.Option(False, "--resume", help="Continue from the last checkpoint in --out."),
+    full_length: Optional[bool] = typer.Option(
+        None, "--full-length/--no-full-length",
+        help="The paper's computation: decoder over all steps, uniformly random batches. Default for grammar "
+        "models: length-bucketed batches, decoder run to the longest derivation (same loss, ~2x faster). "
+        "Stored with the model; a resumed run keeps it.",
+    ),
 ) -> None:
     """Train a grammar (or character) autoencoder with a latent regularizer (GMM-KS by default)."""
     from lsbo.models import TrainOptions, train_sequence_model
@@ -48,7 +54,7 @@ def train(
         source=source, out_dir=out, grammar_file=grammar, data=data, model=model, regularizer=regularizer,
         preset=preset, latent_dim=latent_dim, n_components=components, epochs=epochs, batch_size=batch_size,
         learning_rate=learning_rate, rec_weight=weight, gru_hidden=gru_hidden, kind=kind, limit=limit, seed=seed,
-        device=device, resume=resume, threads=threads, rec_weight_epochs=rec_weight_epochs,
+        device=device, resume=resume, threads=threads, rec_weight_epochs=rec_weight_epochs, full_length=full_length,
         regularizer_options=parse_regularizer_options(regularizer_option or []),
     )
     result = train_sequence_model(options)
