@@ -2,7 +2,7 @@
 length-following one (``lsbo.models.batching``), measured in one run.
 
 For the ZINC Grammar VAE at the ``cpu`` and ``paper`` presets (GMM-KS regularizer), runs one epoch of
-``--limit`` real molecules through full training steps (one-hot, encoder, regularizer, decoder,
+``--limit`` real molecules (``--paper-limit`` for the paper preset) through full training steps (one-hot, encoder, regularizer, decoder,
 grammar-masked cross-entropy, backward, gradient clipping, Adam) with the batches ``lsbo train``
 builds, twice: ``--full-length`` (decoder over all 277 steps, uniformly random batches: the
 baseline, what lsbo did before) and the default (length-bucketed batches, decoder run to the longest
@@ -20,7 +20,8 @@ machine do not enter the figures (with one thread, the single-core cost of a ste
 seconds are printed beside them. With two threads CPU time sums over both threads, so only the
 wall-clock figure says whether the second thread helps, and only on an otherwise idle machine.
 
-    nice -n 10 python benchmarks/train_speed.py [--limit 1024] [--paper-batch-size 64] [--threads 1] [--variants] [--markdown]
+    nice -n 10 python benchmarks/train_speed.py [--limit 2048] [--paper-limit 512] [--paper-batch-size 64]
+        [--repeats 2] [--threads 1] [--ae] [--variants] [--expr] [--markdown]
 """
 
 from __future__ import annotations
@@ -71,10 +72,54 @@ def encoded_rows(name: str, grammar: Grammar, limit: int) -> np.ndarray:
     return encoded.indices[encoded.ok]
 
 
-def measure_epoch(
+@dataclasses.dataclass
+class Setup:
+    """One model and its epoch of batches, ready to be timed."""
+
+    dataset: str
+    preset: str
+    mode: str
+    model: Any
+    optimizer: Any
+    batches: list
+    loss: Any
+    threads: int | None
+    cpu_s: list[float] = dataclasses.field(default_factory=list)
+    wall_s: list[float] = dataclasses.field(default_factory=list)
+
+    def step(self, batch: Any) -> None:
+        self.optimizer.zero_grad(set_to_none=True)
+        self.loss(batch).total.backward()
+        nn.utils.clip_grad_norm_(self.model.parameters(), 5.0)
+        self.optimizer.step()
+
+    def time_epoch(self) -> None:
+        previous = torch.get_num_threads()
+        if self.threads is not None:
+            torch.set_num_threads(self.threads)
+        try:
+            wall, cpu = time.perf_counter(), time.process_time()
+            for batch in self.batches:
+                self.step(batch)
+            self.cpu_s.append(time.process_time() - cpu)
+            self.wall_s.append(time.perf_counter() - wall)
+        finally:
+            torch.set_num_threads(previous)
+
+    def measurement(self) -> Measurement:
+        steps = [self.model.loss_steps(batch[0]) for batch in self.batches]
+        rows = sum(len(batch[0]) for batch in self.batches)
+        return Measurement(
+            self.dataset, self.preset, self.mode, len(self.batches[0][0]), len(self.batches), rows,
+            float(np.median(self.cpu_s)), float(np.median(self.wall_s)), float(np.mean(steps)),
+        )
+
+
+def make_setup(
     name: str, preset: str, indices: np.ndarray, batch_size: int, *, full_length: bool, mode: str,
     compile_loss: bool = False, threads: int | None = None, regularizer: str = "gmm",
-) -> Measurement:
+) -> Setup:
+    """Build the model and the batches ``lsbo train`` would use, and run the warm-up step(s)."""
     grammar = Grammar.builtin(name)
     family = "molecules" if name == "zinc" else "expressions"
     config = model_config(preset, family, regularizer=regularizer, batch_size=batch_size, full_length=full_length)
@@ -82,34 +127,28 @@ def measure_epoch(
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
     batches = list(training_batches(indices, model, config))
     loss = torch.compile(model.compute_losses, dynamic=True) if compile_loss else model.compute_losses
-    previous_threads = torch.get_num_threads()
-    if threads is not None:
-        torch.set_num_threads(threads)
+    setup = Setup(name, preset, mode, model, optimizer, batches, loss, threads)
+    setup.step(batches[0])  # warm-up (allocations, lazy initialisation; compilation for `compile`)
+    if compile_loss:  # the other batch lengths, so that no timed step compiles
+        for batch in batches[1:]:
+            setup.step(batch)
+    return setup
 
-    def step(batch: Any) -> None:
-        optimizer.zero_grad(set_to_none=True)
-        loss(batch).total.backward()
-        nn.utils.clip_grad_norm_(model.parameters(), 5.0)
-        optimizer.step()
 
-    try:
-        step(batches[0])  # warm-up (allocations, lazy initialisation; compilation for `compile`)
-        if compile_loss:  # the shortest and the longest batch, so that no timed step recompiles
-            step(batches[-1])
-        wall, cpu = time.perf_counter(), time.process_time()
-        for batch in batches:
-            step(batch)
-        cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
-    finally:
-        torch.set_num_threads(previous_threads)
-    steps = [model.loss_steps(batch[0]) for batch in batches]
-    rows = sum(len(batch[0]) for batch in batches)
-    return Measurement(name, preset, mode, batch_size, len(batches), rows, cpu, wall, float(np.mean(steps)))
+def measure(setups: list[Setup], repeats: int) -> list[Measurement]:
+    """Time every setup's epoch ``repeats`` times, interleaved (so that a change of load on a shared
+    machine affects every mode alike); the median epoch of each counts."""
+    for _ in range(repeats):
+        for setup in setups:
+            setup.time_epoch()
+    return [setup.measurement() for setup in setups]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--limit", type=int, default=1024, help="molecules of the ZINC subset in the timed epoch")
+    parser.add_argument("--limit", type=int, default=2048, help="molecules of the ZINC subset in a timed epoch (cpu preset)")
+    parser.add_argument("--paper-limit", type=int, default=512, help="molecules in a timed epoch of the paper preset")
+    parser.add_argument("--repeats", type=int, default=2, help="timed epochs per mode, interleaved; the median counts")
     parser.add_argument("--cpu-batch-size", type=int, default=None, help="default: the cpu preset's (128)")
     parser.add_argument("--paper-batch-size", type=int, default=64, help="the paper preset's is 500; smaller keeps the run short")
     parser.add_argument("--presets", default="cpu,paper")
@@ -121,26 +160,35 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     results: list[Measurement] = []
-    zinc = encoded_rows("zinc", Grammar.builtin("zinc"), args.limit)
+    zinc = encoded_rows("zinc", Grammar.builtin("zinc"), max(args.limit, args.paper_limit))
     for preset in args.presets.split(","):
+        rows = zinc[: args.paper_limit if preset == "paper" else args.limit]
         batch_size = args.paper_batch_size if preset == "paper" else (args.cpu_batch_size or model_config("cpu", "molecules").batch_size)
-        results.append(measure_epoch("zinc", preset, zinc, batch_size, full_length=True, mode="full-length"))
-        results.append(measure_epoch("zinc", preset, zinc, batch_size, full_length=False, mode="length-following"))
+        setups = [
+            make_setup("zinc", preset, rows, batch_size, full_length=True, mode="full-length"),
+            make_setup("zinc", preset, rows, batch_size, full_length=False, mode="length-following"),
+        ]
         if args.ae:
-            results.append(measure_epoch("zinc", preset, zinc, batch_size, full_length=False, mode="length-following, ae regularizer", regularizer="ae"))
+            setups.append(make_setup("zinc", preset, rows, batch_size, full_length=False, mode="length-following, ae regularizer", regularizer="ae"))
         if args.variants and preset == "cpu":
-            results.append(measure_epoch("zinc", preset, zinc, batch_size, full_length=False, mode="length-following + torch.compile", compile_loss=True))
-            results.append(measure_epoch("zinc", preset, zinc, batch_size, full_length=False, mode="length-following, 2 threads", threads=2))
+            setups.append(make_setup("zinc", preset, rows, batch_size, full_length=False, mode="length-following, 2 threads", threads=2))
+            setups.append(make_setup("zinc", preset, rows, batch_size, full_length=False, mode="length-following + torch.compile", compile_loss=True))
+        results += measure(setups, args.repeats)
     if args.expr:
         expr = encoded_rows("expr", Grammar.builtin("expr"), 4 * args.limit)
         batch_size = model_config("paper", "expressions").batch_size
-        results.append(measure_epoch("expr", "paper", expr, batch_size, full_length=True, mode="full-length"))
-        results.append(measure_epoch("expr", "paper", expr, batch_size, full_length=False, mode="length-following"))
+        setups = [
+            make_setup("expr", "paper", expr, batch_size, full_length=True, mode="full-length"),
+            make_setup("expr", "paper", expr, batch_size, full_length=False, mode="length-following"),
+        ]
+        results += measure(setups, args.repeats)
     peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     baselines = {(m.dataset, m.preset): m for m in results if m.mode == "full-length"}
     if args.markdown:
-        print(f"one epoch of the first {args.limit} ZINC-subset molecules per row after one warm-up step, GMM-KS, "
-              f"{args.threads} torch thread(s) unless the mode says otherwise; CPU time (wall-clock beside it)\n")
+        print(f"median of {args.repeats} interleaved epochs per row over the first {args.limit} (cpu preset) or "
+              f"{args.paper_limit} (paper preset) ZINC-subset molecules, after one warm-up step; GMM-KS unless the "
+              f"mode says otherwise; {args.threads} torch thread(s) unless the mode says otherwise; CPU time "
+              f"(wall-clock beside it)\n")
         print("| data, preset | mode | batch | batches | mean decoder steps | seq/s (CPU) | seq/s (wall) | speed-up vs full-length (CPU) |")
         print("| --- | --- | --- | --- | --- | --- | --- | --- |")
         for m in results:
