@@ -1,9 +1,9 @@
 """Training speed of the sequence models on this CPU: the paper's full-length loss against the
 length-following one (``lsbo.models.batching``), measured in one run.
 
-For the ZINC Grammar VAE at the ``cpu`` and ``paper`` presets (GMM-KS regularizer), runs one epoch of
-``--limit`` real molecules (``--paper-limit`` for the paper preset) through full training steps (one-hot, encoder, regularizer, decoder,
-grammar-masked cross-entropy, backward, gradient clipping, Adam) with the batches ``lsbo train``
+For the ZINC Grammar VAE at the ``cpu`` and ``paper`` presets (GMM-KS regularizer), times epochs of
+``--limit`` real molecules (``--paper-limit`` for the paper preset) through full training steps
+(encoder, regularizer, decoder, grammar-masked cross-entropy, backward, gradient clipping, Adam) with the batches ``lsbo train``
 builds, twice: ``--full-length`` (decoder over all 277 steps, uniformly random batches: the
 baseline, what lsbo did before) and the default (length-bucketed batches, decoder run to the longest
 derivation of each batch, a second random batch for the KS/CV terms). Reports sequences per second
@@ -11,9 +11,9 @@ of each and their ratio, the mean number of decoder steps run per batch, and the
 resident memory. Timing a whole epoch, not a few batches, matters: bucketed batches differ in cost.
 
 ``--ae`` adds the plain autoencoder (no regularizer, so no second batch) in length-following mode:
-the cost of the GMM-KS terms and their random batch. ``--variants`` adds, for the ``cpu`` preset, ``torch.compile`` of the loss (``compile``) and two
-torch threads (``threads2``) to the same run. ``--expr`` adds the expression model (``paper``
-preset, 72-step derivations).
+the cost of the GMM-KS terms and their random batch. ``--variants`` adds, for the ``cpu`` preset,
+two torch threads and ``torch.compile`` of the loss (compiling takes minutes). ``--expr`` adds the
+expression model (``paper`` preset; derivations of at most 15 steps).
 
 Times are CPU seconds of this process (``time.process_time``), so that other jobs on a shared
 machine do not enter the figures (with one thread, the single-core cost of a step); wall-clock

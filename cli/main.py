@@ -1,12 +1,14 @@
 """Entry point of the ``lsbo`` console script.
 
-Library errors (:class:`lsbo.errors.LsboError`) become one red line on stderr and exit code 1;
-``--debug`` anywhere on the command line shows the full traceback instead.
+Library errors (:class:`lsbo.errors.LsboError`) become one red line on stderr and exit code 1,
+with a parameter the error names replaced by its flag (:func:`cli_message`); ``--debug`` anywhere
+on the command line shows the full traceback instead.
 """
 
 from __future__ import annotations
 
 import importlib
+import logging
 import sys
 
 import typer
@@ -23,6 +25,34 @@ app = typer.Typer(
 COMMAND_MODULES = ("grammar", "data", "prior", "train", "optimize", "images")
 
 
+def _no_metavar_on_switches() -> None:
+    # Typer shows a "<bool>" type beside every switch (--resume, --no-cache, --help), which reads as
+    # if the switch took a value; a switch has no value to describe.
+    from typer.core import TyperOption
+
+    shown = TyperOption.display_type_rich
+
+    def display_type_rich(self: TyperOption, ctx: object) -> str | None:
+        return None if self.is_flag and not self.count else shown(self, ctx)  # type: ignore[arg-type]
+
+    TyperOption.display_type_rich = display_type_rich  # type: ignore[method-assign]
+
+
+_no_metavar_on_switches()
+
+
+def cli_message(err: Exception) -> str:
+    """The one-line message of a library error with its parameter named by its flag: the one place
+    where ``learning_rate must ...`` becomes ``--lr must ...``."""
+    from lsbo.options import flag_for
+
+    message = str(err)
+    parameter = getattr(err, "parameter", None)
+    if parameter and message.startswith(parameter):
+        return flag_for(parameter) + message[len(parameter):]
+    return message
+
+
 def _register_all() -> None:
     for name in COMMAND_MODULES:
         importlib.import_module(f"lsbo_cli.{name}").register(app)
@@ -31,8 +61,34 @@ def _register_all() -> None:
 @app.callback()
 def _root(
     debug: bool = typer.Option(False, "--debug", help="Show full tracebacks on errors."),
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Also log debugging detail."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="Log warnings only (no per-epoch lines)."),
 ) -> None:
     """lsbo: train grammar autoencoders and optimise strings in their latent space."""
+    install_log_handler(logging.DEBUG if verbose else logging.WARNING if quiet else logging.INFO)
+
+
+def install_log_handler(level: int = logging.INFO) -> None:
+    """Send the library's ``lsbo.*`` loggers to stderr through one handler: rich (on the console the
+    progress bars draw on, so lines appear above a running bar) on a terminal, plain lines when
+    stderr is a file or a pipe (nothing is wrapped or coloured there). Installed once per process."""
+    logger = logging.getLogger("lsbo")
+    logger.setLevel(level)
+    if any(getattr(handler, "_lsbo_cli", False) for handler in logger.handlers):
+        return
+    handler: logging.Handler
+    if sys.stderr.isatty():
+        from rich.logging import RichHandler
+
+        from lsbo.data.progress import shared_console
+
+        handler = RichHandler(console=shared_console(), show_time=False, show_level=False, show_path=False, markup=False)
+    else:
+        handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    handler._lsbo_cli = True  # type: ignore[attr-defined]
+    logger.addHandler(handler)
+    logger.propagate = False
 
 
 _register_all()
@@ -49,7 +105,7 @@ def main(argv: list[str] | None = None) -> None:
     except LsboError as err:
         if debug:
             raise
-        typer.secho(f"error: {err}", fg=typer.colors.RED, err=True)
+        typer.secho(f"error: {cli_message(err)}", fg=typer.colors.RED, err=True)
         raise SystemExit(1) from None
     except KeyboardInterrupt:
         if debug:

@@ -7,6 +7,8 @@ from typing import Any, Optional
 
 import typer
 
+from lsbo_cli.schema import schema_option
+
 
 def _run_with_progress(
     model: Any, objective: Any, out: Path, config: Any, *, target: str, resume: bool, only_trials: Optional[list[int]] = None
@@ -62,7 +64,7 @@ def optimize(
         help="Decode candidates with the plain Grammar VAE masking (the paper's protocol) instead of length-aware masking.",
     ),
 ) -> None:
-    """Bayesian optimisation in a trained model's latent space (PROTOCOLS.md §4)."""
+    """Bayesian optimisation in a trained model's latent space (docs/protocols.md §4)."""
     import torch
 
     from lsbo.bo import BOConfig
@@ -94,22 +96,35 @@ def optimize(
 def quickstart(
     out: Path = typer.Option(Path("lsbo-quickstart"), "--out", help="Where the model and the optimisation run go."),
     device: str = typer.Option("auto", "--device", help="auto | cpu | cuda."),
-    n_expressions: int = typer.Option(10000, "--expressions", help="Expressions generated for training."),
-    epochs: int = typer.Option(20, "--epochs", help="Training epochs of the cpu-preset model."),
-    seed: int = typer.Option(0, "--seed"),
+    n_expressions: int = typer.Option(10000, "--expressions", help="Expressions generated for training (at least 1)."),
+    epochs: int = schema_option("epochs", 20, help="Training epochs of the cpu-preset model."),
+    seed: int = schema_option("seed", 0),
+    threads: Optional[int] = schema_option("threads"),
 ) -> None:
     """Train a small expression model on locally generated data and run one short BO trial (no download)."""
     from lsbo.bo import BOConfig
+    from lsbo.errors import ConfigError
     from lsbo.models import TrainOptions, load_model, train_sequence_model
+    from lsbo.models.pipeline import check_train_options
     from lsbo.objectives import build_objective
 
+    if out.exists() and not out.is_dir():
+        raise ConfigError(f"out_dir {out} is a file, not a directory", parameter="out_dir")
     model_dir, run_dir = out / "model", out / "optimize"
+    # Every training value is checked before anything is written (--expressions is the training --limit).
+    options = check_train_options(TrainOptions(
+        source="expr", out_dir=model_dir, preset="cpu", epochs=epochs, limit=n_expressions, seed=seed, device=device,
+        resume=True, threads=threads,
+    ))
+    if threads is not None:
+        import torch
+
+        torch.set_num_threads(threads)
     typer.echo(f"1/2 training a cpu-preset GMM-KS grammar model on {n_expressions} generated expressions -> {model_dir}")
     if (model_dir / "checkpoint.pt").exists():
         typer.echo(f"    {model_dir} already holds a model: reusing it")
     else:
-        train_sequence_model(TrainOptions(source="expr", out_dir=model_dir, preset="cpu", epochs=epochs, limit=n_expressions,
-                                          seed=seed, device=device, resume=True))
+        train_sequence_model(options)
     typer.echo(f"2/2 one BO trial (2 iterations x 10 points, exact GP on 1000 encoded expressions) -> {run_dir}")
     model = load_model(model_dir, device=device)
     config = BOConfig(trials=1, iterations=2, batch_size=10, seed=seed, max_train_points=1000)

@@ -8,6 +8,12 @@ from typing import Any, Optional
 
 import typer
 
+from lsbo_cli.data import GRAMMAR_HELP, TOKENIZER_HELP
+from lsbo.options import OPTIONS
+from lsbo_cli.schema import Kind, Model, Preset, Regularizer, choice_value, schema_option
+
+DEVICE_HELP = "auto | cpu | cuda | cuda:N (checked before any work)."
+
 REGULARIZER_OPTION_HELP = (
     "KEY=VALUE option of the regularizer, repeatable (e.g. beta=0.5 or epsilon_std=0.01 for vae, "
     "code_weight=1e-3 for rae, weight=10 for wae, use_cv=false for gmm)."
@@ -17,44 +23,39 @@ REGULARIZER_OPTION_HELP = (
 def train(
     source: str = typer.Argument(..., help="zinc, expr, or a file of strings (.smi/.txt/.csv, one per line)."),
     out: Path = typer.Option(..., "--out", help="Model directory (checkpoint.pt, metrics.csv, config.json, ...)."),
-    grammar: Optional[Path] = typer.Option(None, "--grammar", help="CFG file (required for a grammar model on a custom file)."),
+    grammar: Optional[str] = typer.Option(None, "--grammar", help=GRAMMAR_HELP),
+    tokenizer: Optional[str] = typer.Option(None, "--tokenizer", help=TOKENIZER_HELP),
     data: Optional[Path] = typer.Option(None, "--data", help="Dataset file for zinc/expr instead of the default source."),
-    model: Optional[str] = typer.Option(None, "--model", help="grammar (Grammar VAE, default) or char (character baseline)."),
-    regularizer: Optional[str] = typer.Option(None, "--regularizer", help="gmm (default) | vae | cvvae | rae | wae | ae."),
-    preset: str = typer.Option("paper", "--preset", help="paper (PROTOCOLS.md sizes) or cpu (smaller, for a laptop)."),
-    latent_dim: Optional[int] = typer.Option(None, "--latent-dim", help="Latent size (preset: 56 zinc, 25 expr)."),
-    components: Optional[int] = typer.Option(None, "--components", help="GMM prior components K (default 10)."),
-    epochs: Optional[int] = typer.Option(None, "--epochs", help="Epochs (preset: 100 zinc, 50 expr at paper)."),
-    batch_size: Optional[int] = typer.Option(None, "--batch-size", help="Batch size (preset: 500 zinc, 600 expr at paper)."),
-    learning_rate: Optional[float] = typer.Option(None, "--lr", help="Adam learning rate (default 1e-3)."),
-    rec_weight: Optional[str] = typer.Option(None, "--rec-weight", help="Reconstruction weight: a number, or auto (Section 3.3)."),
-    rec_weight_epochs: int = typer.Option(5, "--rec-weight-epochs", help="Epochs of the plain autoencoder behind --rec-weight auto."),
+    model: Optional[Model] = schema_option("model"),
+    regularizer: Optional[Regularizer] = schema_option("regularizer"),
+    preset: Preset = schema_option("preset", "paper"),
+    latent_dim: Optional[int] = schema_option("latent_dim"),
+    components: Optional[int] = schema_option("n_components"),
+    epochs: Optional[int] = schema_option("epochs"),
+    batch_size: Optional[int] = schema_option("batch_size"),
+    learning_rate: Optional[float] = schema_option("learning_rate"),
+    rec_weight: Optional[str] = typer.Option(None, "--rec-weight", help="Reconstruction weight: a positive number, or auto (Section 3.3)."),
+    rec_weight_epochs: int = schema_option("rec_weight_epochs", 5),
     regularizer_option: Optional[list[str]] = typer.Option(None, "--regularizer-option", help=REGULARIZER_OPTION_HELP),
-    gru_hidden: Optional[int] = typer.Option(None, "--gru-hidden", help="GRU width (preset: 501/100 paper, 128/100 cpu)."),
-    kind: Optional[str] = typer.Option(None, "--kind", help="molecules | expressions | strings (inferred for zinc/expr)."),
-    limit: Optional[int] = typer.Option(None, "--limit", help="Use only the first N strings."),
-    seed: int = typer.Option(0, "--seed", help="Random seed (split, initialisation, batches)."),
-    device: str = typer.Option("auto", "--device", help="auto | cpu | cuda."),
-    threads: Optional[int] = typer.Option(None, "--threads", help="CPU threads for torch (default: all cores)."),
+    gru_hidden: Optional[int] = schema_option("gru_hidden"),
+    dense_units: Optional[int] = schema_option("dense_units"),
+    kind: Optional[Kind] = schema_option("kind"),
+    limit: Optional[int] = schema_option("limit"),
+    seed: int = schema_option("seed", 0),
+    device: str = typer.Option("auto", "--device", help=DEVICE_HELP),
+    threads: Optional[int] = schema_option("threads"),
     resume: bool = typer.Option(False, "--resume", help="Continue from the last checkpoint in --out."),
-    full_length: Optional[bool] = typer.Option(
-        None, "--full-length/--no-full-length",
-        help="The paper's computation: decoder over all steps, uniformly random batches. Default for grammar "
-        "models: length-bucketed batches, decoder run to the longest derivation (same loss, ~2x faster). "
-        "Stored with the model; a resumed run keeps it.",
-    ),
+    full_length: Optional[bool] = typer.Option(None, "--full-length/--no-full-length", help=OPTIONS["full_length"].help),
 ) -> None:
     """Train a grammar (or character) autoencoder with a latent regularizer (GMM-KS by default)."""
     from lsbo.models import TrainOptions, train_sequence_model
 
-    weight: float | str | None = None
-    if rec_weight is not None:
-        weight = "auto" if rec_weight.strip().lower() == "auto" else _as_float(rec_weight, "--rec-weight")
     options = TrainOptions(
-        source=source, out_dir=out, grammar_file=grammar, data=data, model=model, regularizer=regularizer,
-        preset=preset, latent_dim=latent_dim, n_components=components, epochs=epochs, batch_size=batch_size,
-        learning_rate=learning_rate, rec_weight=weight, gru_hidden=gru_hidden, kind=kind, limit=limit, seed=seed,
-        device=device, resume=resume, threads=threads, rec_weight_epochs=rec_weight_epochs, full_length=full_length,
+        source=source, out_dir=out, grammar=grammar, tokenizer=tokenizer, data=data, model=choice_value(model),
+        regularizer=choice_value(regularizer), preset=choice_value(preset) or "paper", latent_dim=latent_dim,
+        n_components=components, epochs=epochs, batch_size=batch_size, learning_rate=learning_rate, rec_weight=rec_weight,
+        gru_hidden=gru_hidden, dense_units=dense_units, kind=choice_value(kind), limit=limit, seed=seed, device=device,
+        resume=resume, threads=threads, rec_weight_epochs=rec_weight_epochs, full_length=full_length,
         regularizer_options=parse_regularizer_options(regularizer_option or []),
     )
     result = train_sequence_model(options)
@@ -186,20 +187,12 @@ def _set_threads(threads: int | None) -> None:
         torch.set_num_threads(max(1, threads))
 
 
-def _as_float(text: str, flag: str) -> float:
-    try:
-        return float(text)
-    except ValueError:
-        from lsbo.errors import ConfigError
-
-        raise ConfigError(f"{flag} {text!r}: expected a number or auto") from None
-
-
 def parse_regularizer_options(pairs: list[str]) -> dict[str, Any]:
     """``KEY=VALUE`` pairs of ``--regularizer-option`` as keyword arguments of the regularizer.
 
-    Values are read as booleans (true/false), integers or floats where they look like one, else kept as
-    text; the regularizer itself refuses an option it does not have, naming the ones it has.
+    Values stay text: the regularizer reads each by the type of its option (``use_cv=no`` is False,
+    ``beta=0.5`` a float; :func:`lsbo.regularizers.normalize_regularizer_options`) and refuses an option
+    it does not have, naming the ones it has.
     """
     from lsbo.errors import ConfigError
 
@@ -209,19 +202,8 @@ def parse_regularizer_options(pairs: list[str]) -> dict[str, Any]:
         key, text = key.strip(), text.strip()
         if not sep or not key or not text:
             raise ConfigError(f"--regularizer-option {pair!r}: expected KEY=VALUE, e.g. beta=0.5")
-        options[key] = _option_value(text)
+        options[key] = text
     return options
-
-
-def _option_value(text: str) -> Any:
-    if text.lower() in ("true", "false"):
-        return text.lower() == "true"
-    for kind in (int, float):
-        try:
-            return kind(text)
-        except ValueError:
-            pass
-    return text
 
 
 def _read_lines(file: Path) -> list[tuple[int, str]]:
@@ -255,12 +237,13 @@ def _latent_format(path: Path) -> str | None:
 def _write_latents(path: Path, array) -> None:  # array: np.ndarray (N, d)
     import numpy as np
 
+    from lsbo.persistence import atomic_write_bytes
+
     delimiter = _latent_format(path)
-    if delimiter is None:
-        with open(path, "wb") as handle:  # np.save on a path would append ".npy" to a ".NPY" name
-            np.save(handle, array)
+    if delimiter is None:  # to a file object: np.save on a path would append ".npy" to a ".NPY" name
+        atomic_write_bytes(path, lambda handle: np.save(handle, array))
     else:
-        np.savetxt(path, array, delimiter=delimiter, fmt="%.8g")
+        atomic_write_bytes(path, lambda handle: np.savetxt(handle, array, delimiter=delimiter, fmt="%.8g"))
 
 
 def _read_latents(file: Path):  # -> np.ndarray (N, d) float32

@@ -3,22 +3,22 @@
 A checkpoint is one ``torch.save`` file holding only plain containers, strings, numbers and tensors,
 so it is always read back with ``torch.load(weights_only=True)``: opening a checkpoint never runs code
 from the file. It is written to a temporary file in the same directory, flushed and fsync'ed, then
-moved over the old one with :func:`os.replace`, so a run killed at any moment leaves either the
+moved over the old one (:mod:`lsbo.persistence`), so a run killed at any moment leaves either the
 previous checkpoint or the new one, never half of each.
 """
 
 from __future__ import annotations
 
 import importlib.metadata
-import os
 import platform
-import tempfile
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import torch
 
 from lsbo.errors import CheckpointError
+from lsbo.persistence import atomic_write_bytes, atomic_write_text  # noqa: F401  (re-exported)
 
 CHECKPOINT_NAME = "checkpoint.pt"
 FORMAT_VERSION = 1
@@ -42,46 +42,6 @@ def checkpoint_path(model_dir: Path | str) -> Path:
     """The checkpoint file of a model directory (a path to a file is returned unchanged)."""
     path = Path(model_dir)
     return path if path.suffix == ".pt" else path / CHECKPOINT_NAME
-
-
-def atomic_write_bytes(path: Path, write: Any) -> None:
-    """Call ``write(fileobj)`` on a temporary file next to ``path``, fsync it, then rename it over ``path``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            write(handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp_name, path)
-    except BaseException:
-        # Never leave a stray temporary file behind, whatever interrupted the write.
-        try:
-            os.unlink(tmp_name)
-        except FileNotFoundError:
-            pass
-        raise
-    _fsync_directory(path.parent)
-
-
-def atomic_write_text(path: Path, text: str) -> None:
-    """Atomically replace a text file (used for ``config.json`` and ``metrics.csv``)."""
-    atomic_write_bytes(path, lambda handle: handle.write(text.encode("utf-8")))
-
-
-def _fsync_directory(directory: Path) -> None:
-    # The rename itself is only durable once the directory entry is flushed (POSIX); not all
-    # platforms allow opening a directory, in which case the rename is still atomic, just not synced.
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 def save_checkpoint(path: Path | str, payload: Mapping[str, Any]) -> Path:

@@ -24,15 +24,15 @@ mask (``none``).
 from __future__ import annotations
 
 import functools
-import json
 import math
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import numpy as np
 import torch
 
-from lsbo.checkpoint import atomic_write_text
+from lsbo.persistence import write_json
 
 EVALUATION_NAME = "evaluation.json"
 
@@ -195,7 +195,7 @@ def evaluate_model(
     result.update(latent_fit(model, validation))
     result["example_samples"] = [s for s in samples[:10]]
     if write:
-        atomic_write_text(Path(model.model_dir) / EVALUATION_NAME, json.dumps(_json_safe(result), indent=2) + "\n")
+        write_json(Path(model.model_dir) / EVALUATION_NAME, _json_safe(result))
     return result
 
 

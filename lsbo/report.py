@@ -1,4 +1,8 @@
-"""Tables beside the paper's numbers, and plots of optimisation runs.
+"""Tables (as pandas DataFrames) beside the paper's numbers, and plots of optimisation runs.
+
+Every table the toolkit writes is a :class:`pandas.DataFrame` first: the per-epoch training history
+(``metrics.csv``, :func:`metrics_frame`) and the paper-layout tables of a BO run (``table.md``,
+:func:`bo_table_markdown`), rendered by :func:`markdown_table`.
 
 The paper's Table 2 (best scores found by Bayesian optimisation) and Table 3 (fraction of valid
 decoded points and average valid score, mean +- std over 5 trials) are embedded below as data, so an
@@ -12,10 +16,14 @@ import math
 import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lsbo.objectives import target_unit
 from lsbo.objectives.base import is_better
+from lsbo.persistence import atomic_write_bytes, save_figure
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 #: Paper, Table 2: the 1st, 2nd and 3rd best scores per model (expr: lower is better; mol: higher).
 PAPER_TABLE2: dict[str, dict[str, tuple[float, float, float]]] = {
@@ -39,8 +47,29 @@ PAPER_TABLE3: dict[str, dict[str, dict[str, tuple[float, float]]]] = {
 PAPER_TASK_OF_TARGET = {"expr": "expr", "logp": "mol"}
 
 
-def _row(cells: Sequence[str]) -> str:
-    return "| " + " | ".join(cells) + " |"
+def markdown_table(frame: "pd.DataFrame") -> str:
+    """A DataFrame as a GitHub markdown table, cells as they are (no padding), without the index."""
+    lines = ["| " + " | ".join(map(str, frame.columns)) + " |", "| " + " | ".join(["---"] * len(frame.columns)) + " |"]
+    lines += ["| " + " | ".join(map(str, row)) + " |" for row in frame.itertuples(index=False, name=None)]
+    return "\n".join(lines)
+
+
+def metrics_frame(history: Sequence[Mapping[str, Any]]) -> "pd.DataFrame":
+    """The per-epoch training history as a DataFrame (columns: the union of keys, in order of first appearance)."""
+    import pandas as pd
+
+    columns: list[str] = []
+    for row in history:
+        columns.extend(key for key in row if key not in columns)
+    return pd.DataFrame(list(history), columns=columns)
+
+
+def metrics_csv_text(history: Sequence[Mapping[str, Any]]) -> str:
+    """``metrics.csv``: :func:`metrics_frame` with floats to 6 significant digits and missing cells empty."""
+    frame = metrics_frame(history)
+    if frame.empty and not len(frame.columns):
+        return "\n"
+    return frame.to_csv(index=False, float_format="%.6g", na_rep="", lineterminator="\n")
 
 
 def _fmt(value: float | None, digits: int = 2) -> str:
@@ -81,19 +110,29 @@ def bo_table_markdown(results: Mapping[str, Any], label: str) -> str:
     unit_line = f"Unit of every score column: {target_unit(target)}."
     aggregate = results["aggregate"]
     top = [entry["score"] for entry in aggregate["top3"]] + [None] * 3
-    lines = [f"### Best scores found ({target}, {direction}; paper Table 2 layout)", "", unit_line, "",
-             _row(["model", "1st", "2nd", "3rd"]), _row(["---"] * 4)]
-    if task:
-        lines += [_row([name, *(_fmt(v) for v in cols[task])]) for name, cols in PAPER_TABLE2.items()]
-    lines.append(_row([f"**{label} (ours)**", *(_fmt(v) for v in top[:3])]))
+    import pandas as pd
+
+    best = pd.DataFrame(
+        [[name, *(_fmt(v) for v in cols[task])] for name, cols in PAPER_TABLE2.items()] if task else [],
+        columns=["model", "1st", "2nd", "3rd"],
+    )
+    best.loc[len(best)] = [f"**{label} (ours)**", *(_fmt(v) for v in top[:3])]
+    valid = pd.DataFrame(
+        [[name, _pm(*cols[task]["valid"]), _pm(*cols[task]["score"])] for name, cols in PAPER_TABLE3.items()] if task else [],
+        columns=["model", "frac. valid", f"avg score ({direction})"],
+    )
+    valid.loc[len(valid)] = [
+        f"**{label} (ours)**", _pm(aggregate["fraction_valid_mean"], aggregate["fraction_valid_std"]),
+        _pm(aggregate["average_score_mean"], aggregate["average_score_std"]),
+    ]
+    strings = pd.DataFrame(
+        [[str(i + 1), _fmt(e["score"], 4), f"`{e['string']}`", str(e["trial"])] for i, e in enumerate(aggregate["top3"])],
+        columns=["rank", "score", "string", "trial"],
+    )
+    lines = [f"### Best scores found ({target}, {direction}; paper Table 2 layout)", "", unit_line, "", markdown_table(best)]
     lines += ["", f"### Valid fraction and average valid score, mean +- std over {results['n_trials']} trial(s) (paper Table 3 layout)", "",
-              unit_line + " frac. valid: fraction of decoded points that are valid.", "", _row(["model", "frac. valid", f"avg score ({direction})"]), _row(["---"] * 3)]
-    if task:
-        lines += [_row([name, _pm(*cols[task]["valid"]), _pm(*cols[task]["score"])]) for name, cols in PAPER_TABLE3.items()]
-    lines.append(_row([f"**{label} (ours)**", _pm(aggregate["fraction_valid_mean"], aggregate["fraction_valid_std"]),
-                       _pm(aggregate["average_score_mean"], aggregate["average_score_std"])]))
-    lines += ["", "### Top strings found (ours)", "", unit_line, "", _row(["rank", "score", "string", "trial"]), _row(["---"] * 4)]
-    lines += [_row([str(i + 1), _fmt(e["score"], 4), f"`{e['string']}`", str(e["trial"])]) for i, e in enumerate(aggregate["top3"])]
+              unit_line + " frac. valid: fraction of decoded points that are valid.", "", markdown_table(valid)]
+    lines += ["", "### Top strings found (ours)", "", unit_line, "", markdown_table(strings)]
     if not task:
         if target in ("logp-dataset", "logp-raw"):
             lines += ["", f"(The paper's molecule numbers are in the unit of target logp, not of {target}: not shown.)"]
@@ -126,7 +165,7 @@ def plot_best_so_far(trials: Mapping[int, Sequence[Mapping[str, Any]]], path: Pa
     axes.set_title(title)
     axes.legend(fontsize=8)
     figure.tight_layout()
-    figure.savefig(path, dpi=120)
+    save_figure(figure, path)
     plt.close(figure)
 
 
@@ -144,5 +183,5 @@ def draw_molecule_grid(smiles: Sequence[str], scores: Sequence[float], path: Pat
     if not molecules:
         return False
     image = Draw.MolsToGridImage(molecules, molsPerRow=min(per_row, len(molecules)), subImgSize=(260, 220), legends=legends)
-    image.save(str(path))
+    atomic_write_bytes(path, lambda handle: image.save(handle, format="PNG"))
     return True

@@ -2,7 +2,7 @@
 leftmost production sequences, one-hot tensors, masks, and batched masked decoding.
 
 The representation is the Grammar VAE's (Kusner et al., 2017, Section 3), used by the paper's
-molecule and expression experiments (PROTOCOLS.md §2).
+molecule and expression experiments (docs/protocols.md §2).
 """
 
 from lsbo.grammar.grammar import DEFAULT_MAX_LENGTH, DecodedBatch, EncodeResult, Grammar

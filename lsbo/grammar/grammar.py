@@ -3,7 +3,7 @@
 A string is represented by the leftmost derivation of its parse tree (the productions in preorder),
 padded to a fixed length ``T`` with a padding production and one-hot encoded over the ``P``
 productions -- the representation of the Grammar VAE (Kusner et al., 2017, Section 3), which the
-paper's molecule and expression models use (PROTOCOLS.md §2). Decoding runs the same derivation
+paper's molecule and expression models use (docs/protocols.md §2). Decoding runs the same derivation
 on a stack; a model's logits are decoded with the masked stack machine of
 :mod:`lsbo.grammar.decoding`.
 

@@ -1,6 +1,6 @@
 """Fast exact parsing of token sequences into leftmost derivations (production-index sequences).
 
-The Grammar VAE (Kusner et al., 2017, Section 3; PROTOCOLS.md §2) represents a string by the
+The Grammar VAE (Kusner et al., 2017, Section 3; docs/protocols.md §2) represents a string by the
 leftmost derivation of its parse tree: the productions in preorder. The reference implementation
 obtains the tree from nltk's ``ChartParser``, which is general but slow (tens of milliseconds per
 ZINC molecule). This module computes the same sequence with a table-driven LR automaton and

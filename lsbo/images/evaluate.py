@@ -1,5 +1,5 @@
 """Evaluation of a trained image model: the four FIDs of Table 1 and the clustering accuracy of
-Section 4.2 (PROTOCOLS.md §5), written to ``metrics.json`` in the model directory.
+Section 4.2 (docs/protocols.md §5), written to ``metrics.json`` in the model directory.
 
 - ``samples`` (Samp.): decoded prior samples vs test images;
 - ``gmm`` (GMM): decoded samples of a Gaussian mixture fitted to the training latents after training;
@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import torch
 
@@ -110,7 +110,6 @@ def evaluate_image_model(
     classifier_epochs: int = 2,
     seed: int = 0,
     progress: bool = True,
-    log: Callable[[str], None] = print,
     loaded: LoadedImageModel | None = None,
 ) -> dict[str, Any]:
     """Compute the metrics of the module docstring and write ``metrics.json`` into ``model_dir``."""
@@ -123,7 +122,7 @@ def evaluate_image_model(
     full_train = load_image_split(config.dataset, "train", source)
     extractor = build_feature_extractor(
         full_train, test, model.device, inception_weights=inception_weights, classifier_epochs=classifier_epochs,
-        progress=progress, log=log,
+        progress=progress,
     )
     model_train = load_image_split(config.dataset, "train", source, data.get("limit"))
     n = min(n_samples, len(test))
@@ -151,8 +150,9 @@ def evaluate_image_model(
         "clustering_accuracy": prior_clustering_accuracy(model, test),
         "seed": seed,
     }
-    from lsbo.checkpoint import atomic_write_text  # noqa: PLC0415
+    from lsbo.persistence import atomic_write_text
 
+    # json.dumps, not write_json: a metric can be NaN (e.g. no sample decoded), written as NaN as before
     atomic_write_text(Path(loaded.model_dir) / METRICS_JSON, json.dumps(metrics, indent=2) + "\n")
     return metrics
 
@@ -186,7 +186,7 @@ def load_metrics(model_dir: str | Path) -> dict[str, Any]:
     path = Path(model_dir) / METRICS_JSON
     try:
         metrics = json.loads(path.read_text(encoding="utf-8"))
-        metrics["feature_extractor"]["name"]  # noqa: B018 - every reader needs it
+        metrics["feature_extractor"]["name"]
         return metrics
     except (OSError, ValueError, KeyError, TypeError) as err:
         raise CheckpointError(f"{path} is unreadable or not image metrics ({type(err).__name__}); delete it to re-evaluate") from None

@@ -12,14 +12,15 @@ Grids are assembled with numpy and written with matplotlib (Agg), so no torchvis
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 import torch
 
 from lsbo.images.data import ImageSplit, to_float
 from lsbo.images.models import ImageAutoencoder
+from lsbo.persistence import atomic_write_bytes, save_figure
 
 
 def image_grid(images: torch.Tensor, n_columns: int, padding: int = 2) -> np.ndarray:
@@ -38,18 +39,17 @@ def image_grid(images: torch.Tensor, n_columns: int, padding: int = 2) -> np.nda
 
 def save_grid(images: torch.Tensor, path: str | Path, n_columns: int) -> Path:
     """Write an image grid as PNG (grey images as grey, colour as RGB)."""
-    import matplotlib  # noqa: PLC0415
+    import matplotlib
 
     matplotlib.use("Agg")
-    import matplotlib.pyplot as plt  # noqa: PLC0415
+    import matplotlib.pyplot as plt
 
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     grid = image_grid(images, n_columns)
     if grid.shape[2] == 1:
-        plt.imsave(path, grid[:, :, 0], cmap="gray", vmin=0.0, vmax=1.0)
+        atomic_write_bytes(path, lambda handle: plt.imsave(handle, grid[:, :, 0], cmap="gray", vmin=0.0, vmax=1.0, format="png"))
     else:
-        plt.imsave(path, grid)
+        atomic_write_bytes(path, lambda handle: plt.imsave(handle, grid, format="png"))
     return path
 
 
@@ -97,10 +97,10 @@ def plot_sweep(
     values: Sequence[float], fid: Sequence[float], accuracy: Sequence[float | None], *, x_label: str, fid_label: str, path: str | Path
 ) -> Path:
     """FID (left axis) and clustering accuracy (right axis) against a swept setting."""
-    import matplotlib  # noqa: PLC0415
+    import matplotlib
 
     matplotlib.use("Agg")
-    import matplotlib.pyplot as plt  # noqa: PLC0415
+    import matplotlib.pyplot as plt
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -115,6 +115,6 @@ def plot_sweep(
         right.plot([v for v, _ in pairs], [100 * a for _, a in pairs], "s--", color="tab:red")
         right.set_ylabel("clustering accuracy (%)", color="tab:red")
     figure.tight_layout()
-    figure.savefig(path, dpi=120)
+    save_figure(figure, path)
     plt.close(figure)
     return path

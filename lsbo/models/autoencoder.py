@@ -24,11 +24,11 @@ from torch import nn
 from lsbo.models.codecs import SequenceCodec
 from lsbo.models.config import SequenceModelConfig
 from lsbo.models.networks import SequenceDecoder, SequenceEncoder
-from lsbo.train import LossTerms, combine_losses
+from lsbo.regularizers.terms import LossTerms, combine_losses
 
 
 class SequenceAutoencoder(nn.Module):
-    """Encoder and decoder of PROTOCOLS.md §2 around any regularizer of :mod:`lsbo.regularizers`."""
+    """Encoder and decoder of docs/protocols.md §2 around any regularizer of :mod:`lsbo.regularizers`."""
 
     def __init__(
         self,

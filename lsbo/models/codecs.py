@@ -12,7 +12,8 @@ masking of the Grammar VAE, where a derivation may not finish).
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import torch

@@ -1,4 +1,4 @@
-"""Encoder and decoder networks of the Grammar VAE (Kusner et al., 2017; PROTOCOLS.md §2).
+"""Encoder and decoder networks of the Grammar VAE (Kusner et al., 2017; docs/protocols.md §2).
 
 Both work on one-hot sequences of ``n_symbols`` classes (grammar productions, or characters for the
 CVAE baseline) of fixed length ``max_length``:
@@ -13,7 +13,7 @@ CVAE baseline) of fixed length ``max_length``:
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import torch
 from torch import nn

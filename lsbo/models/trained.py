@@ -9,8 +9,9 @@ missing or corrupt file, or a checkpoint of another kind, is a one-line :class:`
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -171,7 +172,7 @@ def grammar_from_payload(payload: dict[str, Any], path: Path) -> Any:
     text = payload["grammar_text"]
     tokenizer = payload.get("grammar_tokenizer")
     try:
-        if name in ("zinc", "expr"):
+        if name in Grammar.builtin_names():
             builtin = Grammar.builtin(name)
             if builtin.text.strip() == text.strip():
                 return builtin

@@ -1,4 +1,4 @@
-"""Objectives scored on decoded strings (PROTOCOLS.md §3): penalized logP, expressions, QED, user functions.
+"""Objectives scored on decoded strings (docs/protocols.md §3): penalized logP, expressions, QED, user functions.
 
 Every objective has ``name``, ``maximize`` and a batch ``__call__(strings) -> list[float | None]``;
 :func:`build_objective` makes one from a command-line target.

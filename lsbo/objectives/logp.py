@@ -1,4 +1,4 @@
-"""Penalized logP, the molecule objective of the Grammar VAE line of work (PROTOCOLS.md §3).
+"""Penalized logP, the molecule objective of the Grammar VAE line of work (docs/protocols.md §3).
 
 For a valid molecule the three components are
 

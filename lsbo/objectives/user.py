@@ -90,7 +90,7 @@ def load_target(target: str) -> Objective:
             module = importlib.import_module(module_name)
     except ObjectiveError:
         raise
-    except Exception as err:  # noqa: BLE001 - whatever the user's module raises becomes one line
+    except Exception as err:
         raise ObjectiveError(f"--target {target!r}: importing {module_name} failed: {type(err).__name__}: {err}") from None
     function = module
     for part in attribute.split("."):

@@ -22,7 +22,8 @@ from __future__ import annotations
 
 import functools
 import math
-from typing import Callable, NamedTuple, Sequence, TypeVar
+from collections.abc import Callable, Sequence
+from typing import NamedTuple, TypeVar, cast
 
 import torch
 from torch import Tensor
@@ -201,7 +202,7 @@ def imq_mmd(
     base = 2.0 * dim * prior_variance
 
     def kernel(squared: Tensor) -> Tensor:
-        return sum((base * s) / (base * s + squared) for s in scales)
+        return cast(Tensor, sum((base * s) / (base * s + squared) for s in scales))
 
     k_zz, k_rr = kernel(d_zz), kernel(d_rr)
     # Within-sample means leave the diagonal (self-similarity, always len(scales)) out.

@@ -87,13 +87,13 @@ def test_batch_level_terms_come_from_the_random_batch(zinc_indices, single_torch
     losses = model.compute_losses((rec_rows, reg_rows))
     expected_terms = model.regularizer(model.encoder_output(reg_rows)).terms
     for name, value in expected_terms.items():
-        assert float(losses.terms[name]) == pytest.approx(float(value), rel=1e-5)
+        assert float(losses.terms[name].detach()) == pytest.approx(float(value.detach()), rel=1e-5)
     reference, _ = _full_length_reference(model, rec_rows)
     assert float(losses.metrics["rec_ce"]) == pytest.approx(float(reference.detach()), rel=1e-5)
     # a per-row regularizer uses the reconstruction rows themselves
     rae = _tiny_zinc(grammar, "rae", full_length=False, batch_size=half)
-    own = rae.regularizer(rae.encoder_output(rec_rows)).terms["code_l2"]
-    assert float(rae.compute_losses((rec_rows, reg_rows)).terms["code_l2"]) == pytest.approx(float(own), rel=1e-5)
+    own = rae.regularizer(rae.encoder_output(rec_rows)).terms["code_l2"].detach()
+    assert float(rae.compute_losses((rec_rows, reg_rows)).terms["code_l2"].detach()) == pytest.approx(float(own), rel=1e-5)
 
 
 def test_bucketed_epochs_use_every_row_once_in_batches_of_similar_length() -> None:
@@ -135,10 +135,10 @@ def test_full_length_is_stored_and_a_resume_keeps_it(tmp_path: Path, expr_datase
         source="expr", data=expr_dataset_path, limit=80, out_dir=tmp_path, progress=False, preset="cpu", device="cpu",
         latent_dim=3, gru_hidden=8, dense_units=8, batch_size=32, epochs=1,
     )
-    train_sequence_model(TrainOptions(full_length=True, **options), log=lambda message: None)
+    train_sequence_model(TrainOptions(full_length=True, **options))
     assert load_checkpoint(tmp_path / "checkpoint.pt")["config"]["full_length"] is True
     with pytest.raises(CheckpointError, match="full_length"):
-        train_sequence_model(TrainOptions(full_length=False, resume=True, **{**options, "epochs": 2}), log=lambda m: None)
-    result = train_sequence_model(TrainOptions(resume=True, **{**options, "epochs": 2}), log=lambda message: None)
+        train_sequence_model(TrainOptions(full_length=False, resume=True, **{**options, "epochs": 2}))
+    result = train_sequence_model(TrainOptions(resume=True, **{**options, "epochs": 2}))
     assert len(result.history) == 2
     assert load_checkpoint(tmp_path / "checkpoint.pt")["config"]["full_length"] is True

@@ -19,7 +19,7 @@ def test_one_raising_input_becomes_none_with_its_message() -> None:
 
     results = evaluate_safely(objective_from_callable(length_unless_bad), ["ab", "bad", "abcd", None])
     assert [r.score for r in results] == [2.0, None, 4.0, None]
-    assert "ValueError: cannot score 'bad'" == results[1].error
+    assert results[1].error == "ValueError: cannot score 'bad'"
     assert results[3].error == "no valid string was decoded" and results[0].error is None
 
 

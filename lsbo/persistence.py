@@ -1,0 +1,299 @@
+"""File persistence: atomic writes, validated reads, append-only logs and directory ownership.
+
+Every file lsbo writes goes through this module, so one set of guarantees holds everywhere:
+
+* a replaced file (checkpoint, ``config.json``, ``results.json``, a table) is written to a temporary
+  file in the same directory, flushed, fsync'ed and moved over the old one with :func:`os.replace`,
+  so a process killed at any moment (or a full disk) leaves the old file or the new one, never half
+  of each, and never a stray temporary file;
+* an append-only log (``evaluations.jsonl``) gets whole lines only, each flushed and fsync'ed before
+  the call returns, and a reader tolerates a torn last line (the write that was in flight);
+* a directory that a long run owns (a model or optimisation directory) is held with
+  :class:`DirectoryLock`, an advisory ``flock`` the kernel releases when the holder dies, so a second
+  process is refused with a message naming the holder and a crashed one never leaves a stale lock.
+"""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import json
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from lsbo.errors import LsboError
+
+LOCK_NAME = ".lsbo.lock"
+
+
+class PersistenceError(LsboError):
+    """A file could not be written or read back as expected (disk full, malformed content, ...)."""
+
+
+class DirectoryLockedError(PersistenceError):
+    """Another live process owns the directory."""
+
+
+# --------------------------------------------------------------------------------------------------
+# atomic replacement
+
+
+def atomic_write_bytes(
+    path: Path | str, write: Callable[[BinaryIO], Any], *, check: Callable[[Path], Any] | None = None
+) -> Path:
+    """Call ``write(fileobj)`` on a temporary file beside ``path``, fsync it and rename it over ``path``.
+
+    Args:
+        path: the file to create or replace; its directory is created when missing.
+        write: a function writing the whole content to the binary file object it is given.
+        check: called with the temporary file's path once it is complete, before the rename; an
+            exception it raises leaves ``path`` untouched (e.g. a download whose row count is wrong).
+
+    Returns:
+        ``path``.
+
+    Raises:
+        PersistenceError: when the file cannot be written (e.g. the disk is full); the old file, if
+            any, is untouched and no temporary file remains.
+    """
+    path = Path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as err:
+        raise PersistenceError(f"cannot write {path}: {err.strerror or err}") from None
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            write(handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+        if check is not None:
+            check(Path(tmp_name))
+        os.replace(tmp_name, path)
+    except BaseException as err:
+        # Never leave a stray temporary file behind, whatever interrupted the write.
+        try:
+            os.unlink(tmp_name)
+        except FileNotFoundError:
+            pass
+        if isinstance(err, OSError):
+            raise PersistenceError(f"cannot write {path}: {err.strerror or err}") from None
+        raise
+    _fsync_directory(path.parent)
+    return path
+
+
+def atomic_write_text(path: Path | str, text: str) -> Path:
+    """Atomically replace a text file with ``text`` (UTF-8)."""
+    data = text.encode("utf-8")
+    return atomic_write_bytes(path, lambda handle: handle.write(data))
+
+
+def write_json(path: Path | str, payload: Any, *, indent: int | None = 2, sort_keys: bool = False) -> Path:
+    """Atomically replace ``path`` with ``payload`` as JSON (non-finite floats are refused)."""
+    try:
+        text = json.dumps(payload, indent=indent, allow_nan=False, sort_keys=sort_keys)
+    except ValueError as err:
+        raise PersistenceError(f"cannot write {path}: {err}") from None
+    return atomic_write_text(path, text + "\n")
+
+
+def save_figure(figure: Any, path: Path | str, *, dpi: int = 120) -> Path:
+    """Atomically write a matplotlib figure; the format follows the suffix (``.png``, ``.pdf``, ...)."""
+    fmt = Path(path).suffix.lstrip(".").lower() or "png"
+    return atomic_write_bytes(path, lambda handle: figure.savefig(handle, format=fmt, dpi=dpi))
+
+
+def _fsync_directory(directory: Path) -> None:
+    # The rename itself is durable only once the directory entry is flushed (POSIX); not every
+    # platform allows opening a directory, in which case the rename is still atomic, just not synced.
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+# --------------------------------------------------------------------------------------------------
+# validated reads
+
+
+def read_json(path: Path | str, *, expect: type | tuple[type, ...] | None = dict, what: str = "file") -> Any:
+    """Read a JSON file, failing with one line naming the file when it is missing or malformed.
+
+    Args:
+        path: the file.
+        expect: the type the top-level value must have (``None`` accepts any).
+        what: what the file is, for the message (e.g. ``"run description"``).
+
+    Raises:
+        PersistenceError: missing, unreadable, not JSON, or of the wrong top-level type.
+    """
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise PersistenceError(f"{what} {path} does not exist") from None
+    except (OSError, UnicodeDecodeError) as err:
+        raise PersistenceError(f"{what} {path} cannot be read: {err}") from None
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise PersistenceError(f"{what} {path} is not valid JSON (line {err.lineno}: {err.msg})") from None
+    if expect is not None and not isinstance(value, expect):
+        names = " or ".join(t.__name__ for t in (expect if isinstance(expect, tuple) else (expect,)))
+        raise PersistenceError(f"{what} {path} holds a {type(value).__name__}, expected a JSON {names}")
+    return value
+
+
+# --------------------------------------------------------------------------------------------------
+# append-only JSON lines
+
+
+def append_jsonl(path: Path | str, record: Any, *, separators: tuple[str, str] | None = None) -> None:
+    """Append one JSON record as a whole line, flushed and fsync'ed before returning.
+
+    ``separators`` is passed to :func:`json.dumps` (e.g. ``(",", ":")`` for compact lines).
+
+    A torn line left by a process killed mid-write is completed with a newline first, so the new
+    record always starts on its own line (:func:`read_jsonl` then skips the torn one).
+    """
+    path = Path(path)
+    try:
+        line = json.dumps(record, allow_nan=False, separators=separators)
+    except ValueError as err:
+        raise PersistenceError(f"cannot append to {path}: {err}") from None
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(path, "ab+") as handle:
+            prefix = b""
+            if handle.tell() > 0:
+                handle.seek(-1, os.SEEK_END)
+                if handle.read(1) != b"\n":
+                    prefix = b"\n"
+            handle.write(prefix + line.encode("utf-8") + b"\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+    except OSError as err:
+        raise PersistenceError(f"cannot append to {path}: {err.strerror or err}") from None
+
+
+def read_jsonl(path: Path | str, *, what: str = "file") -> list[Any]:
+    """Read a JSON-lines file written by :func:`append_jsonl`.
+
+    Blank lines are skipped, and so is a torn final line (one without its newline that does not
+    parse: the write that was in flight when a process died). Any other malformed line is an error
+    naming the file and line, since silently dropping it would lose or repeat work.
+
+    Returns:
+        The records in file order; ``[]`` when the file does not exist.
+    """
+    path = Path(path)
+    if not path.exists():
+        return []
+    try:
+        raw = path.read_bytes()
+    except OSError as err:
+        raise PersistenceError(f"{what} {path} cannot be read: {err}") from None
+    lines = raw.split(b"\n")
+    records = []
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            records.append(json.loads(line.decode("utf-8")))
+        except (json.JSONDecodeError, UnicodeDecodeError) as err:
+            is_torn_tail = number == len(lines)  # the last piece has no newline after it
+            if is_torn_tail:
+                break
+            raise PersistenceError(f"{what} {path}, line {number}: not valid JSON ({err})") from None
+    return records
+
+
+# --------------------------------------------------------------------------------------------------
+# directory ownership
+
+
+class DirectoryLock:
+    """Exclusive ownership of a directory by one process, for as long as the lock is held.
+
+    The lock is an advisory ``flock`` on ``DIR/.lsbo.lock``, which holds the owner's pid and command
+    for the refusal message. The kernel drops the lock when the owning process exits in any way
+    (including ``kill -9``), so a stale lock file never blocks a later run: it is simply re-locked.
+
+    Example:
+        >>> with DirectoryLock(out_dir, purpose="lsbo train"):
+        ...     train(...)
+    """
+
+    def __init__(self, directory: Path | str, *, purpose: str = "lsbo") -> None:
+        self.directory = Path(directory)
+        self.purpose = purpose
+        self._fd: int | None = None
+
+    @property
+    def path(self) -> Path:
+        return self.directory / LOCK_NAME
+
+    def acquire(self) -> "DirectoryLock":
+        """Take the lock, or raise :class:`DirectoryLockedError` naming the live holder."""
+        if self._fd is not None:
+            return self
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as err:
+            raise PersistenceError(f"cannot lock {self.directory}: {err.strerror or err}") from None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as err:
+            holder = _read_holder(fd)
+            os.close(fd)
+            if err.errno in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
+                raise DirectoryLockedError(
+                    f"{self.directory} is in use by another process ({holder}); wait for it to finish, "
+                    f"stop it, or use another directory"
+                ) from None
+            raise PersistenceError(f"cannot lock {self.directory}: {err.strerror or err}") from None
+        os.ftruncate(fd, 0)
+        os.write(fd, f"pid {os.getpid()}: {self.purpose}\n".encode())
+        self._fd = fd
+        return self
+
+    def release(self) -> None:
+        """Give the lock up (the lock file stays; it means nothing once unlocked)."""
+        if self._fd is None:
+            return
+        try:
+            os.ftruncate(self._fd, 0)
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+        finally:
+            os.close(self._fd)
+            self._fd = None
+
+    @property
+    def held(self) -> bool:
+        return self._fd is not None
+
+    def __enter__(self) -> "DirectoryLock":
+        return self.acquire()
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+
+
+def _read_holder(fd: int) -> str:
+    try:
+        os.lseek(fd, 0, os.SEEK_SET)
+        text = os.read(fd, 200).decode("utf-8", "replace").strip()
+    except OSError:
+        text = ""
+    return text or "holder unknown"
