@@ -9,7 +9,10 @@ cross-entropy and its gradient are exactly zero, and the stack-machine decoder n
 steps either (a finished row is padding). Running the GRU only to the longest derivation of a batch
 (:meth:`lsbo.models.codecs.SequenceCodec.loss_steps`) and dividing the summed cross-entropy by the
 full ``N * T`` therefore gives the same loss, gradients and metrics as the full-length computation
-(``tests/models/test_batching.py`` compares them directly).
+(``tests/models/test_batching.py`` compares them directly). The first padding step is forced too
+(the derivation's last production empties the stack), so, unlike for a character model, no padding
+step needs to be learned: the loss over "the real steps plus the first padding step" is the same
+number, and the longest row of a batch needs no extra step.
 
 That alone helps little for random batches (their longest derivation is near the 99th
 percentile). :class:`LengthBucketedBatches` groups rows of similar length: every epoch it shuffles
