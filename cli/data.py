@@ -15,7 +15,10 @@ GRAMMAR_HELP = (
     "Built-in grammar name (zinc, expr) or a grammar file; default from the source (zinc for zinc250k and "
     ".smi/.csv files, expr for expr; another file needs one for a grammar model)."
 )
-TOKENIZER_HELP = "Tokenizer of a grammar file: 'whitespace' (default: longest match over its terminals)."
+TOKENIZER_HELP = (
+    "Tokenizer of a grammar file: 'whitespace' or 'optional-spaces' (default: the file's '# tokenizer:' header, "
+    "else longest match over its terminals)."
+)
 
 
 def _prepare(

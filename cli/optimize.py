@@ -18,7 +18,9 @@ def _run_with_progress(
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from lsbo.bo import run_optimization
+    from lsbo.bo.loop import check_run
 
+    check_run(model, out, config, only_trials)  # a refusal is one line, not one under a started progress bar
     console = Console(stderr=True)
     total = len(only_trials or range(config.trials)) * config.iterations * config.batch_size
     with Progress(TextColumn("[bold]optimize"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
@@ -30,9 +32,13 @@ def _run_with_progress(
             shown = "invalid" if score is None else f"{score:.4g}"
             progress.update(task, advance=1, status=f"trial {record['trial']} it {record['iteration']}: {shown}")
 
-        results = run_optimization(model, objective, out, config, target=target, resume=resume,
-                                   log=lambda message: progress.console.log(message), on_evaluation=on_evaluation,
-                                   only_trials=only_trials)
+        try:
+            results = run_optimization(model, objective, out, config, target=target, resume=resume,
+                                       log=lambda message: progress.console.log(message), on_evaluation=on_evaluation,
+                                       only_trials=only_trials)
+        except BaseException:
+            progress.remove_task(task)  # the error line (or the interrupted line) is then the last one printed
+            raise
         progress.update(task, completed=total)
     return results
 
@@ -65,23 +71,21 @@ def optimize(
     ),
 ) -> None:
     """Bayesian optimisation in a trained model's latent space (docs/protocols.md §4)."""
-    import torch
-
     from lsbo.bo import BOConfig
     from lsbo.bo.acquisition import AcquisitionOptions
     from lsbo.models import load_model
     from lsbo.objectives import build_objective
 
-    if threads is not None:
-        torch.set_num_threads(max(1, threads))
-    model = load_model(model_dir, device=device)
-    objective = build_objective(target, model=model)
+    _set_threads(threads)
+    # every flag is checked before the model is loaded (and long before anything is written)
     config = BOConfig(
         trials=trials, iterations=iterations, batch_size=batch, surrogate=surrogate, n_inducing=inducing, attempts=attempts,
         seed=seed, max_train_points=max_train_points, box=box, acquisition=AcquisitionOptions(name=acquisition),  # type: ignore[arg-type]
         complete=not plain_masking,
     )
     config.validate()
+    model = load_model(model_dir, device=device)
+    objective = build_objective(target, model=model)
     results = _run_with_progress(model, objective, out, config, target=target, resume=resume, only_trials=trial)
     if results.get("complete") is False:
         typer.echo(f"trial(s) {', '.join(map(str, sorted(set(trial or []))))} done in {out}; still running or not started: "
@@ -114,7 +118,7 @@ def quickstart(
     # Every training value is checked before anything is written (--expressions is the training --limit).
     options = check_train_options(TrainOptions(
         source="expr", out_dir=model_dir, preset="cpu", epochs=epochs, limit=n_expressions, seed=seed, device=device,
-        resume=True, threads=threads,
+        threads=threads,
     ))
     if threads is not None:
         import torch
@@ -132,6 +136,18 @@ def quickstart(
     typer.echo((run_dir / "table.md").read_text(encoding="utf-8"))
     typer.echo(f"model: {model_dir}; results: {run_dir / 'results.json'}; table: {run_dir / 'table.md'}; "
                f"plot: {run_dir / 'best_so_far.png'}; next: lsbo optimize --target expr --model {model_dir} --out RUN")
+
+
+def _set_threads(threads: Optional[int]) -> None:
+    from lsbo.errors import ConfigError
+
+    if threads is None:
+        return
+    if threads < 1:
+        raise ConfigError(f"--threads {threads}: must be at least 1")
+    import torch
+
+    torch.set_num_threads(threads)
 
 
 def register(app: typer.Typer) -> None:

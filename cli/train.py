@@ -85,7 +85,7 @@ def evaluate(
     from rich.console import Console
     from rich.table import Table
 
-    from lsbo.evaluate import EVALUATION_NAME, SUMMARY_ROWS, evaluate_model
+    from lsbo.evaluate import EVALUATION_NAME, SUMMARY_ROWS, TRAINING_CURVES_NAME, evaluate_model
 
     _set_threads(threads)
     result = evaluate_model(
@@ -98,7 +98,11 @@ def evaluate(
         value = result[key]
         table.add_row(label, "n/a" if value != value else f"{value:.4f}")  # NaN: undefined (e.g. no valid sample)
     Console().print(table)
-    typer.echo(f"decoding mask: {result['masking']}; written: {Path(model_dir) / EVALUATION_NAME}")
+    for warning in result["warnings"]:
+        typer.secho(f"warning: {warning}", fg=typer.colors.YELLOW, err=True)
+    curves = Path(model_dir) / TRAINING_CURVES_NAME
+    typer.echo(f"decoding mask: {result['masking']}; written: {Path(model_dir) / EVALUATION_NAME}"
+               + (f" and {curves}" if curves.is_file() else ""))
 
 
 def sample(
@@ -125,29 +129,32 @@ def sample(
 
 def encode(
     model_dir: Path = typer.Argument(..., help="A trained model directory."),
-    file: Path = typer.Argument(..., help="Strings to encode, one per line."),
+    file: Optional[Path] = typer.Argument(None, help="Strings to encode, one per line; '-' reads standard input."),
+    inline: Optional[list[str]] = typer.Option(
+        None, "--string", "-s", help="A string to encode (repeatable), instead of FILE: -s 'x + 1' -s 'sin(x)'."
+    ),
     out: Optional[Path] = typer.Option(
         None, "--out", help="Write the codes to a .npy, .csv (commas) or .txt (spaces) file instead of stdout."
     ),
     device: str = typer.Option("auto", "--device", help="auto | cpu | cuda."),
 ) -> None:
-    """Latent codes (means) of strings; rows that cannot be encoded are NaN and reported."""
+    """Latent codes (means) of strings from FILE, standard input ('-') or --string; rows that cannot be
+    encoded are NaN and reported with the reason."""
     from lsbo.models import load_model
 
     if out is not None:
-        _latent_format(out)  # an unknown suffix fails before the model loads and the strings are encoded
-    numbered = _read_lines(file)
+        _check_latent_output(out)  # a bad --out fails before the model loads and the strings are encoded
+    numbered = _strings_to_encode(file, inline or [])
     model = load_model(model_dir, device=device)
     codes, ok = model.encode([text for _, text in numbered])
     array = codes.cpu().numpy()
-    for (line, _), good in zip(numbered, ok):
-        if not good:
-            typer.secho(f"{file}:{line}: cannot be encoded by this model; its row is NaN", fg=typer.colors.YELLOW, err=True)
+    failed = [(where, text) for (where, text), good in zip(numbered, ok) if not good]
+    for (where, _), reason in zip(failed, _encode_reasons(model, [text for _, text in failed])):
+        typer.secho(f"{where}: cannot be encoded by this model ({reason}); its row is NaN", fg=typer.colors.YELLOW, err=True)
     if out is None:
         for row in array:
             typer.echo(",".join(f"{v:.6g}" for v in row))
         return
-    out.parent.mkdir(parents=True, exist_ok=True)  # a missing folder must not lose the encoding just done
     _write_latents(out, array)
 
 
@@ -167,14 +174,20 @@ def decode(
 
     from lsbo.models import load_model
 
-    z = _read_latents(file)
+    z, rows = _read_latents(file)
     model = load_model(model_dir, device=device)
     if z.shape[1] != model.latent_dim:
         from lsbo.errors import DataError
 
         raise DataError(f"{file}: rows have {z.shape[1]} numbers but the model's latent size is {model.latent_dim}")
     generator = torch.Generator(device=model.device).manual_seed(seed)
-    _print_strings(model.decode(torch.from_numpy(z), sample=stochastic, generator=generator, complete=not plain_masking))
+    import numpy as np
+
+    non_finite = [where for where, finite in zip(rows, np.isfinite(z).all(axis=1)) if not finite]
+    _print_strings(
+        model.decode(torch.from_numpy(z), sample=stochastic, generator=generator, complete=not plain_masking),
+        non_finite=non_finite,
+    )
 
 
 # ----------------------------------------------------------------------------------------------
@@ -206,6 +219,33 @@ def parse_regularizer_options(pairs: list[str]) -> dict[str, Any]:
     return options
 
 
+def _strings_to_encode(file: Path | None, inline: list[str]) -> list[tuple[str, str]]:
+    """``(where, string)`` of the strings ``lsbo encode`` was given: FILE (``-``: standard input) or
+    ``--string`` values, exactly one of the two; ``where`` names the line or the flag for messages."""
+    import sys
+
+    from lsbo.errors import ConfigError
+
+    if file is not None and inline:
+        raise ConfigError("give the strings as FILE or with --string, not both")
+    if inline:
+        return [(f"--string {i} ({text!r})", text) for i, text in enumerate(inline, start=1)]
+    if file is None:
+        raise ConfigError("no strings to encode: give a FILE (one string per line), '-' to read standard input, or --string TEXT")
+    if str(file) == "-":
+        lines = sys.stdin.read().splitlines()
+        return [(f"<stdin>:{n}", line.strip()) for n, line in enumerate(lines, start=1) if line.strip()]
+    return [(f"{file}:{n}", text) for n, text in _read_lines(file)]
+
+
+def _encode_reasons(model: Any, strings: list[str]) -> list[str]:
+    """Why each string could not be encoded: the grammar's reason, or the character vocabulary's."""
+    grammar = model.grammar
+    if grammar is not None:
+        return [reason or "rejected" for reason in grammar.encode(strings).reasons]
+    return [reason or "rejected" for reason in model.codec.vocabulary.reasons(strings)]
+
+
 def _read_lines(file: Path) -> list[tuple[int, str]]:
     """Non-blank stripped lines with their 1-based line numbers in ``file`` (for messages)."""
     from lsbo.errors import DataError
@@ -234,7 +274,21 @@ def _latent_format(path: Path) -> str | None:
     return LATENT_FORMATS[suffix]
 
 
+def _check_latent_output(path: Path) -> None:
+    """ConfigError naming --out for a path that cannot take the codes: an unknown suffix, a directory,
+    or a parent that is a file (checked before any work, so nothing is computed for nothing)."""
+    from lsbo.errors import ConfigError
+
+    _latent_format(path)
+    if path.is_dir():
+        raise ConfigError(f"--out {path} is a directory; give a file name ending in {', '.join(LATENT_FORMATS)}")
+    parent = next((p for p in path.parents if p.exists()), None)
+    if parent is not None and not parent.is_dir():
+        raise ConfigError(f"--out {path}: {parent} is a file, not a folder")
+
+
 def _write_latents(path: Path, array) -> None:  # array: np.ndarray (N, d)
+    """Write the codes atomically (a missing folder is created: it must not lose the encoding just done)."""
     import numpy as np
 
     from lsbo.persistence import atomic_write_bytes
@@ -246,18 +300,24 @@ def _write_latents(path: Path, array) -> None:  # array: np.ndarray (N, d)
         atomic_write_bytes(path, lambda handle: np.savetxt(handle, array, delimiter=delimiter, fmt="%.8g"))
 
 
-def _read_latents(file: Path):  # -> np.ndarray (N, d) float32
+def _read_latents(file: Path):  # -> (np.ndarray (N, d) float32, where each row is: "FILE:LINE" or "FILE row N")
     import numpy as np
 
     from lsbo.errors import DataError
 
     if file.suffix.lower() == ".npy":
+        if not file.is_file():
+            raise DataError(f"{file}: no such file")
         try:
             array = np.load(file, allow_pickle=False)
         except (OSError, ValueError) as err:
-            raise DataError(f"{file}: not a readable .npy array ({err})") from None
+            raise DataError(f"{file}: not a readable .npy array ({str(err).splitlines()[0]})") from None
+        if array.dtype.kind not in "biuf":
+            raise DataError(f"{file}: holds {array.dtype} values, not numbers; expected a float array of latent points")
+        where = [f"{file} row {i}" for i in range(1, (len(array) if array.ndim > 1 else 1) + 1)]
     else:
         rows = []
+        where = []
         first_line = 0
         for number, line in _read_lines(file):
             try:
@@ -268,17 +328,25 @@ def _read_latents(file: Path):  # -> np.ndarray (N, d) float32
                 raise DataError(f"{file}:{number}: {len(row)} values, but line {first_line} has {len(rows[0])}")
             first_line = first_line or number
             rows.append(row)
+            where.append(f"{file}:{number}")
         array = np.asarray(rows)
     array = np.atleast_2d(np.asarray(array, dtype=np.float32))
     if array.ndim != 2:
         raise DataError(f"{file}: expected a 2-D array of latent points, got shape {array.shape}")
-    return array
+    return array, where
 
 
-def _print_strings(strings: list[str | None]) -> None:
+def _print_strings(strings: list[str | None], non_finite: list[str] | None = None) -> None:
+    """One line per string (empty where there is none); on stderr, the non-finite input points by
+    name (``non_finite``: where each came from) and the count of the other empty lines."""
+    non_finite = non_finite or []
     for text in strings:
         typer.echo("" if text is None else text)
-    invalid = sum(text is None for text in strings)
+    for where in non_finite[:10]:
+        typer.secho(f"{where}: non-finite latent point (NaN or inf): no string (empty line)", fg=typer.colors.YELLOW, err=True)
+    if len(non_finite) > 10:
+        typer.secho(f"... and {len(non_finite) - 10} more non-finite points", fg=typer.colors.YELLOW, err=True)
+    invalid = sum(text is None for text in strings) - len(non_finite)
     if invalid:
         typer.secho(f"{invalid} of {len(strings)} did not decode to a complete string (empty lines)", fg=typer.colors.YELLOW, err=True)
 

@@ -35,3 +35,24 @@ def resolve_device(name: str | torch.device = "auto") -> torch.device:
             )
         return device
     raise ConfigError(f"device {name!r}: expected one of {', '.join(DEVICE_CHOICES)} (or cuda:N)", parameter="device")
+
+
+def available_memory_bytes(device: str | torch.device = "cpu") -> int:
+    """Memory a new allocation can use now: free GPU memory on CUDA, else the host's available memory.
+
+    Used to refuse sizes that cannot fit (a one-line error) instead of failing inside the allocator.
+    """
+    device = torch.device(device)
+    if device.type == "cuda":
+        free, _total = torch.cuda.mem_get_info(device)
+        return int(free)
+    try:
+        with open("/proc/meminfo", encoding="ascii") as handle:
+            for line in handle:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    import os
+
+    return int(os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))

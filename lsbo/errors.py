@@ -44,3 +44,8 @@ class ConfigError(LsboError):
 
 class ObjectiveError(LsboError):
     """An objective could not be created (e.g. a `module:function` target that does not import)."""
+
+
+class InputTypeError(LsboError, TypeError):
+    """A library function was given a value of the wrong type (e.g. one string where a list of strings
+    is expected); the message names the parameter."""

@@ -295,8 +295,14 @@ class GMMPrior(nn.Module):
         return torch.softmax(self.component_log_prob(z), dim=1)
 
     def assign(self, z: Tensor) -> Tensor:
-        """Most likely component of every row (the clustering of paper Section 4.2), shape (N,)."""
-        return self.component_log_prob(z).argmax(dim=1)
+        """Most likely component of every row (the clustering of paper Section 4.2), shape (N,).
+
+        A row with a NaN or infinite coordinate belongs to no component and gets -1 (an argmax over
+        its NaN or all ``-inf`` log-probabilities would name component 0).
+        """
+        log_prob = self.component_log_prob(z)
+        finite_rows = torch.isfinite(self._check_latents(z)).all(dim=1)
+        return torch.where(finite_rows, log_prob.argmax(dim=1), torch.full_like(finite_rows, -1, dtype=torch.long))
 
     # ------------------------------------------------------------------ sampling
     def sample(self, n: int, generator: torch.Generator | None = None) -> tuple[Tensor, Tensor]:

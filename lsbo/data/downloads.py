@@ -11,7 +11,6 @@ fail that way at once, without touching the network (air-gapped machines, tests 
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import os
 import urllib.error
@@ -78,15 +77,20 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
-def count_rows(path: Path, column: str | None = None) -> int:
-    """Number of items in a dataset file: CSV records (header excluded) when ``column`` is given,
-    else non-empty lines. CSV cells may span lines (the ZINC CSV quotes a newline into every SMILES)."""
-    with open(path, newline="", encoding="utf-8", errors="replace") as handle:
-        if column is not None:
-            reader = csv.reader(handle)
-            next(reader, None)
-            return sum(1 for _ in reader)
-        return sum(1 for line in handle if line.strip())
+def count_rows(path: Path, column: str | None = None, suffix: str | None = None) -> int:
+    """Number of rows of a dataset file, counted by the reader ``lsbo data prepare`` and training use
+    (:func:`lsbo.data.sources.read_file`), so both report the same total: CSV records, header
+    excluded, for ``.csv`` (cells may span lines: the ZINC CSV quotes a newline into every SMILES);
+    lines for ``.smi`` and text files. The format follows ``suffix`` (default: the file's own, e.g.
+    the final name's suffix for a partial download)."""
+    from lsbo.data.sources import read_csv, read_smi, read_txt
+
+    kind = (suffix if suffix is not None else path.suffix).lower()
+    if kind == ".csv":
+        return len(read_csv(path, column or "smiles")[0])
+    if kind == ".smi":
+        return len(read_smi(path)[0])
+    return len(read_txt(path)[0])
 
 
 def recorded_sha256(path: Path) -> str | None:
@@ -190,7 +194,7 @@ def download(
                 f"downloaded {manifest.filename} has sha256 {digest}, expected {manifest.sha256} "
                 f"(from {manifest.url}); pass a verified copy with --data PATH"
             )
-        rows = count_rows(partial, manifest.column)
+        rows = count_rows(partial, manifest.column, suffix=Path(manifest.filename).suffix)
         if manifest.rows is not None and rows != manifest.rows:
             raise DownloadError(
                 f"downloaded {manifest.filename} has {rows} rows, expected {manifest.rows} "

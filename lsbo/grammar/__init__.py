@@ -8,7 +8,7 @@ molecule and expression experiments (docs/protocols.md §2).
 from lsbo.grammar.grammar import DEFAULT_MAX_LENGTH, DecodedBatch, EncodeResult, Grammar
 from lsbo.grammar.parser import FastParser
 from lsbo.grammar.tables import GrammarTables
-from lsbo.grammar.tokenizer import LongestMatchTokenizer, Tokenizer, WhitespaceTokenizer
+from lsbo.grammar.tokenizer import LongestMatchTokenizer, OptionalSpacesTokenizer, Tokenizer, WhitespaceTokenizer
 
 __all__ = [
     "DEFAULT_MAX_LENGTH",
@@ -18,6 +18,7 @@ __all__ = [
     "Grammar",
     "GrammarTables",
     "LongestMatchTokenizer",
+    "OptionalSpacesTokenizer",
     "Tokenizer",
     "WhitespaceTokenizer",
 ]

@@ -22,7 +22,7 @@ import torch
 from lsbo.errors import CheckpointError, ConfigError
 from lsbo.images.data import ImageSplit, ImageTensorDataset, load_image_split
 from lsbo.images.models import ImageAutoencoder, ImageModelConfig, build_image_model
-from lsbo.persistence import write_json
+from lsbo.persistence import owned_directory, write_json
 
 logger = logging.getLogger(__name__)
 
@@ -111,55 +111,57 @@ def train_image_model(
     out_dir = Path(out_dir)
     resolve_device(device)  # a missing CUDA device is refused before any data is read
     config = ImageModelConfig.from_preset(dataset, preset, regularizer=regularizer, epochs=epochs, seed=seed, **overrides)
-    stored = _stored_run(out_dir) if resume else None
-    if stored is not None:
-        from lsbo.checkpoint import check_config
+    # one owner for the whole run: a second training into out_dir is refused, naming this process
+    with owned_directory(out_dir, purpose=f"lsbo images train --out {out_dir}"):
+        stored = _stored_run(out_dir) if resume else None
+        if stored is not None:
+            from lsbo.checkpoint import check_config
 
-        # Resuming must continue the same network on the same images, or the run mixes two setups.
-        requested = {key: value for key, value in config.to_dict().items() if key in _SHAPE_FIELDS}
-        requested["seed"] = seed
-        check_config(stored["image_config"], requested, out_dir / CONFIG_NAME)
-        check_config(stored["data"], {"limit": limit, "val_fraction": val_fraction}, out_dir / CONFIG_NAME)
-    elif not resume and (out_dir / "checkpoint.pt").exists():
-        raise ConfigError(f"{out_dir} already holds a trained model: pass --resume to continue it, or another --out")
+            # Resuming must continue the same network on the same images, or the run mixes two setups.
+            requested = {key: value for key, value in config.to_dict().items() if key in _SHAPE_FIELDS}
+            requested["seed"] = seed
+            check_config(stored["image_config"], requested, out_dir / CONFIG_NAME)
+            check_config(stored["data"], {"limit": limit, "val_fraction": val_fraction}, out_dir / CONFIG_NAME)
+        elif not resume and (out_dir / "checkpoint.pt").exists():
+            raise ConfigError(f"{out_dir} already holds a trained model: pass --resume to continue it, or another --out")
 
-    full_train = load_image_split(config.dataset, "train", data_dir, limit)
-    train_split, val_split = split_train_validation(full_train, val_fraction, seed)
-    # Seed the global generator before the weights are initialised, so a run's result does not
-    # depend on what ran before it in the same process (a sweep, a benchmark).
-    torch.manual_seed(seed)
-    model = build_image_model(config, generator=torch.Generator().manual_seed(seed))
-    data_info = {
-        "dataset": config.dataset,
-        "origin": full_train.origin,
-        "data_dir": str(data_dir) if data_dir is not None else None,
-        "limit": limit,
-        "val_fraction": val_fraction,
-        "n_train": len(train_split),
-        "n_validation": len(val_split),
-    }
-    out_dir.mkdir(parents=True, exist_ok=True)
-    write_json(
-        out_dir / CONFIG_NAME,
-        {"kind": MODEL_KIND, "image_config": config.to_dict(), "regularizer_config": model.regularizer.config, "data": data_info},
-        sort_keys=True,
-    )
-    trainer_config = TrainerConfig(
-        epochs=config.epochs, learning_rate=config.learning_rate, seed=seed, device=device, progress=progress
-    )
-    extra = {
-        "kind": MODEL_KIND,
-        "image_config": config.to_dict(),
-        "regularizer_config": model.regularizer.config,
-        "data": data_info,
-    }
-    trainer = Trainer(model, trainer_config, out_dir, extra_state=extra)
-    result = trainer.fit(
-        image_loader(train_split, config.batch_size, shuffle=True, seed=seed),
-        image_loader(val_split, config.batch_size, shuffle=False),
-        resume=resume,
-    )
-    return ImageTrainingRun(model=model, config=config, out_dir=out_dir, stop_reason=result.stop_reason, history=result.history)
+        full_train = load_image_split(config.dataset, "train", data_dir, limit)
+        train_split, val_split = split_train_validation(full_train, val_fraction, seed)
+        # Seed the global generator before the weights are initialised, so a run's result does not
+        # depend on what ran before it in the same process (a sweep, a benchmark).
+        torch.manual_seed(seed)
+        model = build_image_model(config, generator=torch.Generator().manual_seed(seed))
+        data_info = {
+            "dataset": config.dataset,
+            "origin": full_train.origin,
+            "data_dir": str(data_dir) if data_dir is not None else None,
+            "limit": limit,
+            "val_fraction": val_fraction,
+            "n_train": len(train_split),
+            "n_validation": len(val_split),
+        }
+        out_dir.mkdir(parents=True, exist_ok=True)
+        write_json(
+            out_dir / CONFIG_NAME,
+            {"kind": MODEL_KIND, "image_config": config.to_dict(), "regularizer_config": model.regularizer.config, "data": data_info},
+            sort_keys=True,
+        )
+        trainer_config = TrainerConfig(
+            epochs=config.epochs, learning_rate=config.learning_rate, seed=seed, device=device, progress=progress
+        )
+        extra = {
+            "kind": MODEL_KIND,
+            "image_config": config.to_dict(),
+            "regularizer_config": model.regularizer.config,
+            "data": data_info,
+        }
+        trainer = Trainer(model, trainer_config, out_dir, extra_state=extra)
+        result = trainer.fit(
+            image_loader(train_split, config.batch_size, shuffle=True, seed=seed),
+            image_loader(val_split, config.batch_size, shuffle=False),
+            resume=resume,
+        )
+        return ImageTrainingRun(model=model, config=config, out_dir=out_dir, stop_reason=result.stop_reason, history=result.history)
 
 
 @dataclass

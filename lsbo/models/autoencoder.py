@@ -23,7 +23,7 @@ from torch import nn
 
 from lsbo.models.codecs import SequenceCodec
 from lsbo.models.config import SequenceModelConfig
-from lsbo.models.networks import SequenceDecoder, SequenceEncoder
+from lsbo.models.networks import SequenceDecoder, SequenceEncoder, glorot_init_
 from lsbo.regularizers.terms import LossTerms, combine_losses
 
 
@@ -50,6 +50,7 @@ class SequenceAutoencoder(nn.Module):
             conv_kernels=config.conv_kernels,
             dense_units=config.dense_units,
             n_outputs=regularizer.n_encoder_outputs * config.latent_dim,
+            batch_norm=config.encoder_batch_norm,
         )
         self.decoder = SequenceDecoder(
             latent_dim=config.latent_dim,
@@ -57,7 +58,11 @@ class SequenceAutoencoder(nn.Module):
             gru_hidden=config.gru_hidden,
             gru_layers=config.gru_layers,
             n_symbols=codec.n_symbols,
+            input_batch_norm=config.decoder_batch_norm,
         )
+        if config.init == "glorot":
+            glorot_init_(self.encoder)
+            glorot_init_(self.decoder)
 
     # -- pieces --------------------------------------------------------------------------------
 
@@ -95,23 +100,33 @@ class SequenceAutoencoder(nn.Module):
         """Eq. 9 for one batch: ``indices`` ``(N, T)``, or ``(indices,)``, or ``(indices, regularizer_indices)``.
 
         With a second tensor (a uniformly random batch, :class:`lsbo.models.batching.LengthBucketedBatches`)
-        a batch-level regularizer's terms are computed on it instead of on ``indices``. The
+        a batch-level regularizer's terms are computed on it instead of on ``indices``, and the
+        decoder's batch norm on the code (``decoder_batch_norm``) normalises with its statistics,
+        not with those of the length-bucketed ``indices``. The
         cross-entropy is summed over the steps the loss needs and divided by ``N * T`` whatever
         their number, so it is the mean per-step cross-entropy of the full-length computation.
         """
         indices, regularizer_indices = _unpack(batch)
         n, length = indices.shape
-        if regularizer_indices is not None and self.regularizer.batch_statistic:
+        reference = None  # codes of the random batch whose statistics the decoder's batch norm uses
+        if regularizer_indices is not None:
             # one encoder pass over both batches; the codes of `indices` go to the decoder
             both = self.encoder_output(torch.cat((indices, regularizer_indices.long())))
-            terms = self.regularizer(both[n:]).terms
-            z = self.regularizer.code(both[:n])
+            if self.regularizer.batch_statistic:
+                random_batch = self.regularizer(both[n:])
+                terms, z = random_batch.terms, self.regularizer.code(both[:n])
+            else:
+                regularized = self.regularizer(both[:n])
+                terms, z = regularized.terms, regularized.z
+                random_batch = self.regularizer(both[n:]) if self.decoder.code_norm is not None else None
+            if self.decoder.code_norm is not None:
+                reference = random_batch.z
         else:
             regularized = self.regularizer(self.encoder_output(indices))
             terms, z = regularized.terms, regularized.z
         steps = self.loss_steps(indices)
         targets = indices[:, :steps]
-        logits = self.masked_logits(self.decoder(z, steps), targets)
+        logits = self.masked_logits(self.decoder(z, steps, reference=reference), targets)
         summed = F.cross_entropy(logits.float().reshape(-1, logits.shape[-1]), targets.reshape(-1), reduction="sum")
         cross_entropy = summed / (n * length)
         with torch.no_grad():

@@ -28,6 +28,15 @@ from lsbo.options import TRAIN_OPTIONS, check_rec_weight, check_value
 ModelKind = Literal["grammar", "char"]
 FAMILIES = ("molecules", "expressions")
 
+# What a configuration stored before a field existed meant: a checkpoint written then is read with
+# these values, not with today's defaults (its weights have no batch-norm layers, for instance).
+LEGACY_VALUES: dict[str, Any] = {
+    "encoder_batch_norm": False, "decoder_batch_norm": False, "init": "torch",
+    "full_length": True,  # trained over all T steps before length-following training existed
+}
+INITIALISATIONS = ("glorot", "torch")
+
+
 @dataclass
 class SequenceModelConfig:
     """Everything that defines a sequence autoencoder and its training run."""
@@ -41,6 +50,14 @@ class SequenceModelConfig:
     gru_layers: int = 3
     regularizer: str = "gmm"
     n_components: int = 10
+    # The Grammar VAE expression model's batch norms (after each convolution; on the code before the
+    # decoder's dense layer) and Keras' initialisation ("glorot"; "torch" = PyTorch's layer defaults).
+    # The one on the code is on by default: without it the plain AE, RAE and VAE decoders learn the
+    # marginal instead of reading their small codes (benchmarks/RESULTS.md, "Why the baselines did
+    # not learn"); the others made no measured difference and stay off.
+    encoder_batch_norm: bool = False
+    decoder_batch_norm: bool = True
+    init: str = "torch"
     regularizer_options: dict[str, Any] = field(default_factory=dict)
     rec_weight: float | str = 1.0  # a number, or "auto" (Section 3.3: 1 / best loss of a plain AE)
     batch_size: int = 600
@@ -69,9 +86,7 @@ class SequenceModelConfig:
         unknown = sorted(set(data) - known)
         if unknown:
             raise ConfigError(f"unknown model configuration keys: {', '.join(unknown)}")
-        values = dict(data)
-        # configurations written before the option existed were trained over the full length
-        values.setdefault("full_length", True)
+        values = {**LEGACY_VALUES, **data}
         for key in ("conv_filters", "conv_kernels"):
             if key in values:
                 values[key] = tuple(int(v) for v in values[key])
@@ -134,6 +149,8 @@ def validate_config(config: SequenceModelConfig) -> SequenceModelConfig:
         setattr(config, field_name, check_value(option_name, getattr(config, field_name)))
     if int(config.gru_layers) < 1:
         raise ConfigError(f"gru_layers must be at least 1 (got {config.gru_layers})", parameter="gru_layers")
+    if config.init not in INITIALISATIONS:
+        raise ConfigError(f"init {config.init!r}: expected one of {', '.join(INITIALISATIONS)}", parameter="init")
     if not 0.0 < config.validation_fraction < 1.0:
         raise ConfigError(
             f"validation_fraction must be in (0, 1) (got {config.validation_fraction})", parameter="validation_fraction"

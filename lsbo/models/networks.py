@@ -3,12 +3,21 @@
 Both work on one-hot sequences of ``n_symbols`` classes (grammar productions, or characters for the
 CVAE baseline) of fixed length ``max_length``:
 
-- :class:`SequenceEncoder`: 1-D convolutions (ReLU) over the sequence, flatten, a dense layer (ReLU),
-  and a last linear layer with ``n_outputs`` features. The paper's regularizer decides how many:
-  ``reg.n_encoder_outputs * latent_dim`` (a code, or a mean and log-variance).
-- :class:`SequenceDecoder`: a dense layer (latent → latent, ReLU) repeated at every step, a stack of
-  GRU layers, and a linear layer to one logit per symbol and step. Masking by the grammar happens
-  outside the network (:mod:`lsbo.models.autoencoder`), so the same decoder serves both models.
+- :class:`SequenceEncoder`: 1-D convolutions (ReLU, optionally each followed by batch norm) over the
+  sequence, flatten, a dense layer (ReLU), and a last linear layer with ``n_outputs`` features. The
+  paper's regularizer decides how many: ``reg.n_encoder_outputs * latent_dim`` (a code, or a mean and
+  log-variance).
+- :class:`SequenceDecoder`: optionally a batch norm of the code, a dense layer (latent → latent, ReLU)
+  repeated at every step, a stack of GRU layers, and a linear layer to one logit per symbol and step.
+  Masking by the grammar happens outside the network (:mod:`lsbo.models.autoencoder`), so the same
+  decoder serves both models.
+
+The batch norms are those of the Grammar VAE's expression model (after each convolution, and on the
+code before the decoder's dense layer). The one on the code matters most: without it a code that
+stays small (nothing in a plain autoencoder, an RAE or a VAE's KL makes it spread out) feeds the ReLU
+layer an almost constant input, and the decoder learns the marginal distribution of the sequences
+instead of reading the code (benchmarks/RESULTS.md, "Why the baselines did not learn").
+:func:`glorot_init_` gives the initialisation of the reference (Keras) layers.
 """
 
 from __future__ import annotations
@@ -16,6 +25,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from lsbo.errors import ConfigError
@@ -39,6 +49,7 @@ class SequenceEncoder(nn.Module):
         conv_kernels: Sequence[int],
         dense_units: int,
         n_outputs: int,
+        batch_norm: bool = False,
     ) -> None:
         super().__init__()
         if len(conv_filters) != len(conv_kernels):
@@ -55,6 +66,8 @@ class SequenceEncoder(nn.Module):
         channels = n_symbols
         for filters, kernel in zip(conv_filters, conv_kernels):
             layers += [nn.Conv1d(channels, filters, kernel), nn.ReLU()]
+            if batch_norm:
+                layers.append(nn.BatchNorm1d(filters))
             channels = filters
         self.convolutions = nn.Sequential(*layers)
         self.dense = nn.Sequential(nn.Flatten(), nn.Linear(channels * remaining, dense_units), nn.ReLU())
@@ -89,20 +102,73 @@ class SequenceEncoder(nn.Module):
 class SequenceDecoder(nn.Module):
     """Latent ``(N, d)`` → logits ``(N, T, C)`` through a repeated dense layer and stacked GRUs."""
 
-    def __init__(self, latent_dim: int, max_length: int, gru_hidden: int, gru_layers: int, n_symbols: int) -> None:
+    def __init__(
+        self, latent_dim: int, max_length: int, gru_hidden: int, gru_layers: int, n_symbols: int,
+        input_batch_norm: bool = False,
+    ) -> None:
         super().__init__()
         self.max_length = max_length
+        # In evaluation mode the batch norm is a fixed affine map (running statistics), so decoding a
+        # single latent point, as Bayesian optimisation does, does not depend on the rest of its batch.
+        self.code_norm = nn.BatchNorm1d(latent_dim) if input_batch_norm else None
         self.dense = nn.Sequential(nn.Linear(latent_dim, latent_dim), nn.ReLU())
         self.gru = nn.GRU(latent_dim, gru_hidden, num_layers=gru_layers, batch_first=True)
         self.output = nn.Linear(gru_hidden, n_symbols)
 
-    def forward(self, z: torch.Tensor, steps: int | None = None) -> torch.Tensor:
+    def normalise(self, z: torch.Tensor, reference: torch.Tensor | None = None) -> torch.Tensor:
+        """The code as the dense layer sees it: batch-normalised when the decoder has the norm.
+
+        ``reference`` (training only): codes ``(M, d)`` whose batch statistics normalise ``z`` and
+        update the running ones, instead of ``z``'s own -- a uniformly random batch, when ``z`` is a
+        length-bucketed one (:mod:`lsbo.models.batching`).
+        """
+        norm = self.code_norm
+        if norm is None:
+            return z
+        if self.training and reference is not None and reference.shape[0] >= 2:
+            norm(reference)  # the running statistics follow the random batch, as they would without buckets
+            mean = reference.mean(dim=0)
+            variance = reference.var(dim=0, unbiased=False)
+            return (z - mean) / torch.sqrt(variance + norm.eps) * norm.weight + norm.bias
+        if self.training and z.shape[0] < 2:
+            # batch statistics need two codes: a lone training code is normalised with the running ones
+            return F.batch_norm(z, norm.running_mean, norm.running_var, norm.weight, norm.bias, False, 0.0, norm.eps)
+        return norm(z)
+
+    def forward(self, z: torch.Tensor, steps: int | None = None, reference: torch.Tensor | None = None) -> torch.Tensor:
         """Logits ``(N, steps, C)`` of the first ``steps`` steps (default: all ``max_length``).
 
         The GRU is causal and its input is the same at every step, so the first ``steps`` outputs do
         not depend on how many steps are run: training runs only as many as the loss needs.
+        ``reference``: see :meth:`normalise`.
         """
         steps = self.max_length if steps is None else int(steps)
-        repeated = self.dense(z).unsqueeze(1).expand(-1, steps, -1)
+        repeated = self.dense(self.normalise(z, reference)).unsqueeze(1).expand(-1, steps, -1)
         hidden, _ = self.gru(repeated.contiguous())
         return self.output(hidden)
+
+
+def glorot_init_(module: nn.Module) -> nn.Module:
+    """Re-initialise ``module``'s layers in place as Keras does by default, and return it.
+
+    Dense and convolution weights Glorot-uniform, GRU input weights Glorot-uniform and recurrent
+    weights orthogonal (each per gate, as Keras' separate gate matrices), every bias zero. Batch norms
+    keep their (1, 0) affine start. PyTorch's default (Kaiming-uniform with a = sqrt(5), uniform
+    biases) gives weights about half as large for these layer sizes, hence smaller initial codes.
+    """
+    for layer in module.modules():
+        if isinstance(layer, (nn.Linear, nn.Conv1d)):
+            nn.init.xavier_uniform_(layer.weight)
+            if layer.bias is not None:
+                nn.init.zeros_(layer.bias)
+        elif isinstance(layer, nn.GRU):
+            for name, parameter in layer.named_parameters():
+                gates = parameter.chunk(3, dim=0)  # reset, update, new: (hidden, fan_in) each
+                for gate in gates:
+                    if name.startswith("weight_ih"):
+                        nn.init.xavier_uniform_(gate)
+                    elif name.startswith("weight_hh"):
+                        nn.init.orthogonal_(gate)
+                    else:
+                        nn.init.zeros_(gate)
+    return module

@@ -35,7 +35,7 @@ from lsbo.models.batching import LengthBucketedBatches, sequence_lengths
 from lsbo.models.codecs import CharCodec, GrammarCodec, SequenceCodec
 from lsbo.models.config import SequenceModelConfig, model_config
 from lsbo.models.trained import SEQUENCE_CHECKPOINT_KEYS, TRAIN_STRINGS_NAME, build_autoencoder, codec_from_payload
-from lsbo.persistence import atomic_write_text, write_json
+from lsbo.persistence import atomic_write_text, owned_directory, write_json
 from lsbo.train import Trainer, TrainerConfig, TrainResult
 
 logger = logging.getLogger(__name__)
@@ -170,11 +170,13 @@ def training_batches(
     """The training batches of a run: length-bucketed for grammar models (unless ``full_length``),
     else a shuffled loader of uniformly random batches (see :mod:`lsbo.models.batching`)."""
     codec = autoencoder.codec
-    if config.full_length or not isinstance(codec, GrammarCodec):
+    # Batch norms after the encoder's convolutions would take their statistics from length-bucketed
+    # rows; with them the batches stay uniformly random (the decoder still stops at the longest row).
+    if config.full_length or not isinstance(codec, GrammarCodec) or config.encoder_batch_norm:
         return index_loader(indices, config.batch_size, True, config.seed)
     return LengthBucketedBatches(
         indices, sequence_lengths(indices, codec.grammar.padding), config.batch_size, seed=config.seed,
-        regularizer_batches=autoencoder.regularizer.batch_statistic,
+        regularizer_batches=autoencoder.regularizer.batch_statistic or config.decoder_batch_norm,
     )
 
 
@@ -241,8 +243,17 @@ def requested_config(options: TrainOptions, family: str) -> SequenceModelConfig:
 
 def train_sequence_model(options: TrainOptions) -> TrainResult:
     """Train (or resume) a grammar or character autoencoder into ``options.out_dir`` (progress is
-    logged to the ``lsbo`` loggers)."""
+    logged to the ``lsbo`` loggers).
+
+    The process owns ``out_dir`` for the whole run (:func:`lsbo.persistence.owned_directory`): a
+    second ``lsbo train`` into it is refused with the holder's pid instead of mixing two runs' files.
+    """
     options = check_train_options(options)
+    with owned_directory(options.out_dir, purpose=f"lsbo train --out {options.out_dir}"):
+        return _train_owned(options)
+
+
+def _train_owned(options: TrainOptions) -> TrainResult:
     out_dir = Path(options.out_dir)
     checkpoint_file = out_dir / CHECKPOINT_NAME
     if checkpoint_file.exists() and not options.resume:
@@ -352,7 +363,9 @@ def _tokenizer_spec(grammar: Any) -> str | None:
     # Only the named tokenizers can be rebuilt from a checkpoint; a custom callable must be passed
     # again by the user (load_model then fails clearly if the grammar's text alone cannot tokenize).
     name = getattr(grammar.tokenizer, "name", None)
-    return name if name in ("longest-match", "whitespace") else None
+    from lsbo.grammar.tokenizer import TOKENIZER_NAMES
+
+    return name if name in TOKENIZER_NAMES else None
 
 
 def _plain(value: Any) -> Any:

@@ -10,6 +10,7 @@ from typing import Any
 
 from lsbo.errors import ObjectiveError
 from lsbo.objectives.base import BUILTIN_TARGETS, Evaluation, ItemwiseObjective, Objective, evaluate_safely
+from lsbo.objectives.user import batched
 
 
 def build_objective(target: str, *, model: Any | None = None) -> Objective:
@@ -50,9 +51,9 @@ def build_objective(target: str, *, model: Any | None = None) -> Objective:
             stats = penalized_logp_statistics(model.training_strings())
         return PenalizedLogP(stats, name="logp-dataset")
     if ":" in name:
-        from lsbo.objectives.user import load_target
+        from lsbo.objectives.user import for_model_kind, load_target
 
-        return load_target(name)
+        return for_model_kind(load_target(name), getattr(model, "kind", None))
     raise ObjectiveError(f"--target {target!r}: expected one of {', '.join(BUILTIN_TARGETS)} or module:function")
 
 
@@ -74,4 +75,4 @@ def target_unit(target: str) -> str:
     return f"score of {name}, in its own unit"
 
 
-__all__ = ["BUILTIN_TARGETS", "Evaluation", "ItemwiseObjective", "Objective", "build_objective", "evaluate_safely", "target_unit"]
+__all__ = ["BUILTIN_TARGETS", "batched", "Evaluation", "ItemwiseObjective", "Objective", "build_objective", "evaluate_safely", "target_unit"]

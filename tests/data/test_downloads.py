@@ -100,7 +100,7 @@ def test_csv_rows_count_records_not_lines(remote_csv: Path) -> None:
     # Every SMILES cell holds a newline, so the file has 7 lines but 3 records.
     assert len(remote_csv.read_text().splitlines()) == 7
     assert downloads.count_rows(remote_csv, "smiles") == 3
-    assert downloads.count_rows(remote_csv, None) == 7
+    assert downloads.count_rows(remote_csv, None, suffix=".txt") == 7  # read as text, one row per line
 
 
 def test_data_flag_bypasses_download(tmp_path: Path) -> None:

@@ -96,6 +96,26 @@ def test_batch_level_terms_come_from_the_random_batch(zinc_indices, single_torch
     assert float(rae.compute_losses((rec_rows, reg_rows)).terms["code_l2"].detach()) == pytest.approx(float(own), rel=1e-5)
 
 
+def test_the_code_batch_norm_takes_the_random_batch_statistics(zinc_indices, single_torch_thread) -> None:
+    grammar, indices = zinc_indices
+    half = len(indices) // 2
+    rec_rows, reg_rows = indices[:half], indices[half : 2 * half]
+    model = _tiny_zinc(grammar, "gmm", full_length=False, batch_size=half)
+    norm = model.decoder.code_norm
+    assert norm is not None  # decoder_batch_norm is on by default
+    losses = model.compute_losses((rec_rows, reg_rows))
+    # by hand: the bucketed codes standardised with the random batch's mean and (biased) variance
+    z, reference = model.encoder_output(rec_rows), model.encoder_output(reg_rows)
+    normalised = (z - reference.mean(0)) / torch.sqrt(reference.var(0, unbiased=False) + norm.eps) * norm.weight + norm.bias
+    decoder = model.decoder
+    hidden, _ = decoder.gru(decoder.dense(normalised).unsqueeze(1).expand(-1, grammar.max_length, -1).contiguous())
+    logits = apply_mask(decoder.output(hidden), training_masks(rec_rows, grammar.tables))
+    expected = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), rec_rows.reshape(-1))
+    assert float(losses.metrics["rec_ce"]) == pytest.approx(float(expected.detach()), rel=1e-5)
+    # the running statistics moved towards the random batch's, not the bucketed one's
+    assert int(norm.num_batches_tracked) == 1
+
+
 def test_bucketed_epochs_use_every_row_once_in_batches_of_similar_length() -> None:
     lengths = np.random.default_rng(0).integers(20, 250, size=1000)
     generator = torch.Generator().manual_seed(0)
