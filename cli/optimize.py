@@ -33,7 +33,7 @@ def _run_with_progress(
 
 
 def optimize(
-    target: str = typer.Option(..., "--target", help="logp | expr | qed | module:function (or path.py:function)."),
+    target: str = typer.Option(..., "--target", help="logp (penalized logP, fixed ZINC250k constants) | logp-dataset (training-set standardised) | logp-raw (logP - SA - cycle) | expr | qed | module:function (or path.py:function)."),
     model_dir: Path = typer.Option(..., "--model", help="A trained model directory (lsbo train --out)."),
     out: Path = typer.Option(..., "--out", help="Run directory: trial_k/evaluations.jsonl, results.json, table.md, plots."),
     trials: int = typer.Option(5, "--trials", help="Independent seeded trials."),

@@ -9,6 +9,7 @@ from typing import Any, Optional
 import typer
 
 from lsbo_cli.data import GRAMMAR_HELP, TOKENIZER_HELP
+from lsbo.options import OPTIONS
 from lsbo_cli.schema import Kind, Model, Preset, Regularizer, choice_value, schema_option
 
 DEVICE_HELP = "auto | cpu | cuda | cuda:N (checked before any work)."
@@ -44,6 +45,7 @@ def train(
     device: str = typer.Option("auto", "--device", help=DEVICE_HELP),
     threads: Optional[int] = schema_option("threads"),
     resume: bool = typer.Option(False, "--resume", help="Continue from the last checkpoint in --out."),
+    full_length: Optional[bool] = typer.Option(None, "--full-length/--no-full-length", help=OPTIONS["full_length"].help),
 ) -> None:
     """Train a grammar (or character) autoencoder with a latent regularizer (GMM-KS by default)."""
     from lsbo.models import TrainOptions, train_sequence_model
@@ -53,7 +55,7 @@ def train(
         regularizer=choice_value(regularizer), preset=choice_value(preset) or "paper", latent_dim=latent_dim,
         n_components=components, epochs=epochs, batch_size=batch_size, learning_rate=learning_rate, rec_weight=rec_weight,
         gru_hidden=gru_hidden, dense_units=dense_units, kind=choice_value(kind), limit=limit, seed=seed, device=device,
-        resume=resume, threads=threads, rec_weight_epochs=rec_weight_epochs,
+        resume=resume, threads=threads, rec_weight_epochs=rec_weight_epochs, full_length=full_length,
         regularizer_options=parse_regularizer_options(regularizer_option or []),
     )
     result = train_sequence_model(options)

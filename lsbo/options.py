@@ -40,7 +40,7 @@ MAX_SEED = 2**32 - 1  # numpy's seeds are 32-bit
 class Option:
     """One training option (see the module docstring).
 
-    ``kind`` is ``int``, ``float`` or ``choice``; ``low``/``high`` bound numbers (``low_open``: the
+    ``kind`` is ``int``, ``float``, ``bool`` or ``choice``; ``low``/``high`` bound numbers (``low_open``: the
     lower bound itself is refused, e.g. a learning rate of 0); ``config_field`` is the
     :class:`lsbo.models.config.SequenceModelConfig` field the option overrides (None: a run-level
     option); ``architecture`` marks the options a checkpoint and a resumed run must agree on.
@@ -87,6 +87,11 @@ TRAIN_OPTIONS: tuple[Option, ...] = (
     Option("seed", "--seed", "Random seed (split, initialisation, batches).", low=0, high=MAX_SEED, config_field="seed"),
     Option("threads", "--threads", "CPU threads for torch (default: torch's, all cores).", low=1, high=1024),
     Option("workers", "--workers", "Worker processes of grammar encoding (default: CPU count, at most 8).", low=1, high=256),
+    Option("full_length", "--full-length",
+           "The paper's computation: decoder over all steps, uniformly random batches. Default for grammar models: "
+           "length-bucketed batches, decoder run to the longest derivation (the same loss, about twice as fast). "
+           "Stored with the model; a resumed run must agree.",
+           kind="bool", config_field="full_length", architecture=True),
 )
 OPTIONS: dict[str, Option] = {option.name: option for option in TRAIN_OPTIONS}
 
@@ -132,6 +137,8 @@ def check_value(name: str, value: Any) -> Any:
     if value is None:
         return None
     option = OPTIONS[name]
+    if option.kind == "bool":
+        return parse_bool(name, value)
     if option.kind == "choice":
         text = str(getattr(value, "value", value)).strip().lower()
         if text not in option.choices:

@@ -18,6 +18,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from lsbo.objectives import target_unit
 from lsbo.objectives.base import is_better
 from lsbo.persistence import atomic_write_bytes, save_figure
 
@@ -90,6 +91,8 @@ def bo_table_markdown(results: Mapping[str, Any], label: str) -> str:
     target = results["target"]
     task = PAPER_TASK_OF_TARGET.get(target)
     direction = "higher is better" if results["maximize"] else "lower is better"
+    # One unit per table: the paper's rows are shown only for targets in the paper's unit.
+    unit_line = f"Unit of every score column: {target_unit(target)}."
     aggregate = results["aggregate"]
     top = [entry["score"] for entry in aggregate["top3"]] + [None] * 3
     import pandas as pd
@@ -115,14 +118,17 @@ def bo_table_markdown(results: Mapping[str, Any], label: str) -> str:
     )
     lines = [f"> **Warning:** {warning}" for warning in results.get("warnings", [])]
     lines += [""] if lines else []
-    lines += [f"### Best scores found ({target}, {direction}; paper Table 2 layout)", "", markdown_table(best)]
+    lines += [f"### Best scores found ({target}, {direction}; paper Table 2 layout)", "", unit_line, "", markdown_table(best)]
     lines += ["", f"### Valid fraction and average valid score, mean +- std over {results['n_trials']} trial(s) (paper Table 3 layout)", "",
-              markdown_table(valid)]
-    lines += ["", "### Top strings found (ours)", "", markdown_table(strings)]
+              unit_line + " frac. valid: fraction of decoded points that are valid.", "", markdown_table(valid)]
+    lines += ["", "### Top strings found (ours)", "", unit_line, "", markdown_table(strings)]
     if "best_mean" in aggregate:
         lines += _budget_lines(results)
     if not task:
-        lines += ["", f"(The paper reports no numbers for target {target!r}.)"]
+        if target in ("logp-dataset", "logp-raw"):
+            lines += ["", f"(The paper's molecule numbers are in the unit of target logp, not of {target}: not shown.)"]
+        else:
+            lines += ["", f"(The paper reports no numbers for target {target!r}.)"]
     return "\n".join(lines) + "\n"
 
 
@@ -149,7 +155,8 @@ def _budget_lines(results: Mapping[str, Any]) -> list[str]:
         rows.append([trial, *cells, _rediscovery(top) if top else "-"])
     rows.append(["mean +- std", *(_pm(aggregate.get(f"{n}_mean"), aggregate.get(f"{n}_std"), 3) for n in BUDGET_COLUMNS), ""])
     frame = pd.DataFrame(rows, columns=["trial", *BUDGET_COLUMNS.values(), "best is a training string?"])
-    return ["", f"### Budget metrics at {aggregate.get('budget')} calls per trial (lsbo.bo.metrics)", "", markdown_table(frame)]
+    unit = f"Unit of the best and top-10 mean columns: {target_unit(results['target'])}."
+    return ["", f"### Budget metrics at {aggregate.get('budget')} calls per trial (lsbo.bo.metrics)", "", unit, "", markdown_table(frame)]
 
 
 def trials_frame(results: Mapping[str, Any]) -> "pd.DataFrame":

@@ -47,6 +47,17 @@ def test_table_puts_ours_beside_the_paper_rows() -> None:
     assert "GVAE" not in qed and "reports no numbers" in qed
 
 
+def test_every_table_names_its_unit_and_only_logp_shows_the_paper_rows() -> None:
+    logp = bo_table_markdown(_results("logp", True), "m")
+    unit_line = "Unit of every score column: penalized logP standardised with the fixed ZINC250k constants 'zinc250k'"
+    assert logp.count(unit_line) == 3  # Table 2, Table 3 and the top strings
+    for other in ("logp-dataset", "logp-raw"):
+        text = bo_table_markdown(_results(other, True), "m")
+        assert "GVAE" not in text and "unit of target logp" in text
+        assert unit_line not in text and text.count("Unit of every score column:") == 3
+    assert "Unit of every score column: log(1 + MSE)" in bo_table_markdown(_results("expr", False), "m")
+
+
 def test_best_so_far_plot_and_molecule_grid(tmp_path: Path) -> None:
     trials = {1: [{"score": 3.0}, {"score": None}, {"score": 1.0}], 2: [{"score": 2.0}]}
     plot_best_so_far(trials, tmp_path / "best.png", maximize=False, training_best=2.5, title="t")

@@ -5,7 +5,9 @@
 grammar models the logits are first masked with the productions allowed by the true derivation's
 stack (Kusner et al., 2017), so probability mass is only ever spread over productions that could
 have been chosen. Reconstruction accuracy during training is the fraction of sequences whose
-per-step argmax (of the masked logits) equals the true sequence everywhere.
+per-step argmax (of the masked logits) equals the true sequence everywhere. For grammar models the
+decoder runs only to the longest derivation of a batch unless ``full_length`` is set; the numbers
+are the same either way (:mod:`lsbo.models.batching`).
 
 Names logged per epoch (``metrics.csv`` prefixes them with ``train_``/``val_``): ``loss`` (the total),
 ``rec`` (``λ_REC · L_REC``), the regularizer's weighted terms (``ks``, ``cv`` for GMM-KS; ``kl``,
@@ -68,7 +70,8 @@ class SequenceAutoencoder(nn.Module):
         return F.one_hot(indices.long(), self.codec.n_symbols).to(torch.get_default_dtype())
 
     def encoder_output(self, indices: torch.Tensor) -> torch.Tensor:
-        return self.encoder(self.one_hot(indices))
+        """The encoder applied to the one-hot sequences of ``indices`` ``(N, T)`` (computed from the indices)."""
+        return self.encoder.forward_indices(indices)
 
     def encode_mean(self, indices: torch.Tensor) -> torch.Tensor:
         """Deterministic latent codes (the mean for stochastic encoders) of index sequences."""
@@ -85,20 +88,64 @@ class SequenceAutoencoder(nn.Module):
 
     # -- training ------------------------------------------------------------------------------
 
+    def loss_steps(self, indices: torch.Tensor) -> int:
+        """Decoder steps the loss of ``indices`` needs: all of them with ``full_length``, else the
+        codec's :meth:`~lsbo.models.codecs.SequenceCodec.loss_steps` (the longest derivation of a
+        grammar batch; every later step contributes exactly zero)."""
+        if self.config.full_length:
+            return int(indices.shape[1])
+        return self.codec.loss_steps(indices)
+
     def compute_losses(self, batch: torch.Tensor | tuple | list) -> LossTerms:
-        indices = batch[0] if isinstance(batch, (tuple, list)) else batch
-        indices = indices.long()
-        regularized = self.regularizer(self.encoder_output(indices))
-        logits = self.masked_logits(self.decoder(regularized.z), indices)
-        cross_entropy = F.cross_entropy(logits.float().reshape(-1, logits.shape[-1]), indices.reshape(-1))
+        """Eq. 9 for one batch: ``indices`` ``(N, T)``, or ``(indices,)``, or ``(indices, regularizer_indices)``.
+
+        With a second tensor (a uniformly random batch, :class:`lsbo.models.batching.LengthBucketedBatches`)
+        a batch-level regularizer's terms are computed on it instead of on ``indices``, and the
+        decoder's batch norm on the code (``decoder_batch_norm``) normalises with its statistics,
+        not with those of the length-bucketed ``indices``. The
+        cross-entropy is summed over the steps the loss needs and divided by ``N * T`` whatever
+        their number, so it is the mean per-step cross-entropy of the full-length computation.
+        """
+        indices, regularizer_indices = _unpack(batch)
+        n, length = indices.shape
+        reference = None  # codes of the random batch whose statistics the decoder's batch norm uses
+        if regularizer_indices is not None:
+            # one encoder pass over both batches; the codes of `indices` go to the decoder
+            both = self.encoder_output(torch.cat((indices, regularizer_indices.long())))
+            if self.regularizer.batch_statistic:
+                random_batch = self.regularizer(both[n:])
+                terms, z = random_batch.terms, self.regularizer.code(both[:n])
+            else:
+                regularized = self.regularizer(both[:n])
+                terms, z = regularized.terms, regularized.z
+                random_batch = self.regularizer(both[n:]) if self.decoder.code_norm is not None else None
+            if self.decoder.code_norm is not None:
+                reference = random_batch.z
+        else:
+            regularized = self.regularizer(self.encoder_output(indices))
+            terms, z = regularized.terms, regularized.z
+        steps = self.loss_steps(indices)
+        targets = indices[:, :steps]
+        logits = self.masked_logits(self.decoder(z, steps, reference=reference), targets)
+        summed = F.cross_entropy(logits.float().reshape(-1, logits.shape[-1]), targets.reshape(-1), reduction="sum")
+        cross_entropy = summed / (n * length)
         with torch.no_grad():
-            predicted = logits.argmax(dim=-1)
-            correct = predicted == indices
+            correct = logits.argmax(dim=-1) == targets
+            # the steps not run are forced padding, which the masked argmax always gets right
+            skipped = n * (length - steps)
             metrics = {
                 "rec_ce": cross_entropy.detach(),
                 "rec_acc": correct.all(dim=1).float().mean(),
-                "symbol_acc": correct.float().mean(),
+                "symbol_acc": (correct.sum() + skipped).float() / (n * length),
             }
         return combine_losses(
-            self.rec_weight * cross_entropy, regularized.terms, self.regularizer.decoder_terms(self.decoder), metrics
+            self.rec_weight * cross_entropy, terms, self.regularizer.decoder_terms(self.decoder), metrics
         )
+
+
+def _unpack(batch: torch.Tensor | tuple | list) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """``(indices, regularizer_indices or None)`` of a batch, as long tensors."""
+    if isinstance(batch, (tuple, list)):
+        second = batch[1] if len(batch) > 1 else None
+        return batch[0].long(), second
+    return batch.long(), None

@@ -55,6 +55,13 @@ class SequenceCodec(ABC):
         """Boolean mask ``(N, T, C)`` of the symbols allowed at each step of ``indices``, or ``None``."""
         return None
 
+    def loss_steps(self, indices: torch.Tensor) -> int:
+        """The first steps of ``indices`` ``(N, T)`` outside which the reconstruction loss is exactly zero.
+
+        All ``T`` steps here: without a mask the padding after a string is predicted, and learned.
+        """
+        return int(indices.shape[1])
+
     def canonical(self, string: str) -> str:
         """The form a decoded string takes, to compare reconstructions by exact match."""
         return string
@@ -84,6 +91,18 @@ class GrammarCodec(SequenceCodec):
         from lsbo.grammar.decoding import training_masks
 
         return training_masks(indices, self.grammar.tables)
+
+    def loss_steps(self, indices: torch.Tensor) -> int:
+        """The longest derivation in ``indices`` (at least 1 step).
+
+        Every later step is padding with an empty stack, where the training mask allows only the
+        padding production: its masked cross-entropy and gradient are exactly zero, and the stack
+        machine never reads it when decoding (see :mod:`lsbo.models.batching`).
+        """
+        if indices.shape[1] == 0:
+            return 0
+        real = (indices != self.grammar.padding).any(dim=0)
+        return max(1, int(real.nonzero().max()) + 1) if bool(real.any()) else 1
 
     def decode_logits(
         self, logits: torch.Tensor, sample: bool = False, generator: torch.Generator | None = None,

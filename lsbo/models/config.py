@@ -30,7 +30,10 @@ FAMILIES = ("molecules", "expressions")
 
 # What a configuration stored before a field existed meant: a checkpoint written then is read with
 # these values, not with today's defaults (its weights have no batch-norm layers, for instance).
-LEGACY_VALUES: dict[str, Any] = {"encoder_batch_norm": False, "decoder_batch_norm": False, "init": "torch"}
+LEGACY_VALUES: dict[str, Any] = {
+    "encoder_batch_norm": False, "decoder_batch_norm": False, "init": "torch",
+    "full_length": True,  # trained over all T steps before length-following training existed
+}
 INITIALISATIONS = ("glorot", "torch")
 
 
@@ -64,6 +67,10 @@ class SequenceModelConfig:
     early_stopping_patience: int = 10
     grad_clip: float | None = 5.0
     seed: int = 0
+    # True: the decoder runs all T steps on uniformly random batches (the paper's computation);
+    # False: grammar models train on length-bucketed batches with the decoder run to the longest
+    # derivation of each batch -- the same loss, about twice as fast (lsbo.models.batching).
+    full_length: bool = False
     preset: str = "paper"
     family: str = "expressions"
 

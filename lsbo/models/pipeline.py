@@ -31,6 +31,7 @@ from lsbo.checkpoint import (
     require_keys,
 )
 from lsbo.errors import CheckpointError, ConfigError, DataError
+from lsbo.models.batching import LengthBucketedBatches, sequence_lengths
 from lsbo.models.codecs import CharCodec, GrammarCodec, SequenceCodec
 from lsbo.models.config import SequenceModelConfig, model_config
 from lsbo.models.trained import SEQUENCE_CHECKPOINT_KEYS, TRAIN_STRINGS_NAME, build_autoencoder, codec_from_payload
@@ -76,6 +77,7 @@ class TrainOptions:
     workers: int | None = None
     threads: int | None = None  # torch CPU threads (None: torch's default)
     rec_weight_epochs: int = REC_WEIGHT_AE_EPOCHS  # plain-AE epochs behind rec_weight="auto"
+    full_length: bool | None = None  # the paper's full-length loss on random batches (None: the stored/default)
 
 
 @dataclass
@@ -162,6 +164,22 @@ def index_loader(indices: np.ndarray, batch_size: int, shuffle: bool, seed: int)
     return DataLoader(dataset, batch_size=batch_size, shuffle=shuffle, generator=generator, drop_last=drop_last)
 
 
+def training_batches(
+    indices: np.ndarray, autoencoder: Any, config: SequenceModelConfig
+) -> DataLoader | LengthBucketedBatches:
+    """The training batches of a run: length-bucketed for grammar models (unless ``full_length``),
+    else a shuffled loader of uniformly random batches (see :mod:`lsbo.models.batching`)."""
+    codec = autoencoder.codec
+    # Batch norms after the encoder's convolutions would take their statistics from length-bucketed
+    # rows; with them the batches stay uniformly random (the decoder still stops at the longest row).
+    if config.full_length or not isinstance(codec, GrammarCodec) or config.encoder_batch_norm:
+        return index_loader(indices, config.batch_size, True, config.seed)
+    return LengthBucketedBatches(
+        indices, sequence_lengths(indices, codec.grammar.padding), config.batch_size, seed=config.seed,
+        regularizer_batches=autoencoder.regularizer.batch_statistic or config.decoder_batch_norm,
+    )
+
+
 def trainer_config(config: SequenceModelConfig, options: "TrainOptions") -> TrainerConfig:
     return TrainerConfig(
         epochs=config.epochs, learning_rate=config.learning_rate, early_stopping_patience=config.early_stopping_patience,
@@ -183,7 +201,7 @@ def estimate_rec_weight(
     logger.info(f"--rec-weight auto: training a plain autoencoder for {ae_config.epochs} epochs first")
     trainer = Trainer(autoencoder, trainer_config(ae_config, options), Path(options.out_dir) / "rec_weight_ae")
     result = trainer.fit(
-        index_loader(train, config.batch_size, True, config.seed), index_loader(val, config.batch_size, False, 0),
+        training_batches(train, autoencoder, ae_config), index_loader(val, config.batch_size, False, 0),
         resume=True,
     )
     best = min(row["val_rec_ce"] for row in result.history)
@@ -285,7 +303,7 @@ def _train_owned(options: TrainOptions) -> TrainResult:
     logger.info(_describe(config, prepared.codec, float(rec_weight), autoencoder))
     trainer = Trainer(autoencoder, trainer_config(config, options), out_dir, extra_state=extra)
     return trainer.fit(
-        index_loader(prepared.indices[train_rows], config.batch_size, True, config.seed),
+        training_batches(prepared.indices[train_rows], autoencoder, config),
         index_loader(prepared.indices[val_rows], config.batch_size, False, 0),
     )
 
@@ -324,7 +342,7 @@ def _resume(options: TrainOptions, checkpoint_file: Path) -> TrainResult:
     extra["config"] = stored.to_dict()
     trainer = Trainer(autoencoder, trainer_config(stored, options), checkpoint_file.parent, extra_state=extra)
     return trainer.fit(
-        index_loader(indices[train_rows], stored.batch_size, True, stored.seed),
+        training_batches(indices[train_rows], autoencoder, stored),
         index_loader(indices[val_rows], stored.batch_size, False, 0),
         resume=True,
     )

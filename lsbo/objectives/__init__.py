@@ -14,11 +14,13 @@ from lsbo.objectives.user import batched
 
 
 def build_objective(target: str, *, model: Any | None = None) -> Objective:
-    """The objective named by ``target``: ``logp``, ``expr``, ``qed`` or ``module:function``.
+    """The objective named by ``target``: ``logp``, ``logp-dataset``, ``logp-raw``, ``expr``, ``qed`` or ``module:function``.
 
-    ``logp`` standardises with the training-set statistics stored with ``model``
-    (``model.data_stats["penalized_logp"]``); without a model, or a model without them, the statistics
-    are computed from ``model.training_strings()`` when available, else it is an error.
+    ``logp`` is penalized logP standardised with the fixed ZINC250k constants of the literature
+    (:data:`lsbo.objectives.logp.ZINC250K`), ``logp-raw`` is it unstandardised, and
+    ``logp-dataset`` standardises with the training-set statistics stored with ``model``
+    (``model.data_stats["penalized_logp"]``); statistics missing or computed with an older cycle
+    term are recomputed from ``model.training_strings()``, and without a model it is an error.
     """
     name = target.strip()
     if name == "expr":
@@ -30,14 +32,24 @@ def build_objective(target: str, *, model: Any | None = None) -> Objective:
 
         return QED()
     if name == "logp":
-        from lsbo.objectives.logp import PenalizedLogP, penalized_logp_statistics
+        from lsbo.objectives.logp import PenalizedLogP
 
-        stats = (getattr(model, "data_stats", None) or {}).get("penalized_logp") if model is not None else None
-        if stats is None:
-            if model is None:
-                raise ObjectiveError("--target logp needs a trained molecule model (its training-set statistics standardise the score)")
+        return PenalizedLogP()
+    if name == "logp-raw":
+        from lsbo.objectives.logp import RawPenalizedLogP
+
+        return RawPenalizedLogP()
+    if name == "logp-dataset":
+        from lsbo.objectives.logp import PenalizedLogP, penalized_logp_statistics, statistics_are_current
+
+        if model is None:
+            raise ObjectiveError(
+                "--target logp-dataset needs a trained molecule model (its training-set statistics standardise the score)"
+            )
+        stats = (getattr(model, "data_stats", None) or {}).get("penalized_logp")
+        if not statistics_are_current(stats):
             stats = penalized_logp_statistics(model.training_strings())
-        return PenalizedLogP(stats)
+        return PenalizedLogP(stats, name="logp-dataset")
     if ":" in name:
         from lsbo.objectives.user import for_model_kind, load_target
 
@@ -45,4 +57,22 @@ def build_objective(target: str, *, model: Any | None = None) -> Objective:
     raise ObjectiveError(f"--target {target!r}: expected one of {', '.join(BUILTIN_TARGETS)} or module:function")
 
 
-__all__ = ["BUILTIN_TARGETS", "batched", "Evaluation", "ItemwiseObjective", "Objective", "build_objective", "evaluate_safely"]
+def target_unit(target: str) -> str:
+    """The unit of a target's scores, by name, without building the objective (for tables)."""
+    name = target.strip()
+    if name in ("logp", "logp-dataset", "logp-raw"):
+        from lsbo.objectives.logp import UNITS
+
+        return UNITS[name]
+    if name == "expr":
+        from lsbo.objectives.expressions import ExpressionObjective
+
+        return ExpressionObjective.unit
+    if name == "qed":
+        from lsbo.objectives.qed import QED
+
+        return QED.unit
+    return f"score of {name}, in its own unit"
+
+
+__all__ = ["BUILTIN_TARGETS", "batched", "Evaluation", "ItemwiseObjective", "Objective", "build_objective", "evaluate_safely", "target_unit"]

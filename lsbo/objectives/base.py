@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 #: The targets ``build_objective`` knows by name (anything else must be ``module:function``).
-BUILTIN_TARGETS = ("logp", "expr", "qed")
+BUILTIN_TARGETS = ("logp", "logp-dataset", "logp-raw", "expr", "qed")
 
 
 def is_better(a: float, b: float, maximize: bool) -> bool:
@@ -26,12 +26,14 @@ def is_better(a: float, b: float, maximize: bool) -> bool:
 class Objective(ABC):
     """A batch score function over strings.
 
-    Subclasses set :attr:`name` and :attr:`maximize` and implement :meth:`__call__`. ``None`` in the
+    Subclasses set :attr:`name`, :attr:`maximize` and :attr:`unit` and implement :meth:`__call__`. ``None`` in the
     output means "no score" (the input is invalid for this objective).
     """
 
     name: str = "objective"
     maximize: bool = True
+    #: What the numbers are (printed beside every table of scores; units are never mixed in one).
+    unit: str = "score of a user objective"
 
     @abstractmethod
     def __call__(self, strings: Sequence[str]) -> list[float | None]:

@@ -142,6 +142,7 @@ class ExpressionObjective(ItemwiseObjective):
 
     name = "expr"
     maximize = False
+    unit = "log(1 + MSE) against 1/3 + x + sin(x*x) on 1000 points (lower is better)"
 
     def __init__(self, n_points: int = 1000, low: float = -10.0, high: float = 10.0) -> None:
         self.points = np.linspace(low, high, n_points)

@@ -12,6 +12,7 @@ class QED(ItemwiseObjective):
 
     name = "qed"
     maximize = True
+    unit = "QED drug-likeness (RDKit, 0 to 1)"
 
     def score(self, string: str) -> float | None:
         from rdkit.Chem import QED as rdkit_qed

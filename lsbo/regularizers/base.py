@@ -42,6 +42,10 @@ class Regularizer(nn.Module, ABC):
 
     name: ClassVar[str]
     n_encoder_outputs: ClassVar[int] = 1
+    # True when the terms compare the distribution of a batch's codes with the prior (KS/CV, MMD),
+    # so they need a uniformly random batch; such a regularizer's code is deterministic (its
+    # forward's ``z`` is :meth:`code`). False when they are means of per-row terms (KL, L2).
+    batch_statistic: ClassVar[bool] = False
 
     def __init__(self, latent_dim: int, prior: GMMPrior) -> None:
         super().__init__()

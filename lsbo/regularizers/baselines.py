@@ -121,6 +121,7 @@ class WAERegularizer(Regularizer):
 
     name = "wae"
     n_encoder_outputs = 1
+    batch_statistic = True
 
     def __init__(self, latent_dim: int, *, weight: float = 10.0, scales: Sequence[float] = WAE_IMQ_SCALES) -> None:
         super().__init__(latent_dim, GMMPrior.standard_normal(latent_dim))

@@ -44,6 +44,7 @@ class GMMRegularizer(Regularizer):
 
     name = "gmm"
     n_encoder_outputs = 1
+    batch_statistic = True
 
     ks_weight: Tensor
     cv_weight: Tensor

@@ -143,6 +143,15 @@ def test_resume_with_another_grammar_is_one_line_error(trained_dir: Path, tmp_pa
     assert "trained with grammar 'expr'" in message and "'other'" in message
 
 
+def test_full_length_is_recorded_and_a_resume_cannot_switch_it(trained_dir: Path, expr_dataset_path: Path) -> None:
+    assert load_checkpoint(trained_dir)["config"]["full_length"] is False  # the default: length-following
+    result = run_cli(*tiny_train_args(expr_dataset_path, trained_dir, epochs=2), "--resume", "--full-length")
+    assert result.returncode == 1
+    message = result.stderr.strip()
+    assert len(message.splitlines()) == 1 and "full_length=False (now True)" in message
+    assert metrics_epochs(trained_dir) == [1]  # nothing was trained
+
+
 def test_training_into_an_existing_model_needs_resume(trained_dir: Path, expr_dataset_path: Path) -> None:
     result = run_cli(*tiny_train_args(expr_dataset_path, trained_dir, epochs=1))
     assert result.returncode == 1 and "pass --resume" in result.stderr

@@ -60,3 +60,17 @@ def test_overrides_and_bad_values() -> None:
         with pytest.raises(ConfigError, match="learning_rate must be greater than 0"):
             model_config("cpu", "expressions", learning_rate=bad_rate)
     assert family_for("custom", 200) == "molecules" and family_for("custom", 20) == "expressions"
+
+
+def test_encoder_on_indices_equals_the_encoder_on_one_hot_sequences() -> None:
+    torch.manual_seed(0)
+    encoder = SequenceEncoder(n_symbols=12, max_length=15, conv_filters=(2, 3, 4), conv_kernels=(3, 3, 4), dense_units=20, n_outputs=6)
+    indices = torch.randint(0, 12, (7, 15))
+    one_hot = torch.nn.functional.one_hot(indices, 12).float()
+    direct = encoder(one_hot)
+    gathered = encoder.forward_indices(indices)
+    assert torch.allclose(gathered, direct, atol=1e-6)
+    # and the same gradients for every weight
+    grads = [torch.autograd.grad(out.square().sum(), list(encoder.parameters())) for out in (direct, gathered)]
+    for a, b in zip(*grads):
+        assert torch.allclose(a, b, atol=1e-5)

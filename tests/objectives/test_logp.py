@@ -8,7 +8,8 @@ import os
 import numpy as np
 import pytest
 from rdkit import Chem
-from rdkit.Chem import Crippen, RDConfig
+import networkx as nx
+from rdkit.Chem import Crippen, RDConfig, rdmolops
 
 from lsbo.errors import ObjectiveError
 from lsbo.objectives import build_objective
@@ -40,8 +41,8 @@ def test_components_match_direct_rdkit(smiles: str, reference_sascorer) -> None:
     assert components is not None
     assert components.logp == pytest.approx(Crippen.MolLogP(mol))
     assert components.sa == pytest.approx(reference_sascorer.calculateScore(mol))
-    ring_sizes = [len(r) for r in mol.GetRingInfo().AtomRings()]
-    assert components.cycle == max(0, max(ring_sizes, default=0) - 6)
+    cycles = nx.cycle_basis(nx.Graph(rdmolops.GetAdjacencyMatrix(mol)))
+    assert components.cycle == max(0, max((len(c) for c in cycles), default=0) - 6)
 
 
 def test_cycle_penalty_on_known_rings() -> None:
@@ -50,6 +51,8 @@ def test_cycle_penalty_on_known_rings() -> None:
     assert penalized_logp_components("CCCC").cycle == 0  # acyclic
     # naphthalene: two fused 6-rings; the cycle basis has 6-rings, not the 10-atom perimeter
     assert largest_ring_size(Chem.MolFromSmiles("c1ccc2ccccc2c1")) == 6
+    # adamantane: RDKit's smallest rings are 6-rings, networkx's cycle basis (the literature's) has an 8-cycle
+    assert largest_ring_size(Chem.MolFromSmiles("NC12CC3CC(CC(C3)C1)C2")) == 8
 
 
 def test_invalid_smiles_has_no_components_and_no_score() -> None:
@@ -58,6 +61,7 @@ def test_invalid_smiles_has_no_components_and_no_score() -> None:
     objective = PenalizedLogP({"logp_mean": 0, "logp_std": 1, "sa_mean": 0, "sa_std": 1, "cycle_mean": 0, "cycle_std": 1})
     assert objective(["C1CC", "c1ccccc1"])[0] is None
     assert not objective.is_valid("C1CC") and objective.is_valid("CCO")
+    assert build_objective("logp-raw")(["C1CC"]) == [None]
 
 
 def test_statistics_and_standardisation_arithmetic() -> None:
@@ -87,15 +91,29 @@ def test_bad_statistics_and_missing_model_are_one_line_errors() -> None:
     with pytest.raises(ObjectiveError, match="missing"):
         PenalizedLogP({"logp_mean": 0.0})
     with pytest.raises(ObjectiveError, match="needs a trained molecule model"):
-        build_objective("logp")
+        build_objective("logp-dataset")
     with pytest.raises(ObjectiveError, match="none of the given SMILES"):
         penalized_logp_statistics(["((("])
 
 
-def test_build_objective_uses_model_statistics() -> None:
+def test_logp_dataset_uses_current_model_statistics() -> None:
+    stats = {"logp_mean": 1, "logp_std": 2, "sa_mean": 3, "sa_std": 4, "cycle_mean": 0, "cycle_std": 1}
+
     class FakeModel:
+        data_stats = {"penalized_logp": {**stats, "ring_definition": "networkx-cycle-basis"}}
+
+    objective = build_objective("logp-dataset", model=FakeModel())
+    c = penalized_logp_components("CCO")
+    assert objective.name == "logp-dataset"
+    assert objective(["CCO"])[0] == pytest.approx((c.logp - 1) / 2 - (c.sa - 3) / 4 - c.cycle)
+
+
+def test_logp_dataset_recomputes_statistics_of_the_older_ring_term() -> None:
+    class OldModel:  # statistics stored before the cycle term followed networkx (no ring_definition)
         data_stats = {"penalized_logp": {"logp_mean": 1, "logp_std": 2, "sa_mean": 3, "sa_std": 4, "cycle_mean": 0, "cycle_std": 1}}
 
-    objective = build_objective("logp", model=FakeModel())
-    c = penalized_logp_components("CCO")
-    assert objective(["CCO"])[0] == pytest.approx((c.logp - 1) / 2 - (c.sa - 3) / 4 - c.cycle)
+        def training_strings(self):
+            return MOLECULES
+
+    objective = build_objective("logp-dataset", model=OldModel())
+    assert objective.stats == {k: v for k, v in penalized_logp_statistics(MOLECULES).items() if k in objective.stats}
