@@ -34,3 +34,7 @@ class ConfigError(LsboError):
 
 class ObjectiveError(LsboError):
     """An objective could not be created (e.g. a `module:function` target that does not import)."""
+
+
+class ExecutorError(LsboError):
+    """Units of work could not run where asked (an unreachable cluster, a worker that died)."""
