@@ -145,15 +145,17 @@ def read_json(path: Path | str, *, expect: type | tuple[type, ...] | None = dict
 # append-only JSON lines
 
 
-def append_jsonl(path: Path | str, record: Any) -> None:
+def append_jsonl(path: Path | str, record: Any, *, separators: tuple[str, str] | None = None) -> None:
     """Append one JSON record as a whole line, flushed and fsync'ed before returning.
+
+    ``separators`` is passed to :func:`json.dumps` (e.g. ``(",", ":")`` for compact lines).
 
     A torn line left by a process killed mid-write is completed with a newline first, so the new
     record always starts on its own line (:func:`read_jsonl` then skips the torn one).
     """
     path = Path(path)
     try:
-        line = json.dumps(record, allow_nan=False)
+        line = json.dumps(record, allow_nan=False, separators=separators)
     except ValueError as err:
         raise PersistenceError(f"cannot append to {path}: {err}") from None
     try:

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from lsbo.objectives.base import is_better
+from lsbo.persistence import atomic_write_bytes
 
 #: Paper, Table 2: the 1st, 2nd and 3rd best scores per model (expr: lower is better; mol: higher).
 PAPER_TABLE2: dict[str, dict[str, tuple[float, float, float]]] = {
@@ -117,7 +118,7 @@ def plot_best_so_far(trials: Mapping[int, Sequence[Mapping[str, Any]]], path: Pa
     axes.set_title(title)
     axes.legend(fontsize=8)
     figure.tight_layout()
-    figure.savefig(path, dpi=120)
+    atomic_write_bytes(path, lambda handle: figure.savefig(handle, format="png", dpi=120))
     plt.close(figure)
 
 
@@ -135,5 +136,5 @@ def draw_molecule_grid(smiles: Sequence[str], scores: Sequence[float], path: Pat
     if not molecules:
         return False
     image = Draw.MolsToGridImage(molecules, molsPerRow=min(per_row, len(molecules)), subImgSize=(260, 220), legends=legends)
-    image.save(str(path))
+    atomic_write_bytes(path, lambda handle: image.save(handle, format="PNG"))
     return True

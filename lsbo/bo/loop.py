@@ -5,19 +5,16 @@ iteration fits the surrogate, picks a batch of q latent points by batch expected
 the search box, decodes each point by repeated stochastic decoding, scores the strings and adds the
 valid ones to the data. Trials are independent and seeded.
 
-Persistence is what makes long runs safe: an optimisation run is a directory with ``run.json`` (the
-settings), ``initial_data.pt`` (encoded, scored training set, computed once), and per trial
-``trial_k/candidates_i.json`` (the batch chosen at iteration i, written before any of it is scored)
-and ``trial_k/evaluations.jsonl`` (one line per evaluation, flushed and fsynced as it happens). A
-resumed run re-reads both, so it re-scores nothing and never scores a point twice: each
+Persistence is what makes long runs safe: the run directory (its layout, atomic writes and validated
+reads are :mod:`lsbo.bo.store`) keeps the settings, the encoded training set (computed once), each
+iteration's batch (written before any of it is scored) and one fsync'ed line per evaluation. A
+resumed run re-reads them, so it re-scores nothing and never scores a point twice: each
 ``(trial, iteration, index)`` appears exactly once in the final files.
 """
 
 from __future__ import annotations
 
-import json
 import math
-import os
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -32,15 +29,20 @@ from lsbo.bo.acquisition import AcquisitionOptions, propose_batch
 from lsbo.bo.candidates import decode_candidates, default_attempts
 from lsbo.bo.surrogates import SparseTraining, box_bounds, fit_surrogate
 from lsbo.errors import ConfigError
-from lsbo.objectives.base import ItemwiseObjective, Objective, evaluate_safely
-
-RUN_FILE = "run.json"
-INITIAL_DATA_FILE = "initial_data.pt"
-EVALUATIONS_FILE = "evaluations.jsonl"
-#: settings that must agree between a run and its resumption (the others may change, e.g. the device)
-RESUME_KEYS = (
-    "target", "model_dir", "iterations", "batch_size", "seed", "surrogate", "attempts", "box", "max_train_points", "complete",
+from lsbo.bo.store import (  # noqa: F401 - re-exported: the store's names were the loop's before the split
+    EVALUATIONS_FILE,
+    INITIAL_DATA_FILE,
+    RESUME_KEYS,
+    RUN_FILE,
+    InitialData,
+    RunStore,
+    TrialStore,
+    append_record,
+    read_json,
+    read_records,
+    write_json_atomic,
 )
+from lsbo.objectives.base import ItemwiseObjective, Objective, evaluate_safely
 
 
 @dataclass(frozen=True)
@@ -79,28 +81,6 @@ class BOConfig:
             raise ConfigError(f"held-out fraction must be in [0, 1), got {self.heldout_fraction}")
 
 
-@dataclass
-class InitialData:
-    """The encoded, scored training strings that seed every trial."""
-
-    strings: list[str]
-    latents: Tensor  # (n, d) float32, on the CPU
-    scores: Tensor  # (n,) float64, in the objective's own units
-
-    def save(self, path: Path) -> None:
-        tmp = path.with_suffix(f".{os.getpid()}.tmp")  # per process: parallel trials may both write it
-        torch.save({"strings": self.strings, "latents": self.latents, "scores": self.scores}, tmp)
-        os.replace(tmp, path)
-
-    @classmethod
-    def load(cls, path: Path) -> InitialData:
-        try:
-            payload = torch.load(path, map_location="cpu", weights_only=True)
-            return cls(list(payload["strings"]), payload["latents"], payload["scores"])
-        except Exception as err:  # noqa: BLE001 - a damaged cache is recomputed, not fatal
-            raise ConfigError(f"{path} is unreadable ({type(err).__name__}); delete it to recompute") from None
-
-
 # ---------------------------------------------------------------------------------------------
 # small pure steps
 
@@ -113,69 +93,6 @@ def to_target(scores: Tensor, maximize: bool) -> Tensor:
 def trial_seed(seed: int, trial: int) -> int:
     """Independent, reproducible seed of trial ``trial`` (1-based)."""
     return seed * 1_000_003 + trial * 7919
-
-
-def append_record(path: Path, record: dict[str, Any]) -> None:
-    """Append one JSON line and force it to disk, so a crash loses at most the line being written."""
-    line = json.dumps(record, separators=(",", ":")) + "\n"
-    with open(path, "a", encoding="utf-8") as handle:
-        handle.write(line)
-        handle.flush()
-        os.fsync(handle.fileno())
-
-
-#: Fields every evaluation record and every saved candidate batch must have for a resume to use them.
-RECORD_KEYS = ("trial", "iteration", "index", "string", "latent", "score", "valid")
-CANDIDATE_KEYS = ("latents", "strings", "surrogate_metrics")
-
-
-def _missing(payload: Any, keys: Sequence[str]) -> list[str]:
-    return list(keys) if not isinstance(payload, dict) else [k for k in keys if k not in payload]
-
-
-def read_records(path: Path, *, repair: bool = True) -> list[dict[str, Any]]:
-    """The complete records of an evaluations file; a torn last line (killed mid-write) is dropped
-    from the file so appends continue cleanly. A complete line that is not a record is an error
-    naming the file and line: it was not written by this loop, and guessing would lose evaluations.
-
-    ``repair=False`` only reads: for a trial another process may be appending to right now, whose
-    last line may be half written rather than torn.
-    """
-    if not path.is_file():
-        return []
-    text = path.read_text(encoding="utf-8")
-    records: list[dict[str, Any]] = []
-    good_length = 0
-    for number, line in enumerate(text.splitlines(keepends=True), start=1):
-        if not line.endswith("\n"):
-            break
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError:
-            break
-        missing = _missing(record, RECORD_KEYS)
-        if missing:
-            raise ConfigError(f"{path}, line {number}: not an evaluation record (missing {', '.join(missing)}); repair or remove that line")
-        records.append(record)
-        good_length += len(line.encode("utf-8"))
-    if repair and good_length != len(text.encode("utf-8")):
-        with open(path, "r+b") as handle:
-            handle.truncate(good_length)
-    return records
-
-
-def read_json(path: Path) -> Any:
-    """A JSON file this run wrote earlier; a damaged one gets a one-line error naming it."""
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise ConfigError(f"{path} is unreadable ({type(err).__name__}); delete it to recompute it") from None
-
-
-def write_json_atomic(path: Path, payload: Any) -> None:
-    tmp = path.with_suffix(f"{path.suffix}.{os.getpid()}.tmp")  # per process: parallel trials share run.json
-    tmp.write_text(json.dumps(payload, indent=2), encoding="utf-8")
-    os.replace(tmp, path)
 
 
 def search_box(model: Any, latents: Tensor, box: str) -> Tensor:
@@ -269,25 +186,19 @@ def _choose_batch(ctx: RunContext, x: Tensor, y: Tensor, trial: int, iteration: 
     }
 
 
-def run_trial(ctx: RunContext, trial: int, trial_dir: Path) -> list[dict[str, Any]]:
+def run_trial(ctx: RunContext, trial: int, trial_dir: Path | TrialStore) -> list[dict[str, Any]]:
     """Run (or continue) one trial; returns its evaluation records in (iteration, index) order."""
-    trial_dir.mkdir(parents=True, exist_ok=True)
-    evaluations_path = trial_dir / EVALUATIONS_FILE
-    done = {(r["iteration"], r["index"]): r for r in read_records(evaluations_path)}
+    store = trial_dir if isinstance(trial_dir, TrialStore) else TrialStore(trial_dir, trial)
+    store.directory.mkdir(parents=True, exist_ok=True)
+    done = {(r["iteration"], r["index"]): r for r in store.read_records()}
     maximize = ctx.objective.maximize
     x = ctx.initial.latents.to(torch.float64)
     y = to_target(ctx.initial.scores, maximize)
     for iteration in range(1, ctx.config.iterations + 1):
-        batch_path = trial_dir / f"candidates_{iteration}.json"
-        if batch_path.is_file():
-            batch = read_json(batch_path)
-            missing = _missing(batch, CANDIDATE_KEYS)
-            if missing or len(batch["latents"]) != len(batch["strings"]):
-                problem = f"missing {', '.join(missing)}" if missing else "latents and strings differ in number"
-                raise ConfigError(f"{batch_path} is not a candidate batch ({problem}); delete it to recompute it")
-        else:
+        batch = store.read_candidates(iteration)
+        if batch is None:
             batch = _choose_batch(ctx, x, y, trial, iteration)
-            write_json_atomic(batch_path, batch)
+            store.write_candidates(iteration, batch)
             m = batch["surrogate_metrics"]
             ctx.log(
                 f"trial {trial} iteration {iteration}: {m['surrogate']} GP on {m['n_train']} points, "
@@ -311,7 +222,7 @@ def run_trial(ctx: RunContext, trial: int, trial_dir: Path) -> list[dict[str, An
                     "latent": batch["latents"][index], "score": evaluation.score, "valid": evaluation.valid,
                     "error": evaluation.error, "time": time.time(), "seconds": round(seconds, 6),
                 }
-                append_record(evaluations_path, record)
+                store.append(record)
                 done[(iteration, index)] = record
                 ctx.on_evaluation(record)
         new = [done[(iteration, i)] for i in range(len(batch["latents"])) if done[(iteration, i)]["valid"]]
@@ -319,21 +230,6 @@ def run_trial(ctx: RunContext, trial: int, trial_dir: Path) -> list[dict[str, An
             x = torch.cat([x, torch.tensor([r["latent"] for r in new], dtype=torch.float64)])
             y = torch.cat([y, to_target(torch.tensor([r["score"] for r in new], dtype=torch.float64), maximize)])
     return [done[key] for key in sorted(done)]
-
-
-def _check_run_file(out_dir: Path, settings: dict[str, Any], resume: bool) -> None:
-    run_path = out_dir / RUN_FILE
-    if run_path.is_file():
-        if not resume:
-            raise ConfigError(f"{out_dir} already holds an optimisation run; pass --resume to continue it or choose another --out")
-        previous = read_json(run_path)
-        if not isinstance(previous, dict):
-            raise ConfigError(f"{run_path} is not a run description (a JSON object); delete it to start the run afresh")
-        # a key missing from an older run.json (written before it was recorded) cannot be compared
-        changed = [k for k in RESUME_KEYS if k in previous and previous[k] != settings.get(k)]
-        if changed:
-            raise ConfigError(f"--resume: {', '.join(changed)} differ from the run in {out_dir / RUN_FILE}")
-    write_json_atomic(run_path, settings)
 
 
 def run_optimization(
@@ -370,23 +266,23 @@ def run_optimization(
         "attempts": attempts, "acquisition": asdict(config.acquisition), "sparse_training": asdict(config.sparse_training),
         "masking": _masking(model, config.complete),
     }
-    _check_run_file(out_dir, settings, resume)
-    initial_path = out_dir / INITIAL_DATA_FILE
-    if initial_path.is_file():
-        initial = InitialData.load(initial_path)
-    else:
+    store = RunStore(out_dir)
+    store.check_settings(settings, resume)
+    store.write_settings(settings)
+    initial = store.load_initial()
+    if initial is None:
         initial = prepare_initial_data(model, objective, max_points=config.max_train_points, seed=config.seed, log=log)
-        initial.save(initial_path)
+        store.save_initial(initial)
     log(f"{len(initial.strings)} training points; best training score {_best(initial.scores, objective.maximize):.4g}")
     ctx = RunContext(
         model=model, objective=objective, config=config, initial=initial,
         bounds=search_box(model, initial.latents, config.box), attempts=attempts,
         device=torch.device(getattr(model, "device", "cpu")), log=log, on_evaluation=on_evaluation,
     )
-    trials = {k: run_trial(ctx, k, out_dir / f"trial_{k}") for k in selected}
+    trials = {k: run_trial(ctx, k, store.trial(k)) for k in selected}
     per_trial = config.iterations * config.batch_size
     for k in sorted(set(range(1, config.trials + 1)) - set(selected)):
-        trials[k] = read_records(out_dir / f"trial_{k}" / EVALUATIONS_FILE, repair=False)
+        trials[k] = store.trial(k).read_records(repair=False)
     pending = [k for k in sorted(trials) if len(trials[k]) < per_trial]
     if pending:
         log(f"trials {', '.join(map(str, selected))} done; waiting for trial(s) {', '.join(map(str, pending))} "

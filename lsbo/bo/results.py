@@ -7,14 +7,15 @@ and the average score of the valid ones. Over trials: the overall top three and 
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from lsbo.bo.store import BEST_SO_FAR_PLOT, MOLECULE_GRID, RESULTS_FILE, TABLE_FILE, write_json_atomic
 from lsbo.objectives.base import Objective, is_better
+from lsbo.persistence import atomic_write_text
 
 
 def top_distinct(records: Sequence[Mapping[str, Any]], k: int, maximize: bool) -> list[dict[str, Any]]:
@@ -76,10 +77,10 @@ def write_outputs(out_dir: Path, results: Mapping[str, Any], trials: Mapping[int
     from lsbo.report import bo_table_markdown, draw_molecule_grid, plot_best_so_far
 
     label = Path(str(results["settings"].get("model_dir") or "model")).name or "model"
-    (out_dir / "results.json").write_text(json.dumps(results, indent=2), encoding="utf-8")
-    (out_dir / "table.md").write_text(bo_table_markdown(results, label), encoding="utf-8")
-    plot_best_so_far(trials, out_dir / "best_so_far.png", maximize=results["maximize"],
+    write_json_atomic(out_dir / RESULTS_FILE, results)
+    atomic_write_text(out_dir / TABLE_FILE, bo_table_markdown(results, label))
+    plot_best_so_far(trials, out_dir / BEST_SO_FAR_PLOT, maximize=results["maximize"],
                      training_best=results["best_training_score"], title=f"{results['target']} with {label}")
     if model_kind == "molecules" or results["target"] in ("logp", "qed"):
         best = top_distinct([r for records in trials.values() for r in records], 12, results["maximize"])
-        draw_molecule_grid([b["string"] for b in best], [b["score"] for b in best], out_dir / "top_molecules.png")
+        draw_molecule_grid([b["string"] for b in best], [b["score"] for b in best], out_dir / MOLECULE_GRID)

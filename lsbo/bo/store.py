@@ -1,0 +1,293 @@
+"""The on-disk store of an optimisation run: what is written where, and validated reads back.
+
+An optimisation run is a directory::
+
+    run.json                  the settings (written once, compared on --resume)
+    initial_data.pt           the encoded, scored training strings (computed once)
+    trial_k/candidates_i.json the batch chosen at iteration i, written before any of it is scored
+    trial_k/evaluations.jsonl one line per evaluation, flushed and fsync'ed as it happens
+    results.json, results.csv, table.md, best_so_far.png (and top_molecules.png): the summaries
+
+Every write goes through :mod:`lsbo.persistence` (atomic replacement, whole fsync'ed lines), so a
+process killed at any moment leaves each file either old or new and no temporary files. Every read
+is validated: a damaged or hand-edited file is named in a one-line :class:`~lsbo.errors.ConfigError`
+(with the line, for the evaluations log) instead of being guessed at, since a guess could lose or
+repeat evaluations. The loop (:mod:`lsbo.bo.loop`) decides *what* to compute; this module only knows
+*where* it lives and *whether* what is there can be trusted.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import Tensor
+
+from lsbo.errors import ConfigError
+from lsbo.persistence import PersistenceError, append_jsonl, atomic_write_bytes, read_json as _read_json_file, write_json
+
+RUN_FILE = "run.json"
+INITIAL_DATA_FILE = "initial_data.pt"
+EVALUATIONS_FILE = "evaluations.jsonl"
+RESULTS_FILE = "results.json"
+RESULTS_CSV = "results.csv"
+TABLE_FILE = "table.md"
+BEST_SO_FAR_PLOT = "best_so_far.png"
+MOLECULE_GRID = "top_molecules.png"
+
+#: settings that must agree between a run and its resumption (the others may change, e.g. the device)
+RESUME_KEYS = (
+    "target", "model_dir", "iterations", "batch_size", "seed", "surrogate", "attempts", "box", "max_train_points", "complete",
+)
+#: Fields every evaluation record and every saved candidate batch must have for a resume to use them.
+RECORD_KEYS = ("trial", "iteration", "index", "string", "latent", "score", "valid")
+CANDIDATE_KEYS = ("latents", "strings", "surrogate_metrics")
+
+
+def trial_dir_name(trial: int) -> str:
+    return f"trial_{trial}"
+
+
+def candidates_name(iteration: int) -> str:
+    return f"candidates_{iteration}.json"
+
+
+# ---------------------------------------------------------------------------------------------
+# the initial data
+
+
+@dataclass
+class InitialData:
+    """The encoded, scored training strings that seed every trial."""
+
+    strings: list[str]
+    latents: Tensor  # (n, d) float32, on the CPU
+    scores: Tensor  # (n,) float64, in the objective's own units
+
+    def save(self, path: Path) -> None:
+        payload = {"strings": self.strings, "latents": self.latents, "scores": self.scores}
+        atomic_write_bytes(path, lambda handle: torch.save(payload, handle))
+
+    @classmethod
+    def load(cls, path: Path) -> InitialData:
+        try:
+            payload = torch.load(path, map_location="cpu", weights_only=True)
+            initial = cls(list(payload["strings"]), payload["latents"], payload["scores"])
+        except Exception as err:  # noqa: BLE001 - a damaged cache is recomputed, not fatal
+            raise ConfigError(f"{path} is unreadable ({type(err).__name__}); delete it to recompute") from None
+        n = len(initial.strings)
+        if initial.latents.ndim != 2 or initial.latents.shape[0] != n or initial.scores.shape != (n,):
+            raise ConfigError(f"{path} holds {n} strings, latents {tuple(initial.latents.shape)} and scores "
+                              f"{tuple(initial.scores.shape)}, which do not match; delete it to recompute")
+        return initial
+
+
+# ---------------------------------------------------------------------------------------------
+# JSON files and evaluation records
+
+
+def _missing(payload: Any, keys: Sequence[str]) -> list[str]:
+    return list(keys) if not isinstance(payload, dict) else [k for k in keys if k not in payload]
+
+
+def read_json(path: Path) -> Any:
+    """A JSON file this run wrote earlier; a damaged one gets a one-line error naming it."""
+    try:
+        return _read_json_file(path, expect=None, what="run file")
+    except PersistenceError as err:
+        raise ConfigError(f"{err}; delete it to recompute it") from None
+
+
+def write_json_atomic(path: Path, payload: Any) -> None:
+    """Atomically replace ``path`` with ``payload`` (non-finite floats become ``null``: JSON has none)."""
+    write_json(path, _finite_or_none(payload))
+
+
+def _finite_or_none(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _finite_or_none(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite_or_none(v) for v in value]
+    return value
+
+
+def append_record(path: Path, record: dict[str, Any]) -> None:
+    """Append one evaluation as a whole, fsync'ed JSON line (a crash loses at most the line being written)."""
+    append_jsonl(path, record, separators=(",", ":"))
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def record_problem(record: dict[str, Any]) -> str | None:
+    """What is wrong with the types of an evaluation record's fields (None when nothing is)."""
+    for key in ("trial", "iteration", "index"):
+        if not _is_int(record[key]) or record[key] < (0 if key == "index" else 1):
+            least = 0 if key == "index" else 1
+            return f'"{key}" is {json.dumps(record[key])}, expected a whole number of at least {least}'
+    if not isinstance(record["valid"], bool):
+        return f'"valid" is {json.dumps(record["valid"])}, expected true or false'
+    score = record["score"]
+    if record["valid"] and not (_is_number(score) and math.isfinite(score)):
+        return f'"score" is {json.dumps(score)} on a valid record, expected a finite number'
+    if not record["valid"] and score is not None:
+        return f'"score" is {json.dumps(score)} on an invalid record, expected null'
+    if record["string"] is not None and not isinstance(record["string"], str):
+        return f'"string" is {json.dumps(record["string"])}, expected text or null'
+    latent = record["latent"]
+    if not isinstance(latent, list) or not latent or not all(_is_number(v) for v in latent):
+        return '"latent" is not a list of numbers'
+    return None
+
+
+def read_records(path: Path, *, repair: bool = True) -> list[dict[str, Any]]:
+    """The complete records of an evaluations file, validated.
+
+    A torn last line (a process killed mid-write: the final piece has no newline and does not parse)
+    is dropped from the file with ``repair=True``, so appends continue cleanly. Any other line that
+    is not a well-formed record is an error naming the file and line: it was not written by this
+    loop, and guessing would lose or repeat evaluations.
+
+    ``repair=False`` only reads: for a trial another process may be appending to right now, whose
+    last line may be half written rather than torn.
+    """
+    if not path.is_file():
+        return []
+    try:
+        raw = path.read_bytes()
+    except OSError as err:
+        raise ConfigError(f"{path} cannot be read: {err.strerror or err}") from None
+    pieces = raw.split(b"\n")
+    records: list[dict[str, Any]] = []
+    good_length = 0
+    for number, piece in enumerate(pieces, start=1):
+        is_tail = number == len(pieces)  # the piece after the last newline ("" when the file ends cleanly)
+        if not piece.strip():
+            good_length += len(piece) + (0 if is_tail else 1)
+            continue
+        try:
+            record = json.loads(piece.decode("utf-8"))
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            if is_tail:
+                break  # torn: the write in flight when the writer died (or still writing, with repair=False)
+            raise ConfigError(f"{path}, line {number}: not valid JSON; repair or remove that line") from None
+        if is_tail and not isinstance(record, dict):
+            break  # e.g. a torn '{"a": 1' is not JSON, but '12' of '123...' is: a bare value cannot be a record
+        missing = _missing(record, RECORD_KEYS)
+        if missing:
+            raise ConfigError(f"{path}, line {number}: not an evaluation record (missing {', '.join(missing)}); repair or remove that line")
+        problem = record_problem(record)
+        if problem:
+            raise ConfigError(f"{path}, line {number}: {problem}; repair or remove that line")
+        if is_tail:
+            break  # a whole record without its newline: not yet acknowledged, so scored again like a torn one
+        records.append(record)
+        good_length += len(piece) + 1
+    if repair and good_length != len(raw):
+        with open(path, "r+b") as handle:
+            handle.truncate(good_length)
+    return records
+
+
+def validated_candidates(path: Path) -> dict[str, Any]:
+    """A saved candidate batch, checked to be one."""
+    batch = read_json(path)
+    missing = _missing(batch, CANDIDATE_KEYS)
+    if missing or len(batch["latents"]) != len(batch["strings"]):
+        problem = f"missing {', '.join(missing)}" if missing else "latents and strings differ in number"
+        raise ConfigError(f"{path} is not a candidate batch ({problem}); delete it to recompute it")
+    return batch
+
+
+# ---------------------------------------------------------------------------------------------
+# the run directory
+
+
+class TrialStore:
+    """One trial's directory: its candidate batches and its evaluations log."""
+
+    def __init__(self, directory: Path, trial: int) -> None:
+        self.directory = Path(directory)
+        self.trial = trial
+
+    @property
+    def evaluations_path(self) -> Path:
+        return self.directory / EVALUATIONS_FILE
+
+    def candidates_path(self, iteration: int) -> Path:
+        return self.directory / candidates_name(iteration)
+
+    def read_records(self, *, repair: bool = True) -> list[dict[str, Any]]:
+        return read_records(self.evaluations_path, repair=repair)
+
+    def append(self, record: dict[str, Any]) -> None:
+        append_record(self.evaluations_path, record)
+
+    def read_candidates(self, iteration: int) -> dict[str, Any] | None:
+        """The batch saved for ``iteration``, or None when none was chosen yet."""
+        path = self.candidates_path(iteration)
+        return validated_candidates(path) if path.is_file() else None
+
+    def write_candidates(self, iteration: int, batch: dict[str, Any]) -> None:
+        self.directory.mkdir(parents=True, exist_ok=True)
+        write_json_atomic(self.candidates_path(iteration), batch)
+
+
+class RunStore:
+    """The files of one optimisation run directory (see the module docstring for the layout)."""
+
+    def __init__(self, root: Path | str) -> None:
+        self.root = Path(root)
+
+    @property
+    def run_path(self) -> Path:
+        return self.root / RUN_FILE
+
+    @property
+    def initial_path(self) -> Path:
+        return self.root / INITIAL_DATA_FILE
+
+    def trial(self, trial: int) -> TrialStore:
+        return TrialStore(self.root / trial_dir_name(trial), trial)
+
+    def read_settings(self) -> dict[str, Any] | None:
+        """run.json, or None when the run has not been started."""
+        if not self.run_path.is_file():
+            return None
+        settings = read_json(self.run_path)
+        if not isinstance(settings, dict):
+            raise ConfigError(f"{self.run_path} is not a run description (a JSON object); delete it to start the run afresh")
+        return settings
+
+    def write_settings(self, settings: dict[str, Any]) -> None:
+        write_json_atomic(self.run_path, settings)
+
+    def check_settings(self, settings: dict[str, Any], resume: bool) -> None:
+        """Refuse to start over an existing run without ``resume``, or to resume with other settings."""
+        previous = self.read_settings()
+        if previous is None:
+            return
+        if not resume:
+            raise ConfigError(f"{self.root} already holds an optimisation run; pass --resume to continue it or choose another --out")
+        # a key missing from an older run.json (written before it was recorded) cannot be compared
+        changed = [k for k in RESUME_KEYS if k in previous and previous[k] != settings.get(k)]
+        if changed:
+            raise ConfigError(f"--resume: {', '.join(changed)} differ from the run in {self.run_path}")
+
+    def load_initial(self) -> InitialData | None:
+        return InitialData.load(self.initial_path) if self.initial_path.is_file() else None
+
+    def save_initial(self, initial: InitialData) -> None:
+        initial.save(self.initial_path)
