@@ -22,7 +22,7 @@ import torch
 
 from lsbo.device import resolve_device
 from lsbo.models.networks import SequenceEncoder
-from lsbo.regularizers import build_regularizer
+from lsbo.regularizers import build_regularizer, sum_terms
 
 ZINC_LENGTH, ZINC_PRODUCTIONS = 277, 76
 
@@ -92,7 +92,7 @@ def main() -> None:
         def step() -> object:
             codes.grad = None
             out = reg(codes)
-            out.total.backward()
+            sum_terms(out.terms, like=out.z).backward()
             return out
 
         steps[label] = step

@@ -1,8 +1,7 @@
 """One trainer for every autoencoder of the toolkit (grammar, character and image models).
 
 It optimises any ``nn.Module`` exposing ``compute_losses(batch) -> LossTerms`` (the weighted loss
-terms of eq. 9 of the paper, i.e. reconstruction plus the regularizer's terms) with the training
-protocol of the Grammar VAE (Kusner et al., 2017; PROTOCOLS.md §2): Adam, learning rate reduced on a
+terms of eq. 9 of the paper, see :mod:`lsbo.regularizers.terms`) with the training protocol of the Grammar VAE (Kusner et al., 2017; PROTOCOLS.md §2): Adam, learning rate reduced on a
 plateau of the validation loss, early stopping, gradient clipping, seeded randomness, and on CUDA
 mixed precision. Each epoch ends with an atomic checkpoint holding everything needed to continue
 (model, optimizer, scheduler, AMP scaler, random states, early-stopping state, history), after which
@@ -23,9 +22,9 @@ import math
 import random
 import sys
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterable, Mapping, Protocol, runtime_checkable
+from typing import Any, Callable, Iterable, Mapping
 
 import numpy as np
 import torch
@@ -34,53 +33,13 @@ from torch import nn
 from lsbo.checkpoint import CHECKPOINT_NAME, atomic_write_text, load_checkpoint, require_keys, save_checkpoint
 from lsbo.device import resolve_device
 from lsbo.errors import CheckpointError, LsboError
+from lsbo.regularizers.terms import LossTerms
 
 METRICS_NAME = "metrics.csv"
 
 
 class TrainingDiverged(LsboError):
     """The loss became NaN or infinite; the last good checkpoint is kept."""
-
-
-@dataclass
-class LossTerms:
-    """What a trainable module returns for one batch.
-
-    ``total`` is the scalar that is minimised; ``terms`` are its named, already weighted parts (logged
-    per epoch); ``metrics`` are extra numbers to log that are not optimised (e.g. reconstruction accuracy),
-    best given as detached tensors: the trainer averages them on the device without a host sync.
-    """
-
-    total: torch.Tensor
-    terms: dict[str, torch.Tensor] = field(default_factory=dict)
-    metrics: dict[str, float | torch.Tensor] = field(default_factory=dict)
-
-
-def combine_losses(
-    reconstruction: torch.Tensor,
-    regularizer_terms: dict[str, torch.Tensor],
-    decoder_terms: dict[str, torch.Tensor],
-    metrics: dict[str, float | torch.Tensor] | None = None,
-) -> LossTerms:
-    """Eq. 9 of the paper: the weighted reconstruction term plus every regularizer term.
-
-    ``reconstruction`` is already multiplied by lambda_REC; the regularizer's terms on the code (e.g.
-    KS and CV with their eq. 10 weights) and on the decoder (e.g. RAE's L2) are already weighted too.
-    Shared by the sequence and image autoencoders so both log and minimise the same quantities.
-    """
-    terms: dict[str, torch.Tensor] = {"rec": reconstruction, **regularizer_terms, **decoder_terms}
-    total = reconstruction
-    for name, value in terms.items():
-        if name != "rec":
-            total = total + value
-    return LossTerms(total=total, terms=terms, metrics=dict(metrics or {}))
-
-
-@runtime_checkable
-class TrainableModule(Protocol):
-    """The interface the trainer needs: one method turning a batch into :class:`LossTerms`."""
-
-    def compute_losses(self, batch: Any) -> LossTerms: ...
 
 
 @dataclass
@@ -110,7 +69,7 @@ class TrainerConfig:
 
 @dataclass
 class TrainResult:
-    """Outcome of :func:`fit`: the per-epoch history and why training ended."""
+    """Outcome of :meth:`Trainer.fit`: the per-epoch history and why training ended."""
 
     history: list[dict[str, float]]
     best_val_loss: float
@@ -235,17 +194,12 @@ class _Averager:
         return {key: float(total) / max(self.count, 1) for key, total in self.sums.items()}
 
 
-def _loss_values(losses: LossTerms) -> dict[str, Any]:
-    """The total, every term and every metric of one batch, still as (device) tensors where they are."""
-    return {"loss": losses.total, **losses.terms, **losses.metrics}
-
-
 # ----------------------------------------------------------------------------------------------
 # the trainer
 
 
 class Trainer:
-    """Fits a :class:`TrainableModule`; checkpoints and metrics go to ``out_dir``.
+    """Fits a module with ``compute_losses(batch) -> LossTerms``; checkpoints and metrics go to ``out_dir``.
 
     ``extra_state`` (a dict, or a callable returning one at each save) is stored in every checkpoint
     beside the trainer's own entries: model configuration, grammar text, data statistics...
@@ -376,7 +330,7 @@ class Trainer:
                 nn.utils.clip_grad_norm_(self.model.parameters(), self.config.grad_clip)
             self.scaler.step(self.optimizer)
             self.scaler.update()
-            averager.add(_loss_values(losses), batch_size_of(batch))
+            averager.add(losses.values(), batch_size_of(batch))
             if progress is not None:
                 progress.update(task, advance=1)
             if (step + 1) % sync_every == 0:
@@ -408,7 +362,7 @@ class Trainer:
             batch = move_to_device(batch, self.device)
             with self._autocast():
                 losses = self.model.compute_losses(batch)
-            averager.add(_loss_values(losses), batch_size_of(batch))
+            averager.add(losses.values(), batch_size_of(batch))
         return averager.means()
 
     def _divergence_message(self, losses: LossTerms, step: int, first_step: int | None = None) -> str:
@@ -498,22 +452,6 @@ class Trainer:
             history=self.history, best_val_loss=self.best_val_loss, best_epoch=self.best_epoch,
             stop_reason=reason, checkpoint=self.checkpoint_path,
         )
-
-
-def fit(
-    model: nn.Module,
-    train_loader: Iterable[Any],
-    val_loader: Iterable[Any],
-    config: TrainerConfig,
-    out_dir: Path | str,
-    *,
-    resume: bool = False,
-    extra_state: Mapping[str, Any] | Callable[[], Mapping[str, Any]] | None = None,
-    log: Callable[[str], None] | None = None,
-) -> TrainResult:
-    """Functional shortcut: ``Trainer(model, config, out_dir, ...).fit(train_loader, val_loader, resume=...)``."""
-    trainer = Trainer(model, config, out_dir, extra_state=extra_state, log=log)
-    return trainer.fit(train_loader, val_loader, resume=resume)
 
 
 def _safe_len(loader: Any) -> int | None:

@@ -11,7 +11,8 @@ from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
 from lsbo.checkpoint import load_checkpoint
-from lsbo.train import LossTerms, Trainer, TrainerConfig, TrainingDiverged, metrics_csv_text
+from lsbo.regularizers.terms import LossTerms
+from lsbo.train import Trainer, TrainerConfig, TrainingDiverged, metrics_csv_text
 
 
 class LinearRegression(nn.Module):
@@ -156,7 +157,7 @@ def test_metrics_csv_text_unions_columns() -> None:
 def test_combine_losses_sums_reconstruction_regularizer_and_decoder_terms() -> None:
     import torch
 
-    from lsbo.train import combine_losses
+    from lsbo.regularizers.terms import combine_losses
 
     rec = torch.tensor(2.0, requires_grad=True)
     ks, cv, dec = torch.tensor(0.5), torch.tensor(0.25), torch.tensor(0.125)

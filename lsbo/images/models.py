@@ -22,7 +22,7 @@ from torch import nn
 
 from lsbo.errors import ConfigError
 from lsbo.images.data import dataset_spec
-from lsbo.train import LossTerms, combine_losses
+from lsbo.regularizers.terms import LossTerms, combine_losses
 
 PRESETS = ("paper", "cpu")
 PAPER_WIDTHS = (128, 256, 512, 1024)

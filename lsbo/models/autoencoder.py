@@ -22,7 +22,7 @@ from torch import nn
 from lsbo.models.codecs import SequenceCodec
 from lsbo.models.config import SequenceModelConfig
 from lsbo.models.networks import SequenceDecoder, SequenceEncoder
-from lsbo.train import LossTerms, combine_losses
+from lsbo.regularizers.terms import LossTerms, combine_losses
 
 
 class SequenceAutoencoder(nn.Module):

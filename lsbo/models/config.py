@@ -27,13 +27,6 @@ ModelKind = Literal["grammar", "char"]
 PRESETS = ("paper", "cpu")
 FAMILIES = ("molecules", "expressions")
 
-# Fields that shape the network or its loss: a resumed run must agree with the checkpoint on them.
-ARCHITECTURE_FIELDS = (
-    "model", "latent_dim", "conv_filters", "conv_kernels", "dense_units", "gru_hidden", "gru_layers",
-    "regularizer", "n_components",
-)
-
-
 @dataclass
 class SequenceModelConfig:
     """Everything that defines a sequence autoencoder and its training run."""
@@ -76,11 +69,6 @@ class SequenceModelConfig:
             if key in values:
                 values[key] = tuple(int(v) for v in values[key])
         return cls(**values)
-
-    def architecture(self) -> dict[str, Any]:
-        """The fields a checkpoint and a resumed run must agree on."""
-        data = self.to_dict()
-        return {key: data[key] for key in ARCHITECTURE_FIELDS}
 
 
 _PRESET_VALUES: dict[tuple[str, str], dict[str, Any]] = {

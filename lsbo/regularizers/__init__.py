@@ -3,6 +3,7 @@
 * :mod:`lsbo.regularizers.losses` -- the loss functions (eqs. 7, 8, 10; KL; IMQ-MMD) and the
   lambda_REC heuristic of Section 3.3.
 * :mod:`lsbo.regularizers.base` -- :class:`Regularizer` and :class:`RegularizerOutput`.
+* :mod:`lsbo.regularizers.terms` -- :class:`LossTerms`, the weighted terms of eq. 9 and their sum.
 * :mod:`lsbo.regularizers.gmm` -- ``gmm``, this paper (Section 3).
 * :mod:`lsbo.regularizers.baselines` -- ``vae``, ``cvvae``, ``rae``, ``wae``, ``ae``.
 * :mod:`lsbo.regularizers.ex_post` -- ex-post Gaussian mixtures fitted to learned latents.
@@ -20,7 +21,7 @@ from typing import Any
 import torch
 
 from lsbo.errors import ConfigError
-from lsbo.regularizers.base import Regularizer, RegularizerOutput, sum_terms
+from lsbo.regularizers.base import Regularizer, RegularizerOutput
 from lsbo.regularizers.baselines import (
     AERegularizer,
     CVVAERegularizer,
@@ -30,6 +31,7 @@ from lsbo.regularizers.baselines import (
 )
 from lsbo.regularizers.ex_post import ExPostGMM, fit_ex_post_gmm
 from lsbo.regularizers.gmm import GMMRegularizer
+from lsbo.regularizers.terms import LossTerms, combine_losses, sum_terms
 from lsbo.regularizers.losses import (
     LossWeights,
     covariance_loss,
@@ -46,6 +48,7 @@ __all__ = [
     "CVVAERegularizer",
     "ExPostGMM",
     "GMMRegularizer",
+    "LossTerms",
     "LossWeights",
     "RAERegularizer",
     "Regularizer",
@@ -54,6 +57,7 @@ __all__ = [
     "WAERegularizer",
     "build_regularizer",
     "check_regularizer_options",
+    "combine_losses",
     "covariance_loss",
     "estimate_weights",
     "fit_ex_post_gmm",

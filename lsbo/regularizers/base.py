@@ -4,7 +4,7 @@ A :class:`Regularizer` sits between encoder and decoder. It knows how many value
 dimension the encoder must emit (:attr:`Regularizer.n_encoder_outputs`: 1 for a deterministic code,
 2 for a Gaussian's mean and log-variance); called on the encoder output it returns a
 :class:`RegularizerOutput` -- the code to decode, the named loss terms already multiplied by their
-weights, and their sum -- to be added to the (weighted) reconstruction loss of eq. 9. It holds a
+weights -- whose sum is added to the (weighted) reconstruction loss of eq. 9. It holds a
 prior to sample from and can fit an ex-post density to learned latents.
 """
 
@@ -20,29 +20,16 @@ from torch import Tensor, nn
 from lsbo.priors import GMMPrior
 from lsbo.regularizers.ex_post import ExPostGMM, fit_ex_post_gmm
 
-__all__ = ["Regularizer", "RegularizerOutput", "sum_terms"]
+__all__ = ["Regularizer", "RegularizerOutput"]
 
 
 @dataclass
 class RegularizerOutput:
-    """What a regularizer returns: the latent code to decode, weighted loss terms, and their sum."""
+    """What a regularizer returns: the latent code to decode and its weighted loss terms
+    (:func:`lsbo.regularizers.terms.combine_losses` adds them to the reconstruction term)."""
 
     z: Tensor
     terms: dict[str, Tensor] = field(default_factory=dict)
-    total: Tensor | None = None
-
-    def __post_init__(self) -> None:
-        if self.total is None:
-            self.total = sum_terms(self.terms, like=self.z)
-
-
-def sum_terms(terms: dict[str, Tensor], like: Tensor) -> Tensor:
-    """Sum of weighted loss terms; a float32 (or wider) zero scalar on ``like``'s device when empty."""
-    dtype = torch.promote_types(like.dtype, torch.float32) if like.is_floating_point() else torch.float32
-    total = torch.zeros((), device=like.device, dtype=dtype)
-    for value in terms.values():
-        total = total + value
-    return total
 
 
 class Regularizer(nn.Module, ABC):
