@@ -42,7 +42,8 @@ from lsbo.bo.store import (  # noqa: F401 - re-exported: the store's names were 
     read_records,
     write_json_atomic,
 )
-from lsbo.objectives.base import ItemwiseObjective, Objective, evaluate_safely
+from lsbo.objectives.base import Evaluation, ItemwiseObjective, Objective, evaluate_safely
+from lsbo.objectives.isolation import IsolationOptions, evaluate_isolated
 
 
 @dataclass(frozen=True)
@@ -62,8 +63,11 @@ class BOConfig:
     complete: bool = True  # length-aware decoding masks; False = plain Grammar VAE masking (the paper's)
     acquisition: AcquisitionOptions = field(default_factory=AcquisitionOptions)
     sparse_training: SparseTraining = field(default_factory=SparseTraining)
+    # objective calls in child processes, N at once, each bounded (default: in this process, unbounded)
+    objective_calls: IsolationOptions = field(default_factory=IsolationOptions)
 
     def validate(self) -> None:
+        self.objective_calls.validate()
         for name in ("trials", "iterations", "batch_size", "n_inducing"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"--{name.replace('_', '-')} must be at least 1, got {getattr(self, name)}")
@@ -111,8 +115,16 @@ def search_box(model: Any, latents: Tensor, box: str) -> Tensor:
     return torch.stack([(means - spread).min(dim=0).values, (means + spread).max(dim=0).values])
 
 
+def score_strings(objective: Objective, strings: Sequence[str | None], calls: IsolationOptions) -> list[Evaluation]:
+    """Score in this process, or (``calls.isolated``) each string in a bounded child process."""
+    if calls.isolated:
+        return evaluate_isolated(objective, strings, workers=calls.workers, timeout=calls.timeout)
+    return evaluate_safely(objective, strings)
+
+
 def prepare_initial_data(
-    model: Any, objective: Objective, *, max_points: int | None, seed: int, log: Callable[[str], None]
+    model: Any, objective: Objective, *, max_points: int | None, seed: int, log: Callable[[str], None],
+    calls: IsolationOptions = IsolationOptions(),
 ) -> InitialData:
     """Encode and score the model's training strings; drop those that fail either step."""
     strings = model.training_strings()
@@ -125,7 +137,7 @@ def prepare_initial_data(
     log(f"scoring {int(np.sum(ok))} encoded strings with {objective.name}")
     keep: list[int] = []
     scores: list[float] = []
-    for i, evaluation in enumerate(evaluate_safely(objective, [s if good else None for s, good in zip(strings, ok)])):
+    for i, evaluation in enumerate(score_strings(objective, [s if good else None for s, good in zip(strings, ok)], calls)):
         if evaluation.valid and bool(torch.isfinite(latents[i]).all()):
             keep.append(i)
             scores.append(float(evaluation.score))  # type: ignore[arg-type]
@@ -207,6 +219,22 @@ def run_trial(ctx: RunContext, trial: int, trial_dir: Path | TrialStore) -> list
                 f"fit {m['fit_seconds']}s, acquisition {m['acquisition_seconds']}s, decoding {m['decode_seconds']}s"
             )
         pending = [i for i in range(len(batch["latents"])) if (iteration, i) not in done]
+
+        def save(index: int, evaluation: Evaluation, seconds: float | None) -> None:
+            record = {
+                "trial": trial, "iteration": iteration, "index": index, "string": batch["strings"][index],
+                "latent": batch["latents"][index], "score": evaluation.score, "valid": evaluation.valid,
+                "error": evaluation.error, "time": time.time(), "seconds": None if seconds is None else round(seconds, 6),
+            }
+            store.append(record)
+            done[(iteration, index)] = record
+            ctx.on_evaluation(record)
+
+        calls = ctx.config.objective_calls
+        if calls.isolated:  # each string in a bounded child process; each record saved as its call ends
+            evaluate_isolated(ctx.objective, [batch["strings"][i] for i in pending], workers=calls.workers,
+                              timeout=calls.timeout, on_result=lambda k, evaluation, seconds: save(pending[k], evaluation, seconds))
+            pending = []
         # A batch objective (perhaps vectorised) is called once on the iteration's pending strings; an
         # item-wise one is called per string, so each record is on disk as soon as it is scored.
         # evaluate_safely isolates an input that raises in either case.
@@ -217,14 +245,7 @@ def run_trial(ctx: RunContext, trial: int, trial_dir: Path | TrialStore) -> list
             evaluations = evaluate_safely(ctx.objective, [batch["strings"][i] for i in indices])
             seconds = (time.perf_counter() - started) / len(indices)
             for index, evaluation in zip(indices, evaluations):
-                record = {
-                    "trial": trial, "iteration": iteration, "index": index, "string": batch["strings"][index],
-                    "latent": batch["latents"][index], "score": evaluation.score, "valid": evaluation.valid,
-                    "error": evaluation.error, "time": time.time(), "seconds": round(seconds, 6),
-                }
-                store.append(record)
-                done[(iteration, index)] = record
-                ctx.on_evaluation(record)
+                save(index, evaluation, seconds)
         new = [done[(iteration, i)] for i in range(len(batch["latents"])) if done[(iteration, i)]["valid"]]
         if new:
             x = torch.cat([x, torch.tensor([r["latent"] for r in new], dtype=torch.float64)])
@@ -256,27 +277,11 @@ def run_optimization(
 
     config.validate()
     selected = _selected_trials(only_trials, config.trials)
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    attempts = config.attempts or default_attempts(getattr(model, "kind", "strings"))
-    settings = {
-        "target": target or objective.name, "objective": objective.name, "maximize": objective.maximize,
-        "model_dir": str(getattr(model, "model_dir", "")), "model_kind": getattr(model, "kind", None),
-        **{k: v for k, v in asdict(config).items() if k not in ("acquisition", "sparse_training")},
-        "attempts": attempts, "acquisition": asdict(config.acquisition), "sparse_training": asdict(config.sparse_training),
-        "masking": _masking(model, config.complete),
-    }
-    store = RunStore(out_dir)
-    store.check_settings(settings, resume)
-    store.write_settings(settings)
-    initial = store.load_initial()
-    if initial is None:
-        initial = prepare_initial_data(model, objective, max_points=config.max_train_points, seed=config.seed, log=log)
-        store.save_initial(initial)
+    store, settings, initial = prepare_run(model, objective, out_dir, config, target=target, resume=resume, log=log)
     log(f"{len(initial.strings)} training points; best training score {_best(initial.scores, objective.maximize):.4g}")
     ctx = RunContext(
         model=model, objective=objective, config=config, initial=initial,
-        bounds=search_box(model, initial.latents, config.box), attempts=attempts,
+        bounds=search_box(model, initial.latents, config.box), attempts=settings["attempts"],
         device=torch.device(getattr(model, "device", "cpu")), log=log, on_evaluation=on_evaluation,
     )
     trials = {k: run_trial(ctx, k, store.trial(k)) for k in selected}
@@ -292,6 +297,37 @@ def run_optimization(
     results = summarize_run(trials, objective=objective, settings=settings, training_best=_best(initial.scores, objective.maximize))
     write_outputs(out_dir, results, trials, model_kind=getattr(model, "kind", None))
     return results
+
+
+def prepare_run(
+    model: Any, objective: Objective, out_dir: Path | str, config: BOConfig, *, target: str | None = None,
+    resume: bool = False, log: Callable[[str], None] = lambda message: None,
+) -> tuple[RunStore, dict[str, Any], InitialData]:
+    """Check or write ``run.json`` and load or compute the encoded, scored training set (once per run).
+
+    Returns:
+        The run's store, its settings (run.json's content) and the initial data seeding every trial.
+    """
+    config.validate()
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    attempts = config.attempts or default_attempts(getattr(model, "kind", "strings"))
+    settings = {
+        "target": target or objective.name, "objective": objective.name, "maximize": objective.maximize,
+        "model_dir": str(getattr(model, "model_dir", "")), "model_kind": getattr(model, "kind", None),
+        **{k: v for k, v in asdict(config).items() if k not in ("acquisition", "sparse_training")},
+        "attempts": attempts, "acquisition": asdict(config.acquisition), "sparse_training": asdict(config.sparse_training),
+        "masking": _masking(model, config.complete),
+    }
+    store = RunStore(out_dir)
+    store.check_settings(settings, resume)
+    store.write_settings(settings)
+    initial = store.load_initial()
+    if initial is None:
+        initial = prepare_initial_data(model, objective, max_points=config.max_train_points, seed=config.seed, log=log,
+                                       calls=config.objective_calls)
+        store.save_initial(initial)
+    return store, settings, initial
 
 
 def _selected_trials(only_trials: Sequence[int] | None, n_trials: int) -> list[int]:
