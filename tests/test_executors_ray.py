@@ -91,3 +91,27 @@ def test_an_address_that_is_not_a_ray_head_is_a_one_line_error():
         with pytest.raises(ExecutorError, match=rf"could not connect to the ray cluster at 127.0.0.1:{port}") as caught:
             build_executor("ray", address=f"127.0.0.1:{port}", connect_timeout=1.0)
     assert "\n" not in str(caught.value)
+
+
+def test_trials_on_ray_equal_one_process_and_a_killed_worker_costs_a_rerun_only(ray_session, tmp_path):
+    from pathlib import Path
+
+    from lsbo.bo import run_optimization
+    from lsbo.bo.loop import prepare_run
+    from lsbo.bo.parallel import run_trials
+    from tests.bo.test_parallel import CONFIG, evaluation_fields, fake_loader
+
+    flag = str(tmp_path / "die")
+    run_optimization(*fake_loader(flag, "die"), tmp_path / "reference", CONFIG, target="expr")
+    out = tmp_path / "run"
+    load = functools.partial(fake_loader, flag, "die")
+    prepare_run(*load(), out, CONFIG, target="expr")
+    Path(flag).touch()  # the first call to see it ends its Ray worker mid-trial
+    executor = RayExecutor(workers=2, threads_per_worker=1)
+    with pytest.raises(ExecutorError, match="lost on Ray"):
+        run_trials(executor, load, out, CONFIG, target="expr", resume=True)
+    results = run_trials(executor, load, out, CONFIG, target="expr", resume=True)  # the same command again
+    keys = [row[:3] for row in evaluation_fields(out)]
+    assert len(keys) == len(set(keys)) == 2 * 2 * 3  # each evaluation exactly once
+    assert evaluation_fields(out) == evaluation_fields(tmp_path / "reference")
+    assert results["n_trials"] == 2
