@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import faulthandler
 import os
 import signal
 import sys
@@ -24,6 +25,7 @@ def _misbehaving(string: str) -> float | None:
     if string == "exit":
         sys.exit(3)
     if string == "segfault":
+        faulthandler.disable()  # pytest's handler, inherited by the fork, would print the whole stack
         os.kill(os.getpid(), signal.SIGSEGV)
     if string == "none":
         return None
