@@ -113,6 +113,8 @@ def optimize(
     from lsbo.objectives.isolation import IsolationOptions
 
     executor_name = ExecutorName(executor).value
+    if workers < 1:
+        raise ConfigError(f"--workers must be at least 1, got {workers}")
     if ray_address is not None and executor_name != "ray":
         raise ConfigError("--ray-address needs --executor ray")
     if threads is not None:

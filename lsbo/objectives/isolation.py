@@ -11,6 +11,10 @@ Children are forked where the platform can (Linux, macOS with ``fork``), so the 
 picklable and a child starts in milliseconds; ``start_method="spawn"`` is there for objectives that
 must not inherit the parent's state (the objective is then pickled). A batch objective is called on
 one string per call: the timeout bounds one string's score.
+
+A forked child inherits the parent's locks as they were: an objective that writes to stderr while
+the parent's progress-bar thread held its lock would wait forever, which the timeout turns into an
+invalid call. Give ``--objective-timeout`` whenever the objective is not known to be well behaved.
 """
 
 from __future__ import annotations
@@ -49,7 +53,8 @@ class IsolationOptions:
     def validate(self) -> None:
         if isinstance(self.workers, bool) or not isinstance(self.workers, int) or self.workers < 1:
             raise ConfigError(f"--objective-workers must be a whole number of at least 1, got {self.workers!r}")
-        if self.timeout is not None and not (isinstance(self.timeout, (int, float)) and math.isfinite(self.timeout) and self.timeout > 0):
+        number = isinstance(self.timeout, (int, float)) and not isinstance(self.timeout, bool)
+        if self.timeout is not None and not (number and math.isfinite(self.timeout) and self.timeout > 0):
             raise ConfigError(f"--objective-timeout must be a positive number of seconds, got {self.timeout!r}")
 
     @property
