@@ -54,7 +54,10 @@ def _run_on_executor(
     from lsbo.executors import build_executor
 
     console = Console(stderr=True)
-    load = functools.partial(load_model_and_objective, str(model_dir.resolve()), device, target)
+    module, sep, attribute = target.partition(":")
+    # a worker's working directory need not be ours; run.json keeps the target as given
+    where = f"{Path(module).resolve()}:{attribute}" if sep and Path(module).is_file() else target
+    load = functools.partial(load_model_and_objective, str(model_dir.resolve()), device, where)
     options = {"address": address} if address is not None else {}
     with build_executor(name, workers=workers, threads_per_worker=threads or 1, **options) as executor:
         return run_trials(executor, load, out, config, target=target, resume=resume, only_trials=only_trials,

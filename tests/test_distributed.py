@@ -75,7 +75,9 @@ def test_gmm_terms_over_the_gathered_batch_give_the_one_process_loss_and_gradien
 
     codes = torch.randn(8, 3, generator=torch.Generator().manual_seed(1))
     out = str(tmp_path / "rank0.pt")
-    torch.multiprocessing.spawn(_gradient_on_two_ranks, args=(_free_port(), codes, out), nprocs=2)
+    # forked ranks start at once (spawned ones would import torch and lsbo again)
+    torch.multiprocessing.start_processes(_gradient_on_two_ranks, args=(_free_port(), codes, out), nprocs=2,
+                                          start_method="fork")
     two = torch.load(out)
 
     regularizer = GMMRegularizer(3, n_components=4, batch_size=8, seed=0, n_weight_batches=5)

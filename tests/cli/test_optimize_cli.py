@@ -132,3 +132,14 @@ def test_trials_on_a_local_ray_through_the_cli(tiny_expr_model: Path, tmp_path: 
     assert "GMM-DAE (paper)" in on_ray.stdout
     results = json.loads((out / "results.json").read_text())
     assert [results["trials"][k]["n_evaluations"] for k in ("1", "2")] == [2, 2]
+
+
+def test_trials_on_local_worker_processes_with_a_relative_objective_file(tiny_expr_model: Path, tmp_path: Path) -> None:
+    (tmp_path / "hanging.py").write_text(HANGING_OBJECTIVE)  # does not hang without HANG_OBJECTIVE=1
+    result = run_cli("optimize", "--target", "hanging.py:hang_when_told", "--model", str(tiny_expr_model), "--trials", "2",
+                     "--iterations", "1", "--batch", "2", "--attempts", "2", "--threads", "1", "--device", "cpu",
+                     "--out", "run", "--workers", "2", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-2000:]
+    results = json.loads((tmp_path / "run" / "results.json").read_text())
+    assert [results["trials"][k]["n_evaluations"] for k in ("1", "2")] == [2, 2]
+    assert json.loads((tmp_path / "run" / "run.json").read_text())["target"] == "hanging.py:hang_when_told"
