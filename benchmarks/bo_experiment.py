@@ -1,7 +1,7 @@
 """The expression (or molecule) BO experiment of the paper's Tables 2 and 3, for several trained models.
 
 Runs ``lsbo.bo.run_optimization`` for each ``--model LABEL=DIR`` with the protocol's settings
-(default 5 trials x 5 iterations x 50 points, PROTOCOLS.md §4) into ``--out/LABEL`` (resumable: rerun
+(default 5 trials x 5 iterations x 50 points, docs/protocols.md §4) into ``--out/LABEL`` (resumable: rerun
 the same command to continue an interrupted experiment), then prints one markdown table with the
 paper's rows and ours, ready for ``benchmarks/RESULTS.md``.
 

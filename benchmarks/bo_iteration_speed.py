@@ -1,5 +1,5 @@
 """Time of one BO iteration (surrogate fit + batch acquisition [+ candidate decoding]) against the
-number of training points, exact vs sparse GP (PROTOCOLS.md §4).
+number of training points, exact vs sparse GP (docs/protocols.md §4).
 
 Inputs are synthetic latents (a smooth function of standard-normal points, the shape of the encoded
 data) unless ``--model DIR`` is given, in which case the model's training strings are encoded and

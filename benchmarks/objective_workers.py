@@ -43,10 +43,10 @@ def main() -> None:
     strings = [f"s{i}" for i in range(args.strings)]
     waiting = objective_from_callable(make_waiting(args.seconds))
     baseline = _timed(lambda: evaluate_safely(waiting, strings))
-    print(f"| scoring | wall s | speed vs in-process |\n| --- | --- | --- |")
+    print("| scoring | wall s | speed vs in-process |\n| --- | --- | --- |")
     print(f"| in process (baseline) | {baseline:.2f} | 1.00x |")
     for workers in (int(w) for w in args.workers.split(",")):
-        seconds = _timed(lambda: evaluate_isolated(waiting, strings, workers=workers, timeout=60.0))
+        seconds = _timed(lambda workers=workers: evaluate_isolated(waiting, strings, workers=workers, timeout=60.0))
         print(f"| {workers} child process(es) | {seconds:.2f} | {baseline / seconds:.2f}x |")
     cheap = objective_from_callable(len)
     many = [f"s{i}" for i in range(args.cheap_strings)]

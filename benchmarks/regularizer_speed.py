@@ -1,6 +1,6 @@
 """Time of one regularizer loss evaluation relative to one forward pass of the zinc encoder.
 
-For a batch of 500 codes in d = 56 (the zinc setting of PROTOCOLS.md §2) and K in {1, 10, 100}
+For a batch of 500 codes in d = 56 (the zinc setting of docs/protocols.md §2) and K in {1, 10, 100}
 prior components, measure the GMM-KS loss (eq. 7 + eq. 8, weighted; forward and backward to the
 codes) and, for comparison, the baselines' terms; the baseline of every ratio is one forward pass of
 the zinc Grammar-VAE encoder (conv 9x9, 9x9, 10x11 over one-hot (500, 277, 76), dense 435, latent 56:
@@ -15,8 +15,8 @@ import argparse
 import datetime
 import platform
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import torch
 

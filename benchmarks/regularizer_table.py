@@ -24,12 +24,11 @@ import json
 import time
 from pathlib import Path
 
-from lsbo_cli.train import parse_regularizer_options
-
 from lsbo.errors import ConfigError
 from lsbo.evaluate import evaluate_model
 from lsbo.models import TrainOptions, train_sequence_model
 from lsbo.settings import shared_data_dir
+from lsbo_cli.train import parse_regularizer_options
 
 DATASETS = {"expr": "equation2_15_dataset.txt", "zinc": "zinc250k_subset.smi"}
 COLUMNS = (

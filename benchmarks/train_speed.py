@@ -1,4 +1,4 @@
-"""Training speed of the paper-sized sequence models (PROTOCOLS.md §2) on this CPU.
+"""Training speed of the paper-sized sequence models (docs/protocols.md §2) on this CPU.
 
 For the ZINC and expression Grammar VAEs at the ``paper`` preset, measures sequences per second of a
 full training step (one-hot, encoder, regularizer, decoder, grammar-masked cross-entropy, backward,

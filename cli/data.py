@@ -8,19 +8,29 @@ from typing import Optional
 
 import typer
 
-GRAMMAR_HELP = "Built-in grammar name (zinc, expr) or a grammar file; default from the source (zinc for molecules, expr for expressions)."
+from lsbo_cli.schema import Kind, choice_value, schema_option
+
+# Shared by every command that reads a dataset (lsbo data prepare, lsbo train): one meaning everywhere.
+GRAMMAR_HELP = (
+    "Built-in grammar name (zinc, expr) or a grammar file; default from the source (zinc for zinc250k and "
+    ".smi/.csv files, expr for expr; another file needs one for a grammar model)."
+)
+TOKENIZER_HELP = (
+    "Tokenizer of a grammar file: 'whitespace' or 'optional-spaces' (default: the file's '# tokenizer:' header, "
+    "else longest match over its terminals)."
+)
 
 
 def _prepare(
     source: str = typer.Argument(..., help="zinc | zinc250k | expr | PATH to a .smi, .txt or .csv file."),
     out: Path = typer.Option(..., "--out", "-o", help="Directory for indices.npy, strings.txt, rejects.csv, summary.json."),
     grammar: Optional[str] = typer.Option(None, "--grammar", "-g", help=GRAMMAR_HELP),
-    tokenizer: Optional[str] = typer.Option(None, "--tokenizer", help="Tokenizer of a grammar file: 'whitespace' (default: longest match over its terminals)."),
+    tokenizer: Optional[str] = typer.Option(None, "--tokenizer", help=TOKENIZER_HELP),
     data: Optional[Path] = typer.Option(None, "--data", help="Local file for a named dataset (skips the download / the generator)."),
-    kind: Optional[str] = typer.Option(None, "--kind", help="molecules | expressions | strings (default from the grammar)."),
-    limit: Optional[int] = typer.Option(None, "--limit", min=1, help="Use only the first N rows."),
-    workers: Optional[int] = typer.Option(None, "--workers", min=1, help="Worker processes (default: CPU count, at most 8; grammar encoding only)."),
-    seed: Optional[int] = typer.Option(None, "--seed", help="Seed of the expression generator (expr without --data; default 0)."),
+    kind: Optional[Kind] = schema_option("kind"),
+    limit: Optional[int] = schema_option("limit", help="Use only the first N rows."),
+    workers: Optional[int] = schema_option("workers"),
+    seed: Optional[int] = schema_option("seed", help="Seed of the expression generator (expr without --data; default 0)."),
     cache: Optional[bool] = typer.Option(None, "--cache/--no-cache", help="Reuse and store encoded results in the cache directory (default on; grammar encoding only)."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show progress bars."),
     characters: bool = typer.Option(False, "--characters", help="Encode characters for the character baseline instead of productions (writes vocabulary.json)."),
@@ -28,45 +38,37 @@ def _prepare(
     """Validate and encode a dataset; write the encoded rows, the rejects and a summary to --out."""
     from rich.console import Console
 
-    from lsbo.data.prepare import (
-        default_grammar_name,
-        default_kind,
-        default_source_kind,
-        prepare_characters,
-        prepare_dataset,
-        resolve_grammar,
-    )
+    from lsbo.data.prepare import prepare_characters, prepare_dataset
+    from lsbo.data.resolve import GrammarUse, check_source, resolve_source
     from lsbo.data.sources import load_strings
-    from lsbo.errors import ConfigError
+    from lsbo.options import check_values
 
     console = Console()
+    use: GrammarUse = "none" if characters else "required"
+    kind_name = choice_value(kind)
+    checked = check_values({"limit": limit, "workers": workers, "seed": seed})
+    limit, workers, seed = checked["limit"], checked["workers"], checked["seed"]
     refuse_ignored_flags(source, data=data, seed=seed, characters=characters, workers=workers, cache=cache)
+    check_source(source, grammar=grammar, tokenizer=tokenizer, kind=kind_name, grammar_use=use)  # before any read
     seed = 0 if seed is None else seed
-    if characters:
-        if grammar is not None or tokenizer is not None:  # fail before any read: they would be ignored
-            raise ConfigError("--characters encodes characters, not productions; drop --grammar/--tokenizer")
-        strings = load_strings(source, data=data, limit=limit, seed=seed, progress=progress)
-        prepared, _ = prepare_characters(strings, kind=kind or default_source_kind(source), out_dir=out)
-        console.print(f"source: {prepared.summary['origin']}")
-        console.print(summary_table(prepared.summary))
-        console.print(f"wrote indices.npy, lines.npy, strings.txt, rejects.csv, summary.json, vocabulary.json to {out}")
-        return
-    if grammar is None and default_grammar_name(source) is None:  # fail before any slow import or read
-        raise ConfigError(f"no default grammar for {source}; pass --grammar zinc|expr|FILE")
+    resolved = resolve_source(source, grammar=grammar, tokenizer=tokenizer, kind=kind_name, grammar_use=use)
     strings = load_strings(source, data=data, limit=limit, seed=seed, progress=progress)
-    chosen = resolve_grammar(grammar, source, tokenizer=tokenizer)
-    prepared = prepare_dataset(
-        strings,
-        chosen,
-        kind=kind or default_kind(chosen),
-        out_dir=out,
-        workers=workers,
-        cache=cache is not False,
-        progress=progress,
-    )
+    if characters:
+        prepared, _ = prepare_characters(strings, kind=resolved.kind, out_dir=out)  # type: ignore[arg-type]
+    else:
+        prepared = prepare_dataset(
+            strings,
+            resolved.grammar,
+            kind=resolved.kind,  # type: ignore[arg-type]
+            out_dir=out,
+            workers=workers,
+            cache=cache is not False,
+            progress=progress,
+        )
     console.print(f"source: {prepared.summary['origin']}")
     console.print(summary_table(prepared.summary))
-    console.print(f"wrote indices.npy, lines.npy, strings.txt, rejects.csv, summary.json to {out}")
+    written = "indices.npy, lines.npy, strings.txt, rejects.csv, summary.json" + (", vocabulary.json" if characters else "")
+    console.print(f"wrote {written} to {out}")
 
 
 def refuse_ignored_flags(

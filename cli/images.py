@@ -11,7 +11,8 @@ from typing import Optional
 
 import typer
 
-from .train import REGULARIZER_OPTION_HELP, parse_regularizer_options
+from .schema import Preset, Regularizer, choice_value, schema_option
+from .train import DEVICE_HELP, REGULARIZER_OPTION_HELP, parse_regularizer_options
 
 images_app = typer.Typer(
     name="images",
@@ -20,7 +21,6 @@ images_app = typer.Typer(
 )
 
 DATASET_HELP = "mnist | fashion-mnist | svhn | celeba"
-REGULARIZER_HELP = "gmm | vae | cvvae | rae | wae | ae"
 
 
 def _parse_widths(text: Optional[str]) -> Optional[tuple[int, ...]]:
@@ -63,31 +63,33 @@ def train(
     dataset: str = typer.Argument(..., help=DATASET_HELP),
     out: Path = typer.Option(..., "--out", help="Model directory (checkpoint.pt, config.json, metrics.csv)."),
     data: Optional[Path] = typer.Option(None, "--data", help="Directory with the dataset files (IDX files for (fashion-)mnist)."),
-    regularizer: str = typer.Option("gmm", "--regularizer", help=REGULARIZER_HELP),
-    preset: str = typer.Option("cpu", "--preset", help="paper (PROTOCOLS §5 sizes) | cpu (16/32/64/128 channels)."),
-    epochs: Optional[int] = typer.Option(None, "--epochs", help="Epochs (default: 100 paper, 10 cpu)."),
-    limit: Optional[int] = typer.Option(None, "--limit", help="Use only the first N training images."),
-    latent_dim: Optional[int] = typer.Option(None, "--latent-dim"),
-    components: Optional[int] = typer.Option(None, "--components", help="Prior components K."),
+    regularizer: Regularizer = schema_option("regularizer", "gmm"),
+    preset: Preset = schema_option("preset", "cpu", help="Model sizes: paper (docs/protocols.md) or cpu (16/32/64/128 channels)."),
+    epochs: Optional[int] = schema_option("epochs", help="Epochs (default: 100 paper, 10 cpu)."),
+    limit: Optional[int] = schema_option("limit", help="Use only the first N training images."),
+    latent_dim: Optional[int] = schema_option("latent_dim", help="Latent size (default: 10 mnist, 100 svhn, 64 celeba)."),
+    components: Optional[int] = schema_option("n_components", help="Prior components K."),
     widths: Optional[str] = typer.Option(None, "--widths", help="Encoder channels, e.g. 16,32,64,128."),
-    batch_size: Optional[int] = typer.Option(None, "--batch-size"),
-    learning_rate: Optional[float] = typer.Option(None, "--lr"),
+    batch_size: Optional[int] = schema_option("batch_size", help="Batch size (default 100)."),
+    learning_rate: Optional[float] = schema_option("learning_rate", help="Adam learning rate (default 2e-4, 2e-3 svhn/celeba)."),
     rec_weight: Optional[float] = typer.Option(None, "--rec-weight", help="Weight of the pixel MSE (paper: 2000 = 1/5e-4)."),
     no_ks: bool = typer.Option(False, "--no-ks", help="gmm ablation: drop the KS term."),
     no_cv: bool = typer.Option(False, "--no-cv", help="gmm ablation: drop the covariance term."),
     min_distance: Optional[float] = typer.Option(None, "--min-distance", help="gmm: smallest distance between prior means."),
     regularizer_option: Optional[list[str]] = typer.Option(None, "--regularizer-option", help=REGULARIZER_OPTION_HELP),
-    seed: int = typer.Option(0, "--seed"),
-    device: str = typer.Option("auto", "--device", help="auto | cpu | cuda"),
+    seed: int = schema_option("seed", 0),
+    device: str = typer.Option("auto", "--device", help=DEVICE_HELP),
     resume: bool = typer.Option(False, "--resume", help="Continue from the checkpoint in --out."),
 ) -> None:
     """Train an image autoencoder (checkpoint each epoch; --resume continues)."""
     from lsbo.distributed import data_parallel_from_environment
     from lsbo.images.training import train_image_model
+    from lsbo.options import check_value
 
     with data_parallel_from_environment(device) as group:  # torchrun: one model, DDP over the processes
         run = train_image_model(
-            dataset, out, data_dir=data, preset=preset, regularizer=regularizer, epochs=epochs, limit=limit,
+            dataset, out, data_dir=data, preset=choice_value(preset), regularizer=choice_value(regularizer), epochs=epochs,
+            limit=check_value("limit", limit),
             device=device, resume=resume, seed=seed, latent_dim=latent_dim, n_components=components,
             widths=_parse_widths(widths), batch_size=batch_size, learning_rate=learning_rate, rec_weight=rec_weight,
             regularizer_options=_regularizer_options(no_ks, no_cv, min_distance, regularizer_option),
@@ -135,7 +137,7 @@ def evaluate(
     loaded = load_image_model(model_dir, device)
     metrics = evaluate_image_model(
         model_dir, data_dir=data, device=device, n_samples=n_samples, inception_weights=inception_weights,
-        classifier_epochs=classifier_epochs, seed=seed, loaded=loaded, log=lambda m: typer.echo(m, err=True),
+        classifier_epochs=classifier_epochs, seed=seed, loaded=loaded,
     )
     _print_metrics(metrics)
     typer.echo(f"wrote {Path(model_dir) / 'metrics.json'}")
@@ -173,24 +175,24 @@ def sweep(
     out: Path = typer.Option(..., "--out", help="Sweep directory: one model per value, sweep.csv, sweep.png."),
     values: str = typer.Option(..., "--values", help="Comma-separated values, e.g. 1,5,10,15,20,25 or 2,4,6,8."),
     data: Optional[Path] = typer.Option(None, "--data"),
-    preset: str = typer.Option("cpu", "--preset"),
-    epochs: Optional[int] = typer.Option(None, "--epochs"),
-    limit: Optional[int] = typer.Option(None, "--limit"),
+    preset: Preset = schema_option("preset", "cpu"),
+    epochs: Optional[int] = schema_option("epochs"),
+    limit: Optional[int] = schema_option("limit"),
     widths: Optional[str] = typer.Option(None, "--widths"),
-    learning_rate: Optional[float] = typer.Option(None, "--lr"),
+    learning_rate: Optional[float] = schema_option("learning_rate"),
     n_samples: int = typer.Option(10000, "-n", "--n-samples"),
     inception_weights: Optional[Path] = typer.Option(None, "--inception-weights"),
     classifier_epochs: int = typer.Option(2, "--classifier-epochs"),
-    seed: int = typer.Option(0, "--seed"),
-    device: str = typer.Option("auto", "--device", help="auto | cpu | cuda"),
+    seed: int = schema_option("seed", 0),
+    device: str = typer.Option("auto", "--device", help=DEVICE_HELP),
 ) -> None:
     """Train and evaluate a gmm model per value (finished values are kept; rerun to continue)."""
     from lsbo.images.sweep import run_sweep
 
     result = run_sweep(
-        parameter, dataset, out, _parse_values(values), data_dir=data, preset=preset, epochs=epochs, limit=limit,
+        parameter, dataset, out, _parse_values(values), data_dir=data, preset=choice_value(preset), epochs=epochs, limit=limit,
         widths=_parse_widths(widths), learning_rate=learning_rate, n_samples=n_samples, inception_weights=inception_weights,
-        classifier_epochs=classifier_epochs, seed=seed, device=device, log=lambda m: typer.echo(m, err=True),
+        classifier_epochs=classifier_epochs, seed=seed, device=device,
     )
     typer.echo(f"wrote {result.csv_path} and {result.plot_path}")
 

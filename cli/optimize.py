@@ -9,6 +9,7 @@ from typing import Any, Optional
 import typer
 
 from lsbo.executors import EXECUTOR_NAMES
+from lsbo_cli.schema import schema_option
 
 #: ``--executor`` choices (a usage error names the flag and lists them)
 ExecutorName = enum.Enum("ExecutorName", {name: name for name in EXECUTOR_NAMES}, type=str)
@@ -22,7 +23,9 @@ def _run_with_progress(
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from lsbo.bo import run_optimization
+    from lsbo.bo.loop import check_run
 
+    check_run(model, out, config, only_trials)  # a refusal is one line, not one under a started progress bar
     console = Console(stderr=True)
     total = len(only_trials or range(config.trials)) * config.iterations * config.batch_size
     with Progress(TextColumn("[bold]optimize"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
@@ -34,9 +37,13 @@ def _run_with_progress(
             shown = "invalid" if score is None else f"{score:.4g}"
             progress.update(task, advance=1, status=f"trial {record['trial']} it {record['iteration']}: {shown}")
 
-        results = run_optimization(model, objective, out, config, target=target, resume=resume,
-                                   log=lambda message: progress.console.log(message), on_evaluation=on_evaluation,
-                                   only_trials=only_trials)
+        try:
+            results = run_optimization(model, objective, out, config, target=target, resume=resume,
+                                       log=lambda message: progress.console.log(message), on_evaluation=on_evaluation,
+                                       only_trials=only_trials)
+        except BaseException:
+            progress.remove_task(task)  # the error line (or the interrupted line) is then the last one printed
+            raise
         progress.update(task, completed=total)
     return results
 
@@ -105,9 +112,7 @@ def optimize(
         None, "--ray-address", help="A running Ray cluster (HOST:PORT, ray://HOST:PORT or auto); default: start a local Ray.",
     ),
 ) -> None:
-    """Bayesian optimisation in a trained model's latent space (PROTOCOLS.md §4)."""
-    import torch
-
+    """Bayesian optimisation in a trained model's latent space (docs/protocols.md §4)."""
     from lsbo.bo import BOConfig
     from lsbo.bo.acquisition import AcquisitionOptions
     from lsbo.errors import ConfigError
@@ -115,21 +120,21 @@ def optimize(
     from lsbo.objectives import build_objective
     from lsbo.objectives.isolation import IsolationOptions
 
+    _set_threads(threads)
+    # every flag is checked before the model is loaded (and long before anything is written)
     executor_name = ExecutorName(executor).value
     if workers < 1:
         raise ConfigError(f"--workers must be at least 1, got {workers}")
     if ray_address is not None and executor_name != "ray":
         raise ConfigError("--ray-address needs --executor ray")
-    if threads is not None:
-        torch.set_num_threads(max(1, threads))
-    model = load_model(model_dir, device=device)
-    objective = build_objective(target, model=model)
     config = BOConfig(
         trials=trials, iterations=iterations, batch_size=batch, surrogate=surrogate, n_inducing=inducing, attempts=attempts,
         seed=seed, max_train_points=max_train_points, box=box, acquisition=AcquisitionOptions(name=acquisition),  # type: ignore[arg-type]
         complete=not plain_masking, objective_calls=IsolationOptions(workers=objective_workers, timeout=objective_timeout),
     )
     config.validate()
+    model = load_model(model_dir, device=device)
+    objective = build_objective(target, model=model)
     if executor_name == "local" and workers == 1:
         results = _run_with_progress(model, objective, out, config, target=target, resume=resume, only_trials=trial)
     else:
@@ -148,22 +153,35 @@ def optimize(
 def quickstart(
     out: Path = typer.Option(Path("lsbo-quickstart"), "--out", help="Where the model and the optimisation run go."),
     device: str = typer.Option("auto", "--device", help="auto | cpu | cuda."),
-    n_expressions: int = typer.Option(10000, "--expressions", help="Expressions generated for training."),
-    epochs: int = typer.Option(20, "--epochs", help="Training epochs of the cpu-preset model."),
-    seed: int = typer.Option(0, "--seed"),
+    n_expressions: int = typer.Option(10000, "--expressions", help="Expressions generated for training (at least 1)."),
+    epochs: int = schema_option("epochs", 20, help="Training epochs of the cpu-preset model."),
+    seed: int = schema_option("seed", 0),
+    threads: Optional[int] = schema_option("threads"),
 ) -> None:
     """Train a small expression model on locally generated data and run one short BO trial (no download)."""
     from lsbo.bo import BOConfig
+    from lsbo.errors import ConfigError
     from lsbo.models import TrainOptions, load_model, train_sequence_model
+    from lsbo.models.pipeline import check_train_options
     from lsbo.objectives import build_objective
 
+    if out.exists() and not out.is_dir():
+        raise ConfigError(f"out_dir {out} is a file, not a directory", parameter="out_dir")
     model_dir, run_dir = out / "model", out / "optimize"
+    # Every training value is checked before anything is written (--expressions is the training --limit).
+    options = check_train_options(TrainOptions(
+        source="expr", out_dir=model_dir, preset="cpu", epochs=epochs, limit=n_expressions, seed=seed, device=device,
+        threads=threads,
+    ))
+    if threads is not None:
+        import torch
+
+        torch.set_num_threads(threads)
     typer.echo(f"1/2 training a cpu-preset GMM-KS grammar model on {n_expressions} generated expressions -> {model_dir}")
     if (model_dir / "checkpoint.pt").exists():
         typer.echo(f"    {model_dir} already holds a model: reusing it")
     else:
-        train_sequence_model(TrainOptions(source="expr", out_dir=model_dir, preset="cpu", epochs=epochs, limit=n_expressions,
-                                          seed=seed, device=device, resume=True))
+        train_sequence_model(options)
     typer.echo(f"2/2 one BO trial (2 iterations x 10 points, exact GP on 1000 encoded expressions) -> {run_dir}")
     model = load_model(model_dir, device=device)
     config = BOConfig(trials=1, iterations=2, batch_size=10, seed=seed, max_train_points=1000)
@@ -171,6 +189,18 @@ def quickstart(
     typer.echo((run_dir / "table.md").read_text(encoding="utf-8"))
     typer.echo(f"model: {model_dir}; results: {run_dir / 'results.json'}; table: {run_dir / 'table.md'}; "
                f"plot: {run_dir / 'best_so_far.png'}; next: lsbo optimize --target expr --model {model_dir} --out RUN")
+
+
+def _set_threads(threads: Optional[int]) -> None:
+    from lsbo.errors import ConfigError
+
+    if threads is None:
+        return
+    if threads < 1:
+        raise ConfigError(f"--threads {threads}: must be at least 1")
+    import torch
+
+    torch.set_num_threads(threads)
 
 
 def register(app: typer.Typer) -> None:

@@ -8,6 +8,11 @@ from typing import Any, Optional
 
 import typer
 
+from lsbo_cli.data import GRAMMAR_HELP, TOKENIZER_HELP
+from lsbo_cli.schema import Kind, Model, Preset, Regularizer, choice_value, schema_option
+
+DEVICE_HELP = "auto | cpu | cuda | cuda:N (checked before any work)."
+
 REGULARIZER_OPTION_HELP = (
     "KEY=VALUE option of the regularizer, repeatable (e.g. beta=0.5 or epsilon_std=0.01 for vae, "
     "code_weight=1e-3 for rae, weight=10 for wae, use_cv=false for gmm)."
@@ -17,25 +22,27 @@ REGULARIZER_OPTION_HELP = (
 def train(
     source: str = typer.Argument(..., help="zinc, expr, or a file of strings (.smi/.txt/.csv, one per line)."),
     out: Path = typer.Option(..., "--out", help="Model directory (checkpoint.pt, metrics.csv, config.json, ...)."),
-    grammar: Optional[Path] = typer.Option(None, "--grammar", help="CFG file (required for a grammar model on a custom file)."),
+    grammar: Optional[str] = typer.Option(None, "--grammar", help=GRAMMAR_HELP),
+    tokenizer: Optional[str] = typer.Option(None, "--tokenizer", help=TOKENIZER_HELP),
     data: Optional[Path] = typer.Option(None, "--data", help="Dataset file for zinc/expr instead of the default source."),
-    model: Optional[str] = typer.Option(None, "--model", help="grammar (Grammar VAE, default) or char (character baseline)."),
-    regularizer: Optional[str] = typer.Option(None, "--regularizer", help="gmm (default) | vae | cvvae | rae | wae | ae."),
-    preset: str = typer.Option("paper", "--preset", help="paper (PROTOCOLS.md sizes) or cpu (smaller, for a laptop)."),
-    latent_dim: Optional[int] = typer.Option(None, "--latent-dim", help="Latent size (preset: 56 zinc, 25 expr)."),
-    components: Optional[int] = typer.Option(None, "--components", help="GMM prior components K (default 10)."),
-    epochs: Optional[int] = typer.Option(None, "--epochs", help="Epochs (preset: 100 zinc, 50 expr at paper)."),
-    batch_size: Optional[int] = typer.Option(None, "--batch-size", help="Batch size (preset: 500 zinc, 600 expr at paper)."),
-    learning_rate: Optional[float] = typer.Option(None, "--lr", help="Adam learning rate (default 1e-3)."),
-    rec_weight: Optional[str] = typer.Option(None, "--rec-weight", help="Reconstruction weight: a number, or auto (Section 3.3)."),
-    rec_weight_epochs: int = typer.Option(5, "--rec-weight-epochs", help="Epochs of the plain autoencoder behind --rec-weight auto."),
+    model: Optional[Model] = schema_option("model"),
+    regularizer: Optional[Regularizer] = schema_option("regularizer"),
+    preset: Preset = schema_option("preset", "paper"),
+    latent_dim: Optional[int] = schema_option("latent_dim"),
+    components: Optional[int] = schema_option("n_components"),
+    epochs: Optional[int] = schema_option("epochs"),
+    batch_size: Optional[int] = schema_option("batch_size"),
+    learning_rate: Optional[float] = schema_option("learning_rate"),
+    rec_weight: Optional[str] = typer.Option(None, "--rec-weight", help="Reconstruction weight: a positive number, or auto (Section 3.3)."),
+    rec_weight_epochs: int = schema_option("rec_weight_epochs", 5),
     regularizer_option: Optional[list[str]] = typer.Option(None, "--regularizer-option", help=REGULARIZER_OPTION_HELP),
-    gru_hidden: Optional[int] = typer.Option(None, "--gru-hidden", help="GRU width (preset: 501/100 paper, 128/100 cpu)."),
-    kind: Optional[str] = typer.Option(None, "--kind", help="molecules | expressions | strings (inferred for zinc/expr)."),
-    limit: Optional[int] = typer.Option(None, "--limit", help="Use only the first N strings."),
-    seed: int = typer.Option(0, "--seed", help="Random seed (split, initialisation, batches)."),
-    device: str = typer.Option("auto", "--device", help="auto | cpu | cuda."),
-    threads: Optional[int] = typer.Option(None, "--threads", help="CPU threads for torch (default: all cores)."),
+    gru_hidden: Optional[int] = schema_option("gru_hidden"),
+    dense_units: Optional[int] = schema_option("dense_units"),
+    kind: Optional[Kind] = schema_option("kind"),
+    limit: Optional[int] = schema_option("limit"),
+    seed: int = schema_option("seed", 0),
+    device: str = typer.Option("auto", "--device", help=DEVICE_HELP),
+    threads: Optional[int] = schema_option("threads"),
     resume: bool = typer.Option(False, "--resume", help="Continue from the last checkpoint in --out."),
 ) -> None:
     """Train a grammar (or character) autoencoder with a latent regularizer (GMM-KS by default).
@@ -46,19 +53,16 @@ def train(
     from lsbo.distributed import data_parallel_from_environment
     from lsbo.models import TrainOptions, train_sequence_model
 
-    weight: float | str | None = None
-    if rec_weight is not None:
-        weight = "auto" if rec_weight.strip().lower() == "auto" else _as_float(rec_weight, "--rec-weight")
     options = TrainOptions(
-        source=source, out_dir=out, grammar_file=grammar, data=data, model=model, regularizer=regularizer,
-        preset=preset, latent_dim=latent_dim, n_components=components, epochs=epochs, batch_size=batch_size,
-        learning_rate=learning_rate, rec_weight=weight, gru_hidden=gru_hidden, kind=kind, limit=limit, seed=seed,
-        device=device, resume=resume, threads=threads, rec_weight_epochs=rec_weight_epochs,
+        source=source, out_dir=out, grammar=grammar, tokenizer=tokenizer, data=data, model=choice_value(model),
+        regularizer=choice_value(regularizer), preset=choice_value(preset) or "paper", latent_dim=latent_dim,
+        n_components=components, epochs=epochs, batch_size=batch_size, learning_rate=learning_rate, rec_weight=rec_weight,
+        gru_hidden=gru_hidden, dense_units=dense_units, kind=choice_value(kind), limit=limit, seed=seed, device=device,
+        resume=resume, threads=threads, rec_weight_epochs=rec_weight_epochs,
         regularizer_options=parse_regularizer_options(regularizer_option or []),
     )
     with data_parallel_from_environment(device) as group:
-        quiet = group is not None and not group.is_main  # the other ranks would repeat rank 0's lines
-        result = train_sequence_model(options, log=(lambda message: None) if quiet else None)
+        result = train_sequence_model(options)
     if group is not None and not group.is_main:
         return
     typer.echo(
@@ -87,7 +91,7 @@ def evaluate(
     from rich.console import Console
     from rich.table import Table
 
-    from lsbo.evaluate import EVALUATION_NAME, SUMMARY_ROWS, evaluate_model
+    from lsbo.evaluate import EVALUATION_NAME, SUMMARY_ROWS, TRAINING_CURVES_NAME, evaluate_model
 
     _set_threads(threads)
     result = evaluate_model(
@@ -100,7 +104,11 @@ def evaluate(
         value = result[key]
         table.add_row(label, "n/a" if value != value else f"{value:.4f}")  # NaN: undefined (e.g. no valid sample)
     Console().print(table)
-    typer.echo(f"decoding mask: {result['masking']}; written: {Path(model_dir) / EVALUATION_NAME}")
+    for warning in result["warnings"]:
+        typer.secho(f"warning: {warning}", fg=typer.colors.YELLOW, err=True)
+    curves = Path(model_dir) / TRAINING_CURVES_NAME
+    typer.echo(f"decoding mask: {result['masking']}; written: {Path(model_dir) / EVALUATION_NAME}"
+               + (f" and {curves}" if curves.is_file() else ""))
 
 
 def sample(
@@ -127,29 +135,32 @@ def sample(
 
 def encode(
     model_dir: Path = typer.Argument(..., help="A trained model directory."),
-    file: Path = typer.Argument(..., help="Strings to encode, one per line."),
+    file: Optional[Path] = typer.Argument(None, help="Strings to encode, one per line; '-' reads standard input."),
+    inline: Optional[list[str]] = typer.Option(
+        None, "--string", "-s", help="A string to encode (repeatable), instead of FILE: -s 'x + 1' -s 'sin(x)'."
+    ),
     out: Optional[Path] = typer.Option(
         None, "--out", help="Write the codes to a .npy, .csv (commas) or .txt (spaces) file instead of stdout."
     ),
     device: str = typer.Option("auto", "--device", help="auto | cpu | cuda."),
 ) -> None:
-    """Latent codes (means) of strings; rows that cannot be encoded are NaN and reported."""
+    """Latent codes (means) of strings from FILE, standard input ('-') or --string; rows that cannot be
+    encoded are NaN and reported with the reason."""
     from lsbo.models import load_model
 
     if out is not None:
-        _latent_format(out)  # an unknown suffix fails before the model loads and the strings are encoded
-    numbered = _read_lines(file)
+        _check_latent_output(out)  # a bad --out fails before the model loads and the strings are encoded
+    numbered = _strings_to_encode(file, inline or [])
     model = load_model(model_dir, device=device)
     codes, ok = model.encode([text for _, text in numbered])
     array = codes.cpu().numpy()
-    for (line, _), good in zip(numbered, ok):
-        if not good:
-            typer.secho(f"{file}:{line}: cannot be encoded by this model; its row is NaN", fg=typer.colors.YELLOW, err=True)
+    failed = [(where, text) for (where, text), good in zip(numbered, ok) if not good]
+    for (where, _), reason in zip(failed, _encode_reasons(model, [text for _, text in failed])):
+        typer.secho(f"{where}: cannot be encoded by this model ({reason}); its row is NaN", fg=typer.colors.YELLOW, err=True)
     if out is None:
         for row in array:
             typer.echo(",".join(f"{v:.6g}" for v in row))
         return
-    out.parent.mkdir(parents=True, exist_ok=True)  # a missing folder must not lose the encoding just done
     _write_latents(out, array)
 
 
@@ -169,14 +180,20 @@ def decode(
 
     from lsbo.models import load_model
 
-    z = _read_latents(file)
+    z, rows = _read_latents(file)
     model = load_model(model_dir, device=device)
     if z.shape[1] != model.latent_dim:
         from lsbo.errors import DataError
 
         raise DataError(f"{file}: rows have {z.shape[1]} numbers but the model's latent size is {model.latent_dim}")
     generator = torch.Generator(device=model.device).manual_seed(seed)
-    _print_strings(model.decode(torch.from_numpy(z), sample=stochastic, generator=generator, complete=not plain_masking))
+    import numpy as np
+
+    non_finite = [where for where, finite in zip(rows, np.isfinite(z).all(axis=1)) if not finite]
+    _print_strings(
+        model.decode(torch.from_numpy(z), sample=stochastic, generator=generator, complete=not plain_masking),
+        non_finite=non_finite,
+    )
 
 
 # ----------------------------------------------------------------------------------------------
@@ -189,20 +206,12 @@ def _set_threads(threads: int | None) -> None:
         torch.set_num_threads(max(1, threads))
 
 
-def _as_float(text: str, flag: str) -> float:
-    try:
-        return float(text)
-    except ValueError:
-        from lsbo.errors import ConfigError
-
-        raise ConfigError(f"{flag} {text!r}: expected a number or auto") from None
-
-
 def parse_regularizer_options(pairs: list[str]) -> dict[str, Any]:
     """``KEY=VALUE`` pairs of ``--regularizer-option`` as keyword arguments of the regularizer.
 
-    Values are read as booleans (true/false), integers or floats where they look like one, else kept as
-    text; the regularizer itself refuses an option it does not have, naming the ones it has.
+    Values stay text: the regularizer reads each by the type of its option (``use_cv=no`` is False,
+    ``beta=0.5`` a float; :func:`lsbo.regularizers.normalize_regularizer_options`) and refuses an option
+    it does not have, naming the ones it has.
     """
     from lsbo.errors import ConfigError
 
@@ -212,19 +221,35 @@ def parse_regularizer_options(pairs: list[str]) -> dict[str, Any]:
         key, text = key.strip(), text.strip()
         if not sep or not key or not text:
             raise ConfigError(f"--regularizer-option {pair!r}: expected KEY=VALUE, e.g. beta=0.5")
-        options[key] = _option_value(text)
+        options[key] = text
     return options
 
 
-def _option_value(text: str) -> Any:
-    if text.lower() in ("true", "false"):
-        return text.lower() == "true"
-    for kind in (int, float):
-        try:
-            return kind(text)
-        except ValueError:
-            pass
-    return text
+def _strings_to_encode(file: Path | None, inline: list[str]) -> list[tuple[str, str]]:
+    """``(where, string)`` of the strings ``lsbo encode`` was given: FILE (``-``: standard input) or
+    ``--string`` values, exactly one of the two; ``where`` names the line or the flag for messages."""
+    import sys
+
+    from lsbo.errors import ConfigError
+
+    if file is not None and inline:
+        raise ConfigError("give the strings as FILE or with --string, not both")
+    if inline:
+        return [(f"--string {i} ({text!r})", text) for i, text in enumerate(inline, start=1)]
+    if file is None:
+        raise ConfigError("no strings to encode: give a FILE (one string per line), '-' to read standard input, or --string TEXT")
+    if str(file) == "-":
+        lines = sys.stdin.read().splitlines()
+        return [(f"<stdin>:{n}", line.strip()) for n, line in enumerate(lines, start=1) if line.strip()]
+    return [(f"{file}:{n}", text) for n, text in _read_lines(file)]
+
+
+def _encode_reasons(model: Any, strings: list[str]) -> list[str]:
+    """Why each string could not be encoded: the grammar's reason, or the character vocabulary's."""
+    grammar = model.grammar
+    if grammar is not None:
+        return [reason or "rejected" for reason in grammar.encode(strings).reasons]
+    return [reason or "rejected" for reason in model.codec.vocabulary.reasons(strings)]
 
 
 def _read_lines(file: Path) -> list[tuple[int, str]]:
@@ -255,29 +280,50 @@ def _latent_format(path: Path) -> str | None:
     return LATENT_FORMATS[suffix]
 
 
+def _check_latent_output(path: Path) -> None:
+    """ConfigError naming --out for a path that cannot take the codes: an unknown suffix, a directory,
+    or a parent that is a file (checked before any work, so nothing is computed for nothing)."""
+    from lsbo.errors import ConfigError
+
+    _latent_format(path)
+    if path.is_dir():
+        raise ConfigError(f"--out {path} is a directory; give a file name ending in {', '.join(LATENT_FORMATS)}")
+    parent = next((p for p in path.parents if p.exists()), None)
+    if parent is not None and not parent.is_dir():
+        raise ConfigError(f"--out {path}: {parent} is a file, not a folder")
+
+
 def _write_latents(path: Path, array) -> None:  # array: np.ndarray (N, d)
+    """Write the codes atomically (a missing folder is created: it must not lose the encoding just done)."""
     import numpy as np
 
+    from lsbo.persistence import atomic_write_bytes
+
     delimiter = _latent_format(path)
-    if delimiter is None:
-        with open(path, "wb") as handle:  # np.save on a path would append ".npy" to a ".NPY" name
-            np.save(handle, array)
+    if delimiter is None:  # to a file object: np.save on a path would append ".npy" to a ".NPY" name
+        atomic_write_bytes(path, lambda handle: np.save(handle, array))
     else:
-        np.savetxt(path, array, delimiter=delimiter, fmt="%.8g")
+        atomic_write_bytes(path, lambda handle: np.savetxt(handle, array, delimiter=delimiter, fmt="%.8g"))
 
 
-def _read_latents(file: Path):  # -> np.ndarray (N, d) float32
+def _read_latents(file: Path):  # -> (np.ndarray (N, d) float32, where each row is: "FILE:LINE" or "FILE row N")
     import numpy as np
 
     from lsbo.errors import DataError
 
     if file.suffix.lower() == ".npy":
+        if not file.is_file():
+            raise DataError(f"{file}: no such file")
         try:
             array = np.load(file, allow_pickle=False)
         except (OSError, ValueError) as err:
-            raise DataError(f"{file}: not a readable .npy array ({err})") from None
+            raise DataError(f"{file}: not a readable .npy array ({str(err).splitlines()[0]})") from None
+        if array.dtype.kind not in "biuf":
+            raise DataError(f"{file}: holds {array.dtype} values, not numbers; expected a float array of latent points")
+        where = [f"{file} row {i}" for i in range(1, (len(array) if array.ndim > 1 else 1) + 1)]
     else:
         rows = []
+        where = []
         first_line = 0
         for number, line in _read_lines(file):
             try:
@@ -288,17 +334,25 @@ def _read_latents(file: Path):  # -> np.ndarray (N, d) float32
                 raise DataError(f"{file}:{number}: {len(row)} values, but line {first_line} has {len(rows[0])}")
             first_line = first_line or number
             rows.append(row)
+            where.append(f"{file}:{number}")
         array = np.asarray(rows)
     array = np.atleast_2d(np.asarray(array, dtype=np.float32))
     if array.ndim != 2:
         raise DataError(f"{file}: expected a 2-D array of latent points, got shape {array.shape}")
-    return array
+    return array, where
 
 
-def _print_strings(strings: list[str | None]) -> None:
+def _print_strings(strings: list[str | None], non_finite: list[str] | None = None) -> None:
+    """One line per string (empty where there is none); on stderr, the non-finite input points by
+    name (``non_finite``: where each came from) and the count of the other empty lines."""
+    non_finite = non_finite or []
     for text in strings:
         typer.echo("" if text is None else text)
-    invalid = sum(text is None for text in strings)
+    for where in non_finite[:10]:
+        typer.secho(f"{where}: non-finite latent point (NaN or inf): no string (empty line)", fg=typer.colors.YELLOW, err=True)
+    if len(non_finite) > 10:
+        typer.secho(f"... and {len(non_finite) - 10} more non-finite points", fg=typer.colors.YELLOW, err=True)
+    invalid = sum(text is None for text in strings) - len(non_finite)
     if invalid:
         typer.secho(f"{invalid} of {len(strings)} did not decode to a complete string (empty lines)", fg=typer.colors.YELLOW, err=True)
 

@@ -70,7 +70,7 @@ def main() -> None:
     model_dir = work / "model"
     train_sequence_model(
         TrainOptions(
-            source=str(data_file), grammar_file=grammar_file, kind="strings", out_dir=model_dir,
+            source=str(data_file), grammar=str(grammar_file), kind="strings", out_dir=model_dir,
             preset="cpu", latent_dim=8, gru_hidden=64, batch_size=64, epochs=args.epochs, device="auto",
             resume=True,  # rerunning the script continues the same model
         )

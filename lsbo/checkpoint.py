@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import importlib.metadata
 import platform
+import re
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import torch
 
@@ -122,5 +124,13 @@ def check_config(stored: Mapping[str, Any], requested: Mapping[str, Any], path: 
 
 
 def _normalise(text: str) -> str:
-    # Line endings and trailing blanks are not part of a grammar's meaning.
-    return "\n".join(line.rstrip() for line in text.strip().splitlines())
+    # Line endings, trailing blanks and comments are not part of what a checkpoint's indices mean: the
+    # productions and T are. (A `# tokenizer:` header only changes how new text is read; a resumed run
+    # trains on its stored derivations, and expr.cfg's header moved from whitespace to optional-spaces.)
+    kept = []
+    for line in text.strip().splitlines():
+        stripped = line.strip()
+        if stripped.startswith("#") and not re.match(r"#\s*max_length\s*:", stripped):
+            continue
+        kept.append(line.rstrip())
+    return "\n".join(kept)

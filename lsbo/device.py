@@ -24,6 +24,35 @@ def resolve_device(name: str | torch.device = "auto") -> torch.device:
         return torch.device("cpu")
     if name.startswith("cuda"):
         if not torch.cuda.is_available():
-            raise ConfigError(f"--device {name}: no CUDA device is available here (use --device cpu or auto)")
-        return torch.device(name)
-    raise ConfigError(f"--device {name!r}: expected one of {', '.join(DEVICE_CHOICES)} (or cuda:N)")
+            raise ConfigError(f"device {name}: no CUDA device is available here (use cpu or auto)", parameter="device")
+        try:
+            device = torch.device(name)
+        except RuntimeError:
+            raise ConfigError(f"device {name!r}: expected cuda or cuda:N", parameter="device") from None
+        if device.index is not None and device.index >= torch.cuda.device_count():
+            raise ConfigError(
+                f"device {name}: there are {torch.cuda.device_count()} CUDA devices here (cuda:0..)", parameter="device"
+            )
+        return device
+    raise ConfigError(f"device {name!r}: expected one of {', '.join(DEVICE_CHOICES)} (or cuda:N)", parameter="device")
+
+
+def available_memory_bytes(device: str | torch.device = "cpu") -> int:
+    """Memory a new allocation can use now: free GPU memory on CUDA, else the host's available memory.
+
+    Used to refuse sizes that cannot fit (a one-line error) instead of failing inside the allocator.
+    """
+    device = torch.device(device)
+    if device.type == "cuda":
+        free, _total = torch.cuda.mem_get_info(device)
+        return int(free)
+    try:
+        with open("/proc/meminfo", encoding="ascii") as handle:
+            for line in handle:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    import os
+
+    return int(os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))

@@ -32,10 +32,10 @@ from __future__ import annotations
 import datetime
 import logging
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import torch
 import torch.distributed as dist
@@ -100,9 +100,14 @@ def data_parallel_from_environment(device: str = "auto", timeout: datetime.timed
         torch.cuda.set_device(group.local_rank % torch.cuda.device_count())
     dist.init_process_group("nccl" if use_cuda else "gloo", timeout=timeout)
     logger.info("data parallel: rank %d of %d (%s)", group.rank, group.world_size, dist.get_backend())
+    package_logger = logging.getLogger("lsbo")
+    level = package_logger.level
+    if not group.is_main:
+        package_logger.setLevel(logging.WARNING)  # the other ranks would repeat rank 0's progress lines
     try:
         yield group
     finally:
+        package_logger.setLevel(level)
         dist.destroy_process_group()
 
 
@@ -115,9 +120,11 @@ def gather_batch(z: torch.Tensor) -> torch.Tensor:
     if current() is None or not (torch.is_grad_enabled() and z.requires_grad):
         return z
     # the functional all-gather is differentiable: its backward is a sum reduce-scatter to each rank's rows
-    from torch.distributed._functional_collectives import all_gather_single  # noqa: PLC0415
+    from torch.distributed._functional_collectives import all_gather_single
 
-    return all_gather_single(z.contiguous(), 0, dist.group.WORLD)
+    world = dist.group.WORLD
+    assert world is not None  # current() found the default group initialised
+    return all_gather_single(z.contiguous(), 0, world)
 
 
 def shard(batch: Any, group: DataParallel) -> Any:
@@ -163,7 +170,8 @@ class _Losses(nn.Module):
         self.module = module
 
     def forward(self, batch: Any) -> Any:
-        return self.module.compute_losses(batch)
+        compute_losses: Callable[[Any], Any] = getattr(self.module, "compute_losses")  # noqa: B009  (untyped on nn.Module)
+        return compute_losses(batch)
 
 
 def data_parallel_losses(model: nn.Module, device: torch.device) -> Callable[[Any], Any]:

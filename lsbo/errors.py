@@ -3,6 +3,7 @@
 Library code raises a subclass of :class:`LsboError` whenever the cause is something the user gave
 (a file, a flag, a string, a checkpoint). Its message says what went wrong and where, in one line;
 the command line prints it in red and exits non-zero without a traceback (``--debug`` shows it).
+Messages name library parameters; the command line names its flags (:class:`ConfigError`).
 """
 
 from __future__ import annotations
@@ -29,7 +30,16 @@ class CheckpointError(LsboError):
 
 
 class ConfigError(LsboError):
-    """An option or combination of options is invalid."""
+    """An option or combination of options is invalid.
+
+    ``parameter`` is the library name of the option at fault (``learning_rate``) when the message
+    starts with it; the command line replaces that name by the option's flag (``--lr``, see
+    :func:`lsbo.options.flag_for`), so library messages name parameters and CLI messages name flags.
+    """
+
+    def __init__(self, message: str, *, parameter: str | None = None) -> None:
+        super().__init__(message)
+        self.parameter = parameter
 
 
 class ObjectiveError(LsboError):
@@ -38,3 +48,8 @@ class ObjectiveError(LsboError):
 
 class ExecutorError(LsboError):
     """Units of work could not run where asked (an unreachable cluster, a worker that died)."""
+
+
+class InputTypeError(LsboError, TypeError):
+    """A library function was given a value of the wrong type (e.g. one string where a list of strings
+    is expected); the message names the parameter."""

@@ -24,17 +24,19 @@ mask (``none``).
 from __future__ import annotations
 
 import functools
-import json
 import math
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import numpy as np
 import torch
 
-from lsbo.checkpoint import atomic_write_text
+from lsbo.diagnostics import model_warnings
+from lsbo.persistence import write_json
 
 EVALUATION_NAME = "evaluation.json"
+TRAINING_CURVES_NAME = "training_curves.png"
 
 
 # ----------------------------------------------------------------------------------------------
@@ -194,8 +196,17 @@ def evaluate_model(
     result.update(sample_statistics(samples, validity_check(model.kind), canonical, {canonical(s) for s in training}))
     result.update(latent_fit(model, validation))
     result["example_samples"] = [s for s in samples[:10]]
+    result["warnings"] = model_warnings(result)
     if write:
-        atomic_write_text(Path(model.model_dir) / EVALUATION_NAME, json.dumps(_json_safe(result), indent=2) + "\n")
+        write_json(Path(model.model_dir) / EVALUATION_NAME, _json_safe(result))
+        from lsbo.train import METRICS_NAME
+
+        metrics = Path(model.model_dir) / METRICS_NAME
+        if metrics.is_file():
+            from lsbo.report import plot_training_curves
+
+            title = f"training of {Path(model.model_dir).name} ({model.config.model} model, {model.config.regularizer})"
+            plot_training_curves(metrics, Path(model.model_dir) / TRAINING_CURVES_NAME, title=title)
     return result
 
 

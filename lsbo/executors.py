@@ -18,9 +18,10 @@ from __future__ import annotations
 import abc
 import logging
 import multiprocessing
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from typing import Callable, Iterable, Sequence, TypeVar
+from typing import TypeVar
 
 from lsbo.errors import ConfigError, ExecutorError
 
@@ -123,7 +124,7 @@ class LocalExecutor(Executor):
 
 def _init_worker(threads: int | None) -> None:
     if threads is not None:
-        import torch  # noqa: PLC0415  (only workers that run torch code need it)
+        import torch
 
         torch.set_num_threads(threads)
 
@@ -143,7 +144,7 @@ def build_executor(name: str = "local", *, workers: int = 1, address: str | None
         return LocalExecutor(workers, **options)
     if key == "ray":
         try:
-            from lsbo.executors_ray import RayExecutor  # noqa: PLC0415
+            from lsbo.executors_ray import RayExecutor
         except ImportError as err:
             raise ConfigError(f"the ray executor is not available ({err}); install lsbo[distributed]") from None
         return RayExecutor(workers=workers, address=address, **options)

@@ -23,7 +23,8 @@ import re
 import socket
 import subprocess
 import sys
-from typing import Callable, Sequence, TypeVar
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
 
 import ray  # the extra: without it this import fails and build_executor says which extra to install
 from ray.exceptions import RayTaskError
@@ -93,7 +94,7 @@ def probe_cluster(address: str, timeout: float) -> None:
 
 def _run_unit(unit: Callable[[], T], threads: int | None) -> T:
     if threads is not None:
-        import torch  # noqa: PLC0415
+        import torch
 
         torch.set_num_threads(threads)
     return unit()
@@ -135,14 +136,14 @@ class RayExecutor(Executor):
         os.environ.setdefault("RAY_gcs_rpc_server_reconnect_timeout_s", str(max(1, int(round(self.connect_timeout)))))
         if ray.is_initialized():
             return  # a session someone else started (a notebook, a test fixture): use it, leave it running
-        options = dict(include_dashboard=False, logging_level=logging.WARNING, log_to_driver=True)
+        options: dict[str, Any] = dict(include_dashboard=False, logging_level=logging.WARNING, log_to_driver=True)
         if self.address is None:
             options["num_cpus"] = self.workers
         else:
             options["address"] = self.address
         try:
             ray.init(**options)
-        except Exception as err:  # noqa: BLE001 - Ray's connection errors are many and long
+        except Exception as err:
             where = "start a local Ray" if self.address is None else f"connect to the ray cluster at {self.address}"
             first_line = (str(err).strip().splitlines() or [type(err).__name__])[0]
             raise ExecutorError(f"could not {where}: {type(err).__name__}: {first_line}") from None
@@ -150,7 +151,7 @@ class RayExecutor(Executor):
         logger.info("ray executor: %s, %d unit(s) at once", self.address or "local Ray", self.workers)
 
     def map(self, units: Sequence[Callable[[], T]]) -> list[T]:
-        remote = ray.remote(_run_unit).options(num_cpus=1, max_retries=0)
+        remote: Any = ray.remote(_run_unit).options(num_cpus=1, max_retries=0)
         units = list(units)
         outcomes: list[tuple[bool, object] | None] = [None] * len(units)
         in_flight: dict[object, int] = {}
@@ -167,7 +168,7 @@ class RayExecutor(Executor):
                 except RayTaskError as err:  # the unit raised: hand back its own error
                     cause = getattr(err, "cause", None)
                     outcomes[index] = (False, cause if isinstance(cause, BaseException) else ExecutorError(str(err).splitlines()[0]))
-                except Exception as err:  # noqa: BLE001 - the worker or its node died, the task was cancelled
+                except Exception as err:
                     first_line = (str(err).strip().splitlines() or [""])[0]
                     outcomes[index] = (False, ExecutorError(
                         f"unit {index + 1} of {len(units)} was lost on Ray ({type(err).__name__}: {first_line}); "

@@ -20,8 +20,10 @@ import fcntl
 import json
 import os
 import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, BinaryIO, Callable
+from typing import Any, BinaryIO
 
 from lsbo.errors import LsboError
 
@@ -40,12 +42,16 @@ class DirectoryLockedError(PersistenceError):
 # atomic replacement
 
 
-def atomic_write_bytes(path: Path | str, write: Callable[[BinaryIO], Any]) -> Path:
+def atomic_write_bytes(
+    path: Path | str, write: Callable[[BinaryIO], Any], *, check: Callable[[Path], Any] | None = None
+) -> Path:
     """Call ``write(fileobj)`` on a temporary file beside ``path``, fsync it and rename it over ``path``.
 
     Args:
         path: the file to create or replace; its directory is created when missing.
         write: a function writing the whole content to the binary file object it is given.
+        check: called with the temporary file's path once it is complete, before the rename; an
+            exception it raises leaves ``path`` untouched (e.g. a download whose row count is wrong).
 
     Returns:
         ``path``.
@@ -65,6 +71,8 @@ def atomic_write_bytes(path: Path | str, write: Callable[[BinaryIO], Any]) -> Pa
             write(handle)
             handle.flush()
             os.fsync(handle.fileno())
+        if check is not None:
+            check(Path(tmp_name))
         os.replace(tmp_name, path)
     except BaseException as err:
         # Never leave a stray temporary file behind, whatever interrupted the write.
@@ -85,13 +93,19 @@ def atomic_write_text(path: Path | str, text: str) -> Path:
     return atomic_write_bytes(path, lambda handle: handle.write(data))
 
 
-def write_json(path: Path | str, payload: Any, *, indent: int | None = 2) -> Path:
+def write_json(path: Path | str, payload: Any, *, indent: int | None = 2, sort_keys: bool = False) -> Path:
     """Atomically replace ``path`` with ``payload`` as JSON (non-finite floats are refused)."""
     try:
-        text = json.dumps(payload, indent=indent, allow_nan=False)
+        text = json.dumps(payload, indent=indent, allow_nan=False, sort_keys=sort_keys)
     except ValueError as err:
         raise PersistenceError(f"cannot write {path}: {err}") from None
     return atomic_write_text(path, text + "\n")
+
+
+def save_figure(figure: Any, path: Path | str, *, dpi: int = 120) -> Path:
+    """Atomically write a matplotlib figure; the format follows the suffix (``.png``, ``.pdf``, ...)."""
+    fmt = Path(path).suffix.lstrip(".").lower() or "png"
+    return atomic_write_bytes(path, lambda handle: figure.savefig(handle, format=fmt, dpi=dpi))
 
 
 def _fsync_directory(directory: Path) -> None:
@@ -230,17 +244,31 @@ class DirectoryLock:
     def path(self) -> Path:
         return self.directory / LOCK_NAME
 
-    def acquire(self) -> "DirectoryLock":
-        """Take the lock, or raise :class:`DirectoryLockedError` naming the live holder."""
+    def acquire(self, *, on_busy: Callable[[str], None] | None = None) -> "DirectoryLock":
+        """Take the lock, or raise :class:`DirectoryLockedError` naming the live holder.
+
+        Args:
+            on_busy: when given, a held lock is waited for instead of refused: ``on_busy`` is called
+                once with the holder's description, then the call blocks until the holder releases
+                the lock or exits (for short critical sections that several processes share).
+        """
         if self._fd is not None:
             return self
+        if self.directory.exists() and not self.directory.is_dir():
+            raise PersistenceError(f"{self.directory} is a file, not a directory")
         try:
             self.directory.mkdir(parents=True, exist_ok=True)
             fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
         except OSError as err:
             raise PersistenceError(f"cannot lock {self.directory}: {err.strerror or err}") from None
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError as err:
+                if on_busy is None or err.errno not in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
+                    raise
+                on_busy(_read_holder(fd))
+                fcntl.flock(fd, fcntl.LOCK_EX)
         except OSError as err:
             holder = _read_holder(fd)
             os.close(fd)
@@ -250,8 +278,11 @@ class DirectoryLock:
                     f"stop it, or use another directory"
                 ) from None
             raise PersistenceError(f"cannot lock {self.directory}: {err.strerror or err}") from None
+        except BaseException:
+            os.close(fd)
+            raise
         os.ftruncate(fd, 0)
-        os.write(fd, f"pid {os.getpid()}: {self.purpose}\n".encode("utf-8"))
+        os.write(fd, f"pid {os.getpid()}: {self.purpose}\n".encode())
         self._fd = fd
         return self
 
@@ -284,3 +315,29 @@ def _read_holder(fd: int) -> str:
     except OSError:
         text = ""
     return text or "holder unknown"
+
+
+@contextmanager
+def owned_directory(directory: Path | str, *, purpose: str = "lsbo") -> Iterator[DirectoryLock]:
+    """Hold :class:`DirectoryLock` on ``directory`` for the ``with`` block.
+
+    When the block fails and the directory did not exist before, it is removed again if nothing
+    but the lock file was put in it, so a refused command (a bad flag found inside) leaves no trace.
+    """
+    directory = Path(directory)
+    existed = directory.exists()
+    lock = DirectoryLock(directory, purpose=purpose).acquire()
+    try:
+        yield lock
+    except BaseException:
+        if not existed:
+            try:
+                if [p.name for p in directory.iterdir()] == [LOCK_NAME]:
+                    lock.path.unlink()
+                    directory.rmdir()
+            except OSError:
+                pass  # something else appeared meanwhile: leave it
+        raise
+    finally:
+        lock.release()
+

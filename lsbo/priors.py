@@ -14,7 +14,7 @@ moves with ``.to(device)`` and is saved and restored with the ``state_dict`` of 
 it. :meth:`GMMPrior.to_dict` / :meth:`GMMPrior.from_dict` give a JSON-able form.
 
 Placement of the means (:meth:`GMMPrior.sobol`) follows the public reference implementation of the
-paper (PROTOCOLS.md, Section 1): K quasi-random Sobol points mapped to standard normals through the
+paper (docs/protocols.md §1): K quasi-random Sobol points mapped to standard normals through the
 inverse normal CDF, each normalised to unit length, then all scaled by 2 repeatedly until the
 smallest pairwise distance reaches ``min_distance`` (6 by default).
 """
@@ -22,7 +22,8 @@ smallest pairwise distance reaches ``min_distance`` (6 by default).
 from __future__ import annotations
 
 import math
-from typing import Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import torch
 from torch import Tensor, nn
@@ -49,7 +50,7 @@ def sobol_means(
     seed: int = 0,
     dtype: torch.dtype = torch.float64,
 ) -> Tensor:
-    """Mixture means placed as in the paper's reference implementation (PROTOCOLS.md, Section 1).
+    """Mixture means placed as in the paper's reference implementation (docs/protocols.md §1).
 
     ``n_components`` scrambled Sobol points in (0, 1)^dim are mapped to standard normals with the
     inverse normal CDF (scrambling keeps the unscrambled sequence's first point, the origin, which
@@ -84,7 +85,7 @@ def sobol_means(
     return points.to(dtype)
 
 
-def _as_component_stds(stds: Tensor | float, n_components: int, dim: int, like: Tensor) -> Tensor:
+def _as_component_stds(stds: Tensor | float | Sequence[float], n_components: int, dim: int, like: Tensor) -> Tensor:
     """Broadcast a scalar, per-component (K,) or diagonal (K, d) std specification to (K, d)."""
     stds_t = torch.as_tensor(stds, dtype=like.dtype, device=like.device)
     if stds_t.dim() == 0:
@@ -294,8 +295,14 @@ class GMMPrior(nn.Module):
         return torch.softmax(self.component_log_prob(z), dim=1)
 
     def assign(self, z: Tensor) -> Tensor:
-        """Most likely component of every row (the clustering of paper Section 4.2), shape (N,)."""
-        return self.component_log_prob(z).argmax(dim=1)
+        """Most likely component of every row (the clustering of paper Section 4.2), shape (N,).
+
+        A row with a NaN or infinite coordinate belongs to no component and gets -1 (an argmax over
+        its NaN or all ``-inf`` log-probabilities would name component 0).
+        """
+        log_prob = self.component_log_prob(z)
+        finite_rows = torch.isfinite(self._check_latents(z)).all(dim=1)
+        return torch.where(finite_rows, log_prob.argmax(dim=1), torch.full_like(finite_rows, -1, dtype=torch.long))
 
     # ------------------------------------------------------------------ sampling
     def sample(self, n: int, generator: torch.Generator | None = None) -> tuple[Tensor, Tensor]:

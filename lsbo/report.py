@@ -1,7 +1,11 @@
-"""Tables beside the paper's numbers, and plots of optimisation runs.
+"""Tables (as pandas DataFrames) beside the paper's numbers, and plots of optimisation runs.
+
+Every table the toolkit writes is a :class:`pandas.DataFrame` first: the per-epoch training history
+(``metrics.csv``, :func:`metrics_frame`) and the paper-layout tables of a BO run (``table.md``,
+:func:`bo_table_markdown`), rendered by :func:`markdown_table`.
 
 The paper's Table 2 (best scores found by Bayesian optimisation) and Table 3 (fraction of valid
-decoded points and average valid score, mean +- std over 5 trials) are embedded below as data, so an
+decoded points and average valid score, mean +- std over 5 trials) live in :mod:`lsbo.paper`, so an
 installed package can print them next to a run's own numbers; a test checks they agree with
 ``reference/paper_results.md`` wherever that file is available.
 """
@@ -12,33 +16,40 @@ import math
 import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lsbo.objectives.base import is_better
-from lsbo.persistence import atomic_write_bytes
+from lsbo.persistence import atomic_write_bytes, save_figure
 
-#: Paper, Table 2: the 1st, 2nd and 3rd best scores per model (expr: lower is better; mol: higher).
-PAPER_TABLE2: dict[str, dict[str, tuple[float, float, float]]] = {
-    "GVAE": {"expr": (0.10, 0.46, 0.52), "mol": (3.13, 3.10, 2.37)},
-    "CVAE": {"expr": (0.45, 0.48, 0.61), "mol": (2.75, 0.82, 0.63)},
-    "GCVVAE": {"expr": (0.39, 0.40, 0.43), "mol": (3.22, 2.83, 2.63)},
-    "GRAE": {"expr": (0.39, 0.39, 0.43), "mol": (3.74, 3.52, 3.14)},
-    "GMM-DAE (paper)": {"expr": (0.03, 0.40, 0.41), "mol": (4.15, 3.84, 3.12)},
-}
-#: Paper, Table 3: (mean, std) of the fraction of valid points and of the average valid score.
-PAPER_TABLE3: dict[str, dict[str, dict[str, tuple[float, float]]]] = {
-    "GVAE": {"expr": {"valid": (0.99, 0.01), "score": (3.26, 0.20)}, "mol": {"valid": (0.28, 0.04), "score": (-7.89, 1.90)}},
-    "CVAE": {"expr": {"valid": (0.82, 0.07), "score": (4.74, 0.25)}, "mol": {"valid": (0.16, 0.04), "score": (-25.64, 6.35)}},
-    "GCVVAE": {"expr": {"valid": (0.99, 0.01), "score": (2.85, 0.08)}, "mol": {"valid": (0.76, 0.06), "score": (-6.40, 0.80)}},
-    "GRAE": {"expr": {"valid": (1.00, 0.00), "score": (3.22, 0.03)}, "mol": {"valid": (0.72, 0.09), "score": (-5.62, 0.71)}},
-    "GMM-DAE (paper)": {"expr": {"valid": (1.00, 0.00), "score": (3.32, 0.04)}, "mol": {"valid": (0.72, 0.03), "score": (-5.08, 1.30)}},
-}
-#: Which paper columns a target's numbers are comparable with.
-PAPER_TASK_OF_TARGET = {"expr": "expr", "logp": "mol"}
+if TYPE_CHECKING:
+    import pandas as pd
+
+from lsbo.paper import PAPER_TABLE2, PAPER_TABLE3, PAPER_TASK_OF_TARGET
 
 
-def _row(cells: Sequence[str]) -> str:
-    return "| " + " | ".join(cells) + " |"
+def markdown_table(frame: "pd.DataFrame") -> str:
+    """A DataFrame as a GitHub markdown table, cells as they are (no padding), without the index."""
+    lines = ["| " + " | ".join(map(str, frame.columns)) + " |", "| " + " | ".join(["---"] * len(frame.columns)) + " |"]
+    lines += ["| " + " | ".join(map(str, row)) + " |" for row in frame.itertuples(index=False, name=None)]
+    return "\n".join(lines)
+
+
+def metrics_frame(history: Sequence[Mapping[str, Any]]) -> "pd.DataFrame":
+    """The per-epoch training history as a DataFrame (columns: the union of keys, in order of first appearance)."""
+    import pandas as pd
+
+    columns: list[str] = []
+    for row in history:
+        columns.extend(key for key in row if key not in columns)
+    return pd.DataFrame(list(history), columns=columns)
+
+
+def metrics_csv_text(history: Sequence[Mapping[str, Any]]) -> str:
+    """``metrics.csv``: :func:`metrics_frame` with floats to 6 significant digits and missing cells empty."""
+    frame = metrics_frame(history)
+    if frame.empty and not len(frame.columns):
+        return "\n"
+    return frame.to_csv(index=False, float_format="%.6g", na_rep="", lineterminator="\n")
 
 
 def _fmt(value: float | None, digits: int = 2) -> str:
@@ -71,37 +82,76 @@ def parse_paper_bo_tables(markdown: str) -> tuple[dict[str, dict[str, tuple[floa
 
 
 def bo_table_markdown(results: Mapping[str, Any], label: str) -> str:
-    """Tables 2 and 3 of the paper for one run: the paper's rows, then ours (``label``)."""
+    """Tables 2 and 3 of the paper for one run: the paper's rows, then ours (``label``).
+
+    Warnings about degenerate results (``results["warnings"]``) come first, and the best training
+    string's score sits under our best scores: what the search started from.
+    """
     target = results["target"]
     task = PAPER_TASK_OF_TARGET.get(target)
     direction = "higher is better" if results["maximize"] else "lower is better"
     aggregate = results["aggregate"]
     top = [entry["score"] for entry in aggregate["top3"]] + [None] * 3
-    lines = [f"### Best scores found ({target}, {direction}; paper Table 2 layout)", "", _row(["model", "1st", "2nd", "3rd"]), _row(["---"] * 4)]
-    if task:
-        lines += [_row([name, *(_fmt(v) for v in cols[task])]) for name, cols in PAPER_TABLE2.items()]
-    lines.append(_row([f"**{label} (ours)**", *(_fmt(v) for v in top[:3])]))
+    import pandas as pd
+
+    best = pd.DataFrame(
+        [[name, *(_fmt(v) for v in cols[task])] for name, cols in PAPER_TABLE2.items()] if task else [],
+        columns=["model", "1st", "2nd", "3rd"],
+    )
+    best.loc[len(best)] = [f"**{label} (ours)**", *(_fmt(v) for v in top[:3])]
+    if "best_training_score" in results:  # what the search started from
+        best.loc[len(best)] = ["best training string (ours)", _fmt(results["best_training_score"]), "-", "-"]
+    valid = pd.DataFrame(
+        [[name, _pm(*cols[task]["valid"]), _pm(*cols[task]["score"])] for name, cols in PAPER_TABLE3.items()] if task else [],
+        columns=["model", "frac. valid", f"avg score ({direction})"],
+    )
+    valid.loc[len(valid)] = [
+        f"**{label} (ours)**", _pm(aggregate["fraction_valid_mean"], aggregate["fraction_valid_std"]),
+        _pm(aggregate["average_score_mean"], aggregate["average_score_std"]),
+    ]
+    strings = pd.DataFrame(
+        [[str(i + 1), _fmt(e["score"], 4), f"`{e['string']}`", str(e["trial"])] for i, e in enumerate(aggregate["top3"])],
+        columns=["rank", "score", "string", "trial"],
+    )
+    lines = [f"> **Warning:** {warning}" for warning in results.get("warnings", [])]
+    lines += [""] if lines else []
+    lines += [f"### Best scores found ({target}, {direction}; paper Table 2 layout)", "", markdown_table(best)]
     lines += ["", f"### Valid fraction and average valid score, mean +- std over {results['n_trials']} trial(s) (paper Table 3 layout)", "",
-              _row(["model", "frac. valid", f"avg score ({direction})"]), _row(["---"] * 3)]
-    if task:
-        lines += [_row([name, _pm(*cols[task]["valid"]), _pm(*cols[task]["score"])]) for name, cols in PAPER_TABLE3.items()]
-    lines.append(_row([f"**{label} (ours)**", _pm(aggregate["fraction_valid_mean"], aggregate["fraction_valid_std"]),
-                       _pm(aggregate["average_score_mean"], aggregate["average_score_std"])]))
-    lines += ["", "### Top strings found (ours)", "", _row(["rank", "score", "string", "trial"]), _row(["---"] * 4)]
-    lines += [_row([str(i + 1), _fmt(e["score"], 4), f"`{e['string']}`", str(e["trial"])]) for i, e in enumerate(aggregate["top3"])]
+              markdown_table(valid)]
+    lines += ["", "### Top strings found (ours)", "", markdown_table(strings)]
     if not task:
         lines += ["", f"(The paper reports no numbers for target {target!r}.)"]
     return "\n".join(lines) + "\n"
 
 
-def plot_best_so_far(trials: Mapping[int, Sequence[Mapping[str, Any]]], path: Path, *, maximize: bool, training_best: float | None, title: str) -> None:
-    """Best score found so far against the number of evaluations, one line per trial."""
+def trials_frame(results: Mapping[str, Any]) -> "pd.DataFrame":
+    """One row per trial (a pandas DataFrame): counts, valid fraction, average valid score, top three."""
+    import pandas as pd
+
+    rows = []
+    for trial, summary in results["trials"].items():
+        row: dict[str, Any] = {"trial": int(trial), **{k: summary[k] for k in ("n_evaluations", "n_valid", "fraction_valid", "average_valid_score")}}
+        for rank in range(3):
+            entry = summary["top3"][rank] if rank < len(summary["top3"]) else {"score": None, "string": None}
+            row[f"top{rank + 1}_score"], row[f"top{rank + 1}_string"] = entry["score"], entry["string"]
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def best_so_far_figure(
+    trials: Mapping[int, Sequence[Mapping[str, Any]]], *, maximize: bool, training_best: float | None, title: str,
+    target: str = "score",
+) -> Any:
+    """The best-so-far figure (matplotlib): best score against evaluations, one curve per trial.
+
+    The dashed grey line is the best training string's score, the level the search starts from.
+    """
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    figure, axes = plt.subplots(figsize=(6, 4))
+    figure, axes = plt.subplots(figsize=(6.5, 4.2))
     for trial, records in sorted(trials.items()):
         best: list[float] = []
         current = math.nan
@@ -113,13 +163,83 @@ def plot_best_so_far(trials: Mapping[int, Sequence[Mapping[str, Any]]], path: Pa
         axes.plot(range(1, len(best) + 1), best, label=f"trial {trial}")
     if training_best is not None and math.isfinite(training_best):
         axes.axhline(training_best, color="grey", linestyle="--", linewidth=1, label="best training string")
-    axes.set_xlabel("evaluations")
-    axes.set_ylabel("best score so far" + (" (higher is better)" if maximize else " (lower is better)"))
-    axes.set_title(title)
-    axes.legend(fontsize=8)
+    axes.set_xlabel("evaluations in the trial")
+    axes.set_ylabel(f"best {target} so far" + (" (higher is better)" if maximize else " (lower is better)"))
+    axes.set_title(title, fontsize=10)
+    axes.legend(fontsize=8, title="curves", title_fontsize=8)
     figure.tight_layout()
-    atomic_write_bytes(path, lambda handle: figure.savefig(handle, format="png", dpi=120))
+    return figure
+
+
+def best_so_far_title(results: Mapping[str, Any], label: str) -> str:
+    """What the best-so-far plot shows: the target, the model and the budget."""
+    settings = results.get("settings", {})
+    budget = ""
+    if all(k in settings for k in ("iterations", "batch_size")):
+        budget = f"\n{results['n_trials']} trial(s) x {settings['iterations']} iterations x {settings['batch_size']} points"
+    return f"Bayesian optimisation of {results['target']} in the latent space of {label}{budget}"
+
+
+def plot_best_so_far(
+    trials: Mapping[int, Sequence[Mapping[str, Any]]], path: Path, *, maximize: bool, training_best: float | None, title: str,
+    target: str = "score",
+) -> None:
+    """Write :func:`best_so_far_figure` as a PNG."""
+    import matplotlib.pyplot as plt
+
+    figure = best_so_far_figure(trials, maximize=maximize, training_best=training_best, title=title, target=target)
+    save_figure(figure, path)
     plt.close(figure)
+
+
+def plot_training_curves(metrics_csv: Path, path: Path, *, title: str) -> bool:
+    """Training curves from a model's ``metrics.csv``: loss, its terms, and reconstruction accuracy per epoch.
+
+    Three panels, each with the training (solid) and validation (dashed) value of every column of
+    that kind: the total loss; the loss terms (reconstruction and regularizer terms, log scale when
+    all are positive); the ``*_acc`` accuracies. Returns False when the file has no epoch yet.
+    """
+    import matplotlib
+    import pandas as pd
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    try:
+        frame = pd.read_csv(metrics_csv)
+    except (OSError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError):
+        return False  # the figure is a convenience: a damaged metrics.csv must not stop the evaluation
+    if frame.empty or "epoch" not in frame:
+        return False
+    quantities = sorted({c.split("_", 1)[1] for c in frame.columns if c.startswith(("train_", "val_"))})
+    panels = {
+        "total loss": [q for q in quantities if q == "loss"],
+        "loss terms": [q for q in quantities if q != "loss" and not q.endswith("acc")],
+        "reconstruction accuracy": [q for q in quantities if q.endswith("acc")],
+    }
+    panels = {name: names for name, names in panels.items() if names}
+    figure, axes_list = plt.subplots(1, len(panels), figsize=(5 * len(panels), 4), squeeze=False)
+    for axes, (panel, names) in zip(axes_list[0], panels.items()):
+        positive = True
+        for index, quantity in enumerate(names):
+            color = f"C{index}"
+            for split, style in (("train", "-"), ("val", "--")):
+                column = f"{split}_{quantity}"
+                if column in frame:
+                    axes.plot(frame["epoch"], frame[column], style, color=color, label=f"{quantity} ({split})",
+                              marker="o" if len(frame) < 30 else None, markersize=3)  # one epoch is still visible
+                    positive = positive and bool((frame[column] > 0).all())
+        if panel == "loss terms" and positive:
+            axes.set_yscale("log")
+        axes.set_xlabel("epoch")
+        axes.set_ylabel(panel)
+        axes.set_title(panel)
+        axes.legend(fontsize=7)
+    figure.suptitle(title)
+    figure.tight_layout()
+    save_figure(figure, path, dpi=110)
+    plt.close(figure)
+    return True
 
 
 def draw_molecule_grid(smiles: Sequence[str], scores: Sequence[float], path: Path, per_row: int = 4) -> bool:

@@ -1,7 +1,7 @@
 """One trainer for every autoencoder of the toolkit (grammar, character and image models).
 
 It optimises any ``nn.Module`` exposing ``compute_losses(batch) -> LossTerms`` (the weighted loss
-terms of eq. 9 of the paper, see :mod:`lsbo.regularizers.terms`) with the training protocol of the Grammar VAE (Kusner et al., 2017; PROTOCOLS.md §2): Adam, learning rate reduced on a
+terms of eq. 9 of the paper, see :mod:`lsbo.regularizers.terms`) with the training protocol of the Grammar VAE (Kusner et al., 2017; docs/protocols.md §2): Adam, learning rate reduced on a
 plateau of the validation loss, early stopping, gradient clipping, seeded randomness, and on CUDA
 mixed precision. Each epoch ends with an atomic checkpoint holding everything needed to continue
 (model, optimizer, scheduler, AMP scaler, random states, early-stopping state, history), after which
@@ -16,27 +16,30 @@ Nothing here knows about grammars or images: callers add their own entries to th
 from __future__ import annotations
 
 import copy
-import csv
-import io
+import logging
 import math
 import random
-import sys
 import time
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any
 
 import numpy as np
 import torch
 from torch import nn
 
 from lsbo import distributed
-from lsbo.checkpoint import CHECKPOINT_NAME, atomic_write_text, load_checkpoint, require_keys, save_checkpoint
+from lsbo.checkpoint import CHECKPOINT_NAME, load_checkpoint, require_keys, save_checkpoint
+from lsbo.data.progress import EpochBars
 from lsbo.device import resolve_device
 from lsbo.errors import CheckpointError, LsboError
+from lsbo.persistence import atomic_write_text
 from lsbo.regularizers.terms import LossTerms
+from lsbo.report import metrics_csv_text
 
 METRICS_NAME = "metrics.csv"
+logger = logging.getLogger(__name__)
 
 
 class TrainingDiverged(LsboError):
@@ -155,25 +158,6 @@ def _python_state_to_list(state: tuple) -> list:
     return [version, list(internal), gauss]
 
 
-def metrics_csv_text(history: list[dict[str, float]]) -> str:
-    """CSV text of the per-epoch history (columns: union of keys, in order of first appearance)."""
-    columns: list[str] = []
-    for row in history:
-        columns.extend(key for key in row if key not in columns)
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n")
-    writer.writeheader()
-    for row in history:
-        writer.writerow({key: _format_number(row.get(key)) for key in columns})
-    return buffer.getvalue()
-
-
-def _format_number(value: Any) -> Any:
-    if isinstance(value, float):
-        return f"{value:.6g}"
-    return "" if value is None else value
-
-
 class _Averager:
     """Example-weighted running means of named numbers over an epoch.
 
@@ -213,7 +197,6 @@ class Trainer:
         out_dir: Path | str,
         *,
         extra_state: Mapping[str, Any] | Callable[[], Mapping[str, Any]] | None = None,
-        log: Callable[[str], None] | None = None,
     ) -> None:
         if not hasattr(model, "compute_losses"):
             raise TypeError(f"{type(model).__name__} has no compute_losses(batch) method")
@@ -224,7 +207,6 @@ class Trainer:
         self.checkpoint_path = self.out_dir / CHECKPOINT_NAME
         self.metrics_path = self.out_dir / METRICS_NAME
         self.extra_state = extra_state
-        self.log = log or (lambda message: print(message, file=sys.stderr, flush=True))
         self.use_amp = config.amp and self.device.type == "cuda"
         self.optimizer = torch.optim.Adam(self.model.parameters(), lr=config.learning_rate)
         self.scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
@@ -239,13 +221,11 @@ class Trainer:
         self.history: list[dict[str, float]] = []
         self.best_model_state: dict[str, torch.Tensor] | None = None
         self.stopped_early = False
-        # under torchrun: DDP for the training forward, rank 0 alone writes and logs (lsbo.distributed)
+        # under torchrun: DDP for the training forward, rank 0 alone writes (lsbo.distributed)
         self.data_parallel = distributed.current()
         self._training_losses = self.model.compute_losses
         if self.data_parallel is not None:
             self._training_losses = distributed.data_parallel_losses(self.model, self.device)
-            if not self.data_parallel.is_main:
-                self.log = lambda message: None
 
     # -- persistence ---------------------------------------------------------------------------
 
@@ -319,7 +299,7 @@ class Trainer:
     def _autocast(self) -> Any:
         return torch.autocast(device_type=self.device.type, dtype=torch.float16, enabled=self.use_amp)
 
-    def train_epoch(self, loader: Iterable[Any], progress: Any = None, task: Any = None) -> dict[str, float]:
+    def train_epoch(self, loader: Iterable[Any], progress: EpochBars | None = None) -> dict[str, float]:
         self.model.train()
         averager = _Averager()
         sync_every = max(1, int(self.config.sync_every))
@@ -342,22 +322,22 @@ class Trainer:
             self.scaler.update()
             averager.add(losses.values(), batch_size_of(batch))
             if progress is not None:
-                progress.update(task, advance=1)
+                progress.advance()
             if (step + 1) % sync_every == 0:
                 self._check_finite(nonfinite, losses, first_unchecked, step)
                 nonfinite, first_unchecked = None, step + 1
-                self._show_losses(progress, task, averager, losses)
+                self._show_losses(progress, averager, losses)
         if nonfinite is not None:
             self._check_finite(nonfinite, losses, first_unchecked, step)
-            self._show_losses(progress, task, averager, losses)
+            self._show_losses(progress, averager, losses)
         return distributed.mean_over_ranks(averager.means(), self.device)
 
     @staticmethod
-    def _show_losses(progress: Any, task: Any, averager: _Averager, losses: LossTerms) -> None:
+    def _show_losses(progress: EpochBars | None, averager: _Averager, losses: LossTerms) -> None:
         if progress is not None:
             # the optimised terms only; the epoch summary line carries every metric
             means = averager.means()
-            progress.update(task, losses=" ".join(f"{k}={means[k]:.4g}" for k in ["loss", *losses.terms]))
+            progress.show_losses(" ".join(f"{k}={means[k]:.4g}" for k in ["loss", *losses.terms]))
 
     def _check_finite(self, nonfinite: torch.Tensor | None, losses: LossTerms, first: int, last: int) -> None:
         if nonfinite is not None and bool(nonfinite):
@@ -405,24 +385,21 @@ class Trainer:
         if generator is not None:
             generator.manual_seed(self.config.seed)
         if resume and self.resume(train_loader):
-            self.log(f"resuming from {self.checkpoint_path} after epoch {self.epoch}")
+            logger.info(f"resuming from {self.checkpoint_path} after epoch {self.epoch}")
         if self.stopped_early or self.epoch >= self.config.epochs:
             reason = "early_stopping" if self.stopped_early else "already_complete"
-            self.log(f"nothing to do: training already finished after epoch {self.epoch} ({reason})")
+            logger.info(f"nothing to do: training already finished after epoch {self.epoch} ({reason})")
             return self._result(reason)
-        progress = _make_progress() if self.config.progress and (self.data_parallel is None or self.data_parallel.is_main) else None
+        progress = EpochBars() if self.config.progress and (self.data_parallel is None or self.data_parallel.is_main) else None
         stop_reason = "completed"
         try:
             if progress is not None:
                 progress.start()
             while self.epoch < self.config.epochs:
                 started = time.perf_counter()
-                task = None
                 if progress is not None:
-                    task = progress.add_task(
-                        f"epoch {self.epoch + 1}/{self.config.epochs}", total=_safe_len(train_loader), losses=""
-                    )
-                train_numbers = self.train_epoch(train_loader, progress, task)
+                    progress.new_epoch(f"epoch {self.epoch + 1}/{self.config.epochs}", _safe_len(train_loader))
+                train_numbers = self.train_epoch(train_loader, progress)
                 val_numbers = self.evaluate_loader(val_loader)
                 val_loss = val_numbers.get("loss", train_numbers["loss"])
                 if not math.isfinite(val_loss):
@@ -446,10 +423,10 @@ class Trainer:
                     self.bad_epochs += 1
                 self.stopped_early = self.bad_epochs >= self.config.early_stopping_patience
                 self.save(train_loader)
-                self.log(_epoch_summary(row))
+                logger.info(_epoch_summary(row))
                 if self.stopped_early:
                     stop_reason = "early_stopping"
-                    self.log(
+                    logger.info(
                         f"early stopping: no validation improvement for {self.bad_epochs} epochs "
                         f"(best {self.best_val_loss:.4g} at epoch {self.best_epoch})"
                     )
@@ -477,18 +454,3 @@ def _epoch_summary(row: Mapping[str, float]) -> str:
     parts = [f"epoch {int(row['epoch'])}"]
     parts += [f"{key}={value:.4g}" for key, value in row.items() if key not in ("epoch",)]
     return " ".join(parts)
-
-
-def _make_progress() -> Any:
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-    return Progress(
-        TextColumn("{task.description}", style="bold"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        TextColumn("{task.fields[losses]}"),
-        console=Console(stderr=True),
-        transient=False,
-    )

@@ -17,7 +17,7 @@ def test_ks_statistic_matches_scipy_for_a_mixture() -> None:
     ours = ks_statistics(codes, prior.marginal_cdf)
     for j in range(2):
         means = prior.means[:, j].numpy()
-        cdf = lambda x: 0.5 * (stats.norm.cdf(x - means[0]) + stats.norm.cdf(x - means[1]))  # noqa: E731
+        cdf = lambda x, means=means: 0.5 * (stats.norm.cdf(x - means[0]) + stats.norm.cdf(x - means[1]))
         assert float(ours[j]) == pytest.approx(stats.kstest(codes[:, j].numpy(), cdf).statistic, abs=1e-9)
 
 

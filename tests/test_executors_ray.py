@@ -16,7 +16,6 @@ ray = pytest.importorskip("ray", reason="the ray executor needs the distributed 
 from lsbo.errors import ConfigError, ExecutorError  # noqa: E402
 from lsbo.executors import LocalExecutor, build_executor  # noqa: E402
 from lsbo.executors_ray import RayExecutor, check_reachable, parse_address  # noqa: E402
-
 from tests.test_executors import _fail_on, _pid_and, _square  # noqa: E402
 
 

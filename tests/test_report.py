@@ -32,12 +32,17 @@ def _results(target: str, maximize: bool) -> dict:
     }
 
 
+def _rows(markdown: str) -> list[list[str]]:
+    """The cells of every table row (pandas pads the columns to a common width)."""
+    return [[cell.strip() for cell in line.strip().strip("|").split("|")] for line in markdown.splitlines() if line.startswith("|")]
+
+
 def test_table_puts_ours_beside_the_paper_rows() -> None:
-    text = bo_table_markdown(_results("expr", False), "my-model")
-    assert "| GMM-DAE (paper) | 0.03 | 0.40 | 0.41 |" in text
-    assert "| **my-model (ours)** | 0.50 | 0.70 | - |" in text
-    assert "| **my-model (ours)** | 0.95 +- 0.05 | 2.50 +- 0.25 |" in text
-    assert "| GVAE | 0.28 +- 0.04 | -7.89 +- 1.90 |" in bo_table_markdown(_results("logp", True), "m")
+    rows = _rows(bo_table_markdown(_results("expr", False), "my-model"))
+    assert ["GMM-DAE (paper)", "0.03", "0.40", "0.41"] in rows
+    assert ["**my-model (ours)**", "0.50", "0.70", "-"] in rows
+    assert ["**my-model (ours)**", "0.95 +- 0.05", "2.50 +- 0.25"] in rows
+    assert ["GVAE", "0.28 +- 0.04", "-7.89 +- 1.90"] in _rows(bo_table_markdown(_results("logp", True), "m"))
     qed = bo_table_markdown(_results("qed", True), "m")
     assert "GVAE" not in qed and "reports no numbers" in qed
 
@@ -49,3 +54,44 @@ def test_best_so_far_plot_and_molecule_grid(tmp_path: Path) -> None:
     assert draw_molecule_grid(["c1ccccc1", "CCO", "not-a-molecule"], [1.0, 2.0, 3.0], tmp_path / "grid.png")
     assert (tmp_path / "grid.png").stat().st_size > 1000
     assert not draw_molecule_grid(["((("], [1.0], tmp_path / "none.png")
+
+
+def test_table_states_the_best_training_score_and_the_warnings() -> None:
+    results = _results("expr", False) | {"best_training_score": 1.25, "warnings": ["every valid candidate (9 of 9) is the same string 'x'"]}
+    text = bo_table_markdown(results, "m")
+    assert ["best training string (ours)", "1.25", "-", "-"] in _rows(text)
+    assert text.startswith("> **Warning:** every valid candidate (9 of 9) is the same string 'x'")
+    assert "Warning" not in bo_table_markdown(_results("expr", False), "m")
+
+
+def test_degenerate_candidates_and_models_are_warned_about() -> None:
+    from lsbo.diagnostics import candidate_warnings, model_warnings
+
+    same = [{"string": "x", "valid": True}] * 20
+    assert "is the same string 'x'" in candidate_warnings(same)[0]
+    few = [{"string": f"s{i % 2}", "valid": True} for i in range(1000)]  # uniqueness 0.002
+    assert "uniqueness 0.002" in candidate_warnings(few)[0]
+    assert "none of the 3 evaluated candidates was valid" in candidate_warnings([{"string": None, "valid": False}] * 3)[0]
+    assert candidate_warnings([{"string": f"s{i}", "valid": True} for i in range(10)]) == []
+    evaluation = {"reconstruction_accuracy": 0.0, "n_reconstructed": 50, "validity": 1.0, "uniqueness": 0.001, "n_unique": 1}
+    assert model_warnings(evaluation) == ["the model reconstructs none of its 50 validation strings",
+                                          "prior samples are nearly all the same string: uniqueness 0.001 (1 distinct)"]
+    assert model_warnings({"reconstruction_accuracy": 0.8, "n_reconstructed": 50, "validity": 0.9, "uniqueness": 0.9}) == []
+
+
+def test_best_so_far_figure_has_title_axes_and_one_curve_per_trial() -> None:
+    import matplotlib.pyplot as plt
+
+    from lsbo.report import best_so_far_figure, best_so_far_title
+
+    results = {"target": "expr", "n_trials": 2, "settings": {"iterations": 5, "batch_size": 50}}
+    title = best_so_far_title(results, "expr-gmm")
+    assert title == "Bayesian optimisation of expr in the latent space of expr-gmm\n2 trial(s) x 5 iterations x 50 points"
+    trials = {1: [{"score": 3.0}, {"score": None}, {"score": 1.0}], 2: [{"score": 2.0}, {"score": 2.5}]}
+    figure = best_so_far_figure(trials, maximize=False, training_best=2.5, title=title, target="expr")
+    axes = figure.axes[0]
+    assert axes.get_title() == title and axes.get_xlabel() == "evaluations in the trial"
+    assert axes.get_ylabel() == "best expr so far (lower is better)"
+    assert [t.get_text() for t in axes.get_legend().get_texts()] == ["trial 1", "trial 2", "best training string"]
+    assert list(axes.lines[0].get_ydata()) == [3.0, 3.0, 1.0] and list(axes.lines[1].get_ydata()) == [2.0, 2.0]
+    plt.close(figure)

@@ -12,7 +12,8 @@ from torch.utils.data import DataLoader, TensorDataset
 
 from lsbo.checkpoint import load_checkpoint
 from lsbo.regularizers.terms import LossTerms
-from lsbo.train import Trainer, TrainerConfig, TrainingDiverged, metrics_csv_text
+from lsbo.report import metrics_csv_text
+from lsbo.train import Trainer, TrainerConfig, TrainingDiverged
 
 
 class LinearRegression(nn.Module):
@@ -51,7 +52,7 @@ def _read_metrics(path: Path) -> list[dict[str, str]]:
 
 def test_fit_reduces_loss_and_writes_metrics(tmp_path: Path) -> None:
     train, val = _loaders()
-    result = Trainer(LinearRegression(), _config(6), tmp_path, log=lambda m: None).fit(train, val)
+    result = Trainer(LinearRegression(), _config(6), tmp_path).fit(train, val)
     rows = _read_metrics(tmp_path / "metrics.csv")
     assert [int(r["epoch"]) for r in rows] == [1, 2, 3, 4, 5, 6]
     assert {"train_loss", "train_mse", "val_loss", "val_mse", "val_abs_w", "lr", "time_s"} <= set(rows[0])
@@ -69,7 +70,7 @@ def test_deferred_synchronisation_gives_the_same_epoch_means(tmp_path: Path) -> 
         torch.manual_seed(0)
         config = _config(2)
         config.sync_every = sync_every
-        Trainer(LinearRegression(), config, tmp_path / str(sync_every), log=lambda m: None).fit(train, val)
+        Trainer(LinearRegression(), config, tmp_path / str(sync_every)).fit(train, val)
         runs[sync_every] = _read_metrics(tmp_path / str(sync_every) / "metrics.csv")
     for a, b in zip(runs[1], runs[4]):
         for key in ("train_loss", "train_mse", "train_abs_w", "val_loss"):
@@ -79,14 +80,14 @@ def test_deferred_synchronisation_gives_the_same_epoch_means(tmp_path: Path) -> 
 def test_resume_continues_and_matches_an_uninterrupted_run(tmp_path: Path) -> None:
     train, val = _loaders()
     torch.manual_seed(0)
-    Trainer(LinearRegression(), _config(4), tmp_path / "straight", log=lambda m: None).fit(train, val)
+    Trainer(LinearRegression(), _config(4), tmp_path / "straight").fit(train, val)
 
     train, val = _loaders()
     torch.manual_seed(0)
-    Trainer(LinearRegression(), _config(2), tmp_path / "split", log=lambda m: None).fit(train, val)
+    Trainer(LinearRegression(), _config(2), tmp_path / "split").fit(train, val)
     train, val = _loaders()
     torch.manual_seed(1234)  # a fresh process would start from other random states; resume must restore them
-    Trainer(LinearRegression(), _config(4), tmp_path / "split", log=lambda m: None).fit(train, val, resume=True)
+    Trainer(LinearRegression(), _config(4), tmp_path / "split").fit(train, val, resume=True)
 
     straight = _read_metrics(tmp_path / "straight" / "metrics.csv")
     split = _read_metrics(tmp_path / "split" / "metrics.csv")
@@ -112,7 +113,7 @@ def test_non_finite_loss_stops_and_keeps_last_checkpoint(tmp_path: Path, sync_ev
     config = _config(1)
     if sync_every is not None:
         config.sync_every = sync_every
-    trainer = Trainer(model, config, tmp_path, log=lambda m: None)
+    trainer = Trainer(model, config, tmp_path)
     trainer.fit(train, val)
     before = (tmp_path / "checkpoint.pt").read_bytes()
     model.poison = True
@@ -133,7 +134,7 @@ class NanOnValidation(LinearRegression):
 
 def test_non_finite_validation_loss_in_first_epoch_says_no_checkpoint(tmp_path: Path) -> None:
     train, val = _loaders()
-    trainer = Trainer(NanOnValidation(), _config(2), tmp_path, log=lambda m: None)
+    trainer = Trainer(NanOnValidation(), _config(2), tmp_path)
     with pytest.raises(TrainingDiverged, match="non-finite validation loss at epoch 1; no checkpoint had been written yet"):
         trainer.fit(train, val)
     assert not (tmp_path / "checkpoint.pt").exists()
@@ -144,7 +145,7 @@ def test_early_stopping_stops_after_patience(tmp_path: Path) -> None:
     config = _config(30)
     config.learning_rate = 0.0  # nothing improves after the first epoch
     config.early_stopping_patience = 2
-    result = Trainer(LinearRegression(), config, tmp_path, log=lambda m: None).fit(train, val)
+    result = Trainer(LinearRegression(), config, tmp_path).fit(train, val)
     assert result.stop_reason == "early_stopping"
     assert len(result.history) == 3  # the first epoch sets the best, two more without improvement
 

@@ -34,6 +34,16 @@ class AcquisitionOptions:
     sequential: bool = True
 
 
+def acquisition_bytes(q: int, n_train: int, options: AcquisitionOptions = AcquisitionOptions()) -> int:
+    """A lower bound on the memory (bytes, float64) of maximising batch EI for ``q`` points.
+
+    Each of the ``raw_samples`` starting batches needs the joint posterior of its q points (a q x q
+    covariance), their cross-covariance with the ``n_train`` training points and ``mc_samples``
+    draws of the q values; sequential greedy optimisation reaches the same sizes at its last point.
+    """
+    return 8 * options.raw_samples * q * (q + n_train + options.mc_samples)
+
+
 def build_acquisition(fit: SurrogateFit, best_f: float, options: AcquisitionOptions, seed: int) -> object:
     """The batch EI acquisition over the surrogate's unit-cube inputs; ``best_f`` in standardised units."""
     from botorch.acquisition.logei import qLogExpectedImprovement

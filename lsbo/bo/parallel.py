@@ -29,8 +29,8 @@ Loader = Callable[[], tuple[Any, Objective]]
 
 def load_model_and_objective(model_dir: str, device: str, target: str) -> tuple[Any, Objective]:
     """The trained model in ``model_dir`` on ``device`` and the objective named by ``target``."""
-    from lsbo.models import load_model  # noqa: PLC0415  (heavy; imported in the worker)
-    from lsbo.objectives import build_objective  # noqa: PLC0415
+    from lsbo.models import load_model
+    from lsbo.objectives import build_objective
 
     model = load_model(model_dir, device=device)
     return model, build_objective(target, model=model)

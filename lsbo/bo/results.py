@@ -13,7 +13,8 @@ from typing import Any
 
 import numpy as np
 
-from lsbo.bo.store import BEST_SO_FAR_PLOT, MOLECULE_GRID, RESULTS_FILE, TABLE_FILE, write_json_atomic
+from lsbo.bo.store import BEST_SO_FAR_PLOT, MOLECULE_GRID, RESULTS_CSV, RESULTS_FILE, TABLE_FILE, write_json_atomic
+from lsbo.diagnostics import candidate_warnings, model_warnings
 from lsbo.objectives.base import Objective, is_better
 from lsbo.persistence import atomic_write_text
 
@@ -48,13 +49,20 @@ def _mean_std(values: Sequence[float | None]) -> tuple[float | None, float | Non
 
 
 def summarize_run(
-    trials: Mapping[int, Sequence[Mapping[str, Any]]], *, objective: Objective, settings: Mapping[str, Any], training_best: float | None
+    trials: Mapping[int, Sequence[Mapping[str, Any]]], *, objective: Objective, settings: Mapping[str, Any], training_best: float | None,
+    model_evaluation: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The content of ``results.json``."""
+    """The content of ``results.json``.
+
+    ``warnings`` lists degenerate outcomes (:mod:`lsbo.diagnostics`): candidates collapsed to one or
+    a few strings, none valid, or (from the model's ``evaluation.json``, when given) a model that
+    reconstructs nothing or whose prior samples are all alike.
+    """
     per_trial = {str(k): summarize_trial(records, objective.maximize) for k, records in sorted(trials.items())}
     valid_mean, valid_std = _mean_std([t["fraction_valid"] for t in per_trial.values()])
     score_mean, score_std = _mean_std([t["average_valid_score"] for t in per_trial.values()])
     all_records = [r for records in trials.values() for r in records]
+    warnings = candidate_warnings(all_records) + [f"{w} (its evaluation.json)" for w in model_warnings(model_evaluation or {})]
     return {
         "target": settings.get("target", objective.name),
         "objective": objective.name,
@@ -68,19 +76,24 @@ def summarize_run(
             "fraction_valid_mean": valid_mean, "fraction_valid_std": valid_std,
             "average_score_mean": score_mean, "average_score_std": score_std,
             "top1_per_trial_mean": _mean_std([t["top3"][0]["score"] if t["top3"] else None for t in per_trial.values()])[0],
+            "n_valid": sum(t["n_valid"] for t in per_trial.values()),
+            "n_distinct_valid": len({r["string"] for r in all_records if r.get("valid")}),
         },
+        "warnings": warnings,
     }
 
 
 def write_outputs(out_dir: Path, results: Mapping[str, Any], trials: Mapping[int, Sequence[Mapping[str, Any]]], *, model_kind: str | None) -> None:
-    """``results.json``, ``table.md``, ``best_so_far.png`` and, for molecules, ``top_molecules.png``."""
-    from lsbo.report import bo_table_markdown, draw_molecule_grid, plot_best_so_far
+    """``results.json``, ``results.csv`` (one row per trial), ``table.md``, ``best_so_far.png`` and, for
+    molecules, ``top_molecules.png``."""
+    from lsbo.report import best_so_far_title, bo_table_markdown, draw_molecule_grid, plot_best_so_far, trials_frame
 
     label = Path(str(results["settings"].get("model_dir") or "model")).name or "model"
     write_json_atomic(out_dir / RESULTS_FILE, results)
+    atomic_write_text(out_dir / RESULTS_CSV, trials_frame(results).to_csv(index=False))
     atomic_write_text(out_dir / TABLE_FILE, bo_table_markdown(results, label))
-    plot_best_so_far(trials, out_dir / BEST_SO_FAR_PLOT, maximize=results["maximize"],
-                     training_best=results["best_training_score"], title=f"{results['target']} with {label}")
+    plot_best_so_far(trials, out_dir / BEST_SO_FAR_PLOT, maximize=results["maximize"], training_best=results["best_training_score"],
+                     title=best_so_far_title(results, label), target=results["target"])
     if model_kind == "molecules" or results["target"] in ("logp", "qed"):
         best = top_distinct([r for records in trials.values() for r in records], 12, results["maximize"])
         draw_molecule_grid([b["string"] for b in best], [b["score"] for b in best], out_dir / MOLECULE_GRID)

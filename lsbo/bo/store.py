@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,7 +29,15 @@ import torch
 from torch import Tensor
 
 from lsbo.errors import ConfigError
-from lsbo.persistence import PersistenceError, append_jsonl, atomic_write_bytes, read_json as _read_json_file, write_json
+from lsbo.persistence import (
+    LOCK_NAME,
+    DirectoryLock,
+    PersistenceError,
+    append_jsonl,
+    atomic_write_bytes,
+    write_json,
+)
+from lsbo.persistence import read_json as _read_json_file
 
 RUN_FILE = "run.json"
 INITIAL_DATA_FILE = "initial_data.pt"
@@ -78,7 +86,7 @@ class InitialData:
         try:
             payload = torch.load(path, map_location="cpu", weights_only=True)
             initial = cls(list(payload["strings"]), payload["latents"], payload["scores"])
-        except Exception as err:  # noqa: BLE001 - a damaged cache is recomputed, not fatal
+        except Exception as err:  # a damaged cache is recomputed, not fatal
             raise ConfigError(f"{path} is unreadable ({type(err).__name__}); delete it to recompute") from None
         n = len(initial.strings)
         if initial.latents.ndim != 2 or initial.latents.shape[0] != n or initial.scores.shape != (n,):
@@ -89,6 +97,11 @@ class InitialData:
 
 # ---------------------------------------------------------------------------------------------
 # JSON files and evaluation records
+
+
+def changed_settings(previous: dict[str, Any], settings: dict[str, Any]) -> list[str]:
+    """The resume-relevant settings that differ (a key missing from an older run.json cannot be compared)."""
+    return [k for k in RESUME_KEYS if k in previous and previous[k] != settings.get(k)]
 
 
 def _missing(payload: Any, keys: Sequence[str]) -> list[str]:
@@ -152,7 +165,26 @@ def record_problem(record: dict[str, Any]) -> str | None:
     return None
 
 
-def read_records(path: Path, *, repair: bool = True) -> list[dict[str, Any]]:
+def _placement_problem(
+    record: dict[str, Any], trial: int | None, layout: tuple[int, int] | None, seen: set[tuple[int, int]]
+) -> str | None:
+    if trial is not None and record["trial"] != trial:
+        return f'"trial" is {record["trial"]} in the log of trial {trial}'
+    if layout is not None:
+        iterations, batch_size = layout
+        if record["iteration"] > iterations:
+            return f'"iteration" is {record["iteration"]}, beyond the run\'s {iterations} iteration(s)'
+        if record["index"] >= batch_size:
+            return f'"index" is {record["index"]}, beyond the run\'s batch of {batch_size}'
+    key = (record["iteration"], record["index"])
+    if key in seen:  # a duplicate would be counted twice
+        return f"iteration {key[0]}, index {key[1]} is recorded twice"
+    return None
+
+
+def read_records(
+    path: Path, *, repair: bool = True, trial: int | None = None, layout: tuple[int, int] | None = None
+) -> list[dict[str, Any]]:
     """The complete records of an evaluations file, validated.
 
     A torn last line (a process killed mid-write: the final piece has no newline and does not parse)
@@ -162,6 +194,9 @@ def read_records(path: Path, *, repair: bool = True) -> list[dict[str, Any]]:
 
     ``repair=False`` only reads: for a trial another process may be appending to right now, whose
     last line may be half written rather than torn.
+
+    ``trial`` and ``layout`` (iterations, batch size) also check that each record belongs to this
+    trial and run and appears once: a hand-copied or stray line would otherwise be counted.
     """
     if not path.is_file():
         return []
@@ -171,6 +206,7 @@ def read_records(path: Path, *, repair: bool = True) -> list[dict[str, Any]]:
         raise ConfigError(f"{path} cannot be read: {err.strerror or err}") from None
     pieces = raw.split(b"\n")
     records: list[dict[str, Any]] = []
+    seen: set[tuple[int, int]] = set()
     good_length = 0
     for number, piece in enumerate(pieces, start=1):
         is_tail = number == len(pieces)  # the piece after the last newline ("" when the file ends cleanly)
@@ -188,12 +224,13 @@ def read_records(path: Path, *, repair: bool = True) -> list[dict[str, Any]]:
         missing = _missing(record, RECORD_KEYS)
         if missing:
             raise ConfigError(f"{path}, line {number}: not an evaluation record (missing {', '.join(missing)}); repair or remove that line")
-        problem = record_problem(record)
+        problem = record_problem(record) or _placement_problem(record, trial, layout, seen)
         if problem:
             raise ConfigError(f"{path}, line {number}: {problem}; repair or remove that line")
         if is_tail:
             break  # a whole record without its newline: not yet acknowledged, so scored again like a torn one
         records.append(record)
+        seen.add((record["iteration"], record["index"]))
         good_length += len(piece) + 1
     if repair and good_length != len(raw):
         with open(path, "r+b") as handle:
@@ -229,8 +266,9 @@ class TrialStore:
     def candidates_path(self, iteration: int) -> Path:
         return self.directory / candidates_name(iteration)
 
-    def read_records(self, *, repair: bool = True) -> list[dict[str, Any]]:
-        return read_records(self.evaluations_path, repair=repair)
+    def read_records(self, *, repair: bool = True, layout: tuple[int, int] | None = None) -> list[dict[str, Any]]:
+        """The trial's evaluations, validated (``layout``: the run's iterations and batch size)."""
+        return read_records(self.evaluations_path, repair=repair, trial=self.trial, layout=layout)
 
     def append(self, record: dict[str, Any]) -> None:
         append_record(self.evaluations_path, record)
@@ -243,6 +281,16 @@ class TrialStore:
     def write_candidates(self, iteration: int, batch: dict[str, Any]) -> None:
         self.directory.mkdir(parents=True, exist_ok=True)
         write_json_atomic(self.candidates_path(iteration), batch)
+
+    def lock(self, purpose: str = "lsbo optimize") -> DirectoryLock:
+        """Own this trial (non-blocking): a second process running it is refused, naming the holder."""
+        return DirectoryLock(self.directory, purpose=f"{purpose}, trial {self.trial}").acquire()
+
+    def clear(self) -> None:
+        """Remove the trial's derived files (candidate batches, evaluations): for a restart."""
+        for path in self.directory.glob("*"):
+            if path.name != LOCK_NAME and path.is_file():
+                path.unlink()
 
 
 class RunStore:
@@ -281,11 +329,64 @@ class RunStore:
             return
         if not resume:
             raise ConfigError(f"{self.root} already holds an optimisation run; pass --resume to continue it or choose another --out")
-        # a key missing from an older run.json (written before it was recorded) cannot be compared
-        changed = [k for k in RESUME_KEYS if k in previous and previous[k] != settings.get(k)]
+        changed = changed_settings(previous, settings)
         if changed:
             raise ConfigError(f"--resume: {', '.join(changed)} differ from the run in {self.run_path}")
 
+    def trial_numbers(self) -> list[int]:
+        """The trials that have a directory here."""
+        numbers = []
+        for path in self.root.glob("trial_*"):
+            suffix = path.name.removeprefix("trial_")
+            if path.is_dir() and suffix.isdigit():
+                numbers.append(int(suffix))
+        return sorted(numbers)
+
+    def scored_anything(self) -> bool:
+        """Whether any trial has an evaluation on disk (a run that has not can be restarted freely)."""
+        return any(self.trial(k).read_records(repair=False) for k in self.trial_numbers())
+
+    def open(self, settings: dict[str, Any], resume: bool, log: Callable[[str], None], *, purpose: str = "lsbo optimize") -> None:
+        """Check ``settings`` against the run already here (if any) and write them to run.json.
+
+        A run that has scored nothing yet (stopped while encoding the training set, or failed before
+        its first evaluation) holds no work to lose, so a fresh command, or ``resume`` with other
+        settings, starts it afresh instead of being refused; its derived files are removed first
+        (while every trial is owned here, so no other process is using them). Otherwise the rules of
+        :meth:`check_settings` apply. Call with the run lock held.
+        """
+        try:
+            self.check_settings(settings, resume)
+        except ConfigError as refusal:
+            if self.scored_anything():
+                raise
+            log(f"{self.root} holds a run that has scored nothing yet ({refusal}): starting it afresh with these settings")
+            self.restart(purpose=purpose)
+        self.write_settings(settings)
+
+    def restart(self, *, purpose: str = "lsbo optimize") -> None:
+        """Remove every derived file (run.json, the initial data, candidate batches, summaries)."""
+        locks = []
+        try:
+            for k in self.trial_numbers():
+                locks.append(self.trial(k).lock(purpose))  # refuses if another process runs a trial now
+            for k in self.trial_numbers():
+                self.trial(k).clear()
+            for name in (RUN_FILE, INITIAL_DATA_FILE, RESULTS_FILE, RESULTS_CSV, TABLE_FILE, BEST_SO_FAR_PLOT, MOLECULE_GRID):
+                (self.root / name).unlink(missing_ok=True)
+        finally:
+            for lock in locks:
+                lock.release()
+
+    def lock(self, log: Callable[[str], None], purpose: str = "lsbo optimize") -> DirectoryLock:
+        """Own the run-level files (run.json, the initial data, the summaries) for a short section.
+
+        Several processes may share a run (one per ``--trial``), so a held lock is waited for, with
+        a line naming the holder, rather than refused; trial ownership is what refuses duplicates.
+        """
+        return DirectoryLock(self.root, purpose=purpose).acquire(
+            on_busy=lambda holder: log(f"waiting for {holder} to finish with the run files in {self.root}")
+        )
     def load_initial(self) -> InitialData | None:
         return InitialData.load(self.initial_path) if self.initial_path.is_file() else None
 

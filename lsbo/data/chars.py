@@ -42,7 +42,11 @@ class CharVocabulary:
     @classmethod
     def build(cls, strings: Iterable[str], max_length: int | None = None) -> "CharVocabulary":
         """The characters of ``strings`` (sorted, so the same data gives the same indices) and
-        ``max_length`` = the longest string unless given."""
+        ``max_length`` = the longest string unless given, at most the grammar models' cap on decoder
+        steps (:data:`lsbo.grammar.grammar.MAX_MAX_LENGTH`), so one megabyte line cannot make every
+        string a megabyte-long sequence; longer strings are then rejected as too long."""
+        from lsbo.grammar.grammar import MAX_MAX_LENGTH
+
         characters: set[str] = set()
         longest = 0
         for text in strings:
@@ -50,7 +54,7 @@ class CharVocabulary:
             longest = max(longest, len(text))
         if not characters:
             raise DataError("cannot build a character vocabulary from no (or only empty) strings")
-        return cls(tuple(sorted(characters)), longest if max_length is None else max_length)
+        return cls(tuple(sorted(characters)), min(longest, MAX_MAX_LENGTH) if max_length is None else max_length)
 
     @property
     def size(self) -> int:

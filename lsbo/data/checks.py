@@ -9,7 +9,7 @@ never aborts a run: it becomes a :class:`Reject` naming its line and reason.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -34,6 +34,18 @@ class Reject:
     detail: str = ""  # e.g. "character '%' at position 12"
 
 
+#: Longest row quoted whole in rejects.csv; a longer one (a megabyte line) is cut, saying how long it was,
+#: so the file stays readable (Python's csv module refuses fields over 128 KiB by default).
+MAX_SHOWN_INPUT = 1000
+
+
+def shown_input(text: str) -> str:
+    """``text``, or its first :data:`MAX_SHOWN_INPUT` characters and ``... (N characters)``."""
+    if len(text) <= MAX_SHOWN_INPUT:
+        return text
+    return f"{text[:MAX_SHOWN_INPUT]}... ({len(text)} characters)"
+
+
 def split_reason(reason: str) -> tuple[str, str]:
     """``"too long: 301 > 277"`` -> ``("too long", "301 > 277")``; the category is what is counted."""
     category, _, detail = reason.partition(":")
@@ -45,7 +57,7 @@ def silence_rdkit() -> None:
     try:
         from rdkit import RDLogger
 
-        RDLogger.DisableLog("rdApp.*")
+        RDLogger.DisableLog("rdApp.*")  # type: ignore[attr-defined]
     except ImportError:  # rdkit is a dependency; without it molecules cannot be validated at all
         pass
 
@@ -58,10 +70,15 @@ def invalid_smiles(strings: Sequence[str]) -> list[bool]:
     return [Chem.MolFromSmiles(s) is None for s in strings]
 
 
-def row_checks(strings: Sequence[str], kind: str) -> list[str]:
-    """The grammar-independent checks of every row: ``empty``, then (molecules) ``invalid smiles``;
-    '' for a row that passes."""
+def row_checks(
+    strings: Sequence[str], kind: str, too_long: Callable[[str], str | None] | None = None
+) -> list[str]:
+    """The grammar-independent checks of every row: ``empty``, then ``too_long`` (a cheap size check,
+    e.g. :meth:`lsbo.grammar.Grammar.check_length`, run first so that no over-long row reaches RDKit or
+    the parser), then (molecules) ``invalid smiles``; '' for a row that passes."""
     reasons = [EMPTY if not s.strip() else "" for s in strings]
+    if too_long is not None:
+        reasons = [reason or too_long(text) or "" for text, reason in zip(strings, reasons)]
     if kind == "molecules":
         candidates = [i for i, r in enumerate(reasons) if not r]
         for i, bad in zip(candidates, invalid_smiles([strings[i] for i in candidates])):
@@ -77,7 +94,7 @@ def collect_rejects(source: "StringSource", reasons: Sequence[str]) -> list[Reje
     for text, line, reason in zip(source.strings, source.lines, reasons):
         if reason:
             category, detail = split_reason(reason)
-            rejects.append(Reject(line=line, input=text, reason=category, detail=detail))
+            rejects.append(Reject(line=line, input=shown_input(text), reason=category, detail=detail))
     return rejects
 
 

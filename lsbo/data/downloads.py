@@ -11,7 +11,6 @@ fail that way at once, without touching the network (air-gapped machines, tests 
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import os
 import urllib.error
@@ -19,10 +18,11 @@ import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, BinaryIO
 
 from lsbo.data.manifests import DatasetManifest
 from lsbo.errors import DataError, DownloadError
+from lsbo.persistence import atomic_write_bytes, atomic_write_text
 from lsbo.settings import cache_dir
 
 DEFAULT_TIMEOUT_S = 60.0
@@ -77,15 +77,20 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
-def count_rows(path: Path, column: str | None = None) -> int:
-    """Number of items in a dataset file: CSV records (header excluded) when ``column`` is given,
-    else non-empty lines. CSV cells may span lines (the ZINC CSV quotes a newline into every SMILES)."""
-    with open(path, newline="", encoding="utf-8", errors="replace") as handle:
-        if column is not None:
-            reader = csv.reader(handle)
-            next(reader, None)
-            return sum(1 for _ in reader)
-        return sum(1 for line in handle if line.strip())
+def count_rows(path: Path, column: str | None = None, suffix: str | None = None) -> int:
+    """Number of rows of a dataset file, counted by the reader ``lsbo data prepare`` and training use
+    (:func:`lsbo.data.sources.read_file`), so both report the same total: CSV records, header
+    excluded, for ``.csv`` (cells may span lines: the ZINC CSV quotes a newline into every SMILES);
+    lines for ``.smi`` and text files. The format follows ``suffix`` (default: the file's own, e.g.
+    the final name's suffix for a partial download)."""
+    from lsbo.data.sources import read_csv, read_smi, read_txt
+
+    kind = (suffix if suffix is not None else path.suffix).lower()
+    if kind == ".csv":
+        return len(read_csv(path, column or "smiles")[0])
+    if kind == ".smi":
+        return len(read_smi(path)[0])
+    return len(read_txt(path)[0])
 
 
 def recorded_sha256(path: Path) -> str | None:
@@ -99,10 +104,7 @@ def recorded_sha256(path: Path) -> str | None:
 
 def record_sha256(path: Path, digest: str) -> None:
     """Record ``digest`` as the checksum of ``path`` (atomically, beside the file)."""
-    record = checksum_record_path(path)
-    tmp = record.with_name(record.name + f".tmp-{os.getpid()}")
-    tmp.write_text(f"{digest}  {path.name}\n", encoding="utf-8")
-    os.replace(tmp, record)
+    atomic_write_text(checksum_record_path(path), f"{digest}  {path.name}\n")
 
 
 def expected_sha256(manifest: DatasetManifest, path: Path) -> str | None:
@@ -139,18 +141,17 @@ def _offline_message(manifest: DatasetManifest, target: Path, reason: str) -> st
 
 
 def _stream_to(
-    response: IO[bytes], destination: Path, total: int | None, progress: ProgressCallback | None
+    response: IO[bytes], out: BinaryIO, total: int | None, progress: ProgressCallback | None
 ) -> str:
-    """Copy a response body into ``destination`` and return its sha256 (computed on the fly)."""
+    """Copy a response body into ``out`` and return its sha256 (computed on the fly)."""
     digest = hashlib.sha256()
     received = 0
-    with open(destination, "wb") as out:
-        for block in iter(lambda: response.read(_CHUNK_BYTES), b""):
-            out.write(block)
-            digest.update(block)
-            received += len(block)
-            if progress is not None:
-                progress(received, total)
+    for block in iter(lambda: response.read(_CHUNK_BYTES), b""):
+        out.write(block)
+        digest.update(block)
+        received += len(block)
+        if progress is not None:
+            progress(received, total)
     return digest.hexdigest()
 
 
@@ -172,38 +173,37 @@ def download(
     target = cached_path(manifest) if target is None else target
     if offline():
         raise DownloadError(_offline_message(manifest, target, f"{OFFLINE_ENV} is set"))
-    target.parent.mkdir(parents=True, exist_ok=True)
-    partial = target.with_name(target.name + f".part-{os.getpid()}")
     open_url = urllib.request.urlopen if opener is None else opener
-    try:
-        with open_url(manifest.url, timeout=timeout) as response:
-            length = response.headers.get("Content-Length") if hasattr(response, "headers") else None
-            total = int(length) if length and str(length).isdigit() else None
-            digest = _stream_to(response, partial, total, progress)
-    except (urllib.error.URLError, OSError, ValueError) as err:  # offline, refused, timeout, bad URL
-        partial.unlink(missing_ok=True)
-        reason = getattr(err, "reason", None) or err
-        raise DownloadError(_offline_message(manifest, target, str(reason))) from err
-    except BaseException:
-        partial.unlink(missing_ok=True)
-        raise
-    try:
+    url: str = manifest.url
+    digests: list[str] = []
+
+    def fetch_body(out: BinaryIO) -> None:
+        try:
+            with open_url(url, timeout=timeout) as response:
+                length = response.headers.get("Content-Length") if hasattr(response, "headers") else None
+                total = int(length) if length and str(length).isdigit() else None
+                digests.append(_stream_to(response, out, total, progress))
+        except (urllib.error.URLError, OSError, ValueError) as err:  # offline, refused, timeout, bad URL
+            reason = getattr(err, "reason", None) or err
+            raise DownloadError(_offline_message(manifest, target, str(reason))) from err
+
+    def check_body(partial: Path) -> None:
+        digest = digests[0]
         if manifest.sha256 is not None and digest != manifest.sha256:
             raise DownloadError(
                 f"downloaded {manifest.filename} has sha256 {digest}, expected {manifest.sha256} "
                 f"(from {manifest.url}); pass a verified copy with --data PATH"
             )
-        rows = count_rows(partial, manifest.column)
+        rows = count_rows(partial, manifest.column, suffix=Path(manifest.filename).suffix)
         if manifest.rows is not None and rows != manifest.rows:
             raise DownloadError(
                 f"downloaded {manifest.filename} has {rows} rows, expected {manifest.rows} "
                 f"(from {manifest.url}); pass a verified copy with --data PATH"
             )
-    except BaseException:
-        partial.unlink(missing_ok=True)
-        raise
-    os.replace(partial, target)
-    record_sha256(target, digest)
+
+    # The body goes to a temporary file beside the target and takes its name only once checked.
+    atomic_write_bytes(target, fetch_body, check=check_body)
+    record_sha256(target, digests[0])
     return target
 
 

@@ -56,7 +56,7 @@ def compact_dtype(n_productions: int) -> np.dtype:
 def encode_chunk(strings: Sequence[str], grammar: "Grammar", kind: str) -> ChunkResult:
     """Check and encode one chunk of rows; never raises on a bad row."""
     n = len(strings)
-    reasons = row_checks(strings, kind)
+    reasons = row_checks(strings, kind, too_long=grammar.check_length)
     candidates = [i for i, r in enumerate(reasons) if not r]
     dtype = compact_dtype(grammar.n_productions)
     ok = np.zeros(n, dtype=np.bool_)

@@ -1,5 +1,11 @@
-"""Facts about the datasets the toolkit knows by name: where they come from, how big they are, how
-to check them and under which licence they are distributed.
+"""The dataset registry: the datasets the toolkit knows by name, where they come from, how big they
+are, how to check them, under which licence they are distributed, and the defaults they bring to
+every command (built-in grammar, data kind, preset family).
+
+This is the one place the rule "dataset -> grammar -> data kind -> preset family" is written:
+:mod:`lsbo.data.resolve` applies it to whatever a command is given (a name or a file), and a file
+whose suffix is registered in :data:`FILE_FORMATS` takes the defaults of the dataset it shares a
+format with (a ``.smi``/``.csv`` file is SMILES, like ``zinc250k``).
 
 These constants are what the library reads (so an installed package works without the source tree);
 ``data/*.json`` in the source checkout mirror them for readers, and a test keeps the two in agreement.
@@ -30,6 +36,7 @@ class DatasetManifest:
     column: str | None  # CSV column holding the strings, None for one-string-per-line files
     kind: str  # "molecules" | "expressions" | "strings"
     grammar: str  # built-in grammar the dataset is encoded with
+    family: str  # preset family of models trained on it (lsbo.models.config: "molecules" | "expressions")
     licence: str
     description: str
 
@@ -49,6 +56,7 @@ ZINC250K = DatasetManifest(
     column="smiles",
     kind="molecules",
     grammar="zinc",
+    family="molecules",
     licence=(
         "Apache-2.0 (the chemical_vae repository that publishes the file); the molecules come from "
         "the ZINC database (Irwin & Shoichet), free to use"
@@ -69,6 +77,7 @@ EXPR = DatasetManifest(
     column=None,
     kind="expressions",
     grammar="expr",
+    family="expressions",
     licence="generated locally from the expression grammar (no third-party data)",
     description=(
         "Univariate arithmetic expressions of at most 15 grammar productions, as in the Grammar VAE "
@@ -88,11 +97,52 @@ MANIFESTS: dict[str, DatasetManifest] = {m.name: m for m in (ZINC250K, EXPR)}
 ALIASES: dict[str, str] = {"zinc": "zinc250k", "zinc250k": "zinc250k", "expr": "expr"}
 
 
+# Files with these suffixes hold the rows of the named dataset's format and take its defaults.
+FILE_FORMATS: dict[str, str] = {".smi": "zinc250k", ".csv": "zinc250k"}
+
+# A grammar outside the registry takes the ``molecules`` preset family when its derivations are at
+# least this long (the wide convolution kernels of the molecule networks fit), else ``expressions``.
+LONG_SEQUENCE_THRESHOLD = 60
+
+
+def find_manifest(name: str) -> DatasetManifest | None:
+    """The manifest of a dataset name or alias (any case), None when the name is not registered."""
+    key = ALIASES.get(str(name).lower())
+    return MANIFESTS[key] if key is not None else None
+
+
+def manifest_for_source(source: str) -> DatasetManifest | None:
+    """The registry entry whose defaults apply to ``source``: the named dataset, or for a file the
+    dataset of its format (:data:`FILE_FORMATS`); None for any other file."""
+    found = find_manifest(source)
+    if found is not None:
+        return found
+    from pathlib import PurePath
+
+    fmt = FILE_FORMATS.get(PurePath(str(source)).suffix.lower())
+    return MANIFESTS[fmt] if fmt is not None else None
+
+
+def manifest_for_grammar(grammar_name: str | None) -> DatasetManifest | None:
+    """The registered dataset encoded with the built-in grammar ``grammar_name``, if any."""
+    for manifest in MANIFESTS.values():
+        if manifest.grammar == grammar_name:
+            return manifest
+    return None
+
+
+def preset_family(manifest: DatasetManifest | None, max_length: int) -> str:
+    """The preset family of a model: the registered dataset's, else by the length of its sequences."""
+    if manifest is not None:
+        return manifest.family
+    return "molecules" if max_length >= LONG_SEQUENCE_THRESHOLD else "expressions"
+
+
 def get_manifest(name: str) -> DatasetManifest:
     """The manifest of a named dataset (``zinc``, ``zinc250k`` or ``expr``)."""
     from lsbo.errors import DataError
 
-    key = ALIASES.get(name.lower())
-    if key is None:
+    found = find_manifest(name)
+    if found is None:
         raise DataError(f"unknown dataset {name!r}; known: {', '.join(sorted(ALIASES))} (or give a file path)")
-    return MANIFESTS[key]
+    return found

@@ -15,11 +15,11 @@ from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
-from lsbo.data.checks import REASONS, NO_PARSE, Reject, collect_rejects, row_checks, split_reason, summarize
+from lsbo.data.checks import NO_PARSE, REASONS, Reject, collect_rejects, row_checks, split_reason, summarize
 from lsbo.data.encoding import compact_dtype, encode_chunk, encode_rows, prepared_cache_dir
 from lsbo.data.prepared import PreparedDataset, load_prepared, write_prepared
+from lsbo.data.resolve import KINDS, check_kind
 from lsbo.data.sources import StringSource
-from lsbo.errors import ConfigError
 from lsbo.persistence import write_json
 
 if TYPE_CHECKING:
@@ -27,7 +27,6 @@ if TYPE_CHECKING:
     from lsbo.grammar import Grammar
 
 Kind = Literal["molecules", "expressions", "strings"]
-KINDS: tuple[str, ...] = ("molecules", "expressions", "strings")
 
 
 def prepare_dataset(
@@ -47,8 +46,7 @@ def prepare_dataset(
     With ``out_dir`` the files ``indices.npy``, ``strings.txt``, ``rejects.csv`` (line, input, reason,
     detail) and ``summary.json`` are written there (see :func:`write_prepared`).
     """
-    if kind not in KINDS:
-        raise ConfigError(f"unknown kind {kind!r}; expected one of {', '.join(KINDS)}")
+    check_kind(kind)
     result, from_cache = encode_rows(source.strings, grammar, kind, workers=workers, cache=cache, progress=progress)
     accepted_strings = [s for s, ok in zip(source.strings, result.ok) if ok]
     accepted_lines = [line for line, ok in zip(source.lines, result.ok) if ok]
@@ -96,8 +94,7 @@ def prepare_characters(
     """
     from lsbo.data.chars import CharVocabulary
 
-    if kind not in KINDS:
-        raise ConfigError(f"unknown kind {kind!r}; expected one of {', '.join(KINDS)}")
+    check_kind(kind)
     reasons = row_checks(source.strings, kind)
     candidates = [i for i, r in enumerate(reasons) if not r]
     if vocabulary is None:
@@ -135,68 +132,12 @@ def prepare_characters(
     return prepared, vocabulary
 
 
-# --- choosing a grammar and kind for a source ------------------------------------------------------
-
-_KIND_OF_BUILTIN = {"zinc": "molecules", "expr": "expressions"}
-
-
-def default_grammar_name(source: str) -> str | None:
-    """The built-in grammar a source is encoded with when none is given: ``zinc`` for the ZINC
-    dataset and SMILES files (``.smi``, ``.csv``), ``expr`` for the expression dataset, else None."""
-    key = str(source).lower()
-    if key in ("zinc", "zinc250k"):
-        return "zinc"
-    if key == "expr":
-        return "expr"
-    if Path(key).suffix in (".smi", ".csv"):
-        return "zinc"
-    return None
-
-
-def resolve_grammar(spec: str | None, source: str, tokenizer: str | None = None) -> "Grammar":
-    """The grammar named by ``spec`` (see :meth:`lsbo.grammar.Grammar.resolve`), or the source's default.
-
-    ``tokenizer`` (the ``--tokenizer`` flag) applies to grammar files only: a built-in grammar brings
-    its own, and a flag that would change it is refused rather than silently used.
-    """
-    from lsbo.grammar import Grammar
-
-    name = spec if spec is not None else default_grammar_name(source)
-    if name is None:
-        raise ConfigError(f"no default grammar for {source}; pass --grammar zinc|expr|FILE")
-    if tokenizer is not None and name in Grammar.builtin_names():
-        raise ConfigError("--tokenizer applies to grammar files; built-in grammars have their own tokenizer")
-    return Grammar.resolve(name, tokenizer=tokenizer)
-
-
-def default_source_kind(source: str) -> str:
-    """The kind of a source's rows by the source alone: ``molecules`` for ZINC and SMILES files,
-    ``expressions`` for the expression dataset, else ``strings`` (used when no grammar is involved)."""
-    return _KIND_OF_BUILTIN.get(default_grammar_name(source) or "", "strings")
-
-
-def default_kind(grammar: "Grammar") -> str:
-    """``molecules`` for the SMILES grammar, ``expressions`` for the expression grammar, else ``strings``."""
-    from lsbo.grammar import Grammar
-
-    kind = _KIND_OF_BUILTIN.get(grammar.name)
-    if kind is None:
-        return "strings"
-    try:  # a user grammar that only shares a built-in's name is not assumed to be SMILES/expressions
-        return kind if Grammar.builtin(grammar.name).text == grammar.text else "strings"
-    except Exception:
-        return "strings"
-
-
 __all__ = [
     "KINDS",
     "REASONS",
     "PreparedDataset",
     "Reject",
     "collect_rejects",
-    "default_grammar_name",
-    "default_kind",
-    "default_source_kind",
     "encode_chunk",
     "encode_rows",
     "load_prepared",
@@ -204,7 +145,6 @@ __all__ = [
     "prepare_dataset",
     "prepared_cache_dir",
     "row_checks",
-    "resolve_grammar",
     "split_reason",
     "summarize",
     "write_prepared",

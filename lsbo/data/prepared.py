@@ -13,6 +13,7 @@ import io
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -64,7 +65,7 @@ def write_prepared(prepared: PreparedDataset, out_dir: Path, compact: np.dtype |
         raise DataError("accepted strings contain line breaks and cannot be written one per line to strings.txt")
     indices = prepared.indices if compact is None else prepared.indices.astype(compact)
     for name, array in (("indices.npy", indices), ("lines.npy", np.asarray(prepared.lines, dtype=np.int64))):
-        atomic_write_bytes(out_dir / name, lambda handle, array=array: np.save(handle, array))
+        atomic_write_bytes(out_dir / name, partial(np.save, arr=array))
     atomic_write_text(out_dir / "strings.txt", "".join(s + "\n" for s in prepared.strings))
     write_rejects(out_dir / "rejects.csv", prepared.rejects)
     write_json(out_dir / "summary.json", prepared.summary)

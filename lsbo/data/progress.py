@@ -1,7 +1,11 @@
-"""Progress bars of the data pipeline: one rich layout for counted work (generating expressions,
-encoding rows) and one for downloads, each with a do-nothing stand-in when bars are switched off, so
-callers never branch on ``--progress/--no-progress`` themselves. Bars are transient: they vanish when
-the work ends and leave only the command's own output."""
+"""Every progress bar of the toolkit, on one console: counted work (generating expressions, encoding
+rows), downloads, and training epochs (batches done, live loss terms, time elapsed and remaining).
+
+Each has a do-nothing stand-in when bars are switched off, so callers never branch on
+``--progress/--no-progress`` themselves. The data bars are transient: they vanish when the work ends
+and leave only the command's own output. All bars draw on :func:`shared_console` (stderr), the console the
+command line's log handler writes to, so log lines appear above a running bar instead of through it.
+"""
 
 from __future__ import annotations
 
@@ -14,6 +18,19 @@ from lsbo.data.downloads import ProgressCallback
 
 if TYPE_CHECKING:
     from rich.console import Console
+
+
+_CONSOLE: "Console | None" = None
+
+
+def shared_console() -> "Console":
+    """The one stderr console of bars and log lines (created on first use)."""
+    global _CONSOLE
+    if _CONSOLE is None:
+        from rich.console import Console
+
+        _CONSOLE = Console(stderr=True)
+    return _CONSOLE
 
 
 @dataclass(frozen=True)
@@ -42,7 +59,7 @@ def count_progress(description: str, total: int, *, enabled: bool = True, consol
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
-    with Progress(*columns, transient=True, console=console) as bar:
+    with Progress(*columns, transient=True, console=console or shared_console()) as bar:
         task = bar.add_task(description, total=total)
         yield CountBar(lambda **change: bar.update(task, **change))
 
@@ -57,9 +74,46 @@ def download_progress(description: str, *, enabled: bool = True, console: "Conso
     from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
 
     columns = (TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TransferSpeedColumn())
-    with Progress(*columns, transient=True, console=console) as bar:
+    with Progress(*columns, transient=True, console=console or shared_console()) as bar:
         task = bar.add_task(description, total=None)
         yield lambda done, total: bar.update(task, completed=done, total=total)
 
 
-__all__ = ["CountBar", "count_progress", "download_progress"]
+class EpochBars:
+    """One bar per training epoch: batches done, the running mean of the loss terms, time elapsed
+    and the estimated time left in the epoch. ``start``/``stop`` bracket the whole run."""
+
+    def __init__(self) -> None:
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+        self._progress = Progress(
+            TextColumn("{task.description}", style="bold"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            TextColumn("eta"),
+            TimeRemainingColumn(),
+            TextColumn("{task.fields[losses]}"),
+            console=shared_console(),
+            transient=False,
+        )
+        self._task: Any = None
+
+    def start(self) -> None:
+        self._progress.start()
+
+    def stop(self) -> None:
+        self._progress.stop()
+
+    def new_epoch(self, description: str, total: int | None) -> None:
+        """Begin the bar of the next epoch (``total`` batches; None when the loader has no length)."""
+        self._task = self._progress.add_task(description, total=total, losses="")
+
+    def advance(self, steps: int = 1) -> None:
+        self._progress.update(self._task, advance=steps)
+
+    def show_losses(self, text: str) -> None:
+        self._progress.update(self._task, losses=text)
+
+
+__all__ = ["CountBar", "EpochBars", "shared_console", "count_progress", "download_progress"]

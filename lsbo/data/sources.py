@@ -17,8 +17,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from lsbo.data.manifests import EXPR_DEFAULT_COUNT, EXPR_MAX_PRODUCTIONS, ZINC250K, get_manifest
+from lsbo.data.manifests import ALIASES, EXPR, EXPR_DEFAULT_COUNT, EXPR_MAX_PRODUCTIONS, ZINC250K, find_manifest
 from lsbo.errors import DataError
+from lsbo.persistence import atomic_write_text
 
 TEXT_SUFFIXES = (".smi", ".txt", ".csv")
 
@@ -156,7 +157,6 @@ def generated_expressions_source(
 ) -> StringSource:
     """The ``expr`` dataset generated from the built-in expression grammar (cached per grammar text,
     size, budget and seed, since the generator is deterministic)."""
-    import os
 
     from lsbo.data.expressions import generate_expressions
     from lsbo.data.progress import count_progress
@@ -173,9 +173,7 @@ def generated_expressions_source(
         with count_progress(f"generating {n} expressions", n, enabled=progress) as bar:
             strings = generate_expressions(grammar, n=n, max_productions=max_productions, seed=seed, progress=bar.set)
         cached.parent.mkdir(parents=True, exist_ok=True)
-        tmp = cached.with_name(cached.name + f".tmp-{os.getpid()}")
-        tmp.write_text("".join(s + "\n" for s in strings), encoding="utf-8")
-        os.replace(tmp, cached)
+        atomic_write_text(cached, "".join(s + "\n" for s in strings))
     origin = f"generated from the expr grammar (n={n}, max_productions={max_productions}, seed={seed})"
     return StringSource(
         strings,
@@ -202,7 +200,8 @@ def load_strings(
     ``limit`` only that many are generated), or a path to a ``.smi``/``.txt``/``.csv`` file.
     """
     key = str(source)
-    if key.lower() in ("zinc", "zinc250k"):
+    manifest = find_manifest(key)
+    if manifest is ZINC250K:
         from lsbo.data.downloads import fetch
         from lsbo.data.progress import download_progress
 
@@ -211,18 +210,18 @@ def load_strings(
         loaded = read_file(path, column=ZINC250K.column or "smiles")
         loaded.name = ZINC250K.name
         return loaded.head(limit)
-    if key.lower() == "expr":
+    if manifest is EXPR:
         if data is not None:
             loaded = read_file(Path(data))
-            loaded.name = get_manifest("expr").name
+            loaded.name = EXPR.name
             return loaded.head(limit)
         count = EXPR_DEFAULT_COUNT if limit is None else min(limit, EXPR_DEFAULT_COUNT)
         return generated_expressions_source(n=count, seed=seed, progress=progress)
     if data is not None:
-        raise DataError(f"--data is only used with a named dataset (zinc, expr), not with the file {key}")
+        raise DataError(f"--data is only used with a named dataset ({', '.join(sorted(ALIASES))}), not with the file {key}")
     path = Path(key).expanduser()
     if not path.exists():
-        raise DataError(f"unknown dataset or missing file: {key} (named datasets: zinc, zinc250k, expr)")
+        raise DataError(f"unknown dataset or missing file: {key} (named datasets: {', '.join(sorted(ALIASES))})")
     return read_file(path).head(limit)
 
 

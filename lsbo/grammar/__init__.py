@@ -2,13 +2,13 @@
 leftmost production sequences, one-hot tensors, masks, and batched masked decoding.
 
 The representation is the Grammar VAE's (Kusner et al., 2017, Section 3), used by the paper's
-molecule and expression experiments (PROTOCOLS.md §2).
+molecule and expression experiments (docs/protocols.md §2).
 """
 
 from lsbo.grammar.grammar import DEFAULT_MAX_LENGTH, DecodedBatch, EncodeResult, Grammar
 from lsbo.grammar.parser import FastParser
 from lsbo.grammar.tables import GrammarTables
-from lsbo.grammar.tokenizer import LongestMatchTokenizer, Tokenizer, WhitespaceTokenizer
+from lsbo.grammar.tokenizer import LongestMatchTokenizer, OptionalSpacesTokenizer, Tokenizer, WhitespaceTokenizer
 
 __all__ = [
     "DEFAULT_MAX_LENGTH",
@@ -18,6 +18,7 @@ __all__ = [
     "Grammar",
     "GrammarTables",
     "LongestMatchTokenizer",
+    "OptionalSpacesTokenizer",
     "Tokenizer",
     "WhitespaceTokenizer",
 ]

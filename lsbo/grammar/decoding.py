@@ -33,10 +33,10 @@ Conventions (padding production, masks, non-productive productions excluded) are
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from functools import lru_cache
-from typing import Iterator
 
 import torch
 from torch import Tensor

@@ -3,7 +3,7 @@
 A string is represented by the leftmost derivation of its parse tree (the productions in preorder),
 padded to a fixed length ``T`` with a padding production and one-hot encoded over the ``P``
 productions -- the representation of the Grammar VAE (Kusner et al., 2017, Section 3), which the
-paper's molecule and expression models use (PROTOCOLS.md §2). Decoding runs the same derivation
+paper's molecule and expression models use (docs/protocols.md §2). Decoding runs the same derivation
 on a stack; a model's logits are decoded with the masked stack machine of
 :mod:`lsbo.grammar.decoding`.
 
@@ -11,7 +11,7 @@ The grammar text (nltk's CFG format) is the single source of truth. Two header c
 what the format cannot express (see ``grammars/README.md``)::
 
     # max_length: 277          (T, the longest derivation a model handles)
-    # tokenizer: longest-match (or: whitespace)
+    # tokenizer: longest-match (or: whitespace, optional-spaces)
 """
 
 from __future__ import annotations
@@ -27,21 +27,42 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from nltk.grammar import CFG, Nonterminal, Production, read_grammar, standard_nonterm_parser
 
-from lsbo.errors import ConfigError, GrammarError
+from lsbo.errors import ConfigError, GrammarError, InputTypeError
 from lsbo.grammar.parser import FastParser
 from lsbo.grammar.tables import GrammarTables, productive_nonterminals, reachable_nonterminals
-from lsbo.grammar.tokenizer import Tokenizer, make_tokenizer
+from lsbo.grammar.tokenizer import TOKENIZER_NAMES, Tokenizer, make_tokenizer
 
 if TYPE_CHECKING:
     import torch
 
 #: T for a grammar that sets it neither in its file nor by argument.
 DEFAULT_MAX_LENGTH = 100
+#: The largest T accepted (36 times the SMILES grammar's 277): a model runs T decoder steps per string
+#: and holds a (T, P) one-hot per string, so a T of 10^8 would ask for terabytes (grammars/README.md).
+MAX_MAX_LENGTH = 10_000
 BUILTIN_PACKAGE = "lsbo_grammars"
 _DIRECTIVE = re.compile(r"^\s*#\s*(max_length|tokenizer)\s*:\s*(.*?)\s*$")
 _NLTK_LINE_ERROR = re.compile(r"Unable to parse line (\d+): (.*)\n(.*)", re.DOTALL)
 
 TokenizerSpec = str | Tokenizer | Callable[[str], list[str]] | None
+
+
+def require_string_sequence(value: object, parameter: str) -> Sequence[object]:
+    """``value`` if it is a sequence of strings to process one by one; InputTypeError naming
+    ``parameter`` for a bare ``str`` or ``bytes`` (iterating it would treat each character as a string)
+    or for something that is not a sequence at all."""
+    if isinstance(value, (str, bytes)):
+        shown = repr(value) if len(value) <= 40 else f"{value[:40]!r}..."
+        raise InputTypeError(
+            f"{parameter} must be a list of strings, got a single {type(value).__name__} {shown}; pass [{shown}] for one"
+        )
+    if not isinstance(value, Sequence):
+        if hasattr(value, "__iter__") and not hasattr(value, "shape"):
+            return list(value)  # type: ignore[call-overload]
+        if hasattr(value, "tolist"):
+            return list(value.tolist())  # type: ignore[union-attr]
+        raise InputTypeError(f"{parameter} must be a list of strings, got {type(value).__name__}")
+    return value
 
 
 @dataclass(frozen=True)
@@ -72,7 +93,8 @@ class DecodedBatch:
 
     indices: "torch.Tensor"  # long (N, T)
     complete: "torch.Tensor"  # bool (N,): the derivation finished within T steps
-    strings: list[str | None]  # None where incomplete
+    strings: list[str | None]  # None where incomplete or where the row's logits were NaN or +inf
+    reasons: list[str | None]  # None for a string, else why not: "incomplete: ..." or "non-finite logits: ..."
 
 
 @dataclass(frozen=True)
@@ -98,11 +120,17 @@ def read_directives(text: str, origin: str) -> _Directives:
         if not value.isdigit() or int(value) < 1:
             raise GrammarError(f"{origin}, line {number}: max_length must be a positive integer, got {value!r}")
         max_length = int(value)
+        if max_length > MAX_MAX_LENGTH:
+            raise GrammarError(
+                f"{origin}, line {number}: max_length {max_length} is more than the {MAX_MAX_LENGTH} lsbo supports "
+                "(each string is a sequence of that many decoder steps)"
+            )
     tokenizer = None
     if "tokenizer" in found:
         value, number = found["tokenizer"]
-        if value not in ("longest-match", "whitespace"):
-            raise GrammarError(f"{origin}, line {number}: tokenizer must be 'longest-match' or 'whitespace', got {value!r}")
+        if value not in TOKENIZER_NAMES:
+            choices = ", ".join(repr(name) for name in TOKENIZER_NAMES)
+            raise GrammarError(f"{origin}, line {number}: tokenizer must be one of {choices}, got {value!r}")
         tokenizer = value
     return _Directives(max_length=max_length, tokenizer=tokenizer)
 
@@ -193,14 +221,17 @@ class Grammar:
         except GrammarError as err:  # the tokenizer does not know which grammar it was built for
             raise GrammarError(f"{origin}: {err}") from None
         if max_length is not None:
-            if int(max_length) < 1:
-                raise GrammarError(f"{origin}: max_length must be positive, got {max_length}")
+            if not 1 <= int(max_length) <= MAX_MAX_LENGTH:
+                raise GrammarError(f"{origin}: max_length must lie in [1, {MAX_MAX_LENGTH}], got {max_length}")
             self.max_length, self.max_length_source = int(max_length), "argument"
         elif directives.max_length is not None:
             self.max_length, self.max_length_source = directives.max_length, "file"
         else:
             self.max_length, self.max_length_source = DEFAULT_MAX_LENGTH, "default"
-        self.parser = FastParser(self.cfg)
+        try:
+            self.parser = FastParser(self.cfg)
+        except GrammarError as err:
+            raise GrammarError(f"{origin}: {err}") from None
         self._masks: dict[str, torch.Tensor] = {}
         # Per production: right-hand side as non-terminal indices (int) and terminals (str), reversed
         # for pushing onto the decoding stack.
@@ -353,14 +384,64 @@ class Grammar:
         """The leftmost derivation (production indices, unpadded) nltk's ChartParser gives, or None."""
         return self.parser.parse(tokens)
 
+    @property
+    def max_tokens(self) -> int:
+        """The most tokens a derivation of at most T productions can produce.
+
+        Each production writes at most ``m`` terminals (``m``: the most terminals on any right-hand
+        side), so T productions write at most ``T * m`` tokens; a longer token sequence cannot fit in
+        T productions whatever its parse, and is rejected before parsing (whose cost grows faster
+        than the length).
+        """
+        most = max((sum(not isinstance(s, Nonterminal) for s in p.rhs()) for p in self.productions), default=0)
+        return self.max_length * most
+
+    @property
+    def max_characters(self) -> int | None:
+        """The most non-whitespace characters a string of :attr:`max_tokens` tokens can have, when the
+        tokenizer puts every non-whitespace character into a token (the built-in ones do); else None."""
+        if not self.tokenizer.covers_text:
+            return None
+        return self.max_tokens * max((len(t) for t in self.terminals), default=0)
+
+    def check_length(self, text: str) -> str | None:
+        """``"too long: ..."`` when the characters of ``text`` alone show that no derivation of at most
+        T productions produces it; None otherwise (the string may still be rejected later).
+
+        Linear in the length of ``text`` and independent of parsing, so callers can run it before any
+        more expensive check (RDKit's SMILES reader, the parser).
+        """
+        limit = self.max_characters
+        if limit is None or len(text) <= limit:
+            return None
+        visible = len("".join(text.split()))  # whitespace may pad a string freely
+        if visible <= limit:
+            return None
+        return (
+            f"too long: {visible} characters, more than the {limit} that {self.max_length} productions can "
+            f"derive (max_length {self.max_length})"
+        )
+
     def encode_one(self, text: object) -> tuple[list[int] | None, str | None]:
-        """(derivation, None) for an accepted string, (None, reason) otherwise; never raises on bad input."""
+        """(derivation, None) for an accepted string, (None, reason) otherwise; never raises on bad input.
+
+        Over-long inputs are rejected by size before they are parsed: first by their characters
+        (:meth:`check_length`), then by their number of tokens (:attr:`max_tokens`).
+        """
         if not isinstance(text, str):
             return None, f"not a string: {type(text).__name__}"
+        too_long = self.check_length(text)
+        if too_long is not None:
+            return None, too_long
         try:
             tokens = self.tokenizer.tokenize(text)
         except GrammarError as err:
             return None, f"untokenizable: {err}"
+        if len(tokens) > self.max_tokens:
+            return None, (
+                f"too long: {len(tokens)} tokens, more than the {self.max_tokens} that {self.max_length} "
+                f"productions can derive (max_length {self.max_length})"
+            )
         derivation = self.parser.parse(tokens)
         if derivation is None:
             return None, "no parse" if tokens else "no parse: empty string"
@@ -369,14 +450,19 @@ class Grammar:
         return derivation, None
 
     def encode(self, strings: Sequence[str]) -> EncodeResult:
-        """Padded derivations of ``strings`` (each distinct string is parsed once per call)."""
-        n = len(strings)
+        """Padded derivations of ``strings`` (each distinct string is parsed once per call).
+
+        ``strings`` is a sequence of strings; a single ``str`` is refused (it would otherwise be
+        encoded one character per row): pass ``[text]``.
+        """
+        rows = require_string_sequence(strings, "strings")
+        n = len(rows)
         indices = np.full((n, self.max_length), self.padding, dtype=np.int64)
         ok = np.zeros(n, dtype=np.bool_)
         lengths = np.zeros(n, dtype=np.int64)
         reasons: list[str | None] = [None] * n
         first_row: dict[str, int] = {}  # a repeated string copies the row of its first occurrence
-        for row, text in enumerate(strings):
+        for row, text in enumerate(rows):
             if isinstance(text, str) and text in first_row:
                 first = first_row[text]
                 indices[row], ok[row], lengths[row], reasons[row] = indices[first], ok[first], lengths[first], reasons[first]
@@ -461,13 +547,31 @@ class Grammar:
         ``T`` is below the grammar's shortest derivation). ``complete=False`` is the plain masking of
         the Grammar VAE (Kusner et al., 2017), where unfinished derivations decode to ``None``. See
         :func:`lsbo.grammar.decoding.masked_decode`.
+
+        A row whose logits hold a NaN or ``+inf`` anywhere carries no usable scores (a decoder fed a
+        NaN code, or one that overflowed): its string is None and its reason says so, rather than the
+        string the mask alone would spell. ``-inf`` is a valid score (probability zero).
+        ``reasons[i]`` is None for a decoded string, else ``"non-finite logits: ..."`` or
+        ``"incomplete: ..."``.
         """
+        import torch
+
         from lsbo.grammar.decoding import masked_decode
 
         indices, finished = masked_decode(logits, self.tables, sample=sample, generator=generator, complete=complete)
+        unusable = (torch.isnan(logits) | (logits == float("inf"))).reshape(logits.shape[0], -1).any(dim=1)
         strings = self.decode(indices)
-        strings = [s if bool(c) else None for s, c in zip(strings, finished.tolist())]
-        return DecodedBatch(indices=indices, complete=finished, strings=strings)
+        reasons: list[str | None] = []
+        for row, (done, bad) in enumerate(zip(finished.tolist(), unusable.tolist())):
+            if bad:
+                step = int((torch.isnan(logits[row]) | (logits[row] == float("inf"))).any(dim=-1).nonzero()[0])
+                reasons.append(f"non-finite logits: NaN or +inf, first at decoding step {step + 1} of {logits.shape[1]}")
+            elif not done:
+                reasons.append(f"incomplete: the derivation did not finish within {logits.shape[1]} steps")
+            else:
+                reasons.append(None)
+        strings = [text if reason is None else None for text, reason in zip(strings, reasons)]
+        return DecodedBatch(indices=indices, complete=finished, strings=strings, reasons=reasons)
 
     # ----------------------------------------------------------------- reporting
     def describe(self) -> dict[str, Any]:

@@ -1,6 +1,6 @@
 """Fast exact parsing of token sequences into leftmost derivations (production-index sequences).
 
-The Grammar VAE (Kusner et al., 2017, Section 3; PROTOCOLS.md §2) represents a string by the
+The Grammar VAE (Kusner et al., 2017, Section 3; docs/protocols.md §2) represents a string by the
 leftmost derivation of its parse tree: the productions in preorder. The reference implementation
 obtains the tree from nltk's ``ChartParser``, which is general but slow (tens of milliseconds per
 ZINC molecule). This module computes the same sequence with a table-driven LR automaton and
@@ -26,6 +26,8 @@ from dataclasses import dataclass, field
 
 from nltk.grammar import CFG, Nonterminal, Production
 from nltk.parse.chart import ChartParser
+
+from lsbo.errors import GrammarError
 
 # Sentinel outcomes of the LR search besides a derivation.
 _AMBIGUOUS = "ambiguous"
@@ -118,8 +120,19 @@ def _follow(
     return follow
 
 
-def build_lr_tables(cfg: CFG) -> LRTables:
-    """The SLR(1) automaton of ``cfg`` (LR(0) item sets, FOLLOW-set lookahead), conflicts kept."""
+#: The most action-table cells (LR states x terminal columns) :func:`build_lr_tables` builds. The
+#: table is dense and its build time grows with its size: about 9 s for 4 million cells (a grammar of 2,000
+#: terminals, benchmarks/grammar_limits.py) on the shared 2-core dev machine; the built-in SMILES grammar needs 3,096 cells
+#: (grammars/README.md, "Limits").
+MAX_TABLE_CELLS = 5_000_000
+
+
+def build_lr_tables(cfg: CFG, max_cells: int = MAX_TABLE_CELLS) -> LRTables:
+    """The SLR(1) automaton of ``cfg`` (LR(0) item sets, FOLLOW-set lookahead), conflicts kept.
+
+    Raises GrammarError as soon as the table would exceed ``max_cells`` cells (states times terminal
+    columns), before building it.
+    """
     productions = list(cfg.productions())
     start = cfg.start()
     augmented = len(productions)  # index of the augmented production S' -> start
@@ -171,6 +184,12 @@ def build_lr_tables(cfg: CFG) -> LRTables:
             row[symbol] = state_of[kernel]
         transitions.append(row)
         i += 1
+        if len(kernels) * (end + 1) > max_cells:
+            raise GrammarError(
+                f"too large for the parser: {len(terminals)} terminals and at least {len(kernels)} LR states "
+                f"make a table of over {len(kernels) * (end + 1):,} cells, more than the {max_cells:,} lsbo builds; "
+                "write the language over fewer terminals (e.g. one per character, words as non-terminals)"
+            )
 
     nullable, first = _nullable_and_first(productions, nonterminals)
     end_marker = object()
@@ -180,29 +199,29 @@ def build_lr_tables(cfg: CFG) -> LRTables:
     goto: list[dict[int, int]] = []
     n_conflicts = 0
     for index, kernel in enumerate(kernels):
-        cells: list[list[int]] = [[] for _ in range(end + 1)]
+        # Only the non-empty cells are built as lists: one list per (state, terminal) would make the
+        # garbage collector's passes, and so the whole build, grow with the cube of the terminal count.
+        cells: dict[int, list[int]] = {}
         for symbol, target in transitions[index].items():
             if not isinstance(symbol, Nonterminal):
-                cells[terminal_ids[symbol]].append(target)
+                cells.setdefault(terminal_ids[symbol], []).append(target)
         for prod, dot in closure(kernel):
             if dot != len(rhs_of[prod]):
                 continue
             if prod == augmented:
-                cells[end].append(_ACCEPT)
+                cells.setdefault(end, []).append(_ACCEPT)
                 continue
             for lookahead in follow[lhs_of[prod]]:  # type: ignore[index]
                 column = end if lookahead is end_marker else terminal_ids[lookahead]  # type: ignore[index]
-                cells[column].append(-prod - 1)
-        row_actions: list[int | tuple[int, ...] | None] = []
-        for cell in cells:
-            if not cell:
-                row_actions.append(None)
-            elif len(cell) == 1:
-                row_actions.append(cell[0])
+                cells.setdefault(column, []).append(-prod - 1)
+        row_actions: list[int | tuple[int, ...] | None] = [None] * (end + 1)
+        for column, cell in cells.items():
+            if len(cell) == 1:
+                row_actions[column] = cell[0]
             else:
                 n_conflicts += 1
                 # Shifts first: on the conflicts of typical grammars the shift is the surviving path.
-                row_actions.append(tuple(sorted(cell, reverse=True)))
+                row_actions[column] = tuple(sorted(cell, reverse=True))
         action.append(tuple(row_actions))
         goto.append({nt_id[s]: t for s, t in transitions[index].items() if isinstance(s, Nonterminal)})
 

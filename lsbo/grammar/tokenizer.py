@@ -6,6 +6,13 @@ A grammar's tokenizer is derived from its terminals unless one is given:
   matches there (SMILES: ``Cl`` before ``C``, ``@@`` before ``@``). Tokens are joined with ``''``.
 - ``whitespace``: split on runs of whitespace; every piece must be a terminal. Joined with ``' '``
   (the expression dataset of the paper stores tokens this way: ``sin( x ) + 1``).
+- ``optional-spaces``: spaces between tokens are optional: whitespace separates tokens, and each run
+  without whitespace is scanned by longest match. ``x+sin(x*x)`` and ``x + sin( x * x )`` give the
+  same tokens. Joined with ``' '``. Every string the ``whitespace`` tokenizer accepts gets the same
+  tokens here (a piece that is a terminal is its own longest match, since terminals hold no
+  whitespace). Suitable for a grammar whose adjacent terminals are readable without a space between
+  them (operators, brackets, one-letter names); not for word terminals, where ``notab`` would read as
+  ``not a b``.
 - any :class:`Tokenizer`, or a plain callable ``str -> list[str]`` (joined with ``''``).
 
 Every tokenizer raises :class:`~lsbo.errors.GrammarError` naming the position of the first thing it
@@ -21,7 +28,7 @@ from collections.abc import Callable, Iterable
 
 from lsbo.errors import GrammarError
 
-TOKENIZER_NAMES = ("longest-match", "whitespace")
+TOKENIZER_NAMES = ("longest-match", "whitespace", "optional-spaces")
 
 
 class Tokenizer(ABC):
@@ -29,6 +36,10 @@ class Tokenizer(ABC):
 
     name: str = "custom"
     separator: str = ""
+    #: Every non-whitespace character of an accepted text lies in one of its tokens, so a text with
+    #: more such characters than n tokens can hold is too long without tokenizing it (a user callable
+    #: may drop characters, so it makes no such promise).
+    covers_text: bool = False
 
     @abstractmethod
     def tokenize(self, text: str) -> list[str]:
@@ -44,6 +55,7 @@ class LongestMatchTokenizer(Tokenizer):
 
     name = "longest-match"
     separator = ""
+    covers_text = True
 
     def __init__(self, terminals: Iterable[str]) -> None:
         ordered = sorted(set(terminals), key=lambda t: (-len(t), t))
@@ -67,6 +79,7 @@ class WhitespaceTokenizer(Tokenizer):
 
     name = "whitespace"
     separator = " "
+    covers_text = True
 
     def __init__(self, terminals: Iterable[str]) -> None:
         self._terminals = frozenset(terminals)
@@ -78,6 +91,33 @@ class WhitespaceTokenizer(Tokenizer):
             if token not in self._terminals:
                 position = [m.start() for m in self._pieces.finditer(text)][index]
                 raise GrammarError(f"token {token!r} at position {position}")
+        return tokens
+
+
+class OptionalSpacesTokenizer(Tokenizer):
+    """Whitespace separates tokens; inside a run without whitespace, the longest terminal is taken at
+    each position (so ``1/3+x`` and ``1 / 3 + x`` give the same tokens)."""
+
+    name = "optional-spaces"
+    separator = " "
+    covers_text = True
+
+    def __init__(self, terminals: Iterable[str]) -> None:
+        ordered = sorted(set(terminals), key=lambda t: (-len(t), t))
+        if not ordered:
+            raise GrammarError("an optional-spaces tokenizer needs non-empty terminals")
+        # Whitespace runs are matched (and dropped) first; then the longest terminal; else the catch-all
+        # marks the first character no terminal starts with.
+        self._scanner = re.compile(r"(\s+)|(" + "|".join(map(re.escape, ordered)) + ")|(.)", re.DOTALL)
+
+    def tokenize(self, text: str) -> list[str]:
+        tokens = []
+        for match in self._scanner.finditer(text):
+            _space, terminal, bad = match.groups()
+            if bad is not None:
+                raise GrammarError(f"character {bad!r} at position {match.start()}")
+            if terminal is not None:
+                tokens.append(terminal)
         return tokens
 
 
@@ -103,10 +143,10 @@ def make_tokenizer(spec: str | Tokenizer | Callable[[str], list[str]] | None, te
     terminals = list(terminals)
     if spec is None or spec == "longest-match":
         return LongestMatchTokenizer(terminals)
-    if spec == "whitespace":
+    if spec in ("whitespace", "optional-spaces"):
         if any(re.search(r"\s", t) or t == "" for t in terminals):
-            raise GrammarError("a whitespace tokenizer cannot produce terminals that are empty or contain whitespace")
-        return WhitespaceTokenizer(terminals)
+            raise GrammarError(f"a {spec} tokenizer cannot produce terminals that are empty or contain whitespace")
+        return WhitespaceTokenizer(terminals) if spec == "whitespace" else OptionalSpacesTokenizer(terminals)
     if isinstance(spec, Tokenizer):
         return spec
     if callable(spec):

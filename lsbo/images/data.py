@@ -1,6 +1,6 @@
 """Image datasets of the paper's Section 4.1 (MNIST, Fashion-MNIST, SVHN, CelebA).
 
-The preprocessing follows PROTOCOLS.md §5: MNIST and Fashion-MNIST are resized from 28x28 to 32x32
+The preprocessing follows docs/protocols.md §5: MNIST and Fashion-MNIST are resized from 28x28 to 32x32
 (one channel), SVHN is 32x32x3 as stored, CelebA is centre-cropped to 140x140 and resized to 64x64.
 
 MNIST and Fashion-MNIST are read from their IDX files (gzipped or not) with a small reader written
@@ -44,7 +44,7 @@ _IDX_DTYPES: dict[int, np.dtype] = {
 
 @dataclass(frozen=True)
 class ImageDatasetSpec:
-    """What the paper (PROTOCOLS.md §5) fixes for one dataset."""
+    """What the paper (docs/protocols.md §5) fixes for one dataset."""
 
     name: str
     channels: int
@@ -215,7 +215,7 @@ def resize_images(images: torch.Tensor, size: int) -> torch.Tensor:
 
 
 def center_crop_resize(images: torch.Tensor, crop: int, size: int) -> torch.Tensor:
-    """Centre crop to ``crop`` x ``crop`` then resize to ``size`` (CelebA: 140 -> 64, PROTOCOLS §5)."""
+    """Centre crop to ``crop`` x ``crop`` then resize to ``size`` (CelebA: 140 -> 64, docs/protocols.md §5)."""
     height, width = images.shape[-2:]
     if crop > min(height, width):
         raise DataError(f"cannot centre-crop {height}x{width} images to {crop}x{crop}")
@@ -251,7 +251,7 @@ def load_idx_split(spec: ImageDatasetSpec, split: str, data_dir: str | Path | No
 
 def _import_torchvision_datasets(spec: ImageDatasetSpec):
     try:
-        import torchvision.datasets as tv_datasets  # noqa: PLC0415 - optional dependency
+        import torchvision.datasets as tv_datasets
     except ImportError:
         raise DataError(
             f"the {spec.name} dataset needs torchvision, which is not installed: pip install 'lsbo[images]'"
@@ -293,7 +293,7 @@ def load_torchvision_split(spec: ImageDatasetSpec, split: str, data_dir: str | P
 
 
 def load_image_split(name: str, split: str = "train", data_dir: str | Path | None = None, limit: int | None = None) -> ImageSplit:
-    """Load one split of a dataset, preprocessed as in PROTOCOLS.md §5.
+    """Load one split of a dataset, preprocessed as in docs/protocols.md §5.
 
     ``limit`` keeps the first ``limit`` images (the files' order), for quick runs.
     """

@@ -1,5 +1,5 @@
 """Evaluation of a trained image model: the four FIDs of Table 1 and the clustering accuracy of
-Section 4.2 (PROTOCOLS.md §5), written to ``metrics.json`` in the model directory.
+Section 4.2 (docs/protocols.md §5), written to ``metrics.json`` in the model directory.
 
 - ``samples`` (Samp.): decoded prior samples vs test images;
 - ``gmm`` (GMM): decoded samples of a Gaussian mixture fitted to the training latents after training;
@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import torch
 
@@ -25,34 +25,9 @@ from lsbo.images.features import ClassifierFeatures, FeatureExtractor, build_fea
 from lsbo.images.metrics import FID_KINDS, clustering_accuracy, feature_statistics, fid_key, frechet_distance
 from lsbo.images.models import ImageAutoencoder
 from lsbo.images.training import LoadedImageModel, load_image_model
+from lsbo.paper import PAPER_CLUSTERING, PAPER_FID, PAPER_MODEL_NAMES
 
 METRICS_JSON = "metrics.json"
-
-# Paper Table 1 (FID with Inception-v3 features) and the clustering table, for side-by-side printing.
-PAPER_MODEL_NAMES = {"gmm": "GMM-DAE (paper)", "vae": "VAE", "cvvae": "CV-VAE", "rae": "RAE", "wae": "WAE"}
-PAPER_FID: dict[tuple[str, str], tuple[float, float, float, float]] = {
-    ("mnist", "VAE"): (27.27, 20.52, 21.59, 21.05),
-    ("mnist", "WAE"): (20.20, 12.90, 14.07, 16.19),
-    ("mnist", "CV-VAE"): (32.12, 28.62, 29.61, 30.76),
-    ("mnist", "RAE"): (17.72, 14.15, 14.69, 15.57),
-    ("mnist", "GMM-DAE (paper)"): (13.11, 12.82, 8.99, 12.82),
-    ("fashion-mnist", "VAE"): (50.50, 36.22, 33.33, 44.12),
-    ("fashion-mnist", "WAE"): (39.66, 28.01, 24.84, 35.01),
-    ("fashion-mnist", "CV-VAE"): (57.57, 38.28, 35.10, 47.73),
-    ("fashion-mnist", "RAE"): (47.26, 29.59, 24.54, 34.77),
-    ("fashion-mnist", "GMM-DAE (paper)"): (33.70, 26.62, 19.56, 29.17),
-    ("svhn", "VAE"): (61.01, 58.23, 59.13, 50.29),
-    ("svhn", "WAE"): (58.08, 34.87, 29.62, 27.16),
-    ("svhn", "CV-VAE"): (51.01, 54.19, 48.53, 47.65),
-    ("svhn", "RAE"): (42.35, 35.12, 31.04, 27.30),
-    ("svhn", "GMM-DAE (paper)"): (37.42, 36.46, 31.27, 24.87),
-    ("celeba", "VAE"): (68.01, 61.63, 52.55, 58.39),
-    ("celeba", "WAE"): (58.91, 49.17, 41.14, 47.08),
-    ("celeba", "CV-VAE"): (57.61, 52.72, 45.32, 50.87),
-    ("celeba", "RAE"): (52.33, 48.23, 41.61, 46.58),
-    ("celeba", "GMM-DAE (paper)"): (49.79, 44.79, 39.48, 47.13),
-}
-PAPER_CLUSTERING = {"mnist": 85.53, "fashion-mnist": 56.24}  # GMM-DAE, %, latent 10, K = 10
 
 
 def paper_fid(dataset: str, regularizer: str) -> dict[str, float] | None:
@@ -110,7 +85,6 @@ def evaluate_image_model(
     classifier_epochs: int = 2,
     seed: int = 0,
     progress: bool = True,
-    log: Callable[[str], None] = print,
     loaded: LoadedImageModel | None = None,
 ) -> dict[str, Any]:
     """Compute the metrics of the module docstring and write ``metrics.json`` into ``model_dir``."""
@@ -123,7 +97,7 @@ def evaluate_image_model(
     full_train = load_image_split(config.dataset, "train", source)
     extractor = build_feature_extractor(
         full_train, test, model.device, inception_weights=inception_weights, classifier_epochs=classifier_epochs,
-        progress=progress, log=log,
+        progress=progress,
     )
     model_train = load_image_split(config.dataset, "train", source, data.get("limit"))
     n = min(n_samples, len(test))
@@ -139,7 +113,8 @@ def evaluate_image_model(
         "regularizer_options": config.regularizer_options,
         "preset": config.preset,
         "epochs_trained": len(loaded.history),
-        "n_train": len(model_train),
+        "n_train": data.get("n_train", len(model_train)),  # the images trained on, as config.json says
+        "n_ex_post_codes": len(model_train),  # training and validation images the ex-post GMM is fitted to
         "n_fid_images": n,
         "feature_extractor": {
             "name": extractor.name,
@@ -151,8 +126,9 @@ def evaluate_image_model(
         "clustering_accuracy": prior_clustering_accuracy(model, test),
         "seed": seed,
     }
-    from lsbo.checkpoint import atomic_write_text  # noqa: PLC0415
+    from lsbo.persistence import atomic_write_text
 
+    # json.dumps, not write_json: a metric can be NaN (e.g. no sample decoded), written as NaN as before
     atomic_write_text(Path(loaded.model_dir) / METRICS_JSON, json.dumps(metrics, indent=2) + "\n")
     return metrics
 
@@ -186,7 +162,7 @@ def load_metrics(model_dir: str | Path) -> dict[str, Any]:
     path = Path(model_dir) / METRICS_JSON
     try:
         metrics = json.loads(path.read_text(encoding="utf-8"))
-        metrics["feature_extractor"]["name"]  # noqa: B018 - every reader needs it
+        metrics["feature_extractor"]["name"]
         return metrics
     except (OSError, ValueError, KeyError, TypeError) as err:
         raise CheckpointError(f"{path} is unreadable or not image metrics ({type(err).__name__}); delete it to re-evaluate") from None

@@ -20,11 +20,12 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import logging
 import os
 import tempfile
 from abc import ABC, abstractmethod
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import numpy as np
 import torch
@@ -34,6 +35,8 @@ from torch import nn
 from lsbo.errors import ConfigError, DataError
 from lsbo.images.data import ImageSplit, to_float
 from lsbo.settings import cache_dir
+
+logger = logging.getLogger(__name__)
 
 INCEPTION_WEIGHTS_NAME = "pt_inception-2015-12-05-6726825d.pth"
 CLASSIFIER_FEATURES = 128
@@ -89,7 +92,7 @@ class InceptionFeatures(FeatureExtractor):
 
     def __init__(self, weights: Path, device: torch.device, batch_size: int = 100) -> None:
         try:
-            from pytorch_fid.inception import InceptionV3  # noqa: PLC0415 - optional
+            from pytorch_fid.inception import InceptionV3
         except ImportError:
             raise ConfigError(
                 "Inception FID needs the pytorch-fid package (pip install pytorch-fid, which needs torchvision)"
@@ -239,10 +242,9 @@ def load_or_train_classifier(
     device: torch.device,
     epochs: int = 3,
     progress: bool = True,
-    log=print,
 ) -> ClassifierFeatures:
     """The cached classifier of this training split, trained (and cached atomically) on first use."""
-    from lsbo.checkpoint import load_checkpoint, save_checkpoint  # noqa: PLC0415
+    from lsbo.checkpoint import load_checkpoint, save_checkpoint
 
     fingerprint = dataset_fingerprint(train_split)
     path = classifier_cache_path(train_split.name)
@@ -250,14 +252,14 @@ def load_or_train_classifier(
         try:
             payload = load_checkpoint(path, map_location="cpu")
         except Exception as err:  # a corrupt cache file is rebuilt, never trusted
-            log(f"ignoring the unreadable feature-extractor cache {path}: {err}")
+            logger.info(f"ignoring the unreadable feature-extractor cache {path}: {err}")
             payload = {}
         same_network = payload.get("widths") == list(CLASSIFIER_WIDTHS)
         if same_network and payload.get("fingerprint") == fingerprint and payload.get("epochs") == epochs:
             model = SmallClassifier(int(payload["channels"]), int(payload["n_classes"]))
             model.load_state_dict(payload["model"])
             return ClassifierFeatures(model, train_split.name, fingerprint, device, float(payload["test_accuracy"]))
-    log(f"training the fallback feature classifier for {train_split.name} on {len(train_split)} images (cached in {path})")
+    logger.info(f"training the fallback feature classifier for {train_split.name} on {len(train_split)} images (cached in {path})")
     model = train_classifier(train_split, device, epochs=epochs, progress=progress)
     accuracy = classifier_accuracy(model, test_split, device) if test_split is not None else float("nan")
     save_checkpoint(
@@ -283,7 +285,6 @@ def build_feature_extractor(
     inception_weights: str | Path | None = None,
     classifier_epochs: int = 3,
     progress: bool = True,
-    log=print,
 ) -> FeatureExtractor:
     """Inception-v3 when pytorch-fid and its weights are available locally, else the cached classifier."""
     weights = find_inception_weights(inception_weights)
@@ -293,13 +294,13 @@ def build_feature_extractor(
         except (ConfigError, DataError) as err:
             if inception_weights is not None:
                 raise  # asked for explicitly: say why it cannot be used
-            log(f"not using Inception-v3 features: {err}")
-    return load_or_train_classifier(train_split, test_split, device, epochs=classifier_epochs, progress=progress, log=log)
+            logger.info(f"not using Inception-v3 features: {err}")
+    return load_or_train_classifier(train_split, test_split, device, epochs=classifier_epochs, progress=progress)
 
 
 def _progress_bar(enabled: bool):
-    from rich.console import Console  # noqa: PLC0415
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn  # noqa: PLC0415
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     return Progress(
         TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),

@@ -12,14 +12,15 @@ Grids are assembled with numpy and written with matplotlib (Agg), so no torchvis
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 import torch
 
 from lsbo.images.data import ImageSplit, to_float
 from lsbo.images.models import ImageAutoencoder
+from lsbo.persistence import atomic_write_bytes, save_figure
 
 
 def image_grid(images: torch.Tensor, n_columns: int, padding: int = 2) -> np.ndarray:
@@ -36,20 +37,36 @@ def image_grid(images: torch.Tensor, n_columns: int, padding: int = 2) -> np.nda
     return grid
 
 
-def save_grid(images: torch.Tensor, path: str | Path, n_columns: int) -> Path:
-    """Write an image grid as PNG (grey images as grey, colour as RGB)."""
-    import matplotlib  # noqa: PLC0415
+def save_grid(images: torch.Tensor, path: str | Path, n_columns: int, title: str | None = None) -> Path:
+    """Write an image grid as PNG (grey images as grey, colour as RGB).
+
+    Without ``title`` the PNG is the grid itself, pixel for pixel. With one, the grid is enlarged by
+    a whole factor (nearest neighbour, to at least 640 pixels wide) and the title is set above it.
+    """
+    import matplotlib
 
     matplotlib.use("Agg")
-    import matplotlib.pyplot as plt  # noqa: PLC0415
+    import matplotlib.pyplot as plt
 
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     grid = image_grid(images, n_columns)
-    if grid.shape[2] == 1:
-        plt.imsave(path, grid[:, :, 0], cmap="gray", vmin=0.0, vmax=1.0)
-    else:
-        plt.imsave(path, grid)
+    grey = grid.shape[2] == 1
+    pixels = grid[:, :, 0] if grey else grid
+    colours = {"cmap": "gray", "vmin": 0.0, "vmax": 1.0} if grey else {}
+    if title is None:
+        atomic_write_bytes(path, lambda handle: plt.imsave(handle, pixels, format="png", **colours))
+        return path
+    scale = max(1, -(-640 // grid.shape[1]))
+    pixels = pixels.repeat(scale, axis=0).repeat(scale, axis=1)
+    height, width = pixels.shape[:2]
+    dpi, title_height = 100, 40
+    figure = plt.figure(figsize=(width / dpi, (height + title_height) / dpi), dpi=dpi)
+    axes = figure.add_axes((0.0, 0.0, 1.0, height / (height + title_height)))
+    axes.imshow(pixels, interpolation="nearest", **colours)
+    axes.set_axis_off()
+    figure.text(0.5, 1.0 - 0.5 * title_height / (height + title_height), title, ha="center", va="center", fontsize=10)
+    save_figure(figure, path, dpi=dpi)
+    plt.close(figure)
     return path
 
 
@@ -77,19 +94,23 @@ def make_figures(
     paths = []
     prior_generator = torch.Generator(device=model.regularizer.prior.means.device).manual_seed(seed)
     samples = model.decode(model.regularizer.sample(n_columns * 8, generator=prior_generator).to(model.device)).cpu()
-    paths.append(save_grid(samples, out_dir / "samples.png", n_columns))
-    paths.append(save_grid(component_samples(model, n_columns, generator), out_dir / "components.png", n_columns))
+    prior = model.regularizer.prior
+    paths.append(save_grid(samples, out_dir / "samples.png", n_columns, title=f"Random prior samples (seed {seed})"))
+    paths.append(save_grid(component_samples(model, n_columns, generator), out_dir / "components.png", n_columns,
+                           title=f"Prior samples by component: row k is component k (K = {prior.n_components})"))
     n_pairs = min(len(test) // 2, 8)
     originals = to_float(test.images[: n_columns * 4])
     reconstructions = model.reconstruct(originals).cpu()
     interleaved = torch.cat(
         [torch.cat([originals[i : i + n_columns], reconstructions[i : i + n_columns]]) for i in range(0, len(originals), n_columns)]
     )
-    paths.append(save_grid(interleaved, out_dir / "reconstructions.png", n_columns))
+    paths.append(save_grid(interleaved, out_dir / "reconstructions.png", n_columns,
+                           title="Test images (odd rows) above their reconstructions (even rows)"))
     if n_pairs:
         order = torch.randperm(len(test), generator=generator)[: 2 * n_pairs]
         first, second = to_float(test.images[order[:n_pairs]]), to_float(test.images[order[n_pairs:]])
-        paths.append(save_grid(interpolation_images(model, first, second, n_columns), out_dir / "interpolations.png", n_columns))
+        paths.append(save_grid(interpolation_images(model, first, second, n_columns), out_dir / "interpolations.png", n_columns,
+                               title="Decoded along the line between the codes of two test images (one pair per row)"))
     return paths
 
 
@@ -97,13 +118,12 @@ def plot_sweep(
     values: Sequence[float], fid: Sequence[float], accuracy: Sequence[float | None], *, x_label: str, fid_label: str, path: str | Path
 ) -> Path:
     """FID (left axis) and clustering accuracy (right axis) against a swept setting."""
-    import matplotlib  # noqa: PLC0415
+    import matplotlib
 
     matplotlib.use("Agg")
-    import matplotlib.pyplot as plt  # noqa: PLC0415
+    import matplotlib.pyplot as plt
 
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     figure, left = plt.subplots(figsize=(5.5, 3.8))
     left.plot(values, fid, "o-", color="tab:blue")
     left.set_xlabel(x_label)
@@ -115,6 +135,6 @@ def plot_sweep(
         right.plot([v for v, _ in pairs], [100 * a for _, a in pairs], "s--", color="tab:red")
         right.set_ylabel("clustering accuracy (%)", color="tab:red")
     figure.tight_layout()
-    figure.savefig(path, dpi=120)
+    save_figure(figure, path)
     plt.close(figure)
     return path

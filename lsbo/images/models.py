@@ -1,4 +1,4 @@
-"""Convolutional autoencoders of the paper's image experiments (Section 4.1; PROTOCOLS.md §5).
+"""Convolutional autoencoders of the paper's image experiments (Section 4.1; docs/protocols.md §5).
 
 Encoder: four stride-2 convolutions (kernel 4, padding 1) with 128, 256, 512, 1024 channels, each
 followed by batch norm and ReLU, then one linear layer to ``reg.n_encoder_outputs * latent_dim``.
@@ -22,9 +22,9 @@ from torch import nn
 
 from lsbo.errors import ConfigError
 from lsbo.images.data import dataset_spec
+from lsbo.options import check_rec_weight, check_value
 from lsbo.regularizers.terms import LossTerms, combine_losses
 
-PRESETS = ("paper", "cpu")
 PAPER_WIDTHS = (128, 256, 512, 1024)
 CPU_WIDTHS = (16, 32, 64, 128)
 PAPER_REC_WEIGHT = 1.0 / 5e-4
@@ -54,10 +54,9 @@ class ImageModelConfig:
 
     @classmethod
     def from_preset(cls, dataset: str, preset: str = "paper", **overrides: Any) -> "ImageModelConfig":
-        """The paper's settings for ``dataset`` (PROTOCOLS.md §5), shrunk for ``preset="cpu"``."""
+        """The paper's settings for ``dataset`` (docs/protocols.md §5), shrunk for ``preset="cpu"``."""
         spec = dataset_spec(dataset)
-        if preset not in PRESETS:
-            raise ConfigError(f"--preset {preset!r}: expected one of {', '.join(PRESETS)}")
+        preset = check_value("preset", preset)
         latent_dim = {"mnist": 10, "fashion-mnist": 10, "svhn": 100, "celeba": 64}[spec.name]
         n_components = 20 if spec.name == "celeba" else 10
         fast_lr = spec.name in ("svhn", "celeba")
@@ -82,7 +81,22 @@ class ImageModelConfig:
         if unknown:
             raise ConfigError(f"unknown image model option(s): {', '.join(unknown)}")
         clean = {k: (tuple(v) if k == "widths" else v) for k, v in overrides.items() if v is not None}
-        config = replace(self, **clean)
+        return replace(self, **clean).normalized()
+
+    def normalized(self) -> "ImageModelConfig":
+        """A copy with the choices normalised (``GMM`` is ``gmm``) and every value checked against
+        :mod:`lsbo.options` (errors name the parameter), then :meth:`validate`."""
+        from lsbo.regularizers import normalize_regularizer_options
+
+        values: dict[str, Any] = {"regularizer": check_value("regularizer", self.regularizer)}
+        for name in ("latent_dim", "n_components", "batch_size", "epochs", "learning_rate", "seed"):
+            values[name] = check_value(name, getattr(self, name))
+        rec_weight = check_rec_weight(self.rec_weight)
+        if not isinstance(rec_weight, float):
+            raise ConfigError(f"rec_weight must be a positive number for image models (got {self.rec_weight!r})", parameter="rec_weight")
+        values["rec_weight"] = rec_weight
+        values["regularizer_options"] = normalize_regularizer_options(values["regularizer"], self.regularizer_options)
+        config = replace(self, **values)
         config.validate()
         return config
 

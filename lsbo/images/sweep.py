@@ -13,14 +13,18 @@ from __future__ import annotations
 
 import csv
 import io
+import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
 from lsbo.errors import ConfigError
 from lsbo.images.evaluate import METRICS_JSON, evaluate_image_model, fid_values, load_metrics
 from lsbo.images.figures import plot_sweep
 from lsbo.images.training import train_image_model
+
+logger = logging.getLogger(__name__)
 
 SWEEP_PARAMETERS = {"components": "number of prior components K", "distance": "minimum distance between prior means"}
 
@@ -64,7 +68,6 @@ def run_sweep(
     seed: int = 0,
     device: str = "auto",
     progress: bool = True,
-    log: Callable[[str], None] = print,
 ) -> SweepResult:
     """Train and evaluate one gmm model per value; returns the table and writes csv + plot."""
     if parameter not in SWEEP_PARAMETERS:
@@ -79,15 +82,15 @@ def run_sweep(
     for value in values:
         model_dir = out_dir / f"{parameter}_{_format_value(value)}"
         if not (model_dir / METRICS_JSON).is_file():
-            log(f"sweep {parameter}={_format_value(value)}: training into {model_dir}")
+            logger.info(f"sweep {parameter}={_format_value(value)}: training into {model_dir}")
             train_image_model(
                 dataset, model_dir, data_dir=data_dir, preset=preset, regularizer="gmm", epochs=epochs, limit=limit,
-                device=device, resume=(model_dir / "checkpoint.pt").exists(), seed=seed, progress=progress, log=log,
+                device=device, resume=(model_dir / "checkpoint.pt").exists(), seed=seed, progress=progress,
                 widths=widths, learning_rate=learning_rate, **_overrides(parameter, value),
             )
             evaluate_image_model(
                 model_dir, data_dir=data_dir, device=device, n_samples=n_samples, inception_weights=inception_weights,
-                classifier_epochs=classifier_epochs, seed=seed, progress=progress, log=log,
+                classifier_epochs=classifier_epochs, seed=seed, progress=progress,
             )
         metrics = load_metrics(model_dir)
         fid_label = f"fid[{metrics['feature_extractor']['name']}]"
@@ -104,7 +107,7 @@ def run_sweep(
 
 
 def _write_csv(path: Path, rows: list[dict[str, Any]]) -> None:
-    from lsbo.checkpoint import atomic_write_text  # noqa: PLC0415
+    from lsbo.persistence import atomic_write_text
 
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=list(rows[0]), lineterminator="\n")

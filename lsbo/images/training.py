@@ -12,15 +12,19 @@ and the NaN guard. A trained image model is a directory: ``checkpoint.pt`` (with
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import torch
 
 from lsbo.errors import CheckpointError, ConfigError
 from lsbo.images.data import ImageSplit, ImageTensorDataset, load_image_split
 from lsbo.images.models import ImageAutoencoder, ImageModelConfig, build_image_model
+from lsbo.persistence import owned_directory, write_json
+
+logger = logging.getLogger(__name__)
 
 MODEL_KIND = "images"
 CONFIG_NAME = "config.json"
@@ -56,12 +60,6 @@ def image_loader(split: ImageSplit, batch_size: int, *, shuffle: bool, seed: int
     )
 
 
-def _write_json(path: Path, data: dict[str, Any]) -> None:
-    from lsbo.checkpoint import atomic_write_text  # noqa: PLC0415
-
-    atomic_write_text(path, json.dumps(data, indent=2, sort_keys=True) + "\n")
-
-
 def _stored_run(out_dir: Path) -> dict[str, Any] | None:
     """The ``config.json`` of a model directory (image config and data settings), if any."""
     path = out_dir / CONFIG_NAME
@@ -69,7 +67,7 @@ def _stored_run(out_dir: Path) -> dict[str, Any] | None:
         return None
     try:
         stored = json.loads(path.read_text())
-        stored["image_config"], stored["data"]  # noqa: B018 - both must be present
+        stored["image_config"], stored["data"]
         return stored
     except (OSError, ValueError, KeyError, TypeError) as err:
         raise CheckpointError(f"{path} is unreadable or not an image model config: {err}") from None
@@ -100,7 +98,6 @@ def train_image_model(
     seed: int = 0,
     val_fraction: float = 0.1,
     progress: bool = True,
-    log: Callable[[str], None] | None = None,
     **overrides: Any,
 ) -> ImageTrainingRun:
     """Train an image autoencoder on ``dataset`` into ``out_dir`` (see the module docstring).
@@ -108,58 +105,63 @@ def train_image_model(
     ``overrides`` replace :class:`ImageModelConfig` fields (``latent_dim``, ``n_components``,
     ``widths``, ``batch_size``, ``learning_rate``, ``rec_weight``, ``regularizer_options``...).
     """
-    from lsbo.train import Trainer, TrainerConfig  # noqa: PLC0415
+    from lsbo.device import resolve_device
+    from lsbo.train import Trainer, TrainerConfig
 
     out_dir = Path(out_dir)
+    resolve_device(device)  # a missing CUDA device is refused before any data is read
     config = ImageModelConfig.from_preset(dataset, preset, regularizer=regularizer, epochs=epochs, seed=seed, **overrides)
-    stored = _stored_run(out_dir) if resume else None
-    if stored is not None:
-        from lsbo.checkpoint import check_config  # noqa: PLC0415
+    # one owner for the whole run: a second training into out_dir is refused, naming this process
+    with owned_directory(out_dir, purpose=f"lsbo images train --out {out_dir}"):
+        stored = _stored_run(out_dir) if resume else None
+        if stored is not None:
+            from lsbo.checkpoint import check_config
 
-        # Resuming must continue the same network on the same images, or the run mixes two setups.
-        requested = {key: value for key, value in config.to_dict().items() if key in _SHAPE_FIELDS}
-        requested["seed"] = seed
-        check_config(stored["image_config"], requested, out_dir / CONFIG_NAME)
-        check_config(stored["data"], {"limit": limit, "val_fraction": val_fraction}, out_dir / CONFIG_NAME)
-    elif not resume and (out_dir / "checkpoint.pt").exists():
-        raise ConfigError(f"{out_dir} already holds a trained model: pass --resume to continue it, or another --out")
+            # Resuming must continue the same network on the same images, or the run mixes two setups.
+            requested = {key: value for key, value in config.to_dict().items() if key in _SHAPE_FIELDS}
+            requested["seed"] = seed
+            check_config(stored["image_config"], requested, out_dir / CONFIG_NAME)
+            check_config(stored["data"], {"limit": limit, "val_fraction": val_fraction}, out_dir / CONFIG_NAME)
+        elif not resume and (out_dir / "checkpoint.pt").exists():
+            raise ConfigError(f"{out_dir} already holds a trained model: pass --resume to continue it, or another --out")
 
-    full_train = load_image_split(config.dataset, "train", data_dir, limit)
-    train_split, val_split = split_train_validation(full_train, val_fraction, seed)
-    # Seed the global generator before the weights are initialised, so a run's result does not
-    # depend on what ran before it in the same process (a sweep, a benchmark).
-    torch.manual_seed(seed)
-    model = build_image_model(config, generator=torch.Generator().manual_seed(seed))
-    data_info = {
-        "dataset": config.dataset,
-        "origin": full_train.origin,
-        "data_dir": str(data_dir) if data_dir is not None else None,
-        "limit": limit,
-        "val_fraction": val_fraction,
-        "n_train": len(train_split),
-        "n_validation": len(val_split),
-    }
-    out_dir.mkdir(parents=True, exist_ok=True)
-    _write_json(
-        out_dir / CONFIG_NAME,
-        {"kind": MODEL_KIND, "image_config": config.to_dict(), "regularizer_config": model.regularizer.config, "data": data_info},
-    )
-    trainer_config = TrainerConfig(
-        epochs=config.epochs, learning_rate=config.learning_rate, seed=seed, device=device, progress=progress
-    )
-    extra = {
-        "kind": MODEL_KIND,
-        "image_config": config.to_dict(),
-        "regularizer_config": model.regularizer.config,
-        "data": data_info,
-    }
-    trainer = Trainer(model, trainer_config, out_dir, extra_state=extra, log=log)
-    result = trainer.fit(
-        image_loader(train_split, config.batch_size, shuffle=True, seed=seed),
-        image_loader(val_split, config.batch_size, shuffle=False),
-        resume=resume,
-    )
-    return ImageTrainingRun(model=model, config=config, out_dir=out_dir, stop_reason=result.stop_reason, history=result.history)
+        full_train = load_image_split(config.dataset, "train", data_dir, limit)
+        train_split, val_split = split_train_validation(full_train, val_fraction, seed)
+        # Seed the global generator before the weights are initialised, so a run's result does not
+        # depend on what ran before it in the same process (a sweep, a benchmark).
+        torch.manual_seed(seed)
+        model = build_image_model(config, generator=torch.Generator().manual_seed(seed))
+        data_info = {
+            "dataset": config.dataset,
+            "origin": full_train.origin,
+            "data_dir": str(data_dir) if data_dir is not None else None,
+            "limit": limit,
+            "val_fraction": val_fraction,
+            "n_train": len(train_split),
+            "n_validation": len(val_split),
+        }
+        out_dir.mkdir(parents=True, exist_ok=True)
+        write_json(
+            out_dir / CONFIG_NAME,
+            {"kind": MODEL_KIND, "image_config": config.to_dict(), "regularizer_config": model.regularizer.config, "data": data_info},
+            sort_keys=True,
+        )
+        trainer_config = TrainerConfig(
+            epochs=config.epochs, learning_rate=config.learning_rate, seed=seed, device=device, progress=progress
+        )
+        extra = {
+            "kind": MODEL_KIND,
+            "image_config": config.to_dict(),
+            "regularizer_config": model.regularizer.config,
+            "data": data_info,
+        }
+        trainer = Trainer(model, trainer_config, out_dir, extra_state=extra)
+        result = trainer.fit(
+            image_loader(train_split, config.batch_size, shuffle=True, seed=seed),
+            image_loader(val_split, config.batch_size, shuffle=False),
+            resume=resume,
+        )
+        return ImageTrainingRun(model=model, config=config, out_dir=out_dir, stop_reason=result.stop_reason, history=result.history)
 
 
 @dataclass
@@ -175,8 +177,8 @@ class LoadedImageModel:
 
 def load_image_model(model_dir: str | Path, device: str | torch.device = "auto", *, best: bool = True) -> LoadedImageModel:
     """Rebuild an image model from its directory (the best-validation weights unless ``best=False``)."""
-    from lsbo.checkpoint import checkpoint_path, load_checkpoint, require_keys  # noqa: PLC0415
-    from lsbo.device import resolve_device  # noqa: PLC0415
+    from lsbo.checkpoint import checkpoint_path, load_checkpoint, require_keys
+    from lsbo.device import resolve_device
 
     target = resolve_device(device)
     path = checkpoint_path(model_dir)

@@ -1,4 +1,4 @@
-"""Sequence autoencoders of the Grammar VAE family (Kusner et al., 2017; PROTOCOLS.md §2) with any
+"""Sequence autoencoders of the Grammar VAE family (Kusner et al., 2017; docs/protocols.md §2) with any
 latent regularizer of :mod:`lsbo.regularizers` (the paper's GMM-KS by default, Section 3).
 
 - :mod:`lsbo.models.networks`: the convolutional encoder and the GRU decoder.
@@ -11,10 +11,11 @@ latent regularizer of :mod:`lsbo.regularizers` (the paper's GMM-KS by default, S
 
 from lsbo.models.autoencoder import SequenceAutoencoder
 from lsbo.models.codecs import CharCodec, GrammarCodec, SequenceCodec
-from lsbo.models.config import PRESETS, SequenceModelConfig, model_config
+from lsbo.models.config import SequenceModelConfig, model_config
 from lsbo.models.networks import SequenceDecoder, SequenceEncoder
 from lsbo.models.pipeline import TrainOptions, train_sequence_model
 from lsbo.models.trained import TrainedModel, build_autoencoder, load_model
+from lsbo.options import PRESETS
 
 __all__ = [
     "PRESETS",

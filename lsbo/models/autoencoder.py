@@ -21,12 +21,12 @@ from torch import nn
 
 from lsbo.models.codecs import SequenceCodec
 from lsbo.models.config import SequenceModelConfig
-from lsbo.models.networks import SequenceDecoder, SequenceEncoder
+from lsbo.models.networks import SequenceDecoder, SequenceEncoder, glorot_init_
 from lsbo.regularizers.terms import LossTerms, combine_losses
 
 
 class SequenceAutoencoder(nn.Module):
-    """Encoder and decoder of PROTOCOLS.md §2 around any regularizer of :mod:`lsbo.regularizers`."""
+    """Encoder and decoder of docs/protocols.md §2 around any regularizer of :mod:`lsbo.regularizers`."""
 
     def __init__(
         self,
@@ -48,6 +48,7 @@ class SequenceAutoencoder(nn.Module):
             conv_kernels=config.conv_kernels,
             dense_units=config.dense_units,
             n_outputs=regularizer.n_encoder_outputs * config.latent_dim,
+            batch_norm=config.encoder_batch_norm,
         )
         self.decoder = SequenceDecoder(
             latent_dim=config.latent_dim,
@@ -55,7 +56,11 @@ class SequenceAutoencoder(nn.Module):
             gru_hidden=config.gru_hidden,
             gru_layers=config.gru_layers,
             n_symbols=codec.n_symbols,
+            input_batch_norm=config.decoder_batch_norm,
         )
+        if config.init == "glorot":
+            glorot_init_(self.encoder)
+            glorot_init_(self.decoder)
 
     # -- pieces --------------------------------------------------------------------------------
 

@@ -12,7 +12,8 @@ masking of the Grammar VAE, where a derivation may not finish).
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -125,11 +126,16 @@ class CharCodec(SequenceCodec):
         self, logits: torch.Tensor, sample: bool = False, generator: torch.Generator | None = None,
         complete: bool = True,
     ) -> list[str | None]:
-        # ``complete`` concerns grammar masking; characters are not masked, so it has no effect here
+        # ``complete`` concerns grammar masking; characters are not masked, so it has no effect here.
+        # A row with NaN or +inf logits has no usable scores (argmax would pick the NaN's index, and
+        # sampling would fail): it decodes to None, like the grammar codec's.
         logits = logits.float()
+        unusable = (torch.isnan(logits) | (logits == float("inf"))).reshape(logits.shape[0], -1).any(dim=1)
+        logits = logits.masked_fill(unusable[:, None, None], 0.0)
         if sample:
             probabilities = torch.softmax(logits, dim=-1).reshape(-1, logits.shape[-1])
             indices = torch.multinomial(probabilities, 1, generator=generator).reshape(logits.shape[:-1])
         else:
             indices = logits.argmax(dim=-1)
-        return list(self.vocabulary.decode(indices.cpu().numpy()))
+        strings = self.vocabulary.decode(indices.cpu().numpy())
+        return [None if bad else text for text, bad in zip(strings, unusable.tolist())]

@@ -1,6 +1,6 @@
 """Model configurations and named presets for the sequence autoencoders.
 
-``paper`` holds the exact sizes of PROTOCOLS.md §2 (Kusner et al., 2017): for molecules (ZINC,
+``paper`` holds the exact sizes of docs/protocols.md §2 (Kusner et al., 2017): for molecules (ZINC,
 76-production SMILES grammar, 277 steps) three convolutions 9x9, 9x9, 10x11, dense 435, latent 56,
 three GRU layers of 501 units, batch 500, 100 epochs; for expressions convolutions 2x2, 3x3, 4x4,
 dense 100, latent 25, GRU 100, batch 600, 50 epochs. The character baseline (CVAE) uses the same
@@ -11,7 +11,8 @@ convolutions (cheap), but shrinks what dominates CPU time: the GRU width (128 fo
 expression model is already small and keeps 100) and the dense layer, with smaller batches and fewer
 epochs that fit a 2-core machine.
 
-A grammar other than the two built-in ones takes the ``molecules`` family when its derivations are
+Which family a dataset takes is a fact of the dataset registry (:mod:`lsbo.data.manifests`): a
+grammar other than the two built-in ones takes the ``molecules`` family when its derivations are
 long (>= 60 steps, where the wide kernels fit) and the ``expressions`` family otherwise. Every field
 can be overridden (CLI flags or keyword arguments to :func:`model_config`).
 """
@@ -22,10 +23,16 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any, Literal
 
 from lsbo.errors import ConfigError
+from lsbo.options import TRAIN_OPTIONS, check_rec_weight, check_value
 
 ModelKind = Literal["grammar", "char"]
-PRESETS = ("paper", "cpu")
 FAMILIES = ("molecules", "expressions")
+
+# What a configuration stored before a field existed meant: a checkpoint written then is read with
+# these values, not with today's defaults (its weights have no batch-norm layers, for instance).
+LEGACY_VALUES: dict[str, Any] = {"encoder_batch_norm": False, "decoder_batch_norm": False, "init": "torch"}
+INITIALISATIONS = ("glorot", "torch")
+
 
 @dataclass
 class SequenceModelConfig:
@@ -40,6 +47,14 @@ class SequenceModelConfig:
     gru_layers: int = 3
     regularizer: str = "gmm"
     n_components: int = 10
+    # The Grammar VAE expression model's batch norms (after each convolution; on the code before the
+    # decoder's dense layer) and Keras' initialisation ("glorot"; "torch" = PyTorch's layer defaults).
+    # The one on the code is on by default: without it the plain AE, RAE and VAE decoders learn the
+    # marginal instead of reading their small codes (benchmarks/RESULTS.md, "Why the baselines did
+    # not learn"); the others made no measured difference and stay off.
+    encoder_batch_norm: bool = False
+    decoder_batch_norm: bool = True
+    init: str = "torch"
     regularizer_options: dict[str, Any] = field(default_factory=dict)
     rec_weight: float | str = 1.0  # a number, or "auto" (Section 3.3: 1 / best loss of a plain AE)
     batch_size: int = 600
@@ -64,10 +79,13 @@ class SequenceModelConfig:
         unknown = sorted(set(data) - known)
         if unknown:
             raise ConfigError(f"unknown model configuration keys: {', '.join(unknown)}")
-        values = dict(data)
+        values = {**LEGACY_VALUES, **data}
         for key in ("conv_filters", "conv_kernels"):
             if key in values:
                 values[key] = tuple(int(v) for v in values[key])
+        for key in ("model", "regularizer"):  # stored before names were normalised: "GMM" is "gmm"
+            if isinstance(values.get(key), str):
+                values[key] = values[key].strip().lower()
         return cls(**values)
 
 
@@ -90,22 +108,18 @@ _PRESET_VALUES: dict[tuple[str, str], dict[str, Any]] = {
     ),
 }
 
-LONG_SEQUENCE_THRESHOLD = 60
-
-
 def family_for(grammar_name: str | None, max_length: int) -> str:
-    """The preset family of a dataset: by built-in grammar name, else by sequence length."""
-    if grammar_name in ("zinc", "zinc250k"):
-        return "molecules"
-    if grammar_name == "expr":
-        return "expressions"
-    return "molecules" if max_length >= LONG_SEQUENCE_THRESHOLD else "expressions"
+    """The preset family of a model of a built-in grammar (by the dataset registry,
+    :mod:`lsbo.data.manifests`), else by sequence length."""
+    from lsbo.data.manifests import manifest_for_grammar, preset_family
+
+    return preset_family(manifest_for_grammar(grammar_name), max_length)
 
 
 def model_config(preset: str, family: str, **overrides: Any) -> SequenceModelConfig:
-    """A preset's configuration with ``overrides`` applied (``None`` values are ignored)."""
-    if preset not in PRESETS:
-        raise ConfigError(f"--preset {preset!r}: expected one of {', '.join(PRESETS)}")
+    """A preset's configuration with ``overrides`` applied (``None`` values are ignored); choices are
+    normalised (``GMM`` is ``gmm``) and every value is checked against :mod:`lsbo.options`."""
+    preset = check_value("preset", preset)
     if family not in FAMILIES:
         raise ConfigError(f"unknown model family {family!r}: expected one of {', '.join(FAMILIES)}")
     config = replace(SequenceModelConfig(), **_PRESET_VALUES[(preset, family)], preset=preset, family=family)
@@ -115,28 +129,27 @@ def model_config(preset: str, family: str, **overrides: Any) -> SequenceModelCon
     if unknown:
         raise ConfigError(f"unknown model options: {', '.join(unknown)}")
     config = replace(config, **chosen)
-    validate_config(config)
-    return config
+    return validate_config(config)
 
 
-def validate_config(config: SequenceModelConfig) -> None:
-    """Reject values that cannot work, with the flag to change."""
-    if config.model not in ("grammar", "char"):
-        raise ConfigError(f"--model {config.model!r}: expected grammar or char")
-    positive = {
-        "--latent-dim": config.latent_dim, "--batch-size": config.batch_size, "--epochs": config.epochs,
-        "--components": config.n_components, "GRU width": config.gru_hidden, "GRU layers": config.gru_layers,
-        "dense units": config.dense_units,
-    }
-    for name, value in positive.items():
-        if int(value) < 1:
-            raise ConfigError(f"{name} must be at least 1 (got {value})")
-    if not 0.0 < config.learning_rate < float("inf"):
-        raise ConfigError(f"--lr must be a positive number (got {config.learning_rate})")
+_SCHEMA_FIELDS = {option.config_field: option.name for option in TRAIN_OPTIONS if option.config_field is not None}
+
+
+def validate_config(config: SequenceModelConfig) -> SequenceModelConfig:
+    """``config`` with its choices normalised, after checking every value; a :class:`ConfigError`
+    naming the parameter otherwise (the command line names the flag)."""
+    for field_name, option_name in _SCHEMA_FIELDS.items():
+        setattr(config, field_name, check_value(option_name, getattr(config, field_name)))
+    if int(config.gru_layers) < 1:
+        raise ConfigError(f"gru_layers must be at least 1 (got {config.gru_layers})", parameter="gru_layers")
+    if config.init not in INITIALISATIONS:
+        raise ConfigError(f"init {config.init!r}: expected one of {', '.join(INITIALISATIONS)}", parameter="init")
     if not 0.0 < config.validation_fraction < 1.0:
-        raise ConfigError(f"validation fraction must be in (0, 1) (got {config.validation_fraction})")
-    if isinstance(config.rec_weight, str):
-        if config.rec_weight != "auto":
-            raise ConfigError(f"--rec-weight {config.rec_weight!r}: expected a positive number or auto")
-    elif not config.rec_weight > 0:
-        raise ConfigError(f"--rec-weight must be positive (got {config.rec_weight})")
+        raise ConfigError(
+            f"validation_fraction must be in (0, 1) (got {config.validation_fraction})", parameter="validation_fraction"
+        )
+    config.rec_weight = check_rec_weight(config.rec_weight)  # type: ignore[assignment]
+    from lsbo.regularizers import normalize_regularizer_options
+
+    config.regularizer_options = normalize_regularizer_options(config.regularizer, config.regularizer_options)
+    return config

@@ -1,21 +1,31 @@
-"""Encoder and decoder networks of the Grammar VAE (Kusner et al., 2017; PROTOCOLS.md §2).
+"""Encoder and decoder networks of the Grammar VAE (Kusner et al., 2017; docs/protocols.md §2).
 
 Both work on one-hot sequences of ``n_symbols`` classes (grammar productions, or characters for the
 CVAE baseline) of fixed length ``max_length``:
 
-- :class:`SequenceEncoder`: 1-D convolutions (ReLU) over the sequence, flatten, a dense layer (ReLU),
-  and a last linear layer with ``n_outputs`` features. The paper's regularizer decides how many:
-  ``reg.n_encoder_outputs * latent_dim`` (a code, or a mean and log-variance).
-- :class:`SequenceDecoder`: a dense layer (latent → latent, ReLU) repeated at every step, a stack of
-  GRU layers, and a linear layer to one logit per symbol and step. Masking by the grammar happens
-  outside the network (:mod:`lsbo.models.autoencoder`), so the same decoder serves both models.
+- :class:`SequenceEncoder`: 1-D convolutions (ReLU, optionally each followed by batch norm) over the
+  sequence, flatten, a dense layer (ReLU), and a last linear layer with ``n_outputs`` features. The
+  paper's regularizer decides how many: ``reg.n_encoder_outputs * latent_dim`` (a code, or a mean and
+  log-variance).
+- :class:`SequenceDecoder`: optionally a batch norm of the code, a dense layer (latent → latent, ReLU)
+  repeated at every step, a stack of GRU layers, and a linear layer to one logit per symbol and step.
+  Masking by the grammar happens outside the network (:mod:`lsbo.models.autoencoder`), so the same
+  decoder serves both models.
+
+The batch norms are those of the Grammar VAE's expression model (after each convolution, and on the
+code before the decoder's dense layer). The one on the code matters most: without it a code that
+stays small (nothing in a plain autoencoder, an RAE or a VAE's KL makes it spread out) feeds the ReLU
+layer an almost constant input, and the decoder learns the marginal distribution of the sequences
+instead of reading the code (benchmarks/RESULTS.md, "Why the baselines did not learn").
+:func:`glorot_init_` gives the initialisation of the reference (Keras) layers.
 """
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from lsbo.errors import ConfigError
@@ -39,6 +49,7 @@ class SequenceEncoder(nn.Module):
         conv_kernels: Sequence[int],
         dense_units: int,
         n_outputs: int,
+        batch_norm: bool = False,
     ) -> None:
         super().__init__()
         if len(conv_filters) != len(conv_kernels):
@@ -55,6 +66,8 @@ class SequenceEncoder(nn.Module):
         channels = n_symbols
         for filters, kernel in zip(conv_filters, conv_kernels):
             layers += [nn.Conv1d(channels, filters, kernel), nn.ReLU()]
+            if batch_norm:
+                layers.append(nn.BatchNorm1d(filters))
             channels = filters
         self.convolutions = nn.Sequential(*layers)
         self.dense = nn.Sequential(nn.Flatten(), nn.Linear(channels * remaining, dense_units), nn.ReLU())
@@ -69,14 +82,56 @@ class SequenceEncoder(nn.Module):
 class SequenceDecoder(nn.Module):
     """Latent ``(N, d)`` → logits ``(N, T, C)`` through a repeated dense layer and stacked GRUs."""
 
-    def __init__(self, latent_dim: int, max_length: int, gru_hidden: int, gru_layers: int, n_symbols: int) -> None:
+    def __init__(
+        self, latent_dim: int, max_length: int, gru_hidden: int, gru_layers: int, n_symbols: int,
+        input_batch_norm: bool = False,
+    ) -> None:
         super().__init__()
         self.max_length = max_length
+        # In evaluation mode the batch norm is a fixed affine map (running statistics), so decoding a
+        # single latent point, as Bayesian optimisation does, does not depend on the rest of its batch.
+        self.code_norm = nn.BatchNorm1d(latent_dim) if input_batch_norm else None
         self.dense = nn.Sequential(nn.Linear(latent_dim, latent_dim), nn.ReLU())
         self.gru = nn.GRU(latent_dim, gru_hidden, num_layers=gru_layers, batch_first=True)
         self.output = nn.Linear(gru_hidden, n_symbols)
 
+    def normalise(self, z: torch.Tensor) -> torch.Tensor:
+        """The code as the dense layer sees it: batch-normalised when the decoder has the norm."""
+        norm = self.code_norm
+        if norm is None:
+            return z
+        if self.training and z.shape[0] < 2:
+            # batch statistics need two codes: a lone training code is normalised with the running ones
+            return F.batch_norm(z, norm.running_mean, norm.running_var, norm.weight, norm.bias, False, 0.0, norm.eps)
+        return norm(z)
+
     def forward(self, z: torch.Tensor) -> torch.Tensor:
-        repeated = self.dense(z).unsqueeze(1).expand(-1, self.max_length, -1)
+        repeated = self.dense(self.normalise(z)).unsqueeze(1).expand(-1, self.max_length, -1)
         hidden, _ = self.gru(repeated.contiguous())
         return self.output(hidden)
+
+
+def glorot_init_(module: nn.Module) -> nn.Module:
+    """Re-initialise ``module``'s layers in place as Keras does by default, and return it.
+
+    Dense and convolution weights Glorot-uniform, GRU input weights Glorot-uniform and recurrent
+    weights orthogonal (each per gate, as Keras' separate gate matrices), every bias zero. Batch norms
+    keep their (1, 0) affine start. PyTorch's default (Kaiming-uniform with a = sqrt(5), uniform
+    biases) gives weights about half as large for these layer sizes, hence smaller initial codes.
+    """
+    for layer in module.modules():
+        if isinstance(layer, (nn.Linear, nn.Conv1d)):
+            nn.init.xavier_uniform_(layer.weight)
+            if layer.bias is not None:
+                nn.init.zeros_(layer.bias)
+        elif isinstance(layer, nn.GRU):
+            for name, parameter in layer.named_parameters():
+                gates = parameter.chunk(3, dim=0)  # reset, update, new: (hidden, fan_in) each
+                for gate in gates:
+                    if name.startswith("weight_ih"):
+                        nn.init.xavier_uniform_(gate)
+                    elif name.startswith("weight_hh"):
+                        nn.init.orthogonal_(gate)
+                    else:
+                        nn.init.zeros_(gate)
+    return module

@@ -1,21 +1,23 @@
 """From a dataset name or file to a trained model directory (what ``lsbo train`` runs).
 
-The steps, each a small function: resolve the grammar and the data kind; read and prepare the
+The steps, each a small function: resolve the grammar, the data kind and the preset family (the
+one resolver of every command, :mod:`lsbo.data.resolve`); read and prepare the
 strings (the data module's parser-backed preparation for grammar models, a character vocabulary for
 the CVAE baseline); split 10% off for validation with a seeded permutation (Kusner et al., 2017);
 estimate ``λ_REC`` if asked (Section 3.3: the inverse of the best reconstruction loss of a plain
 autoencoder trained first); build the autoencoder with its regularizer (the eq. 10 weights are
 estimated once for the training batch size); and hand everything to the generic trainer, which
-checkpoints every epoch. On ``resume`` the stored strings, split and configuration are reused, and
-the grammar and network options given now must agree with the checkpoint.
+checkpoints every epoch. On ``resume`` the stored strings, split, grammar and configuration are
+reused, and a ``--grammar`` and the network options given now must agree with the checkpoint.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import torch
@@ -23,7 +25,6 @@ from torch.utils.data import DataLoader, TensorDataset
 
 from lsbo.checkpoint import (
     CHECKPOINT_NAME,
-    atomic_write_text,
     check_config,
     check_grammar,
     load_checkpoint,
@@ -31,21 +32,28 @@ from lsbo.checkpoint import (
 )
 from lsbo.errors import CheckpointError, ConfigError, DataError
 from lsbo.models.codecs import CharCodec, GrammarCodec, SequenceCodec
-from lsbo.models.config import SequenceModelConfig, family_for, model_config
+from lsbo.models.config import SequenceModelConfig, model_config
 from lsbo.models.trained import SEQUENCE_CHECKPOINT_KEYS, TRAIN_STRINGS_NAME, build_autoencoder, codec_from_payload
+from lsbo.persistence import atomic_write_text, owned_directory, write_json
 from lsbo.train import Trainer, TrainerConfig, TrainResult
 
-BUILTIN_SOURCES = {"zinc": "zinc", "zinc250k": "zinc", "expr": "expr"}
+logger = logging.getLogger(__name__)
 REC_WEIGHT_AE_EPOCHS = 5  # default epochs of the plain autoencoder behind --rec-weight auto
 
 
 @dataclass
 class TrainOptions:
-    """The options of ``lsbo train`` (``None`` = the preset's value)."""
+    """The options of ``lsbo train`` (``None`` = the preset's value).
+
+    What each training option means, its choices, bounds and whether it shapes the network is said
+    once, in :data:`lsbo.options.TRAIN_OPTIONS` (a test keeps the fields and the schema in step);
+    :func:`check_train_options` normalises and checks a whole set before any work.
+    """
 
     source: str
     out_dir: Path
-    grammar_file: Path | None = None
+    grammar: str | None = None  # built-in grammar name or grammar file (lsbo.data.resolve); None: the source's default
+    tokenizer: str | None = None  # tokenizer of a grammar file ("whitespace"; default: longest match)
     data: Path | None = None
     model: str | None = None  # grammar (default) | char
     regularizer: str | None = None  # gmm (default) | vae | cvvae | rae | wae | ae
@@ -84,30 +92,13 @@ class PreparedStrings:
 # small steps
 
 
-def resolve_grammar(source: str, grammar_file: Path | None, model: str) -> Any | None:
-    """The grammar of a run: ``--grammar FILE``, else the built-in one of ``zinc``/``expr``."""
-    from lsbo.grammar import Grammar
+def resolve_training_source(options: TrainOptions) -> Any:
+    """The source, grammar, kind and registry entry of a run (:func:`lsbo.data.resolve.resolve_source`);
+    a character model uses the grammar, when there is one, only to select the rows."""
+    from lsbo.data.resolve import GrammarUse, resolve_source
 
-    if grammar_file is not None:
-        return Grammar.from_file(Path(grammar_file))
-    if source in BUILTIN_SOURCES:
-        return Grammar.builtin(BUILTIN_SOURCES[source])
-    if model == "grammar":
-        raise ConfigError(f"training a grammar model on {source} needs --grammar FILE (a CFG for its strings)")
-    return None
-
-
-def infer_kind(source: str, grammar: Any | None, kind: str | None) -> str:
-    """``molecules`` for ZINC (RDKit validity, logP statistics), ``expressions`` for expr, else ``strings``."""
-    if kind is not None:
-        if kind not in ("molecules", "expressions", "strings"):
-            raise ConfigError(f"unknown data kind {kind!r}: expected molecules, expressions or strings")
-        return kind
-    if source in ("zinc", "zinc250k") or (grammar is not None and grammar.name == "zinc"):
-        return "molecules"
-    if source == "expr" or (grammar is not None and grammar.name == "expr"):
-        return "expressions"
-    return "strings"
+    use: GrammarUse = "optional" if options.model == "char" else "required"
+    return resolve_source(options.source, grammar=options.grammar, tokenizer=options.tokenizer, kind=options.kind, grammar_use=use)
 
 
 def validation_split(n: int, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -124,9 +115,7 @@ def validation_split(n: int, fraction: float, seed: int) -> tuple[np.ndarray, np
     return np.sort(permutation[n_val:]), permutation[:n_val]
 
 
-def prepare_strings(
-    options: TrainOptions, grammar: Any | None, kind: str, log: Callable[[str], None]
-) -> PreparedStrings:
+def prepare_strings(options: TrainOptions, grammar: Any | None, kind: str) -> PreparedStrings:
     """Read the dataset and encode it for the chosen model (rejects reported by the data module)."""
     from lsbo.data import CharVocabulary, load_strings, prepare_dataset
 
@@ -150,7 +139,7 @@ def prepare_strings(
         codec = GrammarCodec(grammar)
     if len(strings) < 2:
         raise DataError(f"{source.origin}: only {len(strings)} usable strings; nothing to train on")
-    log(f"data: {len(strings)} strings accepted from {source.origin} ({summary.get('total', len(strings))} read)")
+    logger.info(f"data: {len(strings)} strings accepted from {source.origin} ({summary.get('total', len(strings))} read)")
     return PreparedStrings(strings, np.asarray(indices, dtype=np.int64), codec, summary)
 
 
@@ -183,7 +172,6 @@ def trainer_config(config: SequenceModelConfig, options: "TrainOptions") -> Trai
 
 def estimate_rec_weight(
     codec: SequenceCodec, config: SequenceModelConfig, train: np.ndarray, val: np.ndarray, options: TrainOptions,
-    log: Callable[[str], None],
 ) -> float:
     """λ_REC (Section 3.3): train a plain ``ae`` briefly and invert its best validation reconstruction loss."""
     from dataclasses import replace
@@ -192,17 +180,15 @@ def estimate_rec_weight(
 
     ae_config = replace(config, regularizer="ae", regularizer_options={}, epochs=options.rec_weight_epochs)
     autoencoder = build_autoencoder(codec, ae_config, batch_size=config.batch_size, rec_weight=1.0, seed=config.seed)
-    log(f"--rec-weight auto: training a plain autoencoder for {ae_config.epochs} epochs first")
-    trainer = Trainer(
-        autoencoder, trainer_config(ae_config, options), Path(options.out_dir) / "rec_weight_ae", log=log
-    )
+    logger.info(f"--rec-weight auto: training a plain autoencoder for {ae_config.epochs} epochs first")
+    trainer = Trainer(autoencoder, trainer_config(ae_config, options), Path(options.out_dir) / "rec_weight_ae")
     result = trainer.fit(
         index_loader(train, config.batch_size, True, config.seed), index_loader(val, config.batch_size, False, 0),
         resume=True,
     )
     best = min(row["val_rec_ce"] for row in result.history)
     weight = reconstruction_weight_from_ae(best)
-    log(f"--rec-weight auto: best reconstruction loss {best:.4g} -> rec_weight {weight:.4g}")
+    logger.info(f"--rec-weight auto: best reconstruction loss {best:.4g} -> rec_weight {weight:.4g}")
     return weight
 
 
@@ -210,21 +196,46 @@ def estimate_rec_weight(
 # the whole run
 
 
+def check_train_options(options: TrainOptions) -> TrainOptions:
+    """A normalised copy of ``options`` (choices in lower case, numbers checked against their bounds,
+    the reconstruction weight parsed, the device available), or a :class:`ConfigError` naming the
+    parameter: cheap, so every bad value is refused before data is read or a directory created."""
+    from dataclasses import replace
+
+    from lsbo.device import resolve_device
+    from lsbo.options import OPTIONS, check_rec_weight, check_values
+
+    values = check_values({name: getattr(options, name) for name in OPTIONS if hasattr(options, name)})
+    checked = replace(options, **values, rec_weight=check_rec_weight(options.rec_weight))
+    resolve_device(checked.device)
+    if Path(checked.out_dir).exists() and not Path(checked.out_dir).is_dir():
+        raise ConfigError(f"out_dir {checked.out_dir} is a file, not a directory", parameter="out_dir")
+    return checked
+
+
 def requested_config(options: TrainOptions, family: str) -> SequenceModelConfig:
+    """The preset's configuration for ``family`` with the options' overrides (:func:`lsbo.options.config_overrides`)."""
+    from lsbo.options import config_overrides
+
     return model_config(
-        options.preset, family, model=options.model, regularizer=options.regularizer,
-        latent_dim=options.latent_dim, n_components=options.n_components, epochs=options.epochs,
-        batch_size=options.batch_size, learning_rate=options.learning_rate, rec_weight=options.rec_weight,
-        gru_hidden=options.gru_hidden, dense_units=options.dense_units, seed=options.seed,
+        options.preset, family, **config_overrides(vars(options)), rec_weight=options.rec_weight,
         regularizer_options=dict(options.regularizer_options) or None,
     )
 
 
-def train_sequence_model(options: TrainOptions, log: Callable[[str], None] | None = None) -> TrainResult:
-    """Train (or resume) a grammar or character autoencoder into ``options.out_dir``."""
-    import sys
+def train_sequence_model(options: TrainOptions) -> TrainResult:
+    """Train (or resume) a grammar or character autoencoder into ``options.out_dir`` (progress is
+    logged to the ``lsbo`` loggers).
 
-    log = log or (lambda message: print(message, file=sys.stderr, flush=True))
+    The process owns ``out_dir`` for the whole run (:func:`lsbo.persistence.owned_directory`): a
+    second ``lsbo train`` into it is refused with the holder's pid instead of mixing two runs' files.
+    """
+    options = check_train_options(options)
+    with owned_directory(options.out_dir, purpose=f"lsbo train --out {options.out_dir}"):
+        return _train_owned(options)
+
+
+def _train_owned(options: TrainOptions) -> TrainResult:
     out_dir = Path(options.out_dir)
     checkpoint_file = out_dir / CHECKPOINT_NAME
     if checkpoint_file.exists() and not options.resume:
@@ -234,18 +245,19 @@ def train_sequence_model(options: TrainOptions, log: Callable[[str], None] | Non
     from lsbo.regularizers import check_regularizer_options
 
     requested_config(options, "expressions")
-    if not (options.resume and checkpoint_file.exists()):  # a resumed run keeps its stored regularizer
+    resuming = options.resume and checkpoint_file.exists()
+    if not resuming:  # a resumed run keeps its stored regularizer and grammar
         check_regularizer_options(options.regularizer or "gmm", options.regularizer_options)
+        resolved = resolve_training_source(options)
     out_dir.mkdir(parents=True, exist_ok=True)
-    if options.resume and checkpoint_file.exists():
-        return _resume(options, checkpoint_file, log)
+    if resuming:
+        return _resume(options, checkpoint_file)
     if options.resume:
-        log(f"--resume: no checkpoint in {out_dir} yet, starting a new run")
+        logger.info(f"--resume: no checkpoint in {out_dir} yet, starting a new run")
 
-    grammar = resolve_grammar(options.source, options.grammar_file, options.model or "grammar")
-    kind = infer_kind(options.source, grammar, options.kind)
-    prepared = prepare_strings(options, grammar, kind, log)
-    family = family_for(grammar.name if grammar is not None else options.source, prepared.codec.max_length)
+    grammar, kind = resolved.grammar, resolved.kind
+    prepared = prepare_strings(options, grammar, kind)
+    family = resolved.family(prepared.codec.max_length)
     config = requested_config(options, family)
     train_rows, val_rows = validation_split(len(prepared.strings), config.validation_fraction, config.seed)
     atomic_write_text(out_dir / TRAIN_STRINGS_NAME, "".join(s + "\n" for s in prepared.strings))
@@ -254,7 +266,7 @@ def train_sequence_model(options: TrainOptions, log: Callable[[str], None] | Non
     rec_weight = config.rec_weight
     if rec_weight == "auto":
         rec_weight = estimate_rec_weight(
-            prepared.codec, config, prepared.indices[train_rows], prepared.indices[val_rows], options, log
+            prepared.codec, config, prepared.indices[train_rows], prepared.indices[val_rows], options
         )
     autoencoder = build_autoencoder(prepared.codec, config, batch_size=config.batch_size, rec_weight=float(rec_weight), seed=config.seed)
     extra = {
@@ -270,28 +282,25 @@ def train_sequence_model(options: TrainOptions, log: Callable[[str], None] | Non
         **_codec_entries(prepared.codec),
     }
     _write_config_json(out_dir, extra)
-    log(_describe(config, prepared.codec, float(rec_weight), autoencoder))
-    trainer = Trainer(autoencoder, trainer_config(config, options), out_dir, extra_state=extra, log=log)
+    logger.info(_describe(config, prepared.codec, float(rec_weight), autoencoder))
+    trainer = Trainer(autoencoder, trainer_config(config, options), out_dir, extra_state=extra)
     return trainer.fit(
         index_loader(prepared.indices[train_rows], config.batch_size, True, config.seed),
         index_loader(prepared.indices[val_rows], config.batch_size, False, 0),
     )
 
 
-def _resume(options: TrainOptions, checkpoint_file: Path, log: Callable[[str], None]) -> TrainResult:
+def _resume(options: TrainOptions, checkpoint_file: Path) -> TrainResult:
     """Continue from the last checkpoint with its stored strings, split and configuration."""
     payload = load_checkpoint(checkpoint_file)
     require_keys(payload, SEQUENCE_CHECKPOINT_KEYS, checkpoint_file)
-    if options.grammar_file is not None or options.source in BUILTIN_SOURCES:
-        if payload.get("grammar_text") is not None:
-            grammar = resolve_grammar(options.source, options.grammar_file, "grammar")
-            check_grammar(payload, grammar.name, grammar.text, checkpoint_file)
+    if options.grammar is not None and payload.get("grammar_text") is not None:  # else the stored grammar is kept
+        grammar = resolve_training_source(options).grammar
+        check_grammar(payload, grammar.name, grammar.text, checkpoint_file)
     stored = SequenceModelConfig.from_dict(payload["config"])
-    explicit = {
-        "model": options.model, "regularizer": options.regularizer, "latent_dim": options.latent_dim,
-        "n_components": options.n_components, "gru_hidden": options.gru_hidden, "dense_units": options.dense_units,
-    }
-    check_config(stored.to_dict(), {k: v for k, v in explicit.items() if v is not None}, checkpoint_file)
+    from lsbo.options import architecture_values
+
+    check_config(stored.to_dict(), architecture_values(vars(options)), checkpoint_file)
     if options.epochs is not None:
         stored.epochs = int(options.epochs)  # extending a finished run is allowed
     codec = codec_from_payload(payload, checkpoint_file)
@@ -313,7 +322,7 @@ def _resume(options: TrainOptions, checkpoint_file: Path, log: Callable[[str], N
             "split", "grammar_name", "grammar_text", "grammar_tokenizer", "grammar_max_length", "char_vocabulary")
     extra = {key: payload.get(key) for key in keys}
     extra["config"] = stored.to_dict()
-    trainer = Trainer(autoencoder, trainer_config(stored, options), checkpoint_file.parent, extra_state=extra, log=log)
+    trainer = Trainer(autoencoder, trainer_config(stored, options), checkpoint_file.parent, extra_state=extra)
     return trainer.fit(
         index_loader(indices[train_rows], stored.batch_size, True, stored.seed),
         index_loader(indices[val_rows], stored.batch_size, False, 0),
@@ -336,7 +345,9 @@ def _tokenizer_spec(grammar: Any) -> str | None:
     # Only the named tokenizers can be rebuilt from a checkpoint; a custom callable must be passed
     # again by the user (load_model then fails clearly if the grammar's text alone cannot tokenize).
     name = getattr(grammar.tokenizer, "name", None)
-    return name if name in ("longest-match", "whitespace") else None
+    from lsbo.grammar.tokenizer import TOKENIZER_NAMES
+
+    return name if name in TOKENIZER_NAMES else None
 
 
 def _plain(value: Any) -> Any:
@@ -351,7 +362,7 @@ def _write_config_json(out_dir: Path, extra: dict[str, Any]) -> None:
     }
     readable["n_strings"] = extra["split"]["n_strings"]
     readable["n_validation"] = int(len(extra["split"]["validation_indices"]))
-    atomic_write_text(out_dir / "config.json", json.dumps(_plain(readable), indent=2) + "\n")
+    write_json(out_dir / "config.json", _plain(readable))
 
 
 def _describe(config: SequenceModelConfig, codec: SequenceCodec, rec_weight: float, model: torch.nn.Module) -> str:

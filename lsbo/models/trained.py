@@ -9,8 +9,9 @@ missing or corrupt file, or a checkpoint of another kind, is a one-line :class:`
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -64,8 +65,11 @@ class TrainedModel:
     @torch.no_grad()
     def encode(self, strings: Sequence[str], batch_size: int = 1024) -> tuple[torch.Tensor, np.ndarray]:
         """Latent codes (means) ``(N, d)`` of ``strings`` and which could be encoded; rows of strings
-        outside the grammar/vocabulary are NaN."""
-        indices, ok = self.codec.encode(list(strings))
+        outside the grammar/vocabulary are NaN. A single ``str`` is refused (InputTypeError): pass ``[text]``."""
+        from lsbo.grammar.grammar import require_string_sequence
+
+        strings = list(require_string_sequence(strings, "strings"))
+        indices, ok = self.codec.encode(strings)
         codes = torch.full((len(strings), self.latent_dim), float("nan"), device=self.device)
         rows = np.flatnonzero(ok)
         for start in range(0, len(rows), batch_size):
@@ -171,7 +175,7 @@ def grammar_from_payload(payload: dict[str, Any], path: Path) -> Any:
     text = payload["grammar_text"]
     tokenizer = payload.get("grammar_tokenizer")
     try:
-        if name in ("zinc", "expr"):
+        if name in Grammar.builtin_names():
             builtin = Grammar.builtin(name)
             if builtin.text.strip() == text.strip():
                 return builtin
@@ -206,12 +210,25 @@ def build_autoencoder(
         return SequenceAutoencoder(codec, config, regularizer, rec_weight=rec_weight)
 
 
+def _is_image_checkpoint(payload: dict[str, Any]) -> bool:
+    if "kind" not in payload:
+        return False
+    from lsbo.images.training import MODEL_KIND
+
+    return payload["kind"] == MODEL_KIND
+
+
 def load_model(model_dir: Path | str, device: str | torch.device = "auto") -> TrainedModel:
     """Load a trained sequence model directory (best weights), on ``device``."""
     path = checkpoint_path(model_dir)
     model_dir = path.parent
     device = resolve_device(device)
     payload = load_checkpoint(path, map_location="cpu", train_command="lsbo train")
+    if _is_image_checkpoint(payload):  # not corrupt: another kind of model
+        raise CheckpointError(
+            f"{model_dir} holds an image model (lsbo images train), not a string model: use `lsbo images evaluate "
+            f"{model_dir}` or `lsbo images figures {model_dir}`"
+        )
     require_keys(payload, SEQUENCE_CHECKPOINT_KEYS + ("model",), path)
     if payload["model_type"] != "sequence":
         raise CheckpointError(f"checkpoint {path} holds a {payload['model_type']!r} model, not a sequence model")

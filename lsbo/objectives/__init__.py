@@ -1,4 +1,4 @@
-"""Objectives scored on decoded strings (PROTOCOLS.md §3): penalized logP, expressions, QED, user functions.
+"""Objectives scored on decoded strings (docs/protocols.md §3): penalized logP, expressions, QED, user functions.
 
 Every objective has ``name``, ``maximize`` and a batch ``__call__(strings) -> list[float | None]``;
 :func:`build_objective` makes one from a command-line target.
@@ -10,6 +10,7 @@ from typing import Any
 
 from lsbo.errors import ObjectiveError
 from lsbo.objectives.base import BUILTIN_TARGETS, Evaluation, ItemwiseObjective, Objective, evaluate_safely
+from lsbo.objectives.user import batched
 
 
 def build_objective(target: str, *, model: Any | None = None) -> Objective:
@@ -38,10 +39,10 @@ def build_objective(target: str, *, model: Any | None = None) -> Objective:
             stats = penalized_logp_statistics(model.training_strings())
         return PenalizedLogP(stats)
     if ":" in name:
-        from lsbo.objectives.user import load_target
+        from lsbo.objectives.user import for_model_kind, load_target
 
-        return load_target(name)
+        return for_model_kind(load_target(name), getattr(model, "kind", None))
     raise ObjectiveError(f"--target {target!r}: expected one of {', '.join(BUILTIN_TARGETS)} or module:function")
 
 
-__all__ = ["BUILTIN_TARGETS", "Evaluation", "ItemwiseObjective", "Objective", "build_objective", "evaluate_safely"]
+__all__ = ["BUILTIN_TARGETS", "batched", "Evaluation", "ItemwiseObjective", "Objective", "build_objective", "evaluate_safely"]

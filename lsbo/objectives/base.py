@@ -1,6 +1,6 @@
 """The objective interface: a name, a direction and a batch score function.
 
-An objective scores strings decoded from the latent space (PROTOCOLS.md §3). Its contract is tiny
+An objective scores strings decoded from the latent space (docs/protocols.md §3). Its contract is tiny
 (GuacaMol-like): ``name``, ``maximize`` and ``__call__(strings) -> list[float | None]`` where ``None``
 marks an input that has no score (an invalid molecule, say). :func:`evaluate_safely` wraps any
 objective so that one input that raises becomes ``None`` with its message recorded while the other
@@ -13,7 +13,6 @@ import math
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
-
 
 #: The targets ``build_objective`` knows by name (anything else must be ``module:function``).
 BUILTIN_TARGETS = ("logp", "expr", "qed")
@@ -100,7 +99,7 @@ def _evaluate_one(objective: Objective, string: str) -> Evaluation:
         if len(outputs) != 1:
             return Evaluation(None, f"objective returned {len(outputs)} scores for 1 input")
         return _checked(outputs[0])
-    except Exception as err:  # noqa: BLE001 - any failure of user code is recorded, never fatal
+    except Exception as err:
         return Evaluation(None, _describe(err))
 
 
@@ -119,7 +118,7 @@ def evaluate_safely(objective: Objective, strings: Sequence[str | None]) -> list
     if todo and not isinstance(objective, ItemwiseObjective):
         try:
             outputs = objective([strings[i] for i in todo])  # type: ignore[misc]
-        except Exception:  # noqa: BLE001 - fall back to one input at a time to isolate the culprit
+        except Exception:
             outputs = None
         if outputs is not None and len(outputs) == len(todo):
             for i, value in zip(todo, outputs):

@@ -1,4 +1,4 @@
-"""The symbolic-regression objective of the Grammar VAE expression experiment (PROTOCOLS.md §3).
+"""The symbolic-regression objective of the Grammar VAE expression experiment (docs/protocols.md §3).
 
 An expression ``f`` in one variable ``x`` is scored against the target ``f*(x) = 1/3 + x + sin(x*x)``
 on 1000 points ``x = linspace(-10, 10, 1000)``::

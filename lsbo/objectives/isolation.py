@@ -70,7 +70,7 @@ def _child(writer: Any, objective: Objective, string: str) -> None:
         evaluation = _evaluate_one(objective, string)  # catches every Exception of the objective
     except SystemExit as err:
         evaluation = Evaluation(None, f"objective called sys.exit({err.code!r})")
-    except BaseException as err:  # noqa: BLE001 - KeyboardInterrupt or the like inside the child
+    except BaseException as err:
         evaluation = Evaluation(None, _describe(err))
     try:
         writer.send((evaluation.score, evaluation.error, time.perf_counter() - started))
@@ -124,7 +124,7 @@ def evaluate_isolated(
     """
     IsolationOptions(workers=workers, timeout=timeout).validate()
     method = start_method or ("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
-    context = multiprocessing.get_context(method)
+    context: Any = multiprocessing.get_context(method)
     results: list[Evaluation | None] = [None] * len(strings)
 
     def finish(index: int, evaluation: Evaluation, seconds: float | None) -> None:
@@ -172,7 +172,7 @@ def _collect(call: _Call, timeout: float | None) -> tuple[Evaluation, float | No
             message = call.reader.recv()
         except (EOFError, OSError):
             message = None  # died without sending: judged by its exit code below
-        except Exception as err:  # noqa: BLE001 - a score that does not unpickle in the parent
+        except Exception as err:
             message = (None, f"objective result could not be read: {_describe(err)}", None)
     if message is not None:
         score, error, seconds = message
@@ -188,7 +188,7 @@ def _collect(call: _Call, timeout: float | None) -> tuple[Evaluation, float | No
         _stop(call.process)
         call.reader.close()
         logger.info("objective call %d timed out after %g s; its process was killed", call.index, timeout)
-        return Evaluation(None, f"objective call timed out after {timeout:g} s (its process was killed)"), float(timeout)
+        return Evaluation(None, f"objective call timed out after {timeout:g} s (its process was killed)"), timeout
     return None
 
 

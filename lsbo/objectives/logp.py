@@ -1,4 +1,4 @@
-"""Penalized logP, the molecule objective of the Grammar VAE experiments (PROTOCOLS.md §3).
+"""Penalized logP, the molecule objective of the Grammar VAE experiments (docs/protocols.md §3).
 
 For a valid molecule the three components are
 

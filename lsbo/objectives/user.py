@@ -1,21 +1,39 @@
 """User objectives: any Python callable, or a ``module:function`` target named on the command line.
 
-A callable scores one string (``f(str) -> float | None``) unless it is marked as a batch function
-(attribute ``batched = True``, or ``batched=True`` here), in which case it scores a list at once.
-Its direction is maximise unless it carries ``maximize = False`` (or ``maximize=False`` here).
-An :class:`~lsbo.objectives.base.Objective` subclass or instance may be named as well.
+A plain function has one of two forms, recognised by these rules in this order (never by calling it
+to see what happens):
+
+1. its ``batched`` attribute, when it has one: ``True`` for the batch form. :func:`batched` is a
+   decorator that sets it (``batched=`` of :func:`objective_from_callable` overrides it);
+2. else the annotation of its first parameter: ``str`` for the per-string form; ``list[str]``,
+   ``Sequence[str]``, ``Iterable[str]`` or ``tuple[str, ...]`` for the batch form;
+3. else (no annotation) the per-string form.
+
+The per-string form is ``f(string) -> float | None``; the batch form is
+``f(strings: list[str]) -> list[float | None]`` (one score per string, in order). A per-string
+function that returns a list is told how to declare the batch form, in the reason recorded for
+every string. The direction is maximise unless the function carries ``maximize = False`` (or
+``maximize=False`` here). An :class:`~lsbo.objectives.base.Objective` subclass or instance may be
+named as well.
+
+On a molecule model a user objective only ever sees strings RDKit can parse: validity comes from
+the molecule parser, so a string that is not a molecule is invalid whatever the function returns.
 """
 
 from __future__ import annotations
 
+import collections.abc
 import importlib.util  # binds importlib too; util is a submodule that "import importlib" does not guarantee
+import inspect
 import sys
+import typing
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from lsbo.errors import ObjectiveError
 from lsbo.objectives.base import BUILTIN_TARGETS, ItemwiseObjective, Objective
+from lsbo.objectives.logp import _molecule
 
 
 class CallableObjective(ItemwiseObjective):
@@ -28,6 +46,12 @@ class CallableObjective(ItemwiseObjective):
 
     def score(self, string: str) -> float | None:
         value = self.function(string)
+        if isinstance(value, (list, tuple)) or getattr(value, "ndim", 0) >= 1:  # a batch function called per string
+            raise ObjectiveError(
+                f"{self.name} returned a {type(value).__name__} for one string: it is taken as a per-string function; "
+                f"declare the batch form with @lsbo.objectives.batched, {self.name}.batched = True, or a list[str] "
+                "annotation on its parameter"
+            )
         return None if value is None else float(value)
 
 
@@ -46,10 +70,88 @@ class BatchCallableObjective(Objective):
         return [None if v is None else float(v) for v in values]
 
 
+F = TypeVar("F", bound=Callable[..., Any])
+
+#: Parameter annotations that declare the batch form (their origin, for generics like ``list[str]``).
+BATCH_ANNOTATIONS = (list, tuple, collections.abc.Sequence, collections.abc.Iterable, collections.abc.Collection)
+BATCH_ANNOTATION_NAMES = ("list", "List", "tuple", "Tuple", "Sequence", "Iterable", "Collection")
+
+
+def batched(function: F) -> F:
+    """Mark ``function`` as a batch objective: it takes a list of strings and returns one score each."""
+    function.batched = True  # type: ignore[attr-defined]
+    return function
+
+
+def is_batch_function(function: Callable[..., Any]) -> bool:
+    """Which form a plain function has, by the rules in the module docstring."""
+    if hasattr(function, "batched"):
+        return bool(function.batched)  # type: ignore[attr-defined]
+    try:
+        parameters = list(inspect.signature(function).parameters.values())
+    except (TypeError, ValueError):
+        return False
+    if not parameters or parameters[0].annotation is inspect.Parameter.empty:
+        return False
+    annotation = parameters[0].annotation
+    try:  # resolve a string annotation (from __future__ import annotations) in the function's module
+        annotation = typing.get_type_hints(function).get(parameters[0].name, annotation)
+    except Exception:
+        pass
+    if isinstance(annotation, str):
+        return annotation.replace("typing.", "").replace("collections.abc.", "").split("[")[0].strip() in BATCH_ANNOTATION_NAMES
+    origin = typing.get_origin(annotation) or annotation
+    return isinstance(origin, type) and issubclass(origin, BATCH_ANNOTATIONS) and origin is not str
+
+
+class ParsedMoleculesOnly(Objective):
+    """A batch objective on a molecule model: strings RDKit cannot parse get no score, unseen by it."""
+
+    def __init__(self, inner: Objective) -> None:
+        self.inner = inner
+        self.name = inner.name
+        self.maximize = inner.maximize
+
+    def is_valid(self, string: str) -> bool:
+        return _molecule(string) is not None and self.inner.is_valid(string)
+
+    def __call__(self, strings: Sequence[str]) -> list[float | None]:
+        parsed = [_molecule(s) is not None for s in strings]
+        scores = iter(self.inner([s for s, ok in zip(strings, parsed) if ok]) if any(parsed) else [])
+        return [next(scores) if ok else None for ok in parsed]
+
+
+class ParsedMoleculesOnlyItemwise(ItemwiseObjective):
+    """A per-string objective on a molecule model: a string RDKit cannot parse is invalid, with that reason."""
+
+    def __init__(self, inner: ItemwiseObjective) -> None:
+        self.inner = inner
+        self.name = inner.name
+        self.maximize = inner.maximize
+
+    def is_valid(self, string: str) -> bool:
+        return _molecule(string) is not None and self.inner.is_valid(string)
+
+    def score(self, string: str) -> float | None:
+        if _molecule(string) is None:
+            raise ObjectiveError("not a valid SMILES (RDKit cannot parse it)")
+        return self.inner.score(string)
+
+
+def for_model_kind(objective: Objective, kind: str | None) -> Objective:
+    """``objective`` as used on a model of ``kind``: on molecules, validity is RDKit's (see the module docstring)."""
+    if kind != "molecules" or isinstance(objective, (ParsedMoleculesOnly, ParsedMoleculesOnlyItemwise)):
+        return objective
+    if isinstance(objective, ItemwiseObjective):
+        return ParsedMoleculesOnlyItemwise(objective)
+    return ParsedMoleculesOnly(objective)
+
+
 def objective_from_callable(
     function: Callable[..., Any], *, name: str | None = None, maximize: bool | None = None, batched: bool | None = None
 ) -> Objective:
-    """Wrap ``function`` as an objective; ``maximize``/``batched`` default to its attributes (or True/False)."""
+    """Wrap ``function`` as an objective; ``maximize`` defaults to its attribute (or True), the form
+    (``batched``) to :func:`is_batch_function`."""
     if isinstance(function, Objective):
         return function
     if isinstance(function, type) and issubclass(function, Objective):
@@ -60,7 +162,7 @@ def objective_from_callable(
     if not callable(function):
         raise ObjectiveError(f"objective {name or function!r} is not callable")
     direction = bool(getattr(function, "maximize", True)) if maximize is None else maximize
-    is_batch = bool(getattr(function, "batched", False)) if batched is None else batched
+    is_batch = is_batch_function(function) if batched is None else batched
     wrapper = BatchCallableObjective if is_batch else CallableObjective
     return wrapper(function, name=name, maximize=direction)
 
@@ -90,7 +192,7 @@ def load_target(target: str) -> Objective:
             module = importlib.import_module(module_name)
     except ObjectiveError:
         raise
-    except Exception as err:  # noqa: BLE001 - whatever the user's module raises becomes one line
+    except Exception as err:
         raise ObjectiveError(f"--target {target!r}: importing {module_name} failed: {type(err).__name__}: {err}") from None
     function = module
     for part in attribute.split("."):

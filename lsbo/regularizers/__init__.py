@@ -15,8 +15,9 @@ Build one by name with :func:`build_regularizer`.
 from __future__ import annotations
 
 import inspect
+import math
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
 
 import torch
 
@@ -31,7 +32,6 @@ from lsbo.regularizers.baselines import (
 )
 from lsbo.regularizers.ex_post import ExPostGMM, fit_ex_post_gmm
 from lsbo.regularizers.gmm import GMMRegularizer
-from lsbo.regularizers.terms import LossTerms, combine_losses, sum_terms
 from lsbo.regularizers.losses import (
     LossWeights,
     covariance_loss,
@@ -41,6 +41,7 @@ from lsbo.regularizers.losses import (
     ks_loss,
     reconstruction_weight_from_ae,
 )
+from lsbo.regularizers.terms import LossTerms, combine_losses, sum_terms
 
 __all__ = [
     "REGULARIZERS",
@@ -63,6 +64,7 @@ __all__ = [
     "fit_ex_post_gmm",
     "gaussian_kl",
     "imq_mmd",
+    "normalize_regularizer_options",
     "ks_loss",
     "rebuild_regularizer",
     "reconstruction_weight_from_ae",
@@ -99,6 +101,68 @@ def check_regularizer_options(name: str, options: Mapping[str, Any]) -> str:
     return key
 
 
+def _option_type(parameter: inspect.Parameter) -> str:
+    """``bool``, ``int``, ``float``, ``floats`` (a sequence) or ``other``, from the default or the annotation."""
+    default = parameter.default
+    if isinstance(default, bool):
+        return "bool"
+    if isinstance(default, int):
+        return "int"
+    if isinstance(default, float):
+        return "float"
+    annotation = str(parameter.annotation).replace(" ", "")
+    for name, kind in (("bool", "bool"), ("float", "float"), ("int", "int")):
+        if annotation in (name, f"{name}|None", f"None|{name}"):
+            return kind
+    if annotation.startswith(("Sequence[float]", "tuple[float")):
+        return "floats"
+    return "other"
+
+
+def normalize_regularizer_options(name: str, options: Mapping[str, Any]) -> dict[str, Any]:
+    """The options of regularizer ``name`` converted to the types its constructor takes.
+
+    Text (as given with ``--regularizer-option KEY=VALUE``) and numbers are read strictly by the
+    type of each option: booleans from true/false, yes/no, on/off, 1/0 (``use_cv=no`` is False,
+    ``use_cv=maybe`` is refused), integers, finite floats, comma-separated floats for sequences,
+    ``none`` for an optional value. A value that does not fit is a :class:`ConfigError` naming the
+    option, so a stored configuration holds the values the regularizer was built with.
+    """
+    from lsbo.options import parse_bool
+
+    key = check_regularizer_options(name, options)
+    accepted = inspect.signature(REGULARIZERS[key].__init__).parameters
+    normalized: dict[str, Any] = {}
+    for option, value in options.items():
+        kind = _option_type(accepted[option])
+        where = f"regularizer {key!r} option {option}"
+        if isinstance(value, str) and value.strip().lower() == "none" and accepted[option].default is None:
+            normalized[option] = None
+            continue
+        try:
+            if kind == "bool":
+                normalized[option] = parse_bool(option, value)
+            elif kind == "int":
+                if isinstance(value, bool) or float(value) != int(float(value)):
+                    raise ValueError
+                normalized[option] = int(float(value))
+            elif kind == "float":
+                if isinstance(value, bool) or not math.isfinite(float(value)):
+                    raise ValueError
+                normalized[option] = float(value)
+            elif kind == "floats":
+                parts = value.split(",") if isinstance(value, str) else list(value)
+                normalized[option] = [float(part) for part in parts]
+            else:
+                normalized[option] = value
+        except ConfigError:
+            raise ConfigError(f"{where} must be true or false (got {value!r})") from None
+        except (TypeError, ValueError, OverflowError):
+            wanted = {"int": "an integer", "float": "a finite number", "floats": "comma-separated numbers"}[kind]
+            raise ConfigError(f"{where} must be {wanted} (got {value!r})") from None
+    return normalized
+
+
 def build_regularizer(
     name: str,
     latent_dim: int,
@@ -116,6 +180,7 @@ def build_regularizer(
     ``beta=4.0`` for ``vae``); an unknown one is a :class:`ConfigError` naming it.
     """
     key = check_regularizer_options(name, options)
+    options = normalize_regularizer_options(key, options)
     if int(latent_dim) < 1:
         raise ConfigError(f"latent dimension must be at least 1, got {latent_dim}")
     cls = REGULARIZERS[key]
@@ -123,7 +188,7 @@ def build_regularizer(
     shared = {"n_components": n_components, "batch_size": batch_size, "generator": generator}
     arguments = {k: v for k, v in shared.items() if k in accepted}
     try:
-        return cls(int(latent_dim), **arguments, **options)
+        return cast(Any, cls)(int(latent_dim), **arguments, **options)  # each class takes its own keywords
     except (TypeError, ValueError) as err:  # e.g. beta="abc" from --regularizer-option
         raise ConfigError(f"regularizer {key!r}: an option has a value of the wrong type ({err})") from None
 

@@ -25,7 +25,7 @@ to the latents with :meth:`Regularizer.fit_ex_post`.
 from __future__ import annotations
 
 import math
-from typing import Sequence
+from collections.abc import Sequence
 
 import torch
 from torch import Tensor, nn

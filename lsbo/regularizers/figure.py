@@ -16,15 +16,16 @@ marginals: the KS distance cannot tell it from the prior, while the covariance t
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import torch
 from torch import Tensor
 
 from lsbo.errors import ConfigError
+from lsbo.persistence import save_figure
 from lsbo.priors import GMMPrior
 from lsbo.regularizers.losses import covariance_loss, estimate_weights, ks_loss
 
@@ -159,7 +160,6 @@ def plot_figure1(curves: Figure1Curves, out: Path) -> Path:
     fig.suptitle("Figure 1: marginal KS distance vs. KS + covariance loss (median, 10-90% band)")
     fig.tight_layout()
     out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, dpi=120)
+    save_figure(fig, out)
     plt.close(fig)
     return out

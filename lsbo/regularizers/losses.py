@@ -15,14 +15,17 @@ And the baselines' terms: the Gaussian KL of the VAE family and the MMD of the W
 autoencoder with the inverse multiquadric kernel (Tolstikhin et al., 2018).
 
 Every loss is evaluated in at least float32 (half-precision inputs under autocast are promoted),
-and stays finite -- value and gradient -- for latents far from every mean.
+and stays finite -- value and gradient -- for latents far from every mean. The covariance loss,
+which grows with the fourth power of the latents, is evaluated in float64 so that its value stays
+finite for latents up to about 1e70.
 """
 
 from __future__ import annotations
 
 import functools
 import math
-from typing import Callable, NamedTuple, Sequence, TypeVar
+from collections.abc import Callable, Sequence
+from typing import NamedTuple, TypeVar, cast
 
 import torch
 from torch import Tensor
@@ -113,9 +116,14 @@ def covariance_loss(z: Tensor, prior: GMMPrior) -> Tensor:
 
     The batch covariance is the unbiased estimate (N - 1 in the denominator), so that its
     expectation under the prior is exactly Sigma_GMM of eq. 6.
+
+    The loss grows with the fourth power of the latents, so it is evaluated and returned in float64:
+    latents of 1e10 already give a value beyond float32's range, while float64 holds it for latents
+    up to about 1e70. (The gradient comes back in the latents' dtype; for float32 latents beyond about
+    1e12 it overflows, which the trainer's gradient clipping and divergence check then meet.)
     """
     _check_batch(z, prior, minimum=2)
-    z = _at_least_float32(z)
+    z = z.double()
     target = prior.covariance().to(device=z.device, dtype=z.dtype)
     return (empirical_covariance(z) - target).square().mean()
 
@@ -201,7 +209,7 @@ def imq_mmd(
     base = 2.0 * dim * prior_variance
 
     def kernel(squared: Tensor) -> Tensor:
-        return sum((base * s) / (base * s + squared) for s in scales)
+        return cast(Tensor, sum((base * s) / (base * s + squared) for s in scales))
 
     k_zz, k_rr = kernel(d_zz), kernel(d_rr)
     # Within-sample means leave the diagonal (self-similarity, always len(scales)) out.

@@ -252,3 +252,98 @@ def test_valid_json_of_the_wrong_shape_on_resume_is_named_in_one_line(
     with pytest.raises(ConfigError, match=message) as caught:
         run_optimization(FakeModel(), build_objective("expr"), out, small, target="expr", resume=True)
     assert damaged.split("/")[-1] in str(caught.value) and "\n" not in str(caught.value)
+
+
+def test_run_that_scored_nothing_starts_afresh_with_new_settings(tmp_path: Path) -> None:
+    from lsbo.objectives.user import objective_from_callable
+
+    out = tmp_path / "run"
+    small = BOConfig(trials=1, iterations=1, batch_size=2, attempts=2, acquisition=CHEAP)
+    with pytest.raises(ConfigError, match="nothing has been scored .* starts the run afresh"):
+        run_optimization(FakeModel(), objective_from_callable(lambda s: None, name="nothing"), out, small, target="nothing")
+    assert (out / "run.json").is_file()
+    lines: list[str] = []
+    other = BOConfig(trials=1, iterations=1, batch_size=3, attempts=2, acquisition=CHEAP)
+    run_optimization(FakeModel(), build_objective("expr"), out, other, target="expr", log=lines.append)  # no --resume
+    assert any("scored nothing yet" in line for line in lines)
+    assert json.loads((out / "run.json").read_text())["batch_size"] == 3 and len(_keys(out)) == 3
+
+
+@pytest.mark.parametrize("failing_write", [1, 3, 5, 7])  # odd: file syncs (even ones sync the directory)
+def test_disk_full_is_one_line_and_leaves_no_temporary_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, failing_write: int) -> None:
+    import errno
+
+    import lsbo.persistence
+    from lsbo.persistence import PersistenceError
+
+    real_fsync = lsbo.persistence.os.fsync
+    calls = {"n": 0}
+
+    def fsync(fd: int) -> None:  # the disk fills up at the n-th sync: run.json, initial data, candidates, an evaluation
+        calls["n"] += 1
+        if calls["n"] == failing_write:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        real_fsync(fd)
+
+    monkeypatch.setattr(lsbo.persistence.os, "fsync", fsync)
+    out = tmp_path / "run"
+    small = BOConfig(trials=1, iterations=1, batch_size=2, attempts=2, acquisition=CHEAP)
+    with pytest.raises(PersistenceError, match="No space left on device") as caught:
+        run_optimization(FakeModel(), build_objective("expr"), out, small, target="expr")
+    assert "\n" not in str(caught.value)
+    assert not [p for p in out.rglob("*") if p.name.endswith(".tmp")]
+
+
+def test_memory_check_names_the_flag_that_asks_too_much() -> None:
+    from lsbo.bo.loop import check_memory
+
+    check_memory(BOConfig(batch_size=50), 1000, "cpu", available=2**30)  # the protocol's sizes fit in 1 GiB
+    with pytest.raises(ConfigError, match=r"--batch 5000 asks batch EI for 2[0-9.]+ GiB, more than the 16 GiB"):
+        check_memory(BOConfig(batch_size=5000), 1000, "cpu", available=16 * 2**30)
+    with pytest.raises(ConfigError, match=r"exact GP on up to 200200 points .* --surrogate sparse"):
+        check_memory(BOConfig(surrogate="exact"), 200_000, "cpu", available=16 * 2**30)
+
+
+def test_records_that_do_not_belong_to_the_run_are_named(tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    small = BOConfig(trials=1, iterations=1, batch_size=2, attempts=2, acquisition=CHEAP)
+    run_optimization(FakeModel(), build_objective("expr"), out, small, target="expr")
+    log = out / "trial_1" / EVALUATIONS_FILE
+    first, second = log.read_text().splitlines()
+    for edited, message in [
+        (second.replace('"index":1', '"index":0'), "line 2: iteration 1, index 0 is recorded twice"),
+        (second.replace('"iteration":1', '"iteration":7'), "line 2: \"iteration\" is 7, beyond the run's 1 iteration"),
+        (second.replace('"trial":1', '"trial":2'), "line 2: \"trial\" is 2 in the log of trial 1"),
+    ]:
+        log.write_text(first + "\n" + edited + "\n")
+        with pytest.raises(ConfigError, match=message):
+            run_optimization(FakeModel(), build_objective("expr"), out, small, target="expr", resume=True)
+
+
+class CollapsedModel(FakeModel):
+    """Decodes every latent point to one string, as a collapsed decoder would."""
+
+    def decode(self, z, sample=False, generator=None, complete=True):
+        self.decode_calls += 1
+        return ["x + x"] * len(z)
+
+
+def test_collapsed_search_is_warned_about_in_results_and_table(tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    (tmp_path / "model").mkdir()
+    (tmp_path / "model" / "evaluation.json").write_text(json.dumps({"reconstruction_accuracy": 0.0, "n_reconstructed": 30}))
+    lines: list[str] = []
+    small = BOConfig(trials=1, iterations=2, batch_size=3, attempts=2, acquisition=CHEAP)
+    results = run_optimization(CollapsedModel(tmp_path / "model"), build_objective("expr"), out, small, target="expr", log=lines.append)
+    assert results["warnings"] == [
+        "every valid candidate (6 of 6) is the same string 'x + x': the search collapsed to one point of the latent space",
+        "the model reconstructs none of its 30 validation strings (its evaluation.json)",
+    ]
+    table = (out / "table.md").read_text()
+    assert all(f"> **Warning:** {w}" in table for w in results["warnings"])
+    assert any(line.startswith("warning: every valid candidate") for line in lines)
+    import pandas as pd
+
+    frame = pd.read_csv(out / "results.csv")
+    assert list(frame["trial"]) == [1] and frame.loc[0, "n_evaluations"] == 6 and frame.loc[0, "top1_string"] == "x + x"
+    assert "best training string (ours)" in table

@@ -10,17 +10,6 @@ import pytest
 from tests.conftest import run_cli
 
 
-@pytest.fixture(scope="module")
-def tiny_expr_model(tmp_path_factory: pytest.TempPathFactory, expr_dataset_path: Path) -> Path:
-    model_dir = tmp_path_factory.mktemp("model") / "expr-model"
-    result = run_cli(
-        "train", "expr", "--data", str(expr_dataset_path), "--limit", "150", "--epochs", "1", "--preset", "cpu",
-        "--latent-dim", "4", "--gru-hidden", "16", "--threads", "1", "--out", str(model_dir),
-    )
-    assert result.returncode == 0, result.stderr[-2000:]
-    return model_dir
-
-
 def test_optimize_writes_outputs_and_resume_adds_nothing(tiny_expr_model: Path, tmp_path: Path) -> None:
     out = tmp_path / "run"
     args = ["optimize", "--target", "expr", "--model", str(tiny_expr_model), "--trials", "1", "--iterations", "2",

@@ -105,3 +105,16 @@ def test_prepare_refuses_flags_it_would_ignore_and_applies_the_seed(cli, tmp_pat
         assert f"seed={seed}" in json.loads((target / "summary.json").read_text())["origin"]
         strings[seed] = (target / "strings.txt").read_text()
     assert strings["1"] != strings["2"]
+
+
+def test_fetch_and_prepare_count_the_subset_rows_alike(cli, zinc_subset_path: Path, tmp_path: Path) -> None:
+    # A piece of the subset as the subset itself is stored: a .smi file without a final newline, whose
+    # first line is a molecule (no header). Both commands must read it with the same reader.
+    piece = tmp_path / "piece.smi"
+    piece.write_text("\n".join(zinc_subset_path.read_text().split("\n")[:40]))
+    fetched = cli("data", "fetch", "zinc250k", "--data", str(piece))
+    rows = next(line for line in fetched.stdout.splitlines() if line.strip().startswith("rows"))
+    assert rows.split()[1] == "40"  # "rows   40 (expected 249,455)"; the full file would match
+    prepared = cli("data", "prepare", "zinc", "--data", str(piece), "--out", str(tmp_path / "p"), "--no-progress")
+    assert prepared.returncode == 0, prepared.stderr
+    assert json.loads((tmp_path / "p" / "summary.json").read_text())["total"] == 40

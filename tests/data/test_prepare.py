@@ -10,7 +10,9 @@ import numpy as np
 import pytest
 
 from lsbo.data import prepare as prepare_module
-from lsbo.data.prepare import REASONS, default_source_kind, encode_rows, load_prepared, prepare_dataset, prepared_cache_dir
+from lsbo.data import resolve as resolve_module
+from lsbo.data.prepare import REASONS, encode_rows, load_prepared, prepare_dataset, prepared_cache_dir
+from lsbo.data.resolve import source_kind
 from lsbo.data.sources import StringSource, load_strings, read_file
 from lsbo.errors import ConfigError, DataError
 from lsbo.grammar import Grammar
@@ -165,16 +167,16 @@ def test_expression_file_slice_fully_accepted(expr_dataset_path: Path, expr: Gra
 
 
 def test_default_grammar_and_kind_for_sources(tmp_path: Path) -> None:
-    assert prepare_module.default_grammar_name("zinc") == "zinc"
-    assert prepare_module.default_grammar_name("x/y.smi") == "zinc"
-    assert prepare_module.default_grammar_name("expr") == "expr"
-    assert prepare_module.default_grammar_name("x/y.txt") is None
+    assert resolve_module.default_grammar_name("zinc") == "zinc"
+    assert resolve_module.default_grammar_name("x/y.smi") == "zinc"
+    assert resolve_module.default_grammar_name("expr") == "expr"
+    assert resolve_module.default_grammar_name("x/y.txt") is None
     with pytest.raises(ConfigError, match="pass --grammar"):
-        prepare_module.resolve_grammar(None, "x/y.txt")
+        resolve_module.resolve_grammar(None, "x/y.txt")
     with pytest.raises(ConfigError, match="grammar not found: nope.cfg"):
-        prepare_module.resolve_grammar("nope.cfg", "zinc")
-    assert prepare_module.default_kind(Grammar.builtin("zinc")) == "molecules"
-    assert prepare_module.default_kind(Grammar.builtin("expr")) == "expressions"
+        resolve_module.resolve_grammar("nope.cfg", "zinc")
+    assert resolve_module.grammar_kind(Grammar.builtin("zinc")) == "molecules"
+    assert resolve_module.grammar_kind(Grammar.builtin("expr")) == "expressions"
 
 
 def test_grammar_resolution_has_one_implementation_for_both_entry_points(tmp_path: Path) -> None:
@@ -183,17 +185,17 @@ def test_grammar_resolution_has_one_implementation_for_both_entry_points(tmp_pat
     grammar_file = tmp_path / "pairs.cfg"
     grammar_file.write_text("S -> 'a' S 'b' | 'a' 'b'\n")
     direct = Grammar.resolve(str(grammar_file), tokenizer="whitespace")
-    via_prepare = prepare_module.resolve_grammar(str(grammar_file), "rows.txt", tokenizer="whitespace")
+    via_prepare = resolve_module.resolve_grammar(str(grammar_file), "rows.txt", tokenizer="whitespace")
     assert direct.text == via_prepare.text and direct.tokenizer.name == via_prepare.tokenizer.name == "whitespace"
     assert direct.encode(["a a b b"]).ok.all() and via_prepare.encode(["a a b b"]).ok.all()
     for missing, expected in ((tmp_path / "nope.cfg", "grammar not found"), (tmp_path, "grammar path is a directory")):
         with pytest.raises(ConfigError) as from_grammar:
             Grammar.resolve(str(missing))
         with pytest.raises(ConfigError) as from_prepare:
-            prepare_module.resolve_grammar(str(missing), "zinc")
+            resolve_module.resolve_grammar(str(missing), "zinc")
         assert str(from_grammar.value) == str(from_prepare.value)
         assert str(from_grammar.value).startswith(f"{expected}: {missing} (built-in: expr, zinc")
-    assert Grammar.resolve("expr").text == prepare_module.resolve_grammar(None, "expr").text
+    assert Grammar.resolve("expr").text == resolve_module.resolve_grammar(None, "expr").text
 
 
 def test_collect_rejects_keeps_source_lines_and_splits_reasons() -> None:
@@ -211,8 +213,8 @@ def test_custom_grammar_file_with_whitespace_tokens(tmp_path: Path) -> None:
     grammar_file.write_text("# max_length: 12\nS -> 'a' S 'b' | 'a' 'b'\n")
     rows = tmp_path / "rows.txt"
     rows.write_text("a b\na a b b\na b b\nc\n" + " ".join(["a"] * 13 + ["b"] * 13) + "\n")  # 13 > 12
-    grammar = prepare_module.resolve_grammar(str(grammar_file), str(rows), tokenizer="whitespace")
-    prepared = prepare_dataset(read_file(rows), grammar, kind=prepare_module.default_kind(grammar), progress=False)
+    grammar = resolve_module.resolve_grammar(str(grammar_file), str(rows), tokenizer="whitespace")
+    prepared = prepare_dataset(read_file(rows), grammar, kind=resolve_module.grammar_kind(grammar), progress=False)
     assert prepared.summary["kind"] == "strings"
     assert prepared.strings == ["a b", "a a b b"]
     assert prepared.summary["rejected"] == {"no parse": 1, "untokenizable": 1, "too long": 1}
@@ -237,7 +239,7 @@ def test_character_preparation_shares_the_row_checks(mixed: StringSource, tmp_pa
 
 
 def test_default_source_kind_follows_the_source() -> None:
-    assert [default_source_kind(s) for s in ("zinc", "ZINC250K", "mols.smi", "mols.csv", "expr", "notes.txt")] == [
+    assert [source_kind(s) for s in ("zinc", "ZINC250K", "mols.smi", "mols.csv", "expr", "notes.txt")] == [
         "molecules",
         "molecules",
         "molecules",

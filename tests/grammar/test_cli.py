@@ -51,4 +51,4 @@ def test_parse_reports_derivations_and_reasons() -> None:
         "    0  S -> S '+' T", "    3  S -> T", "    5  T -> 'sin(' S ')'", "    3  S -> T", "    7  T -> 'x'", "    8  T -> '1'",
     ]
     assert lines[7] == "rejected  x +  (no parse)"
-    assert lines[8] == "rejected  x % 2  (untokenizable: token '%' at position 2)"
+    assert lines[8] == "rejected  x % 2  (untokenizable: character '%' at position 2)"

@@ -536,7 +536,7 @@ def test_apply_mask_is_finite_and_removes_masked_probability(dtype: torch.dtype)
 
 
 # ---------------------------------------------------------------------------------------------
-# The built-in grammars (PROTOCOLS.md §2) on real data.
+# The built-in grammars (docs/protocols.md §2) on real data.
 
 
 def first_strings(name: str, zinc_path, expr_path, count: int) -> list[str]:

@@ -40,7 +40,7 @@ def test_expr_grammar_matches_the_published_facts() -> None:
     g = Grammar.builtin("expr")
     assert len(g.productions) == 11 and g.n_productions == 12
     assert g.max_length == 15
-    assert g.tokenizer.name == "whitespace"
+    assert g.tokenizer.name == "optional-spaces"
     assert g.warnings == []
     assert {"sin(", "exp(", "x", "1", "2", "3", "+", "*", "/", "(", ")"} == set(g.terminals)
 
@@ -73,7 +73,7 @@ def test_grammar_pickles_for_worker_processes() -> None:
     g = Grammar.builtin("expr")
     clone = pickle.loads(pickle.dumps(g))
     assert clone.productions == g.productions and clone.max_length == g.max_length
-    assert clone.tokenizer.name == "whitespace" and clone.max_length_source == "file"
+    assert clone.tokenizer.name == "optional-spaces" and clone.max_length_source == "file"
     assert clone.encode(["sin( x ) + 1"]).indices.tolist() == g.encode(["sin( x ) + 1"]).indices.tolist()
 
 

@@ -1,4 +1,4 @@
-"""IDX reading on the real MNIST test split, resizing of PROTOCOLS.md §5, missing-data messages."""
+"""IDX reading on the real MNIST test split, resizing of docs/protocols.md §5, missing-data messages."""
 
 from __future__ import annotations
 

@@ -37,3 +37,15 @@ def test_plot_sweep_and_sweep_overrides(tmp_path: Path) -> None:
     with pytest.raises(ConfigError):
         _overrides("components", 2.5)
     assert np.isfinite(matplotlib.image.imread(path)).all()
+
+
+def test_titled_grid_has_the_title_above_the_enlarged_grid(tmp_path: Path) -> None:
+    images = torch.rand(6, 1, 8, 8)
+    path = save_grid(images, tmp_path / "g.png", n_columns=3, title="Random prior samples")
+    picture = matplotlib.image.imread(path)[:, :, :3]
+    scale = -(-640 // (3 * 10 + 2))  # the grid is enlarged by a whole factor to at least 640 pixels
+    assert picture.shape[:2] == (40 + scale * (2 * 10 + 2), scale * (3 * 10 + 2))
+    title_band, grid_part = picture[:40], picture[40:]
+    assert title_band.min() < 0.5 and np.median(title_band) > 0.95  # dark text on white
+    expected = image_grid(images, 3)[:, :, 0].repeat(scale, axis=0).repeat(scale, axis=1)
+    assert np.abs(grid_part[:, :, 0] - expected).max() < 0.02  # the pixels themselves, not resampled

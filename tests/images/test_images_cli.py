@@ -41,7 +41,9 @@ def test_tiny_train_evaluate_figures_and_resume(tmp_path: Path, tiny_mnist_dir: 
     assert set(fids) == {"samples", "gmm", "reconstructions", "interpolations"}
     assert all(math.isfinite(v) and v >= 0 for v in fids.values())
     assert 0.0 <= metrics["clustering_accuracy"] <= 1.0
-    assert metrics["n_train"] == 200 and metrics["n_fid_images"] == 200
+    config = json.loads((out / "config.json").read_text())
+    assert metrics["n_train"] == config["data"]["n_train"] < 200 and metrics["n_ex_post_codes"] == 200
+    assert metrics["n_fid_images"] == 200
     assert f"fid[{extractor}]" in evaluated.stdout and "33.70" not in evaluated.stdout  # mnist row, not fashion
     for name in ("samples", "components", "reconstructions", "interpolations"):
         assert (out / "figures" / f"{name}.png").stat().st_size > 0

@@ -1,4 +1,4 @@
-"""The convolutional autoencoder of PROTOCOLS.md §5 with the regularizers plugged in."""
+"""The convolutional autoencoder of docs/protocols.md §5 with the regularizers plugged in."""
 
 from __future__ import annotations
 
@@ -43,7 +43,7 @@ def test_celeba_sized_decoder_starts_at_4x4() -> None:
 
 
 def test_unknown_preset_and_bad_widths_are_config_errors() -> None:
-    with pytest.raises(ConfigError, match="--preset"):
+    with pytest.raises(ConfigError, match="preset 'huge'"):
         ImageModelConfig.from_preset("mnist", "huge")
     with pytest.raises(ConfigError, match="widths"):
         ImageModelConfig.from_preset("mnist", "cpu", widths=(8, 8))

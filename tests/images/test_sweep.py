@@ -14,5 +14,5 @@ from lsbo.images.sweep import run_sweep
 def test_a_bad_value_anywhere_is_refused_before_any_training(tmp_path: Path, parameter: str, values: list[float], message: str) -> None:
     # the data directory does not exist: training the first value would fail with a DataError instead
     with pytest.raises(ConfigError, match=message):
-        run_sweep(parameter, "mnist", tmp_path / "sweep", values, data_dir=tmp_path / "no-data", log=lambda m: None)
+        run_sweep(parameter, "mnist", tmp_path / "sweep", values, data_dir=tmp_path / "no-data")
     assert not list((tmp_path / "sweep").glob(f"{parameter}_*"))

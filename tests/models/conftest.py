@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+
 @pytest.fixture(autouse=True)
 def _one_torch_thread(single_torch_thread: None) -> None:
     """Tiny models run far faster on one thread (the root ``single_torch_thread`` fixture)."""
@@ -28,6 +29,5 @@ def tiny_expr_model_dir(tmp_path_factory: pytest.TempPathFactory, expr_dataset_p
         patch.setenv("LSBO_CACHE_DIR", str(tmp_path_factory.mktemp("tiny-model-cache")))
         train_sequence_model(
             TrainOptions(source="expr", data=expr_dataset_path, limit=200, out_dir=out, progress=False, **TINY_OPTIONS),
-            log=lambda message: None,
-        )
+            )
     return out

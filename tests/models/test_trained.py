@@ -115,7 +115,6 @@ def test_character_baseline_trains_and_loads(tmp_path: Path, expr_dataset_path: 
             source="expr", data=expr_dataset_path, limit=100, out_dir=tmp_path, model="char", preset="cpu",
             latent_dim=3, gru_hidden=8, batch_size=32, epochs=1, device="cpu", progress=False,
         ),
-        log=lambda message: None,
     )
     assert len(result.history) == 1
     model = load_model(tmp_path, device="cpu")
@@ -139,7 +138,6 @@ def test_rec_weight_auto_inverts_the_best_plain_autoencoder_loss(tmp_path: Path,
             source="expr", data=expr_dataset_path, limit=100, out_dir=tmp_path, preset="cpu", latent_dim=3,
             gru_hidden=8, batch_size=32, epochs=1, rec_weight="auto", rec_weight_epochs=2, device="cpu", progress=False,
         ),
-        log=lambda message: None,
     )
     with open(tmp_path / "rec_weight_ae" / "metrics.csv", newline="") as handle:
         ae_rows = list(csv.DictReader(handle))

@@ -19,7 +19,7 @@ def test_one_raising_input_becomes_none_with_its_message() -> None:
 
     results = evaluate_safely(objective_from_callable(length_unless_bad), ["ab", "bad", "abcd", None])
     assert [r.score for r in results] == [2.0, None, 4.0, None]
-    assert "ValueError: cannot score 'bad'" == results[1].error
+    assert results[1].error == "ValueError: cannot score 'bad'"
     assert results[3].error == "no valid string was decoded" and results[0].error is None
 
 
@@ -96,3 +96,79 @@ def test_direction_check_is_one_function() -> None:
     assert is_better(1.0, 2.0, maximize=False) and not is_better(2.0, 2.0, maximize=False)
     minimising = build_objective("expr")
     assert minimising.better(0.1, 0.5) and not minimising.better(0.5, 0.1)
+
+
+BATCH_FORMS = textwrap.dedent(
+    """
+    from __future__ import annotations
+    from collections.abc import Sequence
+    import lsbo.objectives
+
+    def per_string(s):
+        return float(len(s))
+
+    def per_string_annotated(s: str) -> float:
+        return float(len(s))
+
+    def annotated_list(strings: list[str]) -> list[float]:
+        return [float(len(s)) for s in strings]
+
+    def annotated_sequence(strings: Sequence[str]):
+        return [float(len(s)) for s in strings]
+
+    @lsbo.objectives.batched
+    def decorated(strings):
+        return [float(len(s)) for s in strings]
+
+    def marked_per_string(strings: list[str]):  # the attribute wins over the annotation
+        return float(len(strings))
+    marked_per_string.batched = False
+
+    def unmarked_batch(strings):  # the README's shape, without saying so
+        return [float(len(s)) for s in strings]
+    """
+)
+
+
+@pytest.mark.parametrize(
+    ("name", "is_batch"),
+    [("per_string", False), ("per_string_annotated", False), ("annotated_list", True), ("annotated_sequence", True),
+     ("decorated", True), ("marked_per_string", False), ("unmarked_batch", False)],
+)
+def test_batch_and_per_string_forms_are_recognised_by_the_documented_rules(tmp_path, name: str, is_batch: bool) -> None:
+    from lsbo.objectives.base import ItemwiseObjective
+
+    module = tmp_path / "forms.py"
+    module.write_text(BATCH_FORMS)
+    objective = build_objective(f"{module}:{name}")
+    assert isinstance(objective, ItemwiseObjective) is not is_batch
+    if name != "unmarked_batch":
+        assert [r.score for r in evaluate_safely(objective, ["ab", "abcd"])] == [2.0, 4.0]
+
+
+def test_an_unmarked_batch_function_is_told_how_to_declare_itself(tmp_path) -> None:
+    module = tmp_path / "forms.py"
+    module.write_text(BATCH_FORMS)
+    results = evaluate_safely(build_objective(f"{module}:unmarked_batch"), ["ab"])
+    assert not results[0].valid
+    assert "returned a list for one string" in results[0].error and "@lsbo.objectives.batched" in results[0].error
+
+
+class _MoleculeModel:
+    kind = "molecules"
+    data_stats: dict = {}
+
+
+@pytest.mark.parametrize("form", ["per_string", "decorated"])
+def test_user_objective_on_a_molecule_model_never_calls_invalid_smiles_valid(tmp_path, form: str) -> None:
+    module = tmp_path / "forms.py"
+    module.write_text(BATCH_FORMS)
+    objective = build_objective(f"{module}:{form}", model=_MoleculeModel())
+    results = evaluate_safely(objective, ["CCO", "C1CC", "c1ccccc1", "XYZ"])
+    assert [r.valid for r in results] == [True, False, True, False]  # unclosed ring, not SMILES at all
+    assert results[0].score == 3.0 and results[2].score == 8.0
+    assert not objective.is_valid("C1CC") and objective.is_valid("CCO")
+    if form == "per_string":
+        assert "not a valid SMILES" in results[1].error
+    # on a model of another kind, the same function scores every string it is given
+    assert evaluate_safely(build_objective(f"{module}:{form}"), ["C1CC"])[0].score == 4.0

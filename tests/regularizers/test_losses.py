@@ -160,7 +160,7 @@ def test_imq_mmd_matches_direct_sum_and_separates_distributions() -> None:
     expected = 0.0
     for s in scales:
         c = 2 * 3 * 1.0 * s
-        k = lambda a, b: c / (c + ((a[:, None, :] - b[None, :, :]) ** 2).sum(-1))
+        k = lambda a, b, c=c: c / (c + ((a[:, None, :] - b[None, :, :]) ** 2).sum(-1))
         kxx, kyy, kxy = k(x, x), k(y, y), k(x, y)
         expected += (kxx.sum() - np.trace(kxx)) / (20 * 19) + (kyy.sum() - np.trace(kyy)) / (25 * 24) - 2 * kxy.mean()
     value = imq_mmd(torch.from_numpy(x), torch.from_numpy(y), scales=scales)

@@ -1,0 +1,57 @@
+"""Warnings about degenerate results: numbers that are well-formed but say the run did not work.
+
+A run whose every candidate is the same string, prior samples that are nearly all one string, or a
+model that reconstructs none of its validation strings all produce tables that look like results.
+These rules put one plain sentence beside such numbers (on the terminal and in the written
+summaries), so nobody reads them as a finding. The thresholds are deliberately loose: they flag a
+collapse, not a merely mediocre result.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+#: Below this fraction of distinct strings among valid ones, a set of strings counts as collapsed.
+MIN_UNIQUENESS = 0.1
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def candidate_warnings(records: Sequence[Mapping[str, Any]]) -> list[str]:
+    """Warnings about the evaluated BO candidates of a run (all trials together)."""
+    if not records:
+        return []
+    valid = [r["string"] for r in records if r.get("valid")]
+    if not valid:
+        return [f"none of the {len(records)} evaluated candidates was valid (each failed to decode or to score)"]
+    distinct = set(valid)
+    if len(distinct) == 1 and len(valid) > 1:
+        (only,) = distinct
+        return [f"every valid candidate ({len(valid)} of {len(records)}) is the same string {only!r}: the search collapsed "
+                "to one point of the latent space"]
+    uniqueness = len(distinct) / len(valid)
+    if uniqueness < MIN_UNIQUENESS:
+        return [f"only {len(distinct)} distinct strings among {len(valid)} valid candidates (uniqueness {uniqueness:.3g}): "
+                "the search keeps proposing the same few points"]
+    return []
+
+
+def model_warnings(evaluation: Mapping[str, Any]) -> list[str]:
+    """Warnings about a model's ``evaluation.json`` (reconstruction and prior-sample statistics)."""
+    warnings = []
+    accuracy, n_reconstructed = evaluation.get("reconstruction_accuracy"), evaluation.get("n_reconstructed") or 0
+    if _is_number(accuracy) and accuracy == 0 and n_reconstructed > 0:
+        warnings.append(f"the model reconstructs none of its {n_reconstructed} validation strings")
+    validity, uniqueness = evaluation.get("validity"), evaluation.get("uniqueness")
+    n_samples = evaluation.get("n_samples")
+    if _is_number(validity) and validity == 0:
+        warnings.append(f"none of the {n_samples or 'decoded'} prior samples is valid")
+    elif _is_number(uniqueness) and uniqueness < MIN_UNIQUENESS:
+        n_unique = evaluation.get("n_unique")
+        distinct = f" ({n_unique} distinct)" if n_unique is not None else ""
+        warnings.append(f"prior samples are nearly all the same string: uniqueness {uniqueness:.3g}{distinct}")
+    return warnings

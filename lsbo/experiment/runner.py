@@ -1,0 +1,323 @@
+"""Running an experiment spec: train what is missing, evaluate and optimise what is missing, report.
+
+An experiment directory holds one folder per cell, each owned by the pipeline that fills it::
+
+    models/<model>/seed_<s>/               lsbo train (checkpoint every epoch; resumed)
+    evaluations/<model>/seed_<s>.json      latent diagnostics of that model (lsbo.evaluate)
+    bo/<strategy>/<model>/seed_<s>/        lsbo optimize, all trials (every evaluation on disk; resumed)
+    tables/<experiment>/                   one table per metric (markdown + csv), paired comparisons
+
+so a killed experiment loses at most the epoch or the evaluation in flight, and a rerun recomputes
+nothing that is on disk. Two specs whose models agree (label and options) can share one directory,
+e.g. one that trains and evaluates every regularizer and one that adds the optimisation of some of
+them. Each cell also records the options it was made with
+(``experiment_cell.json``); a spec changed under an existing cell is refused rather than mixed.
+
+Cells are independent units of work and run through :mod:`lsbo.executors`: first every training,
+then every evaluation and optimisation (which need the trained models), in ``workers`` processes.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from lsbo.errors import CheckpointError, ConfigError
+from lsbo.experiment.spec import ExperimentSpec, ModelSpec, StrategySpec
+from lsbo.persistence import read_json, write_json
+
+logger = logging.getLogger(__name__)
+
+CELL_FILE = "experiment_cell.json"
+TABLES_DIR = "tables"
+
+
+def slug(label: str) -> str:
+    """A folder name for a label (letters, digits, ``.-_``; the rest becomes ``_``)."""
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", label).strip("_") or "_"
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Where each cell of an experiment lives."""
+
+    root: Path
+
+    def model_dir(self, model: str, seed: int) -> Path:
+        return self.root / "models" / slug(model) / f"seed_{seed}"
+
+    def evaluation_file(self, model: str, seed: int) -> Path:
+        return self.root / "evaluations" / slug(model) / f"seed_{seed}.json"
+
+    def bo_dir(self, strategy: str, model: str, seed: int) -> Path:
+        return self.root / "bo" / slug(strategy) / slug(model) / f"seed_{seed}"
+
+    def tables(self, experiment: str) -> Path:
+        # one folder per spec: specs that share cells (same labels and options) can share a directory
+        return self.root / TABLES_DIR / slug(experiment)
+
+
+# -- what each cell is made with ------------------------------------------------------------------
+
+
+def train_options(spec: ExperimentSpec, model: ModelSpec, seed: int, out_dir: Path) -> Any:
+    from lsbo.models import TrainOptions
+
+    options = dict(model.options)
+    return TrainOptions(
+        source=spec.source, data=spec.data, limit=spec.limit, out_dir=out_dir, seed=seed, resume=True, progress=False,
+        device=spec.device, threads=spec.threads, regularizer_options=dict(options.pop("regularizer_options", {})),
+        **options,
+    )
+
+
+def bo_config(spec: ExperimentSpec, strategy: StrategySpec) -> Any:
+    from dataclasses import fields
+
+    from lsbo.bo import BOConfig
+    from lsbo.bo.acquisition import AcquisitionOptions
+
+    options = dict(strategy.options)
+    values: dict[str, Any] = dict(trials=spec.trials, seed=spec.bo_seed)
+    renamed = {"batch": "batch_size", "inducing": "n_inducing"}
+    acquisition = {"optimizer_iterations": "max_iterations", "num_restarts": "num_restarts", "raw_samples": "raw_samples",
+                   "acquisition": "name"}
+    values["acquisition"] = AcquisitionOptions(**{acquisition[k]: v for k, v in options.items() if k in acquisition})
+    for key, value in options.items():
+        if key in acquisition:
+            continue
+        elif key == "plain_masking":
+            values["complete"] = not value
+        else:
+            values[renamed.get(key, key)] = value
+    if any(f.name == "strategy" for f in fields(BOConfig)):
+        values["strategy"] = strategy.name
+    elif strategy.name != "protocol":
+        raise ConfigError(f"{spec.path}: strategy {strategy.name!r} is listed but BOConfig has no strategy field")
+    config = BOConfig(**values)
+    config.validate()
+    return config
+
+
+def _cell_record(kind: str, spec: ExperimentSpec, **fields: Any) -> dict[str, Any]:
+    return {"kind": kind, "source": spec.source, "data": str(spec.data), "limit": spec.limit, **fields}
+
+
+def _claim_cell(directory: Path, record: dict[str, Any]) -> None:
+    """Write the cell's record, or check that an existing one agrees (a changed spec is refused)."""
+    path = directory / CELL_FILE
+    if path.is_file():
+        stored = read_json(path, what="experiment cell record")
+        if stored != _plain(record):
+            changed = sorted(k for k in set(stored) | set(record) if stored.get(k) != _plain(record).get(k))
+            raise ConfigError(
+                f"{directory} was made with other settings ({', '.join(changed)} differ from the spec); "
+                "restore the spec or use another --out"
+            )
+        return
+    write_json(path, _plain(record))
+
+
+def _plain(value: Any) -> Any:
+    import json
+
+    return json.loads(json.dumps(value, default=str))
+
+
+# -- status --------------------------------------------------------------------------------------
+
+
+def planned_epochs(spec: ExperimentSpec, model: ModelSpec) -> int:
+    from lsbo.models.config import family_for, model_config
+    from lsbo.models.pipeline import BUILTIN_SOURCES
+
+    if model.options.get("epochs") is not None:
+        return int(model.options["epochs"])
+    family = family_for(BUILTIN_SOURCES.get(spec.source, spec.source), 0)
+    return model_config(model.options.get("preset", "cpu"), family).epochs
+
+
+def training_status(spec: ExperimentSpec, layout: Layout, model: ModelSpec, seed: int) -> tuple[str, str]:
+    """``("done" | "partial" | "missing", detail)`` of one training cell."""
+    from lsbo.checkpoint import CHECKPOINT_NAME, load_checkpoint
+
+    path = layout.model_dir(model.label, seed) / CHECKPOINT_NAME
+    planned = planned_epochs(spec, model)
+    if not path.is_file():
+        return "missing", f"0/{planned} epochs"
+    try:
+        trainer = load_checkpoint(path, map_location="cpu")["trainer"]
+    except (CheckpointError, KeyError):
+        return "partial", "unreadable checkpoint (training will report it)"
+    epochs = int(trainer["epoch"])
+    if trainer.get("stopped_early") or epochs >= planned:
+        return "done", f"{epochs}/{planned} epochs" + (" (early stopping)" if trainer.get("stopped_early") else "")
+    return "partial", f"{epochs}/{planned} epochs"
+
+
+def evaluation_status(layout: Layout, model: ModelSpec, seed: int) -> str:
+    return "done" if layout.evaluation_file(model.label, seed).is_file() else "missing"
+
+
+def bo_status(spec: ExperimentSpec, layout: Layout, strategy: StrategySpec, model: ModelSpec, seed: int) -> tuple[str, list[int]]:
+    """``(state, evaluations per trial)`` of one optimisation cell (all its trials)."""
+    from lsbo.bo.store import EVALUATIONS_FILE, read_records
+
+    config = bo_config(spec, strategy)
+    expected = config.iterations * config.batch_size
+    directory = layout.bo_dir(strategy.label, model.label, seed)
+    counts = []
+    for trial in range(1, spec.trials + 1):
+        path = directory / f"trial_{trial}" / EVALUATIONS_FILE
+        counts.append(len(read_records(path, repair=False)) if path.is_file() else 0)
+    state = "done" if all(c >= expected for c in counts) else "partial" if any(counts) else "missing"
+    return state, counts
+
+
+def status_rows(spec: ExperimentSpec, out: Path) -> list[dict[str, Any]]:
+    """One row per cell: stage, model, seed, strategy, state and detail (what ``lsbo experiment status`` prints)."""
+    layout = Layout(Path(out))
+    rows = []
+    for model in spec.models:
+        for seed in spec.seeds:
+            state, detail = training_status(spec, layout, model, seed)
+            rows.append(dict(stage="train", model=model.label, seed=seed, strategy="", state=state, detail=detail))
+    for model in spec.models:
+        for seed in spec.seeds:
+            rows.append(dict(stage="evaluate", model=model.label, seed=seed, strategy="",
+                             state=evaluation_status(layout, model, seed), detail=""))
+    for strategy in spec.strategies:
+        config = bo_config(spec, strategy)
+        for model in spec.models:
+            for seed in spec.seeds:
+                state, counts = bo_status(spec, layout, strategy, model, seed)
+                detail = ", ".join(f"trial {k}: {c}/{config.iterations * config.batch_size}" for k, c in enumerate(counts, 1))
+                rows.append(dict(stage="optimize", model=model.label, seed=seed, strategy=strategy.label, state=state, detail=detail))
+    return rows
+
+
+# -- the units of work (module-level, so that spawned workers can run them) -------------------------
+
+
+def _log(prefix: str) -> Callable[[str], None]:
+    return lambda message: logger.info("%s: %s", prefix, message)
+
+
+def _set_threads(threads: int | None) -> None:
+    if threads is not None:
+        import torch
+
+        torch.set_num_threads(max(1, threads))
+
+
+def train_cell(spec: ExperimentSpec, out: Path, label: str, seed: int) -> str:
+    """Train (or resume) one model for one seed."""
+    from lsbo.models import train_sequence_model
+
+    _set_threads(spec.threads)
+    model = spec.model(label)
+    directory = Layout(Path(out)).model_dir(label, seed)
+    directory.mkdir(parents=True, exist_ok=True)
+    _claim_cell(directory, _cell_record("train", spec, model=model.label, seed=seed, options=model.options))
+    logger.info("train %s seed %d -> %s", label, seed, directory)
+    train_sequence_model(train_options(spec, model, seed, directory))
+    return str(directory)
+
+
+def evaluate_cell(spec: ExperimentSpec, out: Path, label: str, seed: int) -> str:
+    """Latent diagnostics of one trained model: reconstruction, prior-sample validity, KS, covariance."""
+    from lsbo.evaluate import evaluate_model
+
+    _set_threads(spec.threads)
+    layout = Layout(Path(out))
+    settings = {k: spec.evaluation[k] for k in ("max_reconstruct",) if k in spec.evaluation}
+    result = evaluate_model(
+        layout.model_dir(label, seed), n_samples=int(spec.evaluation.get("samples", 1000)), device=spec.device,
+        seed=seed, write=False, **settings,
+    )
+    result = {"model": label, "training_seed": seed, "evaluation": dict(spec.evaluation), **result}
+    write_json(layout.evaluation_file(label, seed), _plain(result))
+    return str(layout.evaluation_file(label, seed))
+
+
+def optimize_cell(spec: ExperimentSpec, out: Path, strategy_label: str, label: str, seed: int) -> str:
+    """Every trial of one (strategy, model, seed) cell, continuing what is on disk."""
+    from lsbo.bo import run_optimization
+    from lsbo.models import load_model
+    from lsbo.objectives import build_objective
+
+    _set_threads(spec.bo_threads)
+    layout = Layout(Path(out))
+    strategy = next(s for s in spec.strategies if s.label == strategy_label)
+    config = bo_config(spec, strategy)
+    directory = layout.bo_dir(strategy.label, label, seed)
+    directory.mkdir(parents=True, exist_ok=True)
+    _claim_cell(directory, _cell_record("optimize", spec, model=label, seed=seed, target=spec.target,
+                                        strategy=strategy.name, options=strategy.options, trials=spec.trials,
+                                        bo_seed=spec.bo_seed))
+    model = load_model(layout.model_dir(label, seed), device=spec.bo_device)
+    objective = build_objective(spec.target, model=model)
+    run_optimization(model, objective, directory, config, target=spec.target, resume=True,
+                     log=_log(f"optimize {strategy.label} {label} seed {seed}"))
+    return str(directory)
+
+
+# -- the whole experiment ----------------------------------------------------------------------
+
+
+def run_experiment(
+    spec: ExperimentSpec, out: Path, *, workers: int = 1, executor: str = "local", stages: tuple[str, ...] = ("train", "evaluate", "optimize"),
+) -> dict[str, Any]:
+    """Run every missing cell of ``spec`` into ``out`` and write the tables; returns what ran.
+
+    ``stages`` limits the run (e.g. ``("train",)`` to train everything first on one machine); the
+    tables are written from whatever is complete.
+    """
+    from lsbo.executors import build_executor
+    from lsbo.experiment.tables import write_tables
+
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    layout = Layout(out)
+    write_json(out / f"spec_{slug(spec.name)}.json", _plain({"spec": str(spec.path), "name": spec.name, "models": [m.__dict__ for m in spec.models],
+                                          "strategies": [s.__dict__ for s in spec.strategies], "seeds": spec.seeds,
+                                          "trials": spec.trials, "target": spec.target}))
+    ran: dict[str, list[str]] = {"train": [], "evaluate": [], "optimize": []}
+    with build_executor(executor, workers=workers, threads_per_worker=spec.threads) as pool:
+        if "train" in stages:
+            units = []
+            for model in spec.models:
+                for seed in spec.seeds:
+                    if training_status(spec, layout, model, seed)[0] != "done":
+                        units.append(functools.partial(train_cell, spec, out, model.label, seed))
+                        ran["train"].append(f"{model.label} seed {seed}")
+            _run(pool, units, "training")
+        second: list[Callable[[], Any]] = []
+        trained = {(m.label, s) for m in spec.models for s in spec.seeds if training_status(spec, layout, m, s)[0] == "done"}
+        if "evaluate" in stages:
+            for model in spec.models:
+                for seed in spec.seeds:
+                    if (model.label, seed) in trained and evaluation_status(layout, model, seed) != "done":
+                        second.append(functools.partial(evaluate_cell, spec, out, model.label, seed))
+                        ran["evaluate"].append(f"{model.label} seed {seed}")
+        if "optimize" in stages:
+            for strategy in spec.strategies:
+                for model in spec.models:
+                    for seed in spec.seeds:
+                        if (model.label, seed) in trained and bo_status(spec, layout, strategy, model, seed)[0] != "done":
+                            second.append(functools.partial(optimize_cell, spec, out, strategy.label, model.label, seed))
+                            ran["optimize"].append(f"{strategy.label} {model.label} seed {seed}")
+        _run(pool, second, "evaluation and optimisation")
+    written = write_tables(spec, out)
+    return {"ran": ran, "tables": [str(p) for p in written]}
+
+
+def _run(pool: Any, units: list[Callable[[], Any]], what: str) -> None:
+    if units:
+        logger.info("%d %s cell(s) to run", len(units), what)
+        pool.map(units)

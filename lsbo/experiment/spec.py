@@ -1,0 +1,369 @@
+"""The experiment specification: one TOML file, read with :mod:`tomllib` and checked key by key.
+
+A spec names a dataset, the models to train (each a regularizer with its options) times the training
+seeds, the Bayesian-optimisation strategies with their budgets times the trials, and how to report::
+
+    [experiment]
+    name = "expr-cpu"                       # optional; default: the file's stem
+
+    [dataset]
+    source = "expr"                         # expr | zinc (built-in grammars)
+    data = "equation2_15_dataset.txt"       # relative: to the spec's folder, else to LSBO_SHARED_DATA
+    limit = 20000                           # optional: the first N strings
+    target = "expr"                         # the BO objective (lsbo optimize --target)
+
+    [training]                              # defaults of every [[model]]
+    seeds = [0, 1, 2]
+    preset = "cpu"
+    epochs = 10
+
+    [[model]]
+    label = "GMM-KS"                        # unique; the row name in the tables
+    regularizer = "gmm"
+    paper_row = "GMM-DAE (paper)"           # optional: the paper's row it stands beside
+
+    [[model]]
+    label = "GVAE"
+    regularizer = "vae"
+    rec_weight = 31.0
+    regularizer_options = { epsilon_std = 0.01 }
+
+    [bo]
+    trials = 5
+
+    [[bo.strategy]]                         # none: train and evaluate only
+    name = "protocol"                       # one of lsbo.bo.STRATEGIES
+    iterations = 5
+    batch = 50
+
+    [evaluation]                            # latent diagnostics per trained model
+    samples = 1000
+
+    [report]
+    baseline = "GMM-KS"                     # paired comparisons against this model (default: the first)
+
+Every problem is a :class:`~lsbo.errors.ConfigError` of one line naming the file, the line where the
+key is written (found in the text; :mod:`tomllib` does not report positions of valid TOML) and the key.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import tomllib
+
+from lsbo.errors import ConfigError
+
+# -- the schema ---------------------------------------------------------------------------------
+# key -> (accepted Python types, what it is). bool is excluded from int/float explicitly below.
+
+_NUMBER = (int, float)
+MODEL_KEYS: dict[str, tuple[tuple[type, ...], str]] = {
+    "regularizer": ((str,), "gmm | vae | cvvae | rae | wae | ae"),
+    "model": ((str,), "grammar | char"),
+    "preset": ((str,), "paper | cpu"),
+    "epochs": ((int,), "training epochs"),
+    "batch_size": ((int,), "batch size"),
+    "learning_rate": (_NUMBER, "Adam learning rate"),
+    "latent_dim": ((int,), "latent dimension"),
+    "n_components": ((int,), "GMM prior components"),
+    "gru_hidden": ((int,), "GRU width"),
+    "dense_units": ((int,), "encoder dense units"),
+    "rec_weight": ((int, float, str), "a positive number or \"auto\""),
+    "rec_weight_epochs": ((int,), "plain-AE epochs behind rec_weight = \"auto\""),
+    "regularizer_options": ((dict,), "options of the regularizer, e.g. { epsilon_std = 0.01 }"),
+}
+SECTIONS: dict[str, dict[str, tuple[tuple[type, ...], str]]] = {
+    "experiment": {"name": ((str,), "experiment name")},
+    "dataset": {
+        "source": ((str,), "expr | zinc"),
+        "data": ((str,), "dataset file"),
+        "limit": ((int,), "use the first N strings"),
+        "target": ((str,), "BO objective: expr | logp | qed | module:function"),
+    },
+    "training": {
+        "seeds": ((list,), "training seeds, e.g. [0, 1, 2]"),
+        "threads": ((int,), "torch CPU threads per process"),
+        "device": ((str,), "auto | cpu | cuda"),
+        **MODEL_KEYS,
+    },
+    "model": {"label": ((str,), "row name"), "paper_row": ((str,), "the paper's row it stands beside"), **MODEL_KEYS},
+    "bo": {
+        "trials": ((int,), "trials per (model, seed)"),
+        "seed": ((int,), "base seed of the trials"),
+        "threads": ((int,), "torch CPU threads per process"),
+        "device": ((str,), "auto | cpu | cuda"),
+        "strategy": ((list,), "[[bo.strategy]] tables"),
+    },
+    "bo.strategy": {
+        "name": ((str,), "strategy"),
+        "label": ((str,), "column name"),
+        "iterations": ((int,), "iterations per trial"),
+        "batch": ((int,), "points per iteration"),
+        "attempts": ((int,), "stochastic decodings per point"),
+        "surrogate": ((str,), "auto | exact | sparse"),
+        "inducing": ((int,), "inducing points of the sparse GP"),
+        "max_train_points": ((int,), "random subset of the encoded training set"),
+        "box": ((str,), "data | prior"),
+        "acquisition": ((str,), "qlogei | qei"),
+        "num_restarts": ((int,), "restarts of the acquisition optimiser"),
+        "raw_samples": ((int,), "raw samples of the acquisition optimiser"),
+        "optimizer_iterations": ((int,), "iterations of the acquisition optimiser"),
+        "plain_masking": ((bool,), "decode with the plain Grammar VAE masking"),
+    },
+    "evaluation": {
+        "samples": ((int,), "prior samples for validity/uniqueness/novelty"),
+        "max_reconstruct": ((int,), "validation strings reconstructed (default all)"),
+    },
+    "report": {
+        "baseline": ((str,), "label of the model the others are compared with"),
+        "confidence": ((float,), "confidence level of the bootstrap intervals"),
+        "resamples": ((int,), "bootstrap resamples"),
+    },
+}
+TOP_LEVEL = ("experiment", "dataset", "training", "model", "bo", "evaluation", "report")
+REQUIRED = {"dataset": ("source", "target"), "training": ("seeds",), "model": ("label",), "bo.strategy": ("name",)}
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """One row of the experiment: a label and the ``lsbo train`` options (``None`` = preset default)."""
+
+    label: str
+    options: dict[str, Any]
+    paper_row: str | None = None
+
+
+@dataclass(frozen=True)
+class StrategySpec:
+    """One BO column: a strategy name and its budget (``lsbo optimize`` options)."""
+
+    name: str
+    label: str
+    options: dict[str, Any]
+
+    @property
+    def budget(self) -> str:
+        return f"{self.options.get('iterations', 5)} x {self.options.get('batch', 50)}"
+
+
+@dataclass(frozen=True)
+class ExperimentSpec:
+    """A parsed, checked spec file."""
+
+    path: Path
+    name: str
+    source: str
+    data: Path | None
+    limit: int | None
+    target: str
+    seeds: tuple[int, ...]
+    models: tuple[ModelSpec, ...]
+    strategies: tuple[StrategySpec, ...]
+    trials: int = 1
+    bo_seed: int = 0
+    threads: int | None = None
+    device: str = "auto"
+    bo_threads: int | None = None
+    bo_device: str = "auto"
+    evaluation: dict[str, Any] = field(default_factory=dict)
+    baseline: str = ""
+    confidence: float = 0.95
+    resamples: int = 10000
+
+    def model(self, label: str) -> ModelSpec:
+        return next(m for m in self.models if m.label == label)
+
+
+# -- locating keys in the text -------------------------------------------------------------------
+
+_HEADER = re.compile(r"^\s*(\[\[?)\s*([A-Za-z0-9_.\-\" ]+?)\s*\]\]?\s*(#.*)?$")
+_KEY = re.compile(r"^\s*\"?([A-Za-z0-9_\-]+)\"?\s*=")
+
+
+def locate(text: str, table: str, index: int | None, key: str | None) -> int | None:
+    """1-based line of ``key`` in table ``table`` (the ``index``-th one of an array of tables).
+
+    ``key=None`` gives the line of the table's header. Returns ``None`` where it cannot tell (keys
+    written as dotted keys or inside inline tables of a parent).
+    """
+    current, count = "", {}
+    found_table = table == ""
+    for number, line in enumerate(text.splitlines(), start=1):
+        header = _HEADER.match(line)
+        if header:
+            current = header.group(2).replace('"', "").replace(" ", "")
+            count[current] = count.get(current, -1) + 1
+            found_table = current == table and (index is None or count[current] == index)
+            if found_table and key is None:
+                return number
+            continue
+        if found_table and key is not None:
+            match = _KEY.match(line)
+            if match and match.group(1) == key:
+                return number
+    return None
+
+
+class _Checker:
+    """Raises one-line errors that name the file, the line and the key."""
+
+    def __init__(self, path: Path, text: str) -> None:
+        self.path, self.text = path, text
+
+    def fail(self, table: str, index: int | None, key: str | None, message: str) -> None:
+        line = locate(self.text, table, index, key)
+        where = f"{self.path}:{line}" if line else str(self.path)
+        name = table if key is None else (f"{table}.{key}" if table else key)
+        if index is not None:
+            name = f"{table}[{index + 1}]" + (f".{key}" if key else "")
+        raise ConfigError(f"{where}: {name}: {message}")
+
+    def section(self, data: Any, table: str, index: int | None = None) -> dict[str, Any]:
+        if not isinstance(data, dict):
+            self.fail(table, index, None, f"expected a table, got {_type_name(data)}")
+        schema = SECTIONS[table]
+        for key, value in data.items():
+            if key not in schema:
+                self.fail(table, index, key, f"unknown key (expected one of: {', '.join(schema)})")
+            types, what = schema[key]
+            if not _is_type(value, types):
+                self.fail(table, index, key, f"expected {_types_name(types)} ({what}), got {_type_name(value)} {value!r}")
+        for key in REQUIRED.get(table, ()):
+            if key not in data:
+                self.fail(table, index, None, f"missing required key {key!r} ({schema[key][1]})")
+        return data
+
+
+def _is_type(value: Any, types: tuple[type, ...]) -> bool:
+    if isinstance(value, bool):
+        return bool in types
+    if isinstance(value, int) and float in types and int not in types:
+        return True  # an integer where a real number is expected
+    return isinstance(value, types)
+
+
+def _type_name(value: Any) -> str:
+    return {bool: "a boolean", int: "an integer", float: "a number", str: "a string", list: "an array", dict: "a table"}.get(
+        type(value), type(value).__name__
+    )
+
+
+def _types_name(types: tuple[type, ...]) -> str:
+    return " or ".join(_type_name(t()) if t is not bool else "a boolean" for t in types)
+
+
+# -- reading ------------------------------------------------------------------------------------
+
+
+def load_spec(path: Path | str) -> ExperimentSpec:
+    """Read and check ``path``; every problem is one :class:`ConfigError` line."""
+    from lsbo.bo import STRATEGIES
+    from lsbo.models.config import PRESETS
+    from lsbo.paper import PAPER_TABLE2
+    from lsbo.regularizers import check_regularizer_options
+
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as err:
+        raise ConfigError(f"{path}: cannot read the experiment spec ({err.strerror or err})") from None
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as err:
+        raise ConfigError(f"{path}: not valid TOML: {err}") from None
+    check = _Checker(path, text)
+    for key in raw:
+        if key not in TOP_LEVEL:
+            check.fail(key, None, None, f"unknown section (expected one of: {', '.join(TOP_LEVEL)})")
+    for name in ("dataset", "training"):
+        if name not in raw:
+            raise ConfigError(f"{path}: missing section [{name}]")
+    experiment = check.section(raw.get("experiment", {}), "experiment")
+    dataset = check.section(raw["dataset"], "dataset")
+    training = dict(check.section(raw["training"], "training"))
+    seeds = training.pop("seeds")
+    if not seeds or not all(isinstance(s, int) and not isinstance(s, bool) and s >= 0 for s in seeds) or len(set(seeds)) != len(seeds):
+        check.fail("training", None, "seeds", f"expected distinct non-negative integers, got {seeds!r}")
+    threads, device = training.pop("threads", None), training.pop("device", "auto")
+
+    models_raw = raw.get("model")
+    if not isinstance(models_raw, list) or not models_raw:
+        raise ConfigError(f"{path}: no [[model]] table: an experiment needs at least one model")
+    models: list[ModelSpec] = []
+    for index, entry in enumerate(models_raw):
+        entry = dict(check.section(entry, "model", index))
+        label = entry.pop("label")
+        if any(m.label == label for m in models):
+            check.fail("model", index, "label", f"duplicate label {label!r}")
+        paper_row = entry.pop("paper_row", None)
+        if paper_row is not None and paper_row not in PAPER_TABLE2:
+            check.fail("model", index, "paper_row", f"{paper_row!r} is not a row of the paper's tables ({', '.join(PAPER_TABLE2)})")
+        options = {**training, **entry}
+        options.setdefault("preset", "cpu")
+        if options["preset"] not in PRESETS:
+            key = "preset" if "preset" in entry else None
+            check.fail("model", index, key, f"preset {options['preset']!r}: expected one of {', '.join(PRESETS)}")
+        try:
+            check_regularizer_options(options.get("regularizer", "gmm"), options.get("regularizer_options", {}))
+        except ConfigError as err:
+            key = "regularizer_options" if "regularizer_options" in entry and "unknown regularizer" not in str(err) else "regularizer"
+            check.fail("model", index, key if key in entry else None, str(err))
+        if isinstance(options.get("rec_weight"), str) and options["rec_weight"] != "auto":
+            check.fail("model", index, "rec_weight", f"expected a positive number or \"auto\", got {options['rec_weight']!r}")
+        for key in ("epochs", "batch_size", "latent_dim", "n_components", "gru_hidden", "dense_units", "rec_weight_epochs"):
+            if key in options and options[key] < 1:
+                check.fail("model" if key in entry else "training", index if key in entry else None, key, f"must be at least 1, got {options[key]}")
+        models.append(ModelSpec(label=label, options=options, paper_row=paper_row))
+
+    bo = dict(check.section(raw.get("bo", {}), "bo"))
+    strategies_raw = bo.pop("strategy", [])
+    strategies: list[StrategySpec] = []
+    for index, entry in enumerate(strategies_raw):
+        entry = dict(check.section(entry, "bo.strategy", index))
+        name = entry.pop("name")
+        if name not in STRATEGIES:
+            check.fail("bo.strategy", index, "name", f"unknown strategy {name!r} (expected one of: {', '.join(STRATEGIES)})")
+        for key in ("iterations", "batch", "attempts", "inducing", "max_train_points", "num_restarts", "raw_samples", "optimizer_iterations"):
+            if key in entry and entry[key] < 1:
+                check.fail("bo.strategy", index, key, f"must be at least 1, got {entry[key]}")
+        label = entry.pop("label", None) or f"{name} {entry.get('iterations', 5)}x{entry.get('batch', 50)}"
+        if any(s.label == label for s in strategies):
+            check.fail("bo.strategy", index, "label", f"two strategies are labelled {label!r}; give each a distinct label")
+        strategies.append(StrategySpec(name=name, label=label, options=entry))
+    trials = bo.get("trials", 1)
+    if trials < 1:
+        check.fail("bo", None, "trials", f"must be at least 1, got {trials}")
+
+    report = check.section(raw.get("report", {}), "report")
+    baseline = report.get("baseline", models[0].label)
+    if baseline not in [m.label for m in models]:
+        check.fail("report", None, "baseline", f"no [[model]] is labelled {baseline!r} (labels: {', '.join(m.label for m in models)})")
+    confidence = float(report.get("confidence", 0.95))
+    if not 0.0 < confidence < 1.0:
+        check.fail("report", None, "confidence", f"must be in (0, 1), got {confidence}")
+
+    data = dataset.get("data")
+    return ExperimentSpec(
+        path=path, name=experiment.get("name", path.stem), source=dataset["source"],
+        data=resolve_data_path(path, data) if data is not None else None, limit=dataset.get("limit"),
+        target=dataset["target"], seeds=tuple(seeds), models=tuple(models), strategies=tuple(strategies),
+        trials=trials, bo_seed=bo.get("seed", 0), threads=threads, device=device,
+        bo_threads=bo.get("threads", threads), bo_device=bo.get("device", device),
+        evaluation=dict(check.section(raw.get("evaluation", {}), "evaluation")), baseline=baseline,
+        confidence=confidence, resamples=int(report.get("resamples", 10000)),
+    )
+
+
+def resolve_data_path(spec_path: Path, data: str) -> Path:
+    """An absolute path as given; a relative one beside the spec if it exists there, else in the shared data."""
+    from lsbo.settings import shared_data_dir
+
+    candidate = Path(data).expanduser()
+    if candidate.is_absolute():
+        return candidate
+    beside = spec_path.parent / candidate
+    return beside if beside.exists() else shared_data_dir() / candidate

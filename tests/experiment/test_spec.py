@@ -1,0 +1,129 @@
+"""Reading experiment specs: the shipped ones load, and a malformed one is one line naming file, line and key."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from lsbo.errors import ConfigError
+from lsbo.experiment import load_spec
+from tests.conftest import run_cli
+
+REPO = Path(__file__).resolve().parents[2]
+
+GOOD = """\
+[dataset]
+source = "expr"
+target = "expr"
+
+[training]
+seeds = [0, 1]
+preset = "cpu"
+
+[[model]]
+label = "GMM-KS"
+regularizer = "gmm"
+
+[[model]]
+label = "GVAE"
+regularizer = "vae"
+regularizer_options = { epsilon_std = 0.01 }
+
+[bo]
+trials = 2
+
+[[bo.strategy]]
+name = "protocol"
+iterations = 2
+batch = 5
+"""
+
+
+def _write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "spec.toml"
+    path.write_text(text)
+    return path
+
+
+def _error(tmp_path: Path, text: str) -> str:
+    path = _write(tmp_path, text)
+    with pytest.raises(ConfigError) as caught:
+        load_spec(path)
+    message = str(caught.value)
+    assert "\n" not in message and message.startswith(str(path))
+    return message[len(str(path)):]
+
+
+def _line(text: str, needle: str) -> int:
+    return next(i for i, line in enumerate(text.splitlines(), 1) if needle in line)
+
+
+def test_good_spec_reads_models_seeds_and_strategies(tmp_path: Path) -> None:
+    spec = load_spec(_write(tmp_path, GOOD))
+    assert [m.label for m in spec.models] == ["GMM-KS", "GVAE"]
+    assert spec.seeds == (0, 1) and spec.trials == 2 and spec.baseline == "GMM-KS"
+    assert spec.model("GVAE").options == {"preset": "cpu", "regularizer": "vae", "regularizer_options": {"epsilon_std": 0.01}}
+    assert spec.strategies[0].label == "protocol 2x5"
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "needle", "expected"),
+    [
+        ('regularizer = "vae"', 'regulariser = "vae"', "regulariser", "model[2].regulariser: unknown key"),
+        ('preset = "cpu"', 'preset = "cpu"\nepochs = "ten"', "epochs", "training.epochs: expected an integer"),
+        ("iterations = 2", "iterations = 2.5", "iterations", "bo.strategy[1].iterations: expected an integer"),
+        ('regularizer = "vae"', 'regularizer = "vea"', "vea", "model[2].regularizer: unknown regularizer 'vea'"),
+        ("epsilon_std = 0.01", "epsilon = 0.01", "epsilon", "model[2].regularizer_options: regularizer 'vae' has no option 'epsilon'"),
+        ('name = "protocol"', 'name = "random"', "random", "bo.strategy[1].name: unknown strategy 'random' (expected one of: protocol"),
+        ('label = "GVAE"', 'label = "GVAE"\npaper_row = "GVAE2"', "GVAE2", "model[2].paper_row: 'GVAE2' is not a row of the paper's tables"),
+        ("trials = 2", 'trials = 2\nseed = true', "seed = true", "bo.seed: expected an integer"),
+    ],
+)
+def test_malformed_spec_names_file_line_and_key(tmp_path: Path, old: str, new: str, needle: str, expected: str) -> None:
+    text = GOOD.replace(old, new, 1)
+    message = _error(tmp_path, text)
+    assert message.startswith(f":{_line(text, needle)}: "), message
+    assert expected in message
+
+
+def test_baseline_that_is_not_a_model_is_refused(tmp_path: Path) -> None:
+    text = GOOD + '\n[report]\nbaseline = "GRAE"\n'
+    message = _error(tmp_path, text)
+    assert message.startswith(f":{_line(text, 'baseline')}: report.baseline: no [[model]] is labelled 'GRAE'")
+
+
+def test_unknown_section_and_invalid_toml(tmp_path: Path) -> None:
+    text = GOOD + "\n[trainig]\nepochs = 3\n"
+    assert _error(tmp_path, text).startswith(f":{_line(text, 'trainig')}: trainig: unknown section")
+    message = _error(tmp_path, GOOD.replace("trials = 2", "trials = = 2"))
+    assert message.startswith(": not valid TOML:") and f"line {_line(GOOD, 'trials')}" in message
+
+
+def test_cli_reports_a_malformed_spec_in_one_line(tmp_path: Path) -> None:
+    path = _write(tmp_path, GOOD.replace('regularizer = "vae"', 'regulariser = "vae"'))
+    result = run_cli("experiment", "status", str(path), "--out", str(tmp_path / "out"))
+    assert result.returncode == 1
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and "spec.toml:" in lines[0] and "regulariser" in lines[0]
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("spec", sorted((REPO / "benchmarks" / "experiments").glob("*.toml")), ids=lambda p: p.name)
+def test_shipped_specs_load(spec: Path) -> None:
+    loaded = load_spec(spec)
+    assert loaded.models and loaded.seeds
+    assert loaded.strategies or spec.name.startswith("baselines-")
+
+
+@pytest.mark.parametrize("scale", ["paper", "cpu"])
+def test_tables_specs_share_their_trained_models_with_the_baseline_specs(scale: str) -> None:
+    # Their README promise: run both into one --out and the common models are trained once.
+    baselines = load_spec(REPO / "benchmarks" / "experiments" / f"baselines-expr-{scale}.toml")
+    tables = load_spec(REPO / "benchmarks" / "experiments" / f"tables23-expr-{scale}.toml")
+    assert (baselines.source, baselines.data, baselines.limit) == (tables.source, tables.data, tables.limit)
+    assert set(tables.seeds) <= set(baselines.seeds) or set(baselines.seeds) <= set(tables.seeds)
+    shared = [m.label for m in tables.models if m.label in {b.label for b in baselines.models}]
+    assert shared == ["GMM-KS", "GVAE", "GRAE", "GCVVAE"]
+    for label in shared:
+        assert tables.model(label).options == baselines.model(label).options, label
