@@ -33,7 +33,7 @@ import datetime
 import logging
 import os
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from typing import Any
 
@@ -42,6 +42,7 @@ import torch.distributed as dist
 from torch import nn
 
 from lsbo.errors import ConfigError
+from lsbo.persistence import owned_directory
 
 logger = logging.getLogger(__name__)
 
@@ -202,6 +203,17 @@ def mean_over_ranks(values: dict[str, float], device: torch.device) -> dict[str,
     return {key: reduced[key] for key in values}  # the caller's order (metrics.csv columns)
 
 
+def owned_by_group(directory: Any, *, purpose: str) -> AbstractContextManager[Any]:
+    """:func:`lsbo.persistence.owned_directory`, held by rank 0 for the whole group (by this process alone otherwise).
+
+    The other ranks write nothing there but copies of what rank 0 writes, so they take no lock of their own.
+    """
+    group = current()
+    if group is not None and not group.is_main:
+        return nullcontext()
+    return owned_directory(directory, purpose=purpose)
+
+
 def barrier() -> None:
     """Wait for every rank (nothing in one process)."""
     if current() is not None:
@@ -210,5 +222,5 @@ def barrier() -> None:
 
 __all__ = [
     "DataParallel", "ShardedBatches", "barrier", "current", "data_parallel_from_environment", "data_parallel_losses",
-    "gather_batch", "mean_over_ranks", "shard", "torchrun_environment",
+    "gather_batch", "mean_over_ranks", "owned_by_group", "shard", "torchrun_environment",
 ]
