@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
+import logging
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -94,7 +94,8 @@ def run_variant(name: str, args: argparse.Namespace, data: Any) -> dict[str, Any
     trainer_settings = replace(trainer_config(config, options), **spec.get("trainer", {}))
     rec_weight = float(spec.get("rec_weight", 1.0))
     autoencoder = build_autoencoder(data.codec, config, batch_size=config.batch_size, rec_weight=rec_weight, seed=args.seed)
-    trainer = Trainer(autoencoder, trainer_settings, out_dir, log=lambda m: print(f"[{name}] {m}", file=sys.stderr, flush=True))
+    logging.getLogger(__name__).info("variant %s -> %s", name, out_dir)
+    trainer = Trainer(autoencoder, trainer_settings, out_dir)
     started = time.process_time()
     trainer.fit(
         index_loader(data.indices[data.train], config.batch_size, True, config.seed),
@@ -125,7 +126,7 @@ def load_data(args: argparse.Namespace) -> Any:
     options = TrainOptions(
         source="expr", data=Path(args.data), out_dir=Path(args.out) / "_data", limit=args.limit, progress=False,
     )
-    prepared = prepare_strings(options, Grammar.builtin("expr"), "expressions", lambda m: None)
+    prepared = prepare_strings(options, Grammar.builtin("expr"), "expressions")
     prepared.train, prepared.val = validation_split(len(prepared.strings), 0.1, args.seed)
     return prepared
 
@@ -162,6 +163,7 @@ def main() -> None:
     parser.add_argument("--variants", nargs="*", default=[], choices=sorted(VARIANTS))
     parser.add_argument("--markdown", action="store_true", help="print the table of the finished variants")
     args = parser.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s", datefmt="%H:%M:%S")
     torch.set_num_threads(args.threads)
     results_path = Path(args.out) / "results.json"
     results = json.loads(results_path.read_text()) if results_path.exists() else {}
