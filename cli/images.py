@@ -82,16 +82,20 @@ def train(
     resume: bool = typer.Option(False, "--resume", help="Continue from the checkpoint in --out."),
 ) -> None:
     """Train an image autoencoder (checkpoint each epoch; --resume continues)."""
+    from lsbo.distributed import data_parallel_from_environment
     from lsbo.images.training import train_image_model
     from lsbo.options import check_value
 
-    run = train_image_model(
-        dataset, out, data_dir=data, preset=choice_value(preset), regularizer=choice_value(regularizer), epochs=epochs,
-        limit=check_value("limit", limit),
-        device=device, resume=resume, seed=seed, latent_dim=latent_dim, n_components=components,
-        widths=_parse_widths(widths), batch_size=batch_size, learning_rate=learning_rate, rec_weight=rec_weight,
-        regularizer_options=_regularizer_options(no_ks, no_cv, min_distance, regularizer_option),
-    )
+    with data_parallel_from_environment(device) as group:  # torchrun: one model, DDP over the processes
+        run = train_image_model(
+            dataset, out, data_dir=data, preset=choice_value(preset), regularizer=choice_value(regularizer), epochs=epochs,
+            limit=check_value("limit", limit),
+            device=device, resume=resume, seed=seed, latent_dim=latent_dim, n_components=components,
+            widths=_parse_widths(widths), batch_size=batch_size, learning_rate=learning_rate, rec_weight=rec_weight,
+            regularizer_options=_regularizer_options(no_ks, no_cv, min_distance, regularizer_option),
+        )
+    if group is not None and not group.is_main:
+        return
     typer.echo(f"trained {run.config.regularizer} on {run.config.dataset}: {len(run.history)} epochs ({run.stop_reason}) -> {run.out_dir}")
 
 

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import enum
 from pathlib import Path
 from typing import Any, Optional
 
 import typer
 
+from lsbo.executors import EXECUTOR_NAMES
 from lsbo_cli.schema import schema_option
+
+#: ``--executor`` choices (a usage error names the flag and lists them)
+ExecutorName = enum.Enum("ExecutorName", {name: name for name in EXECUTOR_NAMES}, type=str)
 
 
 def _run_with_progress(
@@ -30,6 +35,29 @@ def _run_with_progress(
         results = run_optimization(model, objective, out, config, target=target, resume=resume, log=bar.log,
                                    on_evaluation=on_evaluation, only_trials=only_trials)
     return results
+
+
+def _run_on_executor(
+    name: str, workers: int, address: Optional[str], model_dir: Path, device: str, target: str, out: Path, config: Any,
+    *, resume: bool, only_trials: Optional[list[int]], threads: Optional[int],
+) -> dict[str, Any]:
+    """Trials as units on the named executor; each worker loads the model and objective itself."""
+    import functools
+
+    from rich.console import Console
+
+    from lsbo.bo.parallel import load_model_and_objective, run_trials
+    from lsbo.executors import build_executor
+
+    console = Console(stderr=True)
+    module, sep, attribute = target.partition(":")
+    # a worker's working directory need not be ours; run.json keeps the target as given
+    where = f"{Path(module).resolve()}:{attribute}" if sep and Path(module).is_file() else target
+    load = functools.partial(load_model_and_objective, str(model_dir.resolve()), device, where)
+    options = {"address": address} if address is not None else {}
+    with build_executor(name, workers=workers, threads_per_worker=threads or 1, **options) as executor:
+        return run_trials(executor, load, out, config, target=target, resume=resume, only_trials=only_trials,
+                          log=lambda message: console.log(message))
 
 
 def optimize(
@@ -64,6 +92,20 @@ def optimize(
         False, "--plain-masking",
         help="Decode candidates with the plain Grammar VAE masking (the paper's protocol) instead of length-aware masking.",
     ),
+    objective_workers: int = typer.Option(
+        1, "--objective-workers", help="Score each candidate in its own process, this many at once (for slow objectives).",
+    ),
+    objective_timeout: Optional[float] = typer.Option(
+        None, "--objective-timeout",
+        help="Seconds one objective call may take; a call past it (or one that crashes) is killed and recorded invalid.",
+    ),
+    executor: ExecutorName = typer.Option(
+        "local", "--executor", help="Where trials run: local (processes on this machine) | ray (a local Ray or --ray-address).",
+    ),
+    workers: int = typer.Option(1, "--workers", help="Trials running at once (1 with --executor local: in this process)."),
+    ray_address: Optional[str] = typer.Option(
+        None, "--ray-address", help="A running Ray cluster (HOST:PORT, ray://HOST:PORT or auto); default: start a local Ray.",
+    ),
 ) -> None:
     """Bayesian optimisation in a trained model's latent space (docs/protocols.md §4)."""
     from lsbo.bo import BOConfig
@@ -72,9 +114,15 @@ def optimize(
     from lsbo.errors import ConfigError
     from lsbo.models import load_model
     from lsbo.objectives import build_objective
+    from lsbo.objectives.isolation import IsolationOptions
 
     _set_threads(threads)
     # every flag is checked before the model is loaded (and long before anything is written)
+    executor_name = ExecutorName(executor).value
+    if workers < 1:
+        raise ConfigError(f"--workers must be at least 1, got {workers}")
+    if ray_address is not None and executor_name != "ray":
+        raise ConfigError("--ray-address needs --executor ray")
     if retrain_every is None:
         given = [flag for flag, value in (("--rank-k", rank_k), ("--retrain-epochs", retrain_epochs),
                                           ("--retrain-samples", retrain_samples)) if value is not None]
@@ -88,10 +136,15 @@ def optimize(
         trials=trials, iterations=iterations, batch_size=batch, surrogate=surrogate, n_inducing=inducing, attempts=attempts,
         seed=seed, max_train_points=max_train_points, box=box, acquisition=AcquisitionOptions(name=acquisition),  # type: ignore[arg-type]
         complete=not plain_masking, strategy=strategy, budget=budget, retrain=retrain,
+        objective_calls=IsolationOptions(workers=objective_workers, timeout=objective_timeout),
     ).resolved()
     model = load_model(model_dir, device=device)
     objective = build_objective(target, model=model)
-    results = _run_with_progress(model, objective, out, config, target=target, resume=resume, only_trials=trial)
+    if executor_name == "local" and workers == 1:
+        results = _run_with_progress(model, objective, out, config, target=target, resume=resume, only_trials=trial)
+    else:
+        results = _run_on_executor(executor_name, workers, ray_address, model_dir, device, target, out, config,
+                                   resume=resume, only_trials=trial, threads=threads)
     if results.get("complete") is False:
         typer.echo(f"trial(s) {', '.join(map(str, sorted(set(trial or []))))} done in {out}; still running or not started: "
                    f"{', '.join(map(str, results['pending_trials']))}. The call that completes the last trial writes the "

@@ -47,7 +47,12 @@ def train(
     resume: bool = typer.Option(False, "--resume", help="Continue from the last checkpoint in --out."),
     full_length: Optional[bool] = typer.Option(None, "--full-length/--no-full-length", help=OPTIONS["full_length"].help),
 ) -> None:
-    """Train a grammar (or character) autoencoder with a latent regularizer (GMM-KS by default)."""
+    """Train a grammar (or character) autoencoder with a latent regularizer (GMM-KS by default).
+
+    Under ``torchrun --nproc-per-node N -m lsbo_cli train ...`` the N processes train one model with
+    DistributedDataParallel (lsbo.distributed): --batch-size is the global batch, rank 0 writes the checkpoint.
+    """
+    from lsbo.distributed import data_parallel_from_environment
     from lsbo.models import TrainOptions, train_sequence_model
 
     options = TrainOptions(
@@ -58,7 +63,10 @@ def train(
         resume=resume, threads=threads, rec_weight_epochs=rec_weight_epochs, full_length=full_length,
         regularizer_options=parse_regularizer_options(regularizer_option or []),
     )
-    result = train_sequence_model(options)
+    with data_parallel_from_environment(device) as group:
+        result = train_sequence_model(options)
+    if group is not None and not group.is_main:
+        return
     typer.echo(
         f"done: {len(result.history)} epochs ({result.stop_reason}), best validation loss "
         f"{result.best_val_loss:.4g} at epoch {result.best_epoch}; model in {out}"

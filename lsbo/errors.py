@@ -46,6 +46,10 @@ class ObjectiveError(LsboError):
     """An objective could not be created (e.g. a `module:function` target that does not import)."""
 
 
+class ExecutorError(LsboError):
+    """Units of work could not run where asked (an unreachable cluster, a worker that died)."""
+
+
 class InputTypeError(LsboError, TypeError):
     """A library function was given a value of the wrong type (e.g. one string where a list of strings
     is expected); the message names the parameter."""

@@ -20,9 +20,10 @@ import logging
 import multiprocessing
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from typing import TypeVar
 
-from lsbo.errors import ConfigError
+from lsbo.errors import ConfigError, ExecutorError
 
 logger = logging.getLogger(__name__)
 
@@ -111,8 +112,12 @@ class LocalExecutor(Executor):
         ) as pool:
             futures = [pool.submit(_call, unit) for unit in units]
             outcomes = []
-            for future in futures:
+            for number, future in enumerate(futures, start=1):
                 error = future.exception()
+                if isinstance(error, BrokenProcessPool):  # a worker died: the pool ends every unit in flight
+                    error = ExecutorError(f"unit {number} of {len(units)} was lost: a local worker process died "
+                                          "(killed, out of memory or crashed); what finished is saved: run the same "
+                                          "command again to resume")
                 outcomes.append((True, future.result()) if error is None else (False, error))
         return _gather(outcomes)
 

@@ -25,7 +25,7 @@ from lsbo.persistence import atomic_write_bytes, save_figure
 if TYPE_CHECKING:
     import pandas as pd
 
-from lsbo.paper import PAPER_TABLE2, PAPER_TABLE3, PAPER_TASK_OF_TARGET  # noqa: F401  (re-exported)
+from lsbo.paper import PAPER_TABLE2, PAPER_TABLE3, PAPER_TASK_OF_TARGET
 
 
 def markdown_table(frame: "pd.DataFrame") -> str:

@@ -29,6 +29,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from lsbo import distributed
 from lsbo.checkpoint import CHECKPOINT_NAME, load_checkpoint, require_keys, save_checkpoint
 from lsbo.data.progress import EpochBars
 from lsbo.device import resolve_device
@@ -220,6 +221,11 @@ class Trainer:
         self.history: list[dict[str, float]] = []
         self.best_model_state: dict[str, torch.Tensor] | None = None
         self.stopped_early = False
+        # under torchrun: DDP for the training forward, rank 0 alone writes (lsbo.distributed)
+        self.data_parallel = distributed.current()
+        self._training_losses = self.model.compute_losses
+        if self.data_parallel is not None:
+            self._training_losses = distributed.data_parallel_losses(self.model, self.device)
 
     # -- persistence ---------------------------------------------------------------------------
 
@@ -251,9 +257,11 @@ class Trainer:
         return state
 
     def save(self, train_loader: Any | None = None) -> None:
-        """Atomic checkpoint, then ``metrics.csv`` rewritten from the checkpointed history."""
-        save_checkpoint(self.checkpoint_path, self.state(train_loader))
-        atomic_write_text(self.metrics_path, metrics_csv_text(self.history))
+        """Atomic checkpoint, then ``metrics.csv`` rewritten from the checkpointed history (by rank 0 alone)."""
+        if self.data_parallel is None or self.data_parallel.is_main:
+            save_checkpoint(self.checkpoint_path, self.state(train_loader))
+            atomic_write_text(self.metrics_path, metrics_csv_text(self.history))
+        distributed.barrier()  # no rank reads or resumes a checkpoint rank 0 is still writing
 
     def resume(self, train_loader: Any | None = None) -> bool:
         """Load the last checkpoint of ``out_dir`` if there is one; returns whether it did."""
@@ -300,7 +308,7 @@ class Trainer:
         for step, batch in enumerate(loader):
             batch = move_to_device(batch, self.device)
             with self._autocast():
-                losses = self.model.compute_losses(batch)
+                losses = self._training_losses(batch)
             bad = ~torch.isfinite(losses.total.detach())
             nonfinite = bad if nonfinite is None else nonfinite | bad
             if sync_every == 1 and bool(bad):  # checked every step: stop before a non-finite update
@@ -322,7 +330,7 @@ class Trainer:
         if nonfinite is not None:
             self._check_finite(nonfinite, losses, first_unchecked, step)
             self._show_losses(progress, averager, losses)
-        return averager.means()
+        return distributed.mean_over_ranks(averager.means(), self.device)
 
     @staticmethod
     def _show_losses(progress: EpochBars | None, averager: _Averager, losses: LossTerms) -> None:
@@ -371,6 +379,8 @@ class Trainer:
             # On a small shared CPU, intra-op threads contend; one thread is often much faster.
             torch.set_num_threads(self.config.num_threads)
         seed_everything(self.config.seed)
+        if self.data_parallel is not None:  # every rank draws the same global batch and trains on its slice
+            train_loader = distributed.ShardedBatches(train_loader, self.data_parallel)
         generator = getattr(train_loader, "generator", None)
         if generator is not None:
             generator.manual_seed(self.config.seed)
@@ -380,7 +390,7 @@ class Trainer:
             reason = "early_stopping" if self.stopped_early else "already_complete"
             logger.info(f"nothing to do: training already finished after epoch {self.epoch} ({reason})")
             return self._result(reason)
-        progress = EpochBars() if self.config.progress else None
+        progress = EpochBars() if self.config.progress and (self.data_parallel is None or self.data_parallel.is_main) else None
         stop_reason = "completed"
         try:
             if progress is not None:

@@ -54,3 +54,13 @@ def test_bad_names_and_values_are_config_errors():
         build_executor("local", workers=0)
     with pytest.raises(ConfigError, match="address"):
         build_executor("local", address="ray://x:1")
+
+
+def test_a_missing_ray_extra_is_a_one_line_config_error(monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "ray", None)  # import ray now raises ImportError, as without the extra
+    monkeypatch.delitem(sys.modules, "lsbo.executors_ray", raising=False)
+    with pytest.raises(ConfigError, match=r"install lsbo\[distributed\]") as caught:
+        build_executor("ray", workers=2)
+    assert "\n" not in str(caught.value)

@@ -45,7 +45,8 @@ from lsbo.bo.strategies import STRATEGIES, Observations, Strategy, check_strateg
 from lsbo.bo.surrogates import SparseTraining, box_bounds, choose_kind
 from lsbo.device import available_memory_bytes
 from lsbo.errors import ConfigError, LsboError
-from lsbo.objectives.base import ItemwiseObjective, Objective, evaluate_safely
+from lsbo.objectives.base import Evaluation, ItemwiseObjective, Objective, evaluate_safely
+from lsbo.objectives.isolation import IsolationOptions, evaluate_isolated
 
 #: The most decodings per point: one point's attempts must fit in one decoder batch.
 MAX_ATTEMPTS = MAX_DECODE_ROWS
@@ -80,6 +81,8 @@ class BOConfig:
     retrain: RetrainOptions | None = None
     local_points: int = 1000  # turbo's local surrogate: points nearest the trust region's centre ...
     local_best: int = 100  # ... plus the best ones
+    # objective calls in child processes, N at once, each bounded (default: in this process, unbounded)
+    objective_calls: IsolationOptions = field(default_factory=IsolationOptions)
 
     @property
     def calls_per_trial(self) -> int:
@@ -98,6 +101,7 @@ class BOConfig:
         return replace(self, surrogate=check_surrogate(self.strategy, self.surrogate), acquisition=acquisition)
 
     def validate(self) -> None:
+        self.objective_calls.validate()
         for name in ("trials", "iterations", "batch_size", "n_inducing", "local_points", "local_best"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"--{name.replace('_', '-')} must be at least 1, got {getattr(self, name)}")
@@ -154,8 +158,16 @@ def search_box(model: Any, latents: Tensor, box: str) -> Tensor:
 SHOWN_REASONS = 3
 
 
+def score_strings(objective: Objective, strings: Sequence[str | None], calls: IsolationOptions) -> list[Evaluation]:
+    """Score in this process, or (``calls.isolated``) each string in a bounded child process."""
+    if calls.isolated:
+        return evaluate_isolated(objective, strings, workers=calls.workers, timeout=calls.timeout)
+    return evaluate_safely(objective, strings)
+
+
 def prepare_initial_data(
-    model: Any, objective: Objective, *, max_points: int | None, seed: int, log: Callable[[str], None]
+    model: Any, objective: Objective, *, max_points: int | None, seed: int, log: Callable[[str], None],
+    calls: IsolationOptions = IsolationOptions(),
 ) -> InitialData:
     """Encode and score the model's training strings; drop those that fail either step."""
     strings = model.training_strings()
@@ -169,7 +181,7 @@ def prepare_initial_data(
     keep: list[int] = []
     scores: list[float] = []
     reasons: list[str] = []  # why each dropped string was dropped, in order, for the refusal below
-    for i, evaluation in enumerate(evaluate_safely(objective, [s if good else None for s, good in zip(strings, ok)])):
+    for i, evaluation in enumerate(score_strings(objective, [s if good else None for s, good in zip(strings, ok)], calls)):
         if not ok[i]:
             reasons.append(f"{strings[i]!r}: the model cannot encode it")
         elif not bool(torch.isfinite(latents[i]).all()):
@@ -313,13 +325,16 @@ def _evaluate_batch(
     input that raises in either case.
     """
     pending = [i for i in range(len(batch["latents"])) if (iteration, i) not in done]
-    chunk = 1 if isinstance(ctx.objective, ItemwiseObjective) else max(1, len(pending))
+    calls = ctx.config.objective_calls
+    # isolated calls (--objective-workers/--objective-timeout) score the whole pending batch in parallel
+    one_by_one = isinstance(ctx.objective, ItemwiseObjective) and not calls.isolated
+    chunk = 1 if one_by_one else max(1, len(pending))
     for start in range(0, len(pending), chunk):
         indices = pending[start : start + chunk]
         strings = [batch["strings"][i] for i in indices]
         fresh = list(dict.fromkeys(s for s in strings if s is not None and s not in data.known))
         started = time.perf_counter()
-        scored = dict(zip(fresh, evaluate_safely(ctx.objective, fresh))) if fresh else {}
+        scored = dict(zip(fresh, score_strings(ctx.objective, fresh, calls))) if fresh else {}
         seconds = (time.perf_counter() - started) / max(1, len(fresh))
         no_string = evaluate_safely(ctx.objective, [None])[0] if None in strings else None
         for index, string in zip(indices, strings):
@@ -446,14 +461,8 @@ def run_optimization(
     config = config.resolved()
     selected = check_run(model, out_dir, config, only_trials)
     out_dir = Path(out_dir)
-    attempts = config.attempts or default_attempts(getattr(model, "kind", "strings"))
-    settings = {
-        "target": target or objective.name, "objective": objective.name, "maximize": objective.maximize,
-        "model_dir": str(getattr(model, "model_dir", "")), "model_kind": getattr(model, "kind", None),
-        **{k: v for k, v in asdict(config).items() if k not in ("acquisition", "sparse_training")},
-        "attempts": attempts, "acquisition": asdict(config.acquisition), "sparse_training": asdict(config.sparse_training),
-        "masking": _masking(model, config.complete),
-    }
+    settings = _settings(model, objective, config, target)
+    attempts = settings["attempts"]
     store = RunStore(out_dir)
     purpose = f"lsbo optimize --out {out_dir}"
     trial_locks: list[Any] = []
@@ -495,6 +504,35 @@ def run_optimization(
             lock.release()
 
 
+def prepare_run(
+    model: Any, objective: Objective, out_dir: Path | str, config: BOConfig, *, target: str | None = None,
+    resume: bool = False, log: Callable[[str], None] = lambda message: None,
+) -> InitialData:
+    """Open the run (check or write ``run.json``) and load or compute its encoded, scored training set.
+
+    What a process that hands the trials to workers does first, so that none of them computes it.
+    """
+    config = config.resolved()  # as run_optimization does: the units' settings must equal these
+    check_run(model, out_dir, config)
+    store = RunStore(Path(out_dir))
+    purpose = f"lsbo optimize --out {out_dir}"
+    with store.lock(log, purpose):
+        store.open(_settings(model, objective, config, target), resume, log, purpose=purpose)
+        return _initial_data(store, model, objective, config, log)
+
+
+def _settings(model: Any, objective: Objective, config: BOConfig, target: str | None) -> dict[str, Any]:
+    """run.json's content."""
+    return {
+        "target": target or objective.name, "objective": objective.name, "maximize": objective.maximize,
+        "model_dir": str(getattr(model, "model_dir", "")), "model_kind": getattr(model, "kind", None),
+        **{k: v for k, v in asdict(config).items() if k not in ("acquisition", "sparse_training")},
+        "attempts": config.attempts or default_attempts(getattr(model, "kind", "strings")),
+        "acquisition": asdict(config.acquisition), "sparse_training": asdict(config.sparse_training),
+        "masking": _masking(model, config.complete),
+    }
+
+
 def check_run(model: Any, out_dir: Path | str, config: BOConfig, only_trials: Sequence[int] | None = None) -> list[int]:
     """Every check that needs no computation, before anything is written; returns the trials to run.
 
@@ -518,7 +556,8 @@ def _initial_data(store: RunStore, model: Any, objective: Objective, config: BOC
     if initial is not None:
         return initial
     try:
-        initial = prepare_initial_data(model, objective, max_points=config.max_train_points, seed=config.seed, log=log)
+        initial = prepare_initial_data(model, objective, max_points=config.max_train_points, seed=config.seed, log=log,
+                                       calls=config.objective_calls)
     except LsboError as err:
         if store.scored_anything():
             raise

@@ -25,7 +25,7 @@ from lsbo.images.features import ClassifierFeatures, FeatureExtractor, build_fea
 from lsbo.images.metrics import FID_KINDS, clustering_accuracy, feature_statistics, fid_key, frechet_distance
 from lsbo.images.models import ImageAutoencoder
 from lsbo.images.training import LoadedImageModel, load_image_model
-from lsbo.paper import PAPER_CLUSTERING, PAPER_FID, PAPER_MODEL_NAMES  # noqa: F401  (re-exported)
+from lsbo.paper import PAPER_CLUSTERING, PAPER_FID, PAPER_MODEL_NAMES
 
 METRICS_JSON = "metrics.json"
 

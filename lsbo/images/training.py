@@ -19,10 +19,11 @@ from typing import Any
 
 import torch
 
+from lsbo.distributed import owned_by_group
 from lsbo.errors import CheckpointError, ConfigError
 from lsbo.images.data import ImageSplit, ImageTensorDataset, load_image_split
 from lsbo.images.models import ImageAutoencoder, ImageModelConfig, build_image_model
-from lsbo.persistence import owned_directory, write_json
+from lsbo.persistence import write_json
 
 logger = logging.getLogger(__name__)
 
@@ -112,7 +113,7 @@ def train_image_model(
     resolve_device(device)  # a missing CUDA device is refused before any data is read
     config = ImageModelConfig.from_preset(dataset, preset, regularizer=regularizer, epochs=epochs, seed=seed, **overrides)
     # one owner for the whole run: a second training into out_dir is refused, naming this process
-    with owned_directory(out_dir, purpose=f"lsbo images train --out {out_dir}"):
+    with owned_by_group(out_dir, purpose=f"lsbo images train --out {out_dir}"):  # rank 0 under torchrun
         stored = _stored_run(out_dir) if resume else None
         if stored is not None:
             from lsbo.checkpoint import check_config

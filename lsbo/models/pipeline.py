@@ -30,12 +30,13 @@ from lsbo.checkpoint import (
     load_checkpoint,
     require_keys,
 )
+from lsbo.distributed import owned_by_group
 from lsbo.errors import CheckpointError, ConfigError, DataError
 from lsbo.models.batching import LengthBucketedBatches, sequence_lengths
 from lsbo.models.codecs import CharCodec, GrammarCodec, SequenceCodec
 from lsbo.models.config import SequenceModelConfig, model_config
 from lsbo.models.trained import SEQUENCE_CHECKPOINT_KEYS, TRAIN_STRINGS_NAME, build_autoencoder, codec_from_payload
-from lsbo.persistence import atomic_write_text, owned_directory, write_json
+from lsbo.persistence import atomic_write_text, write_json
 from lsbo.train import Trainer, TrainerConfig, TrainResult
 
 logger = logging.getLogger(__name__)
@@ -249,7 +250,7 @@ def train_sequence_model(options: TrainOptions) -> TrainResult:
     second ``lsbo train`` into it is refused with the holder's pid instead of mixing two runs' files.
     """
     options = check_train_options(options)
-    with owned_directory(options.out_dir, purpose=f"lsbo train --out {options.out_dir}"):
+    with owned_by_group(options.out_dir, purpose=f"lsbo train --out {options.out_dir}"):  # rank 0 under torchrun
         return _train_owned(options)
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
+from lsbo.distributed import gather_batch
 from lsbo.errors import ConfigError
 from lsbo.priors import GMMPrior
 from lsbo.regularizers.base import Regularizer, RegularizerOutput
@@ -102,7 +103,8 @@ class GMMRegularizer(Regularizer):
         )
 
     def loss_terms(self, z: Tensor) -> dict[str, Tensor]:
-        """The weighted eq. 7 and eq. 8 terms of a batch of codes."""
+        """The weighted eq. 7 and eq. 8 terms of a batch of codes (of the global batch under torchrun)."""
+        z = gather_batch(z)  # statistics of the N codes the eq. 10 weights are for (lsbo.distributed)
         terms: dict[str, Tensor] = {}
         if self.use_ks:
             value = ks_loss(z, self.prior)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import run_cli
 
 
@@ -60,3 +62,74 @@ def test_bad_target_is_one_red_line(tiny_expr_model: Path, tmp_path: Path) -> No
 def test_missing_model_is_one_line_error(tmp_path: Path) -> None:
     result = run_cli("optimize", "--target", "expr", "--model", str(tmp_path / "nope"), "--out", str(tmp_path / "o"))
     assert result.returncode == 1 and "Traceback" not in result.stderr and result.stderr.strip().count("\n") == 0
+
+
+HANGING_OBJECTIVE = '''
+import os, time
+
+from lsbo.objectives.expressions import expression_score
+
+
+def hang_when_told(string):
+    if os.environ.get("HANG_OBJECTIVE") == "1":
+        time.sleep(600)  # far past --objective-timeout: the call must be killed, not awaited
+    return expression_score(string)
+
+
+hang_when_told.maximize = False
+'''
+
+
+def test_objective_timeout_records_hung_calls_and_resume_does_not_hang(tiny_expr_model: Path, tmp_path: Path) -> None:
+    (tmp_path / "hanging.py").write_text(HANGING_OBJECTIVE)
+    out = tmp_path / "run"
+    args = ["optimize", "--target", f"{tmp_path / 'hanging.py'}:hang_when_told", "--model", str(tiny_expr_model),
+            "--trials", "2", "--iterations", "1", "--batch", "2", "--attempts", "2", "--threads", "1", "--device", "cpu",
+            "--out", str(out)]
+    first = run_cli(*args, "--trial", "1", timeout=300)  # scores the training set and trial 1 normally
+    assert first.returncode == 0, first.stderr[-2000:]
+    hang = {"HANG_OBJECTIVE": "1"}
+    bounded = run_cli(*args, "--trial", "2", "--resume", "--objective-timeout", "0.5", "--objective-workers", "2",
+                      env=hang, timeout=300)
+    assert bounded.returncode == 0, bounded.stderr[-2000:]
+    records = [json.loads(line) for line in (out / "trial_2" / "evaluations.jsonl").read_text().splitlines()]
+    called = [r for r in records if not r.get("duplicate")]  # a string seen before reuses its score, no call
+    assert len(records) == 2 and called and all(not r["valid"] and "timed out after 0.5 s" in r["error"] for r in called)
+    assert json.loads((out / "results.json").read_text())["n_trials"] == 2  # the run completed
+    # resuming without any timeout must not call the hung candidates again (it would never return)
+    again = run_cli(*args, "--resume", env=hang, timeout=300)
+    assert again.returncode == 0, again.stderr[-2000:]
+    assert [json.loads(line) for line in (out / "trial_2" / "evaluations.jsonl").read_text().splitlines()] == records
+
+
+def test_bad_executor_flags_are_one_line_errors(tiny_expr_model: Path, tmp_path: Path) -> None:
+    base = ["optimize", "--target", "expr", "--model", str(tiny_expr_model), "--out", str(tmp_path / "o")]
+    unknown = run_cli(*base, "--executor", "dask")
+    assert unknown.returncode == 2 and "--executor" in unknown.stderr and "'local', 'ray'" in unknown.stderr, unknown.stderr
+    misplaced = run_cli(*base, "--ray-address", "h:1")
+    assert misplaced.returncode == 1 and "--ray-address needs --executor ray" in misplaced.stderr
+    assert "Traceback" not in misplaced.stderr and not (tmp_path / "o").exists()
+
+
+def test_trials_on_a_local_ray_through_the_cli(tiny_expr_model: Path, tmp_path: Path) -> None:
+    # (that Ray's records equal one process's, and survive a killed worker, is tests/test_executors_ray.py)
+    pytest.importorskip("ray", reason="the ray executor needs the distributed extra: pip install 'lsbo[distributed]'")
+    out = tmp_path / "ray"
+    on_ray = run_cli("optimize", "--target", "expr", "--model", str(tiny_expr_model), "--trials", "2", "--iterations", "1",
+                     "--batch", "2", "--attempts", "2", "--threads", "1", "--device", "cpu", "--out", str(out),
+                     "--executor", "ray", "--workers", "2")
+    assert on_ray.returncode == 0, on_ray.stderr[-2000:]
+    assert "GMM-DAE (paper)" in on_ray.stdout
+    results = json.loads((out / "results.json").read_text())
+    assert [results["trials"][k]["n_evaluations"] for k in ("1", "2")] == [2, 2]
+
+
+def test_trials_on_local_worker_processes_with_a_relative_objective_file(tiny_expr_model: Path, tmp_path: Path) -> None:
+    (tmp_path / "hanging.py").write_text(HANGING_OBJECTIVE)  # does not hang without HANG_OBJECTIVE=1
+    result = run_cli("optimize", "--target", "hanging.py:hang_when_told", "--model", str(tiny_expr_model), "--trials", "2",
+                     "--iterations", "1", "--batch", "2", "--attempts", "2", "--threads", "1", "--device", "cpu",
+                     "--out", "run", "--workers", "2", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-2000:]
+    results = json.loads((tmp_path / "run" / "results.json").read_text())
+    assert [results["trials"][k]["n_evaluations"] for k in ("1", "2")] == [2, 2]
+    assert json.loads((tmp_path / "run" / "run.json").read_text())["target"] == "hanging.py:hang_when_told"

@@ -1,0 +1,97 @@
+"""lsbo.objectives.isolation: every way a call can end becomes a score or a reason, never a hang or a crash."""
+
+from __future__ import annotations
+
+import faulthandler
+import os
+import signal
+import sys
+import time
+
+import pytest
+
+from lsbo.errors import ConfigError
+from lsbo.objectives import evaluate_safely
+from lsbo.objectives.isolation import IsolationOptions, evaluate_isolated, exit_reason
+from lsbo.objectives.user import objective_from_callable
+
+
+def _misbehaving(string: str) -> float | None:
+    """A per-string objective whose input says how it ends."""
+    if string == "sleep":
+        time.sleep(60)  # far past any timeout used below: the call must be killed, not awaited
+    if string == "raise":
+        raise ValueError("bad molecule")
+    if string == "exit":
+        sys.exit(3)
+    if string == "segfault":
+        faulthandler.disable()  # pytest's handler, inherited by the fork, would print the whole stack
+        os.kill(os.getpid(), signal.SIGSEGV)
+    if string == "none":
+        return None
+    return float(len(string))
+
+
+def _pid(string: str) -> float:
+    return float(os.getpid())
+
+
+def _batch_length(strings: list[str]) -> list[float]:
+    return [float(len(s)) for s in strings]
+
+
+_batch_length.batched = True  # type: ignore[attr-defined]
+
+
+def test_every_failure_is_recorded_with_its_reason_and_the_rest_is_scored():
+    objective = objective_from_callable(_misbehaving)
+    strings = ["ab", "sleep", "raise", "exit", "segfault", None, "none", "abcd"]
+    seen = []
+    evaluations = evaluate_isolated(objective, strings, workers=2, timeout=0.5,
+                                    on_result=lambda i, e, seconds: seen.append(i))
+    assert [e.score for e in evaluations] == [2.0, None, None, None, None, None, None, 4.0]
+    reasons = [e.error for e in evaluations]
+    assert "timed out after 0.5 s" in reasons[1]
+    assert reasons[2] == "ValueError: bad molecule"
+    assert reasons[3] == "objective called sys.exit(3)"
+    assert reasons[4] == "objective process was killed by SIGSEGV"
+    assert reasons[5] == "no valid string was decoded"
+    assert reasons[6] == "objective returned no score (invalid input)"
+    assert sorted(seen) == list(range(len(strings)))  # each call reported exactly once
+
+
+def test_scores_equal_in_process_scoring_and_come_from_child_processes():
+    strings = ["a", "abc", "abcdef", "ab"]
+    isolated = evaluate_isolated(objective_from_callable(_batch_length), strings, workers=3)
+    assert isolated == evaluate_safely(objective_from_callable(_batch_length), strings)
+    pids = {e.score for e in evaluate_isolated(objective_from_callable(_pid), strings, workers=2)}
+    assert float(os.getpid()) not in pids
+
+
+def test_a_timed_out_child_is_gone_afterwards():
+    evaluations = evaluate_isolated(objective_from_callable(_pid), ["x"], timeout=30.0)
+    child = int(evaluations[0].score)
+    with pytest.raises(ProcessLookupError):
+        os.kill(child, 0)  # reaped: not even a zombie remains
+    [slept] = evaluate_isolated(objective_from_callable(_misbehaving), ["sleep"], timeout=0.3)
+    assert not slept.valid and "timed out" in slept.error
+
+
+def test_exit_reason_names_signals_and_codes():
+    assert exit_reason(-signal.SIGKILL) == "objective process was killed by SIGKILL"
+    assert exit_reason(2) == "objective process exited with code 2 before returning a score"
+
+
+@pytest.mark.parametrize(
+    ("options", "flag"),
+    [(IsolationOptions(workers=0), "--objective-workers"), (IsolationOptions(workers=True), "--objective-workers"),
+     (IsolationOptions(timeout=0), "--objective-timeout"), (IsolationOptions(timeout=float("inf")), "--objective-timeout")],
+)
+def test_bad_options_name_the_flag(options, flag):
+    with pytest.raises(ConfigError, match=flag):
+        options.validate()
+
+
+def test_isolated_only_when_asked():
+    assert not IsolationOptions().isolated
+    assert IsolationOptions(workers=2).isolated and IsolationOptions(timeout=5).isolated
