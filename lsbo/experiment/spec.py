@@ -261,7 +261,7 @@ def _types_name(types: tuple[type, ...]) -> str:
 def load_spec(path: Path | str) -> ExperimentSpec:
     """Read and check ``path``; every problem is one :class:`ConfigError` line."""
     from lsbo.bo import STRATEGIES
-    from lsbo.models.config import PRESETS
+    from lsbo.options import PRESETS
     from lsbo.paper import PAPER_TABLE2
     from lsbo.regularizers import check_regularizer_options
 
