@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import sys
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -95,7 +94,7 @@ def run_variant(name: str, args: argparse.Namespace, data: Any) -> dict[str, Any
     trainer_settings = replace(trainer_config(config, options), **spec.get("trainer", {}))
     rec_weight = float(spec.get("rec_weight", 1.0))
     autoencoder = build_autoencoder(data.codec, config, batch_size=config.batch_size, rec_weight=rec_weight, seed=args.seed)
-    _VariantPrefix.current = name  # the trainer's log lines (logging, lsbo.train) carry the variant
+    logging.getLogger(__name__).info("variant %s -> %s", name, out_dir)
     trainer = Trainer(autoencoder, trainer_settings, out_dir)
     started = time.process_time()
     trainer.fit(
@@ -153,16 +152,6 @@ def markdown(results: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-class _VariantPrefix(logging.Filter):
-    """Prefix each library log line with the variant being trained."""
-
-    current = ""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        record.variant = self.current
-        return True
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", required=True)
@@ -174,11 +163,7 @@ def main() -> None:
     parser.add_argument("--variants", nargs="*", default=[], choices=sorted(VARIANTS))
     parser.add_argument("--markdown", action="store_true", help="print the table of the finished variants")
     args = parser.parse_args()
-    handler = logging.StreamHandler(sys.stderr)
-    handler.addFilter(_VariantPrefix())
-    handler.setFormatter(logging.Formatter("[%(variant)s] %(message)s"))
-    logging.getLogger("lsbo").addHandler(handler)
-    logging.getLogger("lsbo").setLevel(logging.INFO)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s", datefmt="%H:%M:%S")
     torch.set_num_threads(args.threads)
     results_path = Path(args.out) / "results.json"
     results = json.loads(results_path.read_text()) if results_path.exists() else {}

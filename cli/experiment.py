@@ -25,8 +25,6 @@ def run(
     stage: Optional[list[str]] = typer.Option(None, "--stage", help="Only these stages (repeatable): train, evaluate, optimize."),
 ) -> None:
     """Train, evaluate and optimise every cell that is not done yet, then write the tables."""
-    import logging
-
     from lsbo.errors import ConfigError
     from lsbo.experiment import load_spec, run_experiment
 
@@ -37,7 +35,6 @@ def run(
         raise ConfigError(f"--stage {unknown[0]!r}: expected one of {', '.join(STAGES)}")
     if workers < 1:
         raise ConfigError(f"--workers must be at least 1, got {workers}")
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S")
     directory = _out_dir(spec_path, out, spec.name)
     outcome = run_experiment(spec, directory, workers=workers, executor=executor, stages=stages)
     for name, cells in outcome["ran"].items():

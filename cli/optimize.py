@@ -19,7 +19,7 @@ def _run_with_progress(
     from lsbo.data.progress import StatusBar
 
     check_run(model, out, config, only_trials)  # a refusal is one line, not one under a started progress bar
-    total = len(only_trials or range(config.trials)) * config.iterations * config.batch_size
+    total = len(only_trials or range(config.trials)) * config.calls_per_trial
     with StatusBar("optimize", total) as bar:
 
         def on_evaluation(record: dict[str, Any]) -> None:
@@ -39,10 +39,16 @@ def optimize(
     trials: int = typer.Option(5, "--trials", help="Independent seeded trials."),
     iterations: int = typer.Option(5, "--iterations", help="BO iterations per trial."),
     batch: int = typer.Option(50, "--batch", help="Points chosen per iteration (q)."),
-    surrogate: str = typer.Option("auto", "--surrogate", help="auto (exact up to 1000 points, else sparse) | exact | sparse."),
+    strategy: str = typer.Option("protocol", "--strategy", help="Search strategy, one registered in lsbo.bo.strategies: protocol (the paper's global batch EI) or turbo (a trust region, Thompson sampling)."),
+    budget: Optional[int] = typer.Option(None, "--budget", help="Oracle calls per trial (default: --iterations x --batch); the last batch is cut to fit."),
+    surrogate: Optional[str] = typer.Option(None, "--surrogate", help="protocol: auto (exact up to 1000 points, else sparse, the default) | exact | sparse; turbo: local (exact GP near the trust region plus the best points, the default) | exact | sparse | auto."),
     inducing: int = typer.Option(500, "--inducing", help="Inducing points of the sparse GP."),
     attempts: Optional[int] = typer.Option(None, "--attempts", help="Stochastic decodings per point (default 500 molecules, 25 otherwise)."),
-    acquisition: str = typer.Option("qlogei", "--acquisition", help="qlogei (default) | qei."),
+    acquisition: Optional[str] = typer.Option(None, "--acquisition", help="protocol: qlogei (default) | qei; turbo: ts (Thompson sampling, default) | qlogei | qei in the trust region."),
+    retrain_every: Optional[int] = typer.Option(None, "--retrain-every", help="Weighted retraining: fine-tune the autoencoder every N oracle calls (Tripp et al. 2020)."),
+    rank_k: Optional[float] = typer.Option(None, "--rank-k", help="Rank-weighting k of --retrain-every: weights 1/(k N + rank) (default 1e-3)."),
+    retrain_epochs: Optional[int] = typer.Option(None, "--retrain-epochs", help="Epochs of each fine-tuning with --retrain-every (default 1)."),
+    retrain_samples: Optional[int] = typer.Option(None, "--retrain-samples", help="Weighted draws per fine-tuning epoch with --retrain-every (default: as many as there are strings)."),
     box: str = typer.Option("data", "--box", help="Search box: data (min/max of training latents) | prior."),
     max_train_points: Optional[int] = typer.Option(None, "--max-train-points", help="Use a random subset of the encoded training set."),
     device: str = typer.Option("auto", "--device", help="auto | cpu | cuda."),
@@ -62,17 +68,27 @@ def optimize(
     """Bayesian optimisation in a trained model's latent space (docs/protocols.md §4)."""
     from lsbo.bo import BOConfig
     from lsbo.bo.acquisition import AcquisitionOptions
+    from lsbo.bo.retraining import RetrainOptions
+    from lsbo.errors import ConfigError
     from lsbo.models import load_model
     from lsbo.objectives import build_objective
 
     _set_threads(threads)
     # every flag is checked before the model is loaded (and long before anything is written)
+    if retrain_every is None:
+        given = [flag for flag, value in (("--rank-k", rank_k), ("--retrain-epochs", retrain_epochs),
+                                          ("--retrain-samples", retrain_samples)) if value is not None]
+        if given:
+            raise ConfigError(f"{', '.join(given)} need(s) --retrain-every (weighted retraining is off without it)")
+    retrain = None
+    if retrain_every is not None:
+        retrain = RetrainOptions(every=retrain_every, rank_k=1e-3 if rank_k is None else rank_k,
+                                 epochs=1 if retrain_epochs is None else retrain_epochs, samples_per_epoch=retrain_samples)
     config = BOConfig(
         trials=trials, iterations=iterations, batch_size=batch, surrogate=surrogate, n_inducing=inducing, attempts=attempts,
         seed=seed, max_train_points=max_train_points, box=box, acquisition=AcquisitionOptions(name=acquisition),  # type: ignore[arg-type]
-        complete=not plain_masking,
-    )
-    config.validate()
+        complete=not plain_masking, strategy=strategy, budget=budget, retrain=retrain,
+    ).resolved()
     model = load_model(model_dir, device=device)
     objective = build_objective(target, model=model)
     results = _run_with_progress(model, objective, out, config, target=target, resume=resume, only_trials=trial)

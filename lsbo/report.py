@@ -110,8 +110,8 @@ def bo_table_markdown(results: Mapping[str, Any], label: str) -> str:
         _pm(aggregate["average_score_mean"], aggregate["average_score_std"]),
     ]
     strings = pd.DataFrame(
-        [[str(i + 1), _fmt(e["score"], 4), f"`{e['string']}`", str(e["trial"])] for i, e in enumerate(aggregate["top3"])],
-        columns=["rank", "score", "string", "trial"],
+        [[str(i + 1), _fmt(e["score"], 4), f"`{e['string']}`", str(e["trial"]), _rediscovery(e)] for i, e in enumerate(aggregate["top3"])],
+        columns=["rank", "score", "string", "trial", "training string?"],
     )
     lines = [f"> **Warning:** {warning}" for warning in results.get("warnings", [])]
     lines += [""] if lines else []
@@ -119,9 +119,37 @@ def bo_table_markdown(results: Mapping[str, Any], label: str) -> str:
     lines += ["", f"### Valid fraction and average valid score, mean +- std over {results['n_trials']} trial(s) (paper Table 3 layout)", "",
               markdown_table(valid)]
     lines += ["", "### Top strings found (ours)", "", markdown_table(strings)]
+    if "best_mean" in aggregate:
+        lines += _budget_lines(results)
     if not task:
         lines += ["", f"(The paper reports no numbers for target {target!r}.)"]
     return "\n".join(lines) + "\n"
+
+
+def _rediscovery(entry: Mapping[str, Any]) -> str:
+    if "rediscovery" not in entry:
+        return "?"
+    return "**yes: a rediscovery**" if entry["rediscovery"] else "no"
+
+
+#: The budget metrics of lsbo.bo.metrics shown in table.md and results.csv, with their column titles.
+BUDGET_COLUMNS = {"best": "best", "top10_mean": "top-10 mean", "auc_top10": "AUC top-10", "n_calls": "calls",
+                  "n_duplicates": "duplicates", "n_distinct_valid": "distinct valid"}
+
+
+def _budget_lines(results: Mapping[str, Any]) -> list[str]:
+    """Per trial and mean +- std: best, top-10 mean, AUC top-10, calls, duplicates (lsbo.bo.metrics)."""
+    import pandas as pd
+
+    aggregate = results["aggregate"]
+    rows = []
+    for trial, summary in results["trials"].items():
+        top = summary["top3"][0] if summary["top3"] else {}
+        cells = [str(v) if isinstance(v, int) else _fmt(v, 4) for v in (summary.get(n) for n in BUDGET_COLUMNS)]
+        rows.append([trial, *cells, _rediscovery(top) if top else "-"])
+    rows.append(["mean +- std", *(_pm(aggregate.get(f"{n}_mean"), aggregate.get(f"{n}_std"), 3) for n in BUDGET_COLUMNS), ""])
+    frame = pd.DataFrame(rows, columns=["trial", *BUDGET_COLUMNS.values(), "best is a training string?"])
+    return ["", f"### Budget metrics at {aggregate.get('budget')} calls per trial (lsbo.bo.metrics)", "", markdown_table(frame)]
 
 
 def trials_frame(results: Mapping[str, Any]) -> "pd.DataFrame":
@@ -131,6 +159,7 @@ def trials_frame(results: Mapping[str, Any]) -> "pd.DataFrame":
     rows = []
     for trial, summary in results["trials"].items():
         row: dict[str, Any] = {"trial": int(trial), **{k: summary[k] for k in ("n_evaluations", "n_valid", "fraction_valid", "average_valid_score")}}
+        row |= {name: summary[name] for name in BUDGET_COLUMNS if name in summary}
         for rank in range(3):
             entry = summary["top3"][rank] if rank < len(summary["top3"]) else {"score": None, "string": None}
             row[f"top{rank + 1}_score"], row[f"top{rank + 1}_string"] = entry["score"], entry["string"]
@@ -163,7 +192,7 @@ def best_so_far_figure(
         axes.plot(range(1, len(best) + 1), best, label=f"trial {trial}")
     if training_best is not None and math.isfinite(training_best):
         axes.axhline(training_best, color="grey", linestyle="--", linewidth=1, label="best training string")
-    axes.set_xlabel("evaluations in the trial")
+    axes.set_xlabel("oracle calls in the trial")
     axes.set_ylabel(f"best {target} so far" + (" (higher is better)" if maximize else " (lower is better)"))
     axes.set_title(title, fontsize=10)
     axes.legend(fontsize=8, title="curves", title_fontsize=8)
@@ -175,7 +204,9 @@ def best_so_far_title(results: Mapping[str, Any], label: str) -> str:
     """What the best-so-far plot shows: the target, the model and the budget."""
     settings = results.get("settings", {})
     budget = ""
-    if all(k in settings for k in ("iterations", "batch_size")):
+    if settings.get("budget") is not None:
+        budget = f"\n{results['n_trials']} trial(s) x {settings['budget']} oracle calls, batches of {settings.get('batch_size')}"
+    elif all(k in settings for k in ("iterations", "batch_size")):
         budget = f"\n{results['n_trials']} trial(s) x {settings['iterations']} iterations x {settings['batch_size']} points"
     return f"Bayesian optimisation of {results['target']} in the latent space of {label}{budget}"
 

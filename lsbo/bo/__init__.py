@@ -2,9 +2,6 @@
 decoding, the resumable loop and its results."""
 
 from lsbo.bo.loop import BOConfig, run_optimization
+from lsbo.bo.strategies import STRATEGY_NAMES, Strategy, build_strategy, register_strategy
 
-#: The optimisation strategies a run can use; ``protocol`` is the paper's loop (PROTOCOLS.md §4).
-#: Specs and flags are checked against this tuple, so a strategy added here is accepted everywhere.
-STRATEGIES: tuple[str, ...] = ("protocol",)
-
-__all__ = ["BOConfig", "STRATEGIES", "run_optimization"]
+__all__ = ["BOConfig", "STRATEGY_NAMES", "Strategy", "build_strategy", "register_strategy", "run_optimization"]

@@ -26,7 +26,7 @@ AcquisitionName = Literal["qlogei", "qei"]
 class AcquisitionOptions:
     """How the acquisition is built and optimised."""
 
-    name: AcquisitionName = "qlogei"
+    name: AcquisitionName | None = None  # None: qlogei here; a strategy's own default in lsbo.bo.strategies
     num_restarts: int = 2
     raw_samples: int = 128
     mc_samples: int = 128
@@ -51,7 +51,7 @@ def build_acquisition(fit: SurrogateFit, best_f: float, options: AcquisitionOpti
     from botorch.sampling import SobolQMCNormalSampler
 
     sampler = SobolQMCNormalSampler(sample_shape=torch.Size([options.mc_samples]), seed=seed)
-    if options.name == "qlogei":
+    if options.name in (None, "qlogei"):
         return qLogExpectedImprovement(fit.model, best_f=best_f, sampler=sampler)
     if options.name == "qei":
         return qExpectedImprovement(fit.model, best_f=best_f, sampler=sampler)

@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -25,8 +25,9 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from lsbo.bo.acquisition import AcquisitionOptions, acquisition_bytes, propose_batch
+from lsbo.bo.acquisition import AcquisitionOptions, acquisition_bytes
 from lsbo.bo.candidates import MAX_DECODE_ROWS, decode_candidates, default_attempts
+from lsbo.bo.retraining import RetrainOptions, fine_tune, retrain_due
 from lsbo.bo.store import (  # noqa: F401 - re-exported: the store's names were the loop's before the split
     EVALUATIONS_FILE,
     INITIAL_DATA_FILE,
@@ -40,7 +41,8 @@ from lsbo.bo.store import (  # noqa: F401 - re-exported: the store's names were 
     read_records,
     write_json_atomic,
 )
-from lsbo.bo.surrogates import SparseTraining, box_bounds, choose_kind, fit_surrogate
+from lsbo.bo.strategies import STRATEGIES, Observations, Strategy, check_strategy, check_surrogate
+from lsbo.bo.surrogates import SparseTraining, box_bounds, choose_kind
 from lsbo.device import available_memory_bytes
 from lsbo.errors import ConfigError, LsboError
 from lsbo.objectives.base import ItemwiseObjective, Objective, evaluate_safely
@@ -51,12 +53,19 @@ MAX_ATTEMPTS = MAX_DECODE_ROWS
 
 @dataclass(frozen=True)
 class BOConfig:
-    """Settings of an optimisation run (defaults: the protocol's 5 x 5 x 50)."""
+    """Settings of an optimisation run (defaults: the protocol's 5 x 5 x 50).
+
+    ``strategy`` names a registered :class:`lsbo.bo.strategies.Strategy`; ``surrogate`` and
+    ``acquisition.name`` left ``None`` take that strategy's defaults (:meth:`resolved`). ``budget``
+    is the number of oracle calls per trial (each proposed point is one call, duplicates included);
+    without it a trial is ``iterations`` x ``batch_size`` calls. ``retrain`` turns on weighted
+    retraining of the autoencoder (:mod:`lsbo.bo.retraining`).
+    """
 
     trials: int = 5
     iterations: int = 5
     batch_size: int = 50
-    surrogate: str = "auto"
+    surrogate: str | None = None
     n_inducing: int = 500
     attempts: int | None = None  # decoding attempts per point; None = 500 molecules / 25 otherwise
     seed: int = 0
@@ -66,11 +75,40 @@ class BOConfig:
     complete: bool = True  # length-aware decoding masks; False = plain Grammar VAE masking (the paper's)
     acquisition: AcquisitionOptions = field(default_factory=AcquisitionOptions)
     sparse_training: SparseTraining = field(default_factory=SparseTraining)
+    strategy: str = "protocol"
+    budget: int | None = None
+    retrain: RetrainOptions | None = None
+    local_points: int = 1000  # turbo's local surrogate: points nearest the trust region's centre ...
+    local_best: int = 100  # ... plus the best ones
+
+    @property
+    def calls_per_trial(self) -> int:
+        """Oracle calls of one trial: ``budget``, or ``iterations`` x ``batch_size``."""
+        return self.budget if self.budget is not None else self.iterations * self.batch_size
+
+    @property
+    def layout(self) -> tuple[int, int]:
+        """(iterations, batch size) of a trial: ``calls_per_trial`` in batches, the last one cut to fit."""
+        return math.ceil(self.calls_per_trial / self.batch_size), self.batch_size
+
+    def resolved(self) -> BOConfig:
+        """This configuration with the strategy's default surrogate and acquisition filled in (validated)."""
+        self.validate()
+        acquisition = replace(self.acquisition, name=check_strategy(self.strategy, self.acquisition.name))
+        return replace(self, surrogate=check_surrogate(self.strategy, self.surrogate), acquisition=acquisition)
 
     def validate(self) -> None:
-        for name in ("trials", "iterations", "batch_size", "n_inducing"):
+        for name in ("trials", "iterations", "batch_size", "n_inducing", "local_points", "local_best"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"--{name.replace('_', '-')} must be at least 1, got {getattr(self, name)}")
+        if self.budget is not None and self.budget < 1:
+            raise ConfigError(f"--budget must be at least 1, got {self.budget}")
+        if self.retrain is not None:
+            self.retrain.validate()
+        # checked here, before run.json is written: a typo found only at the first fit would leave a
+        # run directory that the corrected command could neither start afresh nor resume
+        check_strategy(self.strategy, self.acquisition.name)
+        check_surrogate(self.strategy, self.surrogate)
         if self.attempts is not None and not 1 <= self.attempts <= MAX_ATTEMPTS:
             raise ConfigError(f"--attempts {self.attempts}: must be 1 to {MAX_ATTEMPTS} decodings per point "
                               f"(all of one point's attempts go through the decoder in one batch; the protocol uses 500)")
@@ -78,12 +116,6 @@ class BOConfig:
             raise ConfigError(f"--max-train-points {self.max_train_points}: the surrogate needs at least 2 training points")
         if self.box not in ("data", "prior"):
             raise ConfigError(f"--box {self.box!r}: expected data or prior")
-        # checked here, before run.json is written: a typo found only at the first fit would leave a
-        # run directory that the corrected command could neither start afresh nor resume
-        if self.surrogate not in ("auto", "exact", "sparse"):
-            raise ConfigError(f"--surrogate {self.surrogate!r}: expected auto, exact or sparse")
-        if self.acquisition.name not in ("qlogei", "qei"):
-            raise ConfigError(f"--acquisition {self.acquisition.name!r}: expected qlogei or qei")
         if not 0.0 <= self.heldout_fraction < 1.0:
             raise ConfigError(f"held-out fraction must be in [0, 1), got {self.heldout_fraction}")
 
@@ -161,11 +193,17 @@ def check_memory(config: BOConfig, n_points: int, device: torch.device | str, av
     batch. The exact GP holds an n x n kernel matrix (and its Cholesky factor and a copy); the
     sparse GP n x m for m inducing points; batch EI needs :func:`lsbo.bo.acquisition.acquisition_bytes`.
     """
-    n_final = n_points + (config.iterations - 1) * config.batch_size
-    kind = choose_kind(config.surrogate, n_final)
+    n_final = n_points + config.calls_per_trial - min(config.batch_size, config.calls_per_trial)
+    surrogate_kind = check_surrogate(config.strategy, config.surrogate)
+    if surrogate_kind not in ("auto", "exact", "sparse", "local"):
+        return  # a plug-in strategy's own surrogate: its memory is not known here
+    if surrogate_kind == "local":  # turbo's exact GP on the points near its centre plus the best
+        n_final = min(n_final, config.local_points + config.local_best)
+    kind = "exact" if surrogate_kind == "local" else choose_kind(surrogate_kind, n_final)
     n_kernel = n_final if kind == "exact" else min(config.n_inducing, n_final)
     surrogate = 3 * 8 * n_final * n_kernel
-    acquisition = acquisition_bytes(config.batch_size, n_kernel, config.acquisition)
+    # Thompson sampling draws pathwise samples on a few thousand candidates: far below batch EI's needs
+    acquisition = 0 if config.acquisition.name == "ts" else acquisition_bytes(config.batch_size, n_kernel, config.acquisition)
     available = available_memory_bytes(device) if available is None else available
     if surrogate + acquisition <= available:
         return
@@ -198,32 +236,52 @@ class RunContext:
     on_evaluation: Callable[[dict[str, Any]], None]
 
 
-def _choose_batch(ctx: RunContext, x: Tensor, y: Tensor, trial: int, iteration: int) -> dict[str, Any]:
-    """Fit the surrogate, maximise the acquisition and decode the batch of one iteration."""
+def strategy_for(config: BOConfig) -> Strategy:
+    """A fresh instance of the configured strategy for one trial (``config`` resolved)."""
+    check_strategy(config.strategy, config.acquisition.name)
+    return STRATEGIES[config.strategy].from_config(config)
+
+
+@dataclass
+class TrialData:
+    """What a trial has learnt so far, in the latent space of its current model.
+
+    ``x`` (n, d) and ``y`` (n,) are the GP's points and maximisation targets (training set first);
+    ``known`` maps every string evaluated so far in the trial to its score (``None``: it has none),
+    so a repeated string is not scored again (as in the PMO benchmark, whose oracle-call buffer holds
+    the optimiser's own calls: a training string decoded for the first time is scored).
+    """
+
+    model: Any
+    x: Tensor
+    y: Tensor
+    bounds: Tensor
+    known: dict[str, float | None]
+    evaluated: list[str] = field(default_factory=list)  # distinct valid evaluated strings, first-seen order
+
+
+def _choose_batch(ctx: RunContext, strategy: Strategy, data: TrialData, trial: int, iteration: int, q: int) -> dict[str, Any]:
+    """Let the strategy propose ``q`` latents and decode them: the batch of one iteration."""
     seed = trial_seed(ctx.config.seed, trial) + iteration
     started = time.perf_counter()
-    fit = fit_surrogate(
-        x.to(ctx.device), y.to(ctx.device), ctx.config.surrogate, bounds=ctx.bounds.to(ctx.device),
-        n_inducing=ctx.config.n_inducing, heldout_fraction=ctx.config.heldout_fraction, seed=seed,
-        sparse_training=ctx.config.sparse_training,
-    )
-    fitted = time.perf_counter()
-    latents = propose_batch(fit, float(y.max()), ctx.config.batch_size, ctx.config.acquisition, seed=seed)
+    observations = Observations(data.x, data.y, data.bounds)
+    proposal = strategy.propose(observations, q, seed)
     proposed = time.perf_counter()
-    generator = torch.Generator(device=ctx.model.device).manual_seed(seed)
+    model = data.model
+    generator = torch.Generator(device=model.device).manual_seed(seed)
     decoded = decode_candidates(
-        ctx.model, latents.float(), attempts=ctx.attempts, is_valid=ctx.objective.is_valid, generator=generator,
+        model, proposal.latents.float(), attempts=ctx.attempts, is_valid=ctx.objective.is_valid, generator=generator,
         complete=ctx.config.complete,
     )
     finished = time.perf_counter()
-    metrics = fit.metrics() | {
-        "acquisition_seconds": round(proposed - fitted, 3),
+    metrics = proposal.metrics | {
         "decode_seconds": round(finished - proposed, 3),
         "iteration_seconds": round(finished - started, 3),
     }
     return {
-        "trial": trial, "iteration": iteration, "surrogate_metrics": metrics,
-        "latents": latents.detach().cpu().tolist(),
+        "trial": trial, "iteration": iteration, "strategy": strategy.name, "model_dir": str(getattr(model, "model_dir", "")),
+        "surrogate_metrics": metrics,
+        "latents": proposal.latents.tolist(),
         "strings": [c.string for c in decoded],
         "decode_counts": [c.count for c in decoded],
         "valid_attempts": [c.n_valid_attempts for c in decoded],
@@ -231,49 +289,135 @@ def _choose_batch(ctx: RunContext, x: Tensor, y: Tensor, trial: int, iteration: 
     }
 
 
+def _log_batch(ctx: RunContext, trial: int, iteration: int, metrics: dict[str, Any]) -> None:
+    def shown(value: Any) -> Any:
+        return value if value is None else round(value, 4)
+
+    region = f", trust region {metrics['tr_length']:.3g}" if "tr_length" in metrics else ""
+    ctx.log(
+        f"trial {trial} iteration {iteration}: {metrics['surrogate']} GP on {metrics['n_train']} points, "
+        f"held-out RMSE {shown(metrics.get('test_rmse'))}, log-lik {shown(metrics.get('test_loglik'))}{region}; "
+        f"fit {metrics['fit_seconds']}s, acquisition {metrics['acquisition_seconds']}s, decoding {metrics['decode_seconds']}s"
+    )
+
+
+def _evaluate_batch(
+    ctx: RunContext, store: TrialStore, batch: dict[str, Any], trial: int, iteration: int, data: TrialData,
+    done: dict[tuple[int, int], dict[str, Any]],
+) -> None:
+    """Score the batch's pending points, appending each record as it is made.
+
+    A string seen before (earlier in the trial, this batch included) is not scored again: its known score is reused and the record says ``"duplicate": true``. A batch
+    objective (perhaps vectorised) is called once on the iteration's new strings; an item-wise one
+    per string, so each record is on disk as soon as it is scored. ``evaluate_safely`` isolates an
+    input that raises in either case.
+    """
+    pending = [i for i in range(len(batch["latents"])) if (iteration, i) not in done]
+    chunk = 1 if isinstance(ctx.objective, ItemwiseObjective) else max(1, len(pending))
+    for start in range(0, len(pending), chunk):
+        indices = pending[start : start + chunk]
+        strings = [batch["strings"][i] for i in indices]
+        fresh = list(dict.fromkeys(s for s in strings if s is not None and s not in data.known))
+        started = time.perf_counter()
+        scored = dict(zip(fresh, evaluate_safely(ctx.objective, fresh))) if fresh else {}
+        seconds = (time.perf_counter() - started) / max(1, len(fresh))
+        no_string = evaluate_safely(ctx.objective, [None])[0] if None in strings else None
+        for index, string in zip(indices, strings):
+            duplicate = string is not None and string not in scored and string in data.known
+            if string is None:
+                score, error = None, no_string.error  # type: ignore[union-attr]
+            elif duplicate:
+                score, error = data.known[string], None if data.known[string] is not None else "seen before, without a score"
+            else:
+                evaluation = scored.pop(string)  # a second copy in this batch is a duplicate of the first
+                score, error = evaluation.score, evaluation.error
+            record = {
+                "trial": trial, "iteration": iteration, "index": index, "string": string,
+                "latent": batch["latents"][index], "score": score, "valid": score is not None, "error": error,
+                "duplicate": duplicate, "time": time.time(), "seconds": 0.0 if duplicate or string is None else round(seconds, 6),
+            }
+            store.append(record)
+            done[(iteration, index)] = record
+            _remember(data, record)
+            ctx.on_evaluation(record)
+
+
+def _remember(data: TrialData, record: dict[str, Any]) -> None:
+    string = record["string"]
+    if string is not None and string not in data.known:
+        data.known[string] = record["score"]
+        if record["valid"]:
+            data.evaluated.append(string)
+
+
+def _retrain(ctx: RunContext, data: TrialData, store: TrialStore, trial: int, round_: int) -> TrialData:
+    """Fine-tune the trial's model on the training strings plus the evaluated ones (rank weights),
+    then re-encode every known string with the result; returns the new trial data."""
+    from lsbo.models import load_model
+
+    retrain = ctx.config.retrain
+    assert retrain is not None
+    maximize = ctx.objective.maximize
+    scores = dict(zip(ctx.initial.strings, ctx.initial.scores.tolist())) | {s: data.known[s] for s in data.evaluated}
+    strings = list(scores)  # distinct: training strings first, then the evaluated ones not among them
+    targets = [float(scores[s]) if maximize else -float(scores[s]) for s in strings]  # type: ignore[arg-type]
+    out_dir = store.directory / f"retrain_{round_}"
+    fine_tune(data.model, strings, targets, out_dir, retrain, seed=trial_seed(ctx.config.seed, trial) + 100_000 * round_,
+              log=ctx.log)
+    model = load_model(out_dir, device=ctx.device)
+    latents, ok = model.encode(strings)
+    usable = np.asarray(ok, dtype=bool) & torch.isfinite(latents).all(dim=1).cpu().numpy()
+    keep = np.flatnonzero(usable).tolist()
+    x = latents[keep].detach().to(ctx.device, torch.float64)
+    y = torch.tensor([targets[i] for i in keep], dtype=torch.float64, device=ctx.device)
+    n_training = len(set(ctx.initial.strings))  # the first entries of `strings`
+    n_initial = sum(1 for i in keep if i < n_training)
+    bounds = search_box(model, x[:n_initial].float().cpu(), ctx.config.box).to(ctx.device)
+    ctx.log(f"trial {trial}: retrained model {round_} ({out_dir}); {len(keep)} of {len(strings)} strings re-encoded")
+    return replace(data, model=model, x=x, y=y, bounds=bounds)
+
+
 def run_trial(ctx: RunContext, trial: int, trial_dir: Path | TrialStore) -> list[dict[str, Any]]:
-    """Run (or continue) one trial; returns its evaluation records in (iteration, index) order."""
+    """Run (or continue) one trial; returns its evaluation records in (iteration, index) order.
+
+    A trial is iterations of (propose, decode, score, observe) until it has made
+    ``config.calls_per_trial`` calls, the last batch cut to the calls left. A resumed trial replays
+    the stored batches and records through the same steps without proposing or scoring them again,
+    so the strategy's state, the retraining rounds and the data are those of the uninterrupted run.
+    """
     store = trial_dir if isinstance(trial_dir, TrialStore) else TrialStore(trial_dir, trial)
     store.directory.mkdir(parents=True, exist_ok=True)
-    done = {(r["iteration"], r["index"]): r for r in store.read_records(layout=(ctx.config.iterations, ctx.config.batch_size))}
-    maximize = ctx.objective.maximize
-    x = ctx.initial.latents.to(torch.float64)
-    y = to_target(ctx.initial.scores, maximize)
-    for iteration in range(1, ctx.config.iterations + 1):
+    done = {(r["iteration"], r["index"]): r for r in store.read_records(layout=ctx.config.layout)}
+    config, maximize = ctx.config, ctx.objective.maximize
+    device = ctx.device  # the data stay on the model's device across iterations
+    data = TrialData(
+        model=ctx.model, x=ctx.initial.latents.to(device, torch.float64), y=to_target(ctx.initial.scores, maximize).to(device),
+        bounds=ctx.bounds.to(device), known={},
+    )
+    strategy = strategy_for(config)
+    strategy.start(Observations(data.x, data.y, data.bounds))
+    calls, iteration = 0, 0
+    while calls < config.calls_per_trial:
+        iteration += 1
         batch = store.read_candidates(iteration)
         if batch is None:
-            batch = _choose_batch(ctx, x, y, trial, iteration)
+            batch = _choose_batch(ctx, strategy, data, trial, iteration, min(config.batch_size, config.calls_per_trial - calls))
             store.write_candidates(iteration, batch)
-            m = batch["surrogate_metrics"]
-            ctx.log(
-                f"trial {trial} iteration {iteration}: {m['surrogate']} GP on {m['n_train']} points, "
-                f"held-out RMSE {m['test_rmse'] if m['test_rmse'] is None else round(m['test_rmse'], 4)}, "
-                f"log-lik {m['test_loglik'] if m['test_loglik'] is None else round(m['test_loglik'], 4)}; "
-                f"fit {m['fit_seconds']}s, acquisition {m['acquisition_seconds']}s, decoding {m['decode_seconds']}s"
-            )
-        pending = [i for i in range(len(batch["latents"])) if (iteration, i) not in done]
-        # A batch objective (perhaps vectorised) is called once on the iteration's pending strings; an
-        # item-wise one is called per string, so each record is on disk as soon as it is scored.
-        # evaluate_safely isolates an input that raises in either case.
-        chunk = 1 if isinstance(ctx.objective, ItemwiseObjective) else max(1, len(pending))
-        for start in range(0, len(pending), chunk):
-            indices = pending[start : start + chunk]
-            started = time.perf_counter()
-            evaluations = evaluate_safely(ctx.objective, [batch["strings"][i] for i in indices])
-            seconds = (time.perf_counter() - started) / len(indices)
-            for index, evaluation in zip(indices, evaluations):
-                record = {
-                    "trial": trial, "iteration": iteration, "index": index, "string": batch["strings"][index],
-                    "latent": batch["latents"][index], "score": evaluation.score, "valid": evaluation.valid,
-                    "error": evaluation.error, "time": time.time(), "seconds": round(seconds, 6),
-                }
-                store.append(record)
-                done[(iteration, index)] = record
-                ctx.on_evaluation(record)
+            _log_batch(ctx, trial, iteration, batch["surrogate_metrics"])
+        else:  # a replayed batch: the records already made join the data as they did then
+            for i in range(len(batch["latents"])):
+                if (iteration, i) in done:
+                    _remember(data, done[(iteration, i)])
+        _evaluate_batch(ctx, store, batch, trial, iteration, data, done)
         new = [done[(iteration, i)] for i in range(len(batch["latents"])) if done[(iteration, i)]["valid"]]
-        if new:
-            x = torch.cat([x, torch.tensor([r["latent"] for r in new], dtype=torch.float64)])
-            y = torch.cat([y, to_target(torch.tensor([r["score"] for r in new], dtype=torch.float64), maximize)])
+        new_x = torch.tensor([r["latent"] for r in new], dtype=torch.float64, device=device).reshape(len(new), data.x.shape[1])
+        new_y = to_target(torch.tensor([r["score"] for r in new], dtype=torch.float64, device=device), maximize)
+        data.x, data.y = torch.cat([data.x, new_x]), torch.cat([data.y, new_y])
+        strategy.observe(new_x, new_y)
+        before, calls = calls, calls + len(batch["latents"])
+        if config.retrain is not None and calls < config.calls_per_trial and retrain_due(before, calls, config.retrain.every):
+            data = _retrain(ctx, data, store, trial, calls // config.retrain.every)
+            strategy.start(Observations(data.x, data.y, data.bounds))  # a new latent space: the strategy starts over
     return [done[key] for key in sorted(done)]
 
 
@@ -299,6 +443,7 @@ def run_optimization(
     """
     from lsbo.bo.results import summarize_run, write_outputs
 
+    config = config.resolved()
     selected = check_run(model, out_dir, config, only_trials)
     out_dir = Path(out_dir)
     attempts = config.attempts or default_attempts(getattr(model, "kind", "strings"))
@@ -318,7 +463,7 @@ def run_optimization(
             # each trial has one owner: a second process asked to run it is refused before it scores anything
             trial_locks = [store.trial(k).lock(purpose) for k in selected]
             for k in selected:  # a damaged log is reported now, not after the training set is encoded
-                store.trial(k).read_records(layout=(config.iterations, config.batch_size))
+                store.trial(k).read_records(layout=config.layout)
             initial = _initial_data(store, model, objective, config, log)
         log(f"{len(initial.strings)} training points; best training score {_best(initial.scores, objective.maximize):.4g}")
         ctx = RunContext(
@@ -328,9 +473,9 @@ def run_optimization(
         )
         trials = {k: run_trial(ctx, k, store.trial(k)) for k in selected}
         with store.lock(log, purpose):
-            per_trial = config.iterations * config.batch_size
+            per_trial = config.calls_per_trial
             for k in sorted(set(range(1, config.trials + 1)) - set(selected)):
-                trials[k] = store.trial(k).read_records(repair=False, layout=(config.iterations, config.batch_size))
+                trials[k] = store.trial(k).read_records(repair=False, layout=config.layout)
             pending = [k for k in sorted(trials) if len(trials[k]) < per_trial]
             if pending:
                 log(f"trials {', '.join(map(str, selected))} done; waiting for trial(s) {', '.join(map(str, pending))} "
@@ -339,7 +484,8 @@ def run_optimization(
             trials = {k: sorted(records, key=lambda r: (r["iteration"], r["index"])) for k, records in sorted(trials.items())}
             results = summarize_run(trials, objective=objective, settings=settings,
                                     training_best=_best(initial.scores, objective.maximize),
-                                    model_evaluation=_model_evaluation(model))
+                                    model_evaluation=_model_evaluation(model), budget=per_trial,
+                                    training_strings=_training_strings(model, initial))
             for warning in results["warnings"]:
                 log(f"warning: {warning}")
             write_outputs(out_dir, results, trials, model_kind=getattr(model, "kind", None))
@@ -402,6 +548,14 @@ def _selected_trials(only_trials: Sequence[int] | None, n_trials: int) -> list[i
     if outside or not only_trials:
         raise ConfigError(f"--trial {outside or 'none given'}: trials are numbered 1 to {n_trials} (--trials {n_trials})")
     return sorted(set(only_trials))
+
+
+def _training_strings(model: Any, initial: InitialData) -> set[str]:
+    """Every string the model was trained on (for rediscoveries), or the encoded ones if it cannot say."""
+    try:
+        return set(model.training_strings())
+    except (AttributeError, LsboError):
+        return set(initial.strings)
 
 
 def _masking(model: Any, complete: bool) -> str:

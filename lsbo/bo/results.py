@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from lsbo.bo.metrics import aggregate_metrics, is_rediscovery, trial_metrics
 from lsbo.bo.store import BEST_SO_FAR_PLOT, MOLECULE_GRID, RESULTS_CSV, RESULTS_FILE, TABLE_FILE, write_json_atomic
 from lsbo.diagnostics import candidate_warnings, model_warnings
 from lsbo.objectives.base import Objective, is_better
@@ -50,18 +51,33 @@ def _mean_std(values: Sequence[float | None]) -> tuple[float | None, float | Non
 
 def summarize_run(
     trials: Mapping[int, Sequence[Mapping[str, Any]]], *, objective: Objective, settings: Mapping[str, Any], training_best: float | None,
-    model_evaluation: Mapping[str, Any] | None = None,
+    model_evaluation: Mapping[str, Any] | None = None, budget: int | None = None,
+    training_strings: set[str] | frozenset[str] = frozenset(),
 ) -> dict[str, Any]:
     """The content of ``results.json``.
 
     ``warnings`` lists degenerate outcomes (:mod:`lsbo.diagnostics`): candidates collapsed to one or
     a few strings, none valid, or (from the model's ``evaluation.json``, when given) a model that
     reconstructs nothing or whose prior samples are all alike.
+
+    Besides the protocol's summaries, each trial and the aggregate carry the budget metrics of
+    :mod:`lsbo.bo.metrics` (``best``, ``top10_mean``, ``auc_top10``, ``n_calls``, ``n_duplicates``,
+    ``n_distinct_valid``; mean and std over trials) at ``budget`` calls (default: the longest
+    trial's), and each best string says whether it is a training string (``rediscovery``).
     """
-    per_trial = {str(k): summarize_trial(records, objective.maximize) for k, records in sorted(trials.items())}
+    budget = budget or max((len(records) for records in trials.values()), default=1) or 1
+    per_trial = {
+        str(k): summarize_trial(records, objective.maximize) | trial_metrics(records, budget=budget, maximize=objective.maximize)
+        for k, records in sorted(trials.items())
+    }
+    for summary in per_trial.values():
+        for entry in summary["top3"]:
+            entry["rediscovery"] = is_rediscovery(entry["string"], training_strings)
     valid_mean, valid_std = _mean_std([t["fraction_valid"] for t in per_trial.values()])
     score_mean, score_std = _mean_std([t["average_valid_score"] for t in per_trial.values()])
     all_records = [r for records in trials.values() for r in records]
+    top3 = [entry | {"rediscovery": is_rediscovery(entry["string"], training_strings)}
+            for entry in top_distinct(all_records, 3, objective.maximize)]
     warnings = candidate_warnings(all_records) + [f"{w} (its evaluation.json)" for w in model_warnings(model_evaluation or {})]
     return {
         "target": settings.get("target", objective.name),
@@ -72,12 +88,14 @@ def summarize_run(
         "best_training_score": training_best,
         "trials": per_trial,
         "aggregate": {
-            "top3": top_distinct(all_records, 3, objective.maximize),
+            "top3": top3,
             "fraction_valid_mean": valid_mean, "fraction_valid_std": valid_std,
             "average_score_mean": score_mean, "average_score_std": score_std,
             "top1_per_trial_mean": _mean_std([t["top3"][0]["score"] if t["top3"] else None for t in per_trial.values()])[0],
             "n_valid": sum(t["n_valid"] for t in per_trial.values()),
             "n_distinct_valid": len({r["string"] for r in all_records if r.get("valid")}),
+            **aggregate_metrics(list(per_trial.values())),
+            "budget": budget,
         },
         "warnings": warnings,
     }

@@ -138,7 +138,7 @@ def planned_epochs(spec: ExperimentSpec, model: ModelSpec) -> int:
 
     if model.options.get("epochs") is not None:
         return int(model.options["epochs"])
-    family = preset_family(manifest_for_source(spec.source), 0)  # the dataset registry's family (no length yet)
+    family = preset_family(manifest_for_source(spec.source), 0)  # the dataset registry's family
     return model_config(model.options.get("preset", "cpu"), family).epochs
 
 
@@ -209,6 +209,13 @@ def _log(prefix: str) -> Callable[[str], None]:
 
 
 def _set_threads(threads: int | None) -> None:
+    """Per-unit setup: torch threads, and in a spawned worker (no handler yet) log lines on stderr."""
+    package_logger = logging.getLogger("lsbo")
+    if not package_logger.handlers and not logging.getLogger().handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        package_logger.addHandler(handler)
+        package_logger.setLevel(logging.INFO)
     if threads is not None:
         import torch
 

@@ -261,7 +261,7 @@ def _types_name(types: tuple[type, ...]) -> str:
 def load_spec(path: Path | str) -> ExperimentSpec:
     """Read and check ``path``; every problem is one :class:`ConfigError` line."""
     from lsbo.bo import STRATEGIES
-    from lsbo.options import PRESETS
+    from lsbo.options import OPTIONS, check_rec_weight, check_value
     from lsbo.paper import PAPER_TABLE2
     from lsbo.regularizers import check_regularizer_options
 
@@ -303,19 +303,20 @@ def load_spec(path: Path | str) -> ExperimentSpec:
             check.fail("model", index, "paper_row", f"{paper_row!r} is not a row of the paper's tables ({', '.join(PAPER_TABLE2)})")
         options = {**training, **entry}
         options.setdefault("preset", "cpu")
-        if options["preset"] not in PRESETS:
-            key = "preset" if "preset" in entry else None
-            check.fail("model", index, key, f"preset {options['preset']!r}: expected one of {', '.join(PRESETS)}")
+        for key, value in options.items():  # the bounds and choices of lsbo train's own schema
+            place = ("model", index, key) if key in entry else ("training", None, key)
+            try:
+                if key in OPTIONS:
+                    check_value(key, value)
+                elif key == "rec_weight":
+                    check_rec_weight(value)
+            except ConfigError as err:
+                check.fail(*place, str(err))
         try:
             check_regularizer_options(options.get("regularizer", "gmm"), options.get("regularizer_options", {}))
         except ConfigError as err:
             key = "regularizer_options" if "regularizer_options" in entry and "unknown regularizer" not in str(err) else "regularizer"
             check.fail("model", index, key if key in entry else None, str(err))
-        if isinstance(options.get("rec_weight"), str) and options["rec_weight"] != "auto":
-            check.fail("model", index, "rec_weight", f"expected a positive number or \"auto\", got {options['rec_weight']!r}")
-        for key in ("epochs", "batch_size", "latent_dim", "n_components", "gru_hidden", "dense_units", "rec_weight_epochs"):
-            if key in options and options[key] < 1:
-                check.fail("model" if key in entry else "training", index if key in entry else None, key, f"must be at least 1, got {options[key]}")
         models.append(ModelSpec(label=label, options=options, paper_row=paper_row))
 
     bo = dict(check.section(raw.get("bo", {}), "bo"))

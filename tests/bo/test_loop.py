@@ -85,7 +85,16 @@ def test_interrupted_run_resumes_with_each_evaluation_exactly_once(tmp_path: Pat
     run_optimization(model, resumed, out, CONFIG, target="expr", resume=True)
     keys = _keys(out)
     assert len(keys) == len(set(keys)) == 2 * 2 * 3
-    assert resumed.calls == 12 - 4  # initial data was cached; only the missing points were scored
+    # initial data was cached; only the missing points were scored, each new string once
+    records = [r for path in sorted(out.glob("trial_*/" + EVALUATIONS_FILE)) for r in read_records(path)]
+    after = [r for r in records if (r["trial"], r["iteration"], r["index"]) not in set(partial)]
+    assert resumed.calls == sum(1 for r in after if r["string"] is not None and not r["duplicate"])
+    for trial in (1, 2):  # a string repeated within a trial carries the first score and the duplicate flag
+        mine = [r for r in records if r["trial"] == trial]
+        seen: dict[str, float] = {}
+        for r in mine:
+            assert r["duplicate"] == (r["string"] in seen)
+            assert r["score"] == seen.setdefault(r["string"], r["score"])
     # an uninterrupted run with the same seed chooses the same strings
     reference = run_optimization(FakeModel(), build_objective("expr"), tmp_path / "ref", CONFIG, target="expr")
     assert reference["aggregate"]["top3"] == json.loads((out / "results.json").read_text())["aggregate"]["top3"]
@@ -164,9 +173,10 @@ def test_batch_objective_is_called_once_per_iteration(tmp_path: Path) -> None:
     objective = CountingBatchObjective()
     config = BOConfig(trials=1, iterations=2, batch_size=3, attempts=4, seed=3, acquisition=CHEAP)
     run_optimization(FakeModel(), objective, tmp_path / "run", config, target="expr")
-    # the first call scores the training strings; then one call of 3 strings per iteration
-    assert objective.call_sizes[1:] == [3, 3]
+    # the first call scores the training strings; then one call per iteration on its strings not seen before
     records = read_records(tmp_path / "run" / "trial_1" / EVALUATIONS_FILE)
+    new_per_iteration = [sum(1 for r in records if r["iteration"] == i and not r["duplicate"]) for i in (1, 2)]
+    assert objective.call_sizes[1:] == [n for n in new_per_iteration if n]
     assert [r["score"] for r in records] == pytest.approx([expression_score(r["string"]) for r in records])
 
 

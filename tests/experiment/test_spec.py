@@ -73,7 +73,7 @@ def test_good_spec_reads_models_seeds_and_strategies(tmp_path: Path) -> None:
         ('regularizer = "vae"', 'regulariser = "vae"', "regulariser", "model[2].regulariser: unknown key"),
         ('preset = "cpu"', 'preset = "cpu"\nepochs = "ten"', "epochs", "training.epochs: expected an integer"),
         ("iterations = 2", "iterations = 2.5", "iterations", "bo.strategy[1].iterations: expected an integer"),
-        ('regularizer = "vae"', 'regularizer = "vea"', "vea", "model[2].regularizer: unknown regularizer 'vea'"),
+        ('regularizer = "vae"', 'regularizer = "vea"', "vea", "model[2].regularizer: regularizer 'vea': expected one of gmm, vae"),
         ("epsilon_std = 0.01", "epsilon = 0.01", "epsilon", "model[2].regularizer_options: regularizer 'vae' has no option 'epsilon'"),
         ('name = "protocol"', 'name = "random"', "random", "bo.strategy[1].name: unknown strategy 'random' (expected one of: protocol"),
         ('label = "GVAE"', 'label = "GVAE"\npaper_row = "GVAE2"', "GVAE2", "model[2].paper_row: 'GVAE2' is not a row of the paper's tables"),

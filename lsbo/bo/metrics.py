@@ -1,0 +1,122 @@
+"""The field's per-trial metrics of an optimisation run at a budget of oracle calls.
+
+A trial's *calls* are its evaluation records in the order they were made: one per proposed point,
+whether its decoding failed (no string), its string was seen before (not re-scored: the known score
+is reused and the record is flagged ``duplicate``) or it was scored. All scores are in the
+objective's own units and "best" follows its direction.
+
+Definitions (``k = 10``; "found by call t" = the valid records among calls 1..t, strings distinct):
+
+* ``best`` — the best score found.
+* ``top10_mean`` — the mean of the ``k`` best distinct scores found (fewer if fewer were found).
+* ``auc_top10`` — the area under the top-k curve over the budget, normalised by the budget ``B``
+  (the PMO benchmark's AUC top-10, Gao et al., 2022)::
+
+      auc = (1 / B) * sum_{t=1..B} top_k(t)
+
+  where ``top_k(t)`` is the mean of the ``k`` best distinct scores found by call ``t``. As in PMO,
+  a trial that stopped before ``B`` calls carries its last value to ``B``. Two choices differ from
+  PMO's code, which works on scores in [0, 1] logged every 100 calls: the curve is taken at every
+  call (PMO's trapezoids over 100-call steps approximate this sum), and the calls before the
+  first valid score take the first value found (PMO scores them 0, its worst score, which has no
+  analogue for an unbounded objective). For objectives with scores in [0, 1] the AUC lies in
+  [0, 1]; in general it is the budget-average of the top-k mean, in score units, and higher is
+  better only for maximised objectives.
+* ``n_calls`` — the number of calls; ``n_duplicates`` — calls whose string was seen before
+  earlier in the trial (not scored again); ``n_distinct_valid`` — distinct strings with a score.
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+#: How many of the best distinct scores the top-k metrics average (PMO's top-10).
+TOP_K = 10
+METRIC_NAMES = ("best", "top10_mean", "auc_top10", "n_calls", "n_duplicates", "n_distinct_valid")
+
+
+def _oriented(score: float, maximize: bool) -> float:
+    """Scores in the maximisation direction, so "better" is always "larger"."""
+    return score if maximize else -score
+
+
+def top_k_curve(records: Sequence[Mapping[str, Any]], maximize: bool, k: int = TOP_K) -> list[float | None]:
+    """``top_k(t)`` for t = 1..len(records): the mean of the ``k`` best distinct valid scores among the
+    first t records (``None`` before the first valid one), in the objective's units."""
+    best_of: dict[str, float] = {}  # string -> its best oriented score
+    top: list[float] = []  # ascending oriented scores of the current top k strings
+    curve: list[float | None] = []
+    for record in records:
+        if record.get("valid") and record.get("string") is not None:
+            string, value = record["string"], _oriented(float(record["score"]), maximize)
+            previous = best_of.get(string)
+            if previous is None or value > previous:
+                best_of[string] = value
+                if previous is not None and previous in top:
+                    top.remove(previous)  # the same string improved: it is in the top once
+                bisect.insort(top, value)
+                if len(top) > k:
+                    top.pop(0)
+        curve.append(_oriented(sum(top) / len(top), maximize) if top else None)
+    return curve
+
+
+def auc_top_k(records: Sequence[Mapping[str, Any]], budget: int, maximize: bool, k: int = TOP_K) -> float | None:
+    """The budget-normalised area under the top-k curve (module docstring); ``None`` without a valid score.
+
+    Records beyond ``budget`` are ignored; a trial shorter than ``budget`` carries its last value.
+    """
+    if budget < 1:
+        raise ValueError(f"budget must be at least 1, got {budget}")
+    curve = top_k_curve(records[:budget], maximize, k)
+    first = next((value for value in curve if value is not None), None)
+    if first is None:
+        return None
+    filled = [first if value is None else value for value in curve]
+    filled += [filled[-1]] * (budget - len(filled))
+    return float(sum(filled) / budget)
+
+
+def distinct_valid(records: Sequence[Mapping[str, Any]], maximize: bool) -> dict[str, float]:
+    """Each distinct valid string's best score."""
+    best: dict[str, float] = {}
+    for record in records:
+        if record.get("valid") and record.get("string") is not None:
+            string, score = record["string"], float(record["score"])
+            if string not in best or _oriented(score, maximize) > _oriented(best[string], maximize):
+                best[string] = score
+    return best
+
+
+def trial_metrics(records: Sequence[Mapping[str, Any]], *, budget: int, maximize: bool, k: int = TOP_K) -> dict[str, Any]:
+    """``best``, ``top10_mean``, ``auc_top10``, ``n_calls``, ``n_duplicates``, ``n_distinct_valid`` of one trial."""
+    scores = sorted(distinct_valid(records, maximize).values(), key=lambda s: _oriented(s, maximize), reverse=True)
+    return {
+        "best": scores[0] if scores else None,
+        "top10_mean": float(np.mean(scores[:k])) if scores else None,
+        "auc_top10": auc_top_k(records, budget, maximize, k),
+        "n_calls": len(records),
+        "n_duplicates": sum(1 for r in records if r.get("duplicate")),
+        "n_distinct_valid": len(scores),
+        "budget": budget,
+    }
+
+
+def aggregate_metrics(per_trial: Sequence[Mapping[str, Any]]) -> dict[str, float | None]:
+    """Mean and population std (``ddof=0``) over trials of each metric, as ``NAME_mean``/``NAME_std``."""
+    aggregate: dict[str, float | None] = {}
+    for name in METRIC_NAMES:
+        values = [float(t[name]) for t in per_trial if t.get(name) is not None and not math.isnan(float(t[name]))]
+        aggregate[f"{name}_mean"] = float(np.mean(values)) if values else None
+        aggregate[f"{name}_std"] = float(np.std(values)) if values else None
+    return aggregate
+
+
+def is_rediscovery(string: str | None, training_strings: set[str] | frozenset[str]) -> bool:
+    """Whether a best string is itself one of the model's training strings."""
+    return string is not None and string in training_strings

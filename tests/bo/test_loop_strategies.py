@@ -1,0 +1,129 @@
+"""The loop with a budget, the turbo strategy and resumption of its state, on the tiny fake model."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from lsbo.bo import BOConfig, run_optimization
+from lsbo.bo.acquisition import AcquisitionOptions
+from lsbo.bo.loop import EVALUATIONS_FILE, read_records
+from lsbo.bo.retraining import RetrainOptions
+from lsbo.objectives import build_objective
+from tests.bo.fakes import FakeModel
+from tests.bo.test_loop import InterruptingObjective
+
+CHEAP = AcquisitionOptions(num_restarts=1, raw_samples=16, mc_samples=32, max_iterations=10)
+
+
+def test_a_budget_cuts_the_last_batch_and_counts_every_call(tmp_path: Path) -> None:
+    config = BOConfig(trials=1, iterations=99, batch_size=3, attempts=4, seed=1, acquisition=CHEAP, budget=7)
+    results = run_optimization(FakeModel(), build_objective("expr"), tmp_path / "run", config, target="expr")
+    records = read_records(tmp_path / "run" / "trial_1" / EVALUATIONS_FILE)
+    assert [sum(r["iteration"] == i for r in records) for i in (1, 2, 3)] == [3, 3, 1] and len(records) == 7
+    trial = results["trials"]["1"]
+    assert trial["n_calls"] == 7 and results["aggregate"]["budget"] == 7
+    assert trial["n_duplicates"] == sum(r["duplicate"] for r in records)
+    assert trial["best"] == min(r["score"] for r in records if r["valid"])
+    top = results["aggregate"]["top3"][0]
+    # the fake model decodes only training strings: every best string is a rediscovery, and says so
+    assert top["rediscovery"] is True and "yes: a rediscovery" in (tmp_path / "run" / "table.md").read_text()
+
+
+def test_turbo_resumed_mid_batch_continues_with_the_uninterrupted_trust_region(tmp_path: Path) -> None:
+    config = BOConfig(trials=1, iterations=4, batch_size=3, attempts=4, seed=2, strategy="turbo", local_points=20, local_best=5)
+    reference = tmp_path / "reference"
+    run_optimization(FakeModel(), build_objective("expr"), reference, config, target="expr")
+    # interrupt (like Ctrl-C) while scoring the first new string of the first batch after iteration 2 that has one
+    scored = [r for r in read_records(reference / "trial_1" / EVALUATIONS_FILE) if not r["duplicate"]]
+    target = next(n for n, r in enumerate(scored) if r["iteration"] >= 3)
+    out = tmp_path / "run"
+    with pytest.raises(KeyboardInterrupt):  # the 36 training strings are scored first
+        run_optimization(FakeModel(), InterruptingObjective(36 + target + 1), out, config, target="expr")
+    assert len(read_records(out / "trial_1" / EVALUATIONS_FILE)) < 12
+    run_optimization(FakeModel(), InterruptingObjective(None), out, config, target="expr", resume=True)
+    keys = [(r["iteration"], r["index"]) for r in read_records(out / "trial_1" / EVALUATIONS_FILE)]
+    assert len(keys) == len(set(keys)) == 12
+    for iteration in (2, 3, 4):  # the trust region replayed from the records is the uninterrupted run's
+        mine = json.loads((out / "trial_1" / f"candidates_{iteration}.json").read_text())["surrogate_metrics"]
+        theirs = json.loads((reference / "trial_1" / f"candidates_{iteration}.json").read_text())["surrogate_metrics"]
+        for key in ("tr_length", "tr_successes", "tr_failures", "tr_restarts"):
+            assert mine[key] == theirs[key], (iteration, key)
+    assert json.loads((out / "run.json").read_text())["surrogate"] == "local"
+
+
+def test_resuming_with_another_strategy_or_budget_is_refused(tmp_path: Path) -> None:
+    from lsbo.errors import ConfigError
+
+    config = BOConfig(trials=1, iterations=1, batch_size=2, attempts=2, seed=0, acquisition=CHEAP)
+    run_optimization(FakeModel(), build_objective("expr"), tmp_path / "run", config, target="expr")
+    for changed in (BOConfig(**{**config.__dict__, "strategy": "turbo", "acquisition": AcquisitionOptions()}),
+                    BOConfig(**{**config.__dict__, "budget": 5})):
+        with pytest.raises(ConfigError, match="differ"):
+            run_optimization(FakeModel(), build_objective("expr"), tmp_path / "run", changed, target="expr", resume=True)
+
+
+def test_a_new_strategy_is_one_registered_class(tmp_path: Path) -> None:
+    import torch
+
+    from lsbo.bo.strategies import STRATEGIES, Observations, Proposal, Strategy, register_strategy
+
+    @register_strategy
+    class UniformInTheBox(Strategy):
+        """Uniform random points in the search box, and a count of the batches it was shown."""
+
+        name = "uniform-test"
+        acquisitions = ("none",)
+        surrogates = ("none",)
+
+        def start(self, initial: Observations) -> None:
+            self.batches_seen = 0
+
+        def propose(self, observations: Observations, q: int, seed: int) -> Proposal:
+            generator = torch.Generator().manual_seed(seed)
+            lower, upper = observations.bounds
+            latents = lower + (upper - lower) * torch.rand(q, lower.shape[0], generator=generator, dtype=torch.float64)
+            return Proposal(latents, {"surrogate": "none", "n_train": 0, "fit_seconds": 0.0, "acquisition_seconds": 0.0,
+                                      "batches_seen": self.batches_seen})
+
+        def observe(self, x: torch.Tensor, y: torch.Tensor) -> None:
+            self.batches_seen += 1
+
+    try:
+        config = BOConfig(trials=1, iterations=3, batch_size=2, attempts=2, seed=0, strategy="uniform-test")
+        results = run_optimization(FakeModel(), build_objective("expr"), tmp_path / "run", config, target="expr")
+        assert results["trials"]["1"]["n_calls"] == 6 and results["settings"]["strategy"] == "uniform-test"
+        seen = [json.loads((tmp_path / "run" / "trial_1" / f"candidates_{i}.json").read_text())["surrogate_metrics"]["batches_seen"]
+                for i in (1, 2, 3)]
+        assert seen == [0, 1, 2]  # observe() was called after each scored batch
+    finally:
+        STRATEGIES.pop("uniform-test")
+
+
+@pytest.mark.parametrize(("changes", "message"), [
+    ({"strategy": "tubro"}, "--strategy 'tubro': expected one of protocol, turbo"),
+    ({"budget": 0}, "--budget must be at least 1"),
+    ({"strategy": "turbo", "acquisition": AcquisitionOptions(name="qei2")}, "--acquisition 'qei2' with --strategy turbo"),
+    ({"acquisition": AcquisitionOptions(name="ts")}, "--acquisition 'ts' with --strategy protocol"),
+    ({"strategy": "turbo", "surrogate": "global"}, "--surrogate 'global' with --strategy turbo"),
+    ({"surrogate": "local"}, "--surrogate 'local' with --strategy protocol"),
+    ({"retrain": RetrainOptions(every=0)}, "--retrain-every must be at least 1"),
+    ({"retrain": RetrainOptions(every=5, rank_k=-1.0)}, "--rank-k must be positive"),
+    ({"strategy": "turbo", "local_points": 0}, "--local-points must be at least 1"),
+])
+def test_bad_settings_are_one_line_errors_naming_the_flag(changes: dict, message: str) -> None:
+    from lsbo.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        BOConfig(**changes).resolved()
+
+
+def test_resolved_fills_in_the_strategy_defaults() -> None:
+    turbo = BOConfig(strategy="turbo").resolved()
+    assert (turbo.surrogate, turbo.acquisition.name) == ("local", "ts")
+    protocol = BOConfig().resolved()
+    assert (protocol.surrogate, protocol.acquisition.name) == ("auto", "qlogei")
+    assert BOConfig(budget=120, batch_size=50).layout == (3, 50) and BOConfig(iterations=5, batch_size=50).layout == (5, 50)
