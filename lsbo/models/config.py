@@ -23,7 +23,9 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any, Literal
 
 from lsbo.errors import ConfigError
-from lsbo.options import TRAIN_OPTIONS, check_rec_weight, check_value, known_fields
+from lsbo.options import PRESETS, TRAIN_OPTIONS, check_rec_weight, check_value, known_fields
+
+__all__ = ["FAMILIES", "PRESETS", "SequenceModelConfig", "family_for", "model_config", "validate_config"]  # PRESETS: lsbo.options
 
 ModelKind = Literal["grammar", "char"]
 FAMILIES = ("molecules", "expressions")
