@@ -261,7 +261,7 @@ def _types_name(types: tuple[type, ...]) -> str:
 
 def load_spec(path: Path | str) -> ExperimentSpec:
     """Read and check ``path``; every problem is one :class:`ConfigError` line."""
-    from lsbo.bo import STRATEGY_NAMES as STRATEGIES
+    from lsbo.bo import STRATEGY_NAMES
     from lsbo.options import OPTIONS, check_rec_weight, check_value
     from lsbo.paper import PAPER_TABLE2
     from lsbo.regularizers import check_regularizer_options
@@ -326,8 +326,8 @@ def load_spec(path: Path | str) -> ExperimentSpec:
     for index, entry in enumerate(strategies_raw):
         entry = dict(check.section(entry, "bo.strategy", index))
         name = entry.pop("name")
-        if name not in STRATEGIES:
-            check.fail("bo.strategy", index, "name", f"unknown strategy {name!r} (expected one of: {', '.join(STRATEGIES)})")
+        if name not in STRATEGY_NAMES:
+            check.fail("bo.strategy", index, "name", f"unknown strategy {name!r} (expected one of: {', '.join(STRATEGY_NAMES)})")
         for key in ("iterations", "batch", "attempts", "inducing", "max_train_points", "num_restarts", "raw_samples", "optimizer_iterations"):
             if key in entry and entry[key] < 1:
                 check.fail("bo.strategy", index, key, f"must be at least 1, got {entry[key]}")
