@@ -8,8 +8,8 @@ from typing import Any, Optional
 
 import typer
 
-from lsbo_cli.data import GRAMMAR_HELP, TOKENIZER_HELP
 from lsbo.options import OPTIONS
+from lsbo_cli.data import GRAMMAR_HELP, TOKENIZER_HELP
 from lsbo_cli.schema import Kind, Model, Preset, Regularizer, choice_value, schema_option
 
 DEVICE_HELP = "auto | cpu | cuda | cuda:N (checked before any work)."

@@ -49,11 +49,10 @@ key is written (found in the text; :mod:`tomllib` does not report positions of v
 from __future__ import annotations
 
 import re
+import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-
-import tomllib
 
 from lsbo.errors import ConfigError
 

@@ -37,7 +37,7 @@ packed GRU is about three times *slower* than the full-length one, so they are n
 
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 import numpy as np
 import torch

@@ -5,10 +5,10 @@ from __future__ import annotations
 import math
 import os
 
+import networkx as nx
 import numpy as np
 import pytest
 from rdkit import Chem
-import networkx as nx
 from rdkit.Chem import Crippen, RDConfig, rdmolops
 
 from lsbo.errors import ObjectiveError
