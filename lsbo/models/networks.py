@@ -28,6 +28,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from lsbo import distributed
 from lsbo.errors import ConfigError
 
 
@@ -125,6 +126,10 @@ class SequenceDecoder(nn.Module):
         norm = self.code_norm
         if norm is None:
             return z
+        if self.training and distributed.current() is not None:
+            # Under torchrun each rank holds a slice of one global batch: normalise with the
+            # statistics of the whole (gathered) batch, as a single process would.
+            reference = distributed.gather_batch(z if reference is None else reference)
         if self.training and reference is not None and reference.shape[0] >= 2:
             norm(reference)  # the running statistics follow the random batch, as they would without buckets
             mean = reference.mean(dim=0)
