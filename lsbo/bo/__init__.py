@@ -1,4 +1,4 @@
-"""Latent-space Bayesian optimisation (PROTOCOLS.md §4): surrogates, batch acquisition, candidate
+"""Latent-space Bayesian optimisation (docs/protocols.md §4): surrogates, batch acquisition, candidate
 decoding, the resumable loop and its results."""
 
 from lsbo.bo.loop import BOConfig, run_optimization

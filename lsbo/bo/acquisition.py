@@ -1,4 +1,4 @@
-"""Batch acquisition: choose q latent points per iteration by batch expected improvement (PROTOCOLS.md §4).
+"""Batch acquisition: choose q latent points per iteration by batch expected improvement (docs/protocols.md §4).
 
 The default acquisition is BoTorch's ``qLogExpectedImprovement`` (Ament et al., 2023), a numerically
 robust form of the batch expected improvement used by the Grammar VAE protocol; ``qei`` gives the

@@ -1,4 +1,4 @@
-"""Decoding candidate latent points into strings (PROTOCOLS.md §4).
+"""Decoding candidate latent points into strings (docs/protocols.md §4).
 
 The decoder is stochastic: one latent point can decode to several strings. As in the Grammar VAE
 protocol, each point is decoded many times (500 attempts for molecules, 25 for expressions by

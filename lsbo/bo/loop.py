@@ -1,4 +1,4 @@
-"""The latent-space Bayesian-optimisation loop (PROTOCOLS.md §4; paper Section 4.3, Tables 2 and 3).
+"""The latent-space Bayesian-optimisation loop (docs/protocols.md §4; paper Section 4.3, Tables 2 and 3).
 
 Every training string is encoded (latent means) and scored; those points seed a GP surrogate. Each
 iteration fits the surrogate, picks a batch of q latent points by batch expected improvement inside

@@ -1,4 +1,4 @@
-"""Summaries of an optimisation run in the protocol's terms (PROTOCOLS.md §4; paper Tables 2 and 3).
+"""Summaries of an optimisation run in the protocol's terms (docs/protocols.md §4; paper Tables 2 and 3).
 
 Per trial: the three best distinct strings and their scores, the fraction of valid evaluated points
 and the average score of the valid ones. Over trials: the overall top three and the mean +- std

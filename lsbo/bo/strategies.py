@@ -23,7 +23,7 @@ the registry's names, :data:`STRATEGY_NAMES`.
 
 Built in:
 
-* ``protocol`` — the Grammar VAE protocol (PROTOCOLS.md §4): a GP over the whole box refitted from
+* ``protocol`` — the Grammar VAE protocol (docs/protocols.md §4): a GP over the whole box refitted from
   scratch each iteration (:func:`lsbo.bo.surrogates.fit_surrogate`) and batch (log-)EI maximised
   over the box (:func:`lsbo.bo.acquisition.propose_batch`). Kept exactly, for the paper's tables.
 * ``turbo`` — a TuRBO trust region (:mod:`lsbo.bo.trust_region`) centred on the best point, a

@@ -1,4 +1,4 @@
-"""Gaussian-process surrogates of the objective over the latent space (PROTOCOLS.md §4).
+"""Gaussian-process surrogates of the objective over the latent space (docs/protocols.md §4).
 
 Two surrogates share one interface: an exact GP (BoTorch ``SingleTaskGP``) for small data, and a
 sparse variational GP (BoTorch ``SingleTaskVariationalGP``; Hensman et al., 2013) with inducing
