@@ -128,23 +128,22 @@ def check_strategy(name: str, acquisition: str | None = None) -> str:
     """The acquisition ``name`` runs with (its default for ``None``); a one-line error naming the flag otherwise."""
     if name not in STRATEGIES:
         raise ConfigError(f"--strategy {name!r}: expected one of {', '.join(STRATEGIES)}")
-    accepted = STRATEGIES[name].acquisitions
-    if acquisition is None:
-        return accepted[0]
-    if acquisition not in accepted:
-        raise ConfigError(f"--acquisition {acquisition!r} with --strategy {name}: expected one of {', '.join(accepted)}")
-    return acquisition
+    return _strategy_choice(name, "acquisition", STRATEGIES[name].acquisitions, acquisition)
 
 
 def check_surrogate(name: str, surrogate: str | None = None) -> str:
     """The surrogate strategy ``name`` runs with (its default for ``None``); a one-line error naming the flag otherwise."""
     check_strategy(name)
-    accepted = STRATEGIES[name].surrogates
-    if surrogate is None:
+    return _strategy_choice(name, "surrogate", STRATEGIES[name].surrogates, surrogate)
+
+
+def _strategy_choice(name: str, flag: str, accepted: tuple[str, ...], value: str | None) -> str:
+    # A strategy lists the values it accepts for a setting, its default first.
+    if value is None:
         return accepted[0]
-    if surrogate not in accepted:
-        raise ConfigError(f"--surrogate {surrogate!r} with --strategy {name}: expected one of {', '.join(accepted)}")
-    return surrogate
+    if value not in accepted:
+        raise ConfigError(f"--{flag} {value!r} with --strategy {name}: expected one of {', '.join(accepted)}")
+    return value
 
 
 def build_strategy(name: str, **options: Any) -> Strategy:
