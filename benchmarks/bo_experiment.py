@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
+import sys
 import time
 from pathlib import Path
 
@@ -26,6 +28,7 @@ import torch
 from lsbo.bo import BOConfig, run_optimization
 from lsbo.bo.acquisition import AcquisitionOptions
 from lsbo.bo.retraining import RetrainOptions
+from lsbo.logs import LineFormatter, log_context
 from lsbo.models import load_model
 from lsbo.objectives import build_objective
 from lsbo.report import PAPER_TABLE2, PAPER_TABLE3, PAPER_TASK_OF_TARGET
@@ -57,6 +60,10 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
+    handler = logging.StreamHandler(sys.stdout)  # the library's progress lines, each after its model's label
+    handler.setFormatter(LineFormatter())
+    logging.getLogger("lsbo").addHandler(handler)
+    logging.getLogger("lsbo").setLevel(logging.INFO)
 
     rows = []
     for spec in args.model:
@@ -69,8 +76,8 @@ def main() -> None:
                           max_train_points=args.max_train_points, attempts=args.attempts, strategy=args.strategy,
                           acquisition=AcquisitionOptions(name=args.acquisition), budget=args.budget, retrain=retrain)
         started = time.perf_counter()
-        results = run_optimization(model, objective, args.out / label, config, target=args.target, resume=True,
-                                   log=lambda message, label=label: print(f"[{label}] {message}", flush=True))
+        with log_context(label):
+            results = run_optimization(model, objective, args.out / label, config, target=args.target, resume=True)
         rows.append((label, results, time.perf_counter() - started))
         (args.out / label / "wall_seconds.json").write_text(json.dumps({"seconds_this_invocation": rows[-1][2]}))
 

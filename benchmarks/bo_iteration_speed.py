@@ -59,7 +59,7 @@ def main() -> None:
         if model is not None:
             from lsbo.bo.loop import prepare_initial_data
 
-            initial = prepare_initial_data(model, objective, max_points=n, seed=0, log=lambda m: None)
+            initial = prepare_initial_data(model, objective, max_points=n, seed=0)
             x, y = initial.latents.double(), initial.scores if objective.maximize else -initial.scores
         else:
             x, y = synthetic(n, args.dim, seed=0)

@@ -134,7 +134,7 @@ def main() -> None:
 
     model = load_model(args.model, device=args.device)
     objective = build_objective(args.target, model=model)
-    initial = prepare_initial_data(model, objective, max_points=args.points, seed=0, log=lambda m: None)
+    initial = prepare_initial_data(model, objective, max_points=args.points, seed=0)
     x = initial.latents.double()
     y = initial.scores if objective.maximize else -initial.scores
     bounds = search_box(model, initial.latents, "data")

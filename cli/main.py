@@ -84,7 +84,10 @@ def _root(
 def install_log_handler(level: int = logging.INFO) -> None:
     """Send the library's ``lsbo.*`` loggers to stderr through one handler: rich (on the console the
     progress bars draw on, so lines appear above a running bar) on a terminal, plain lines when
-    stderr is a file or a pipe (nothing is wrapped or coloured there). Installed once per process."""
+    stderr is a file or a pipe (nothing is wrapped or coloured there). Lines are formatted by
+    :class:`lsbo.logs.LineFormatter` (``warning: ...``; the unit's prefix). Installed once per process."""
+    from lsbo.logs import LineFormatter
+
     logger = logging.getLogger("lsbo")
     logger.setLevel(level)
     if any(getattr(handler, "_lsbo_cli", False) for handler in logger.handlers):
@@ -98,7 +101,7 @@ def install_log_handler(level: int = logging.INFO) -> None:
         handler = RichHandler(console=shared_console(), show_time=False, show_level=False, show_path=False, markup=False)
     else:
         handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(message)s"))
+    handler.setFormatter(LineFormatter())
     handler._lsbo_cli = True  # type: ignore[attr-defined]
     logger.addHandler(handler)
     logger.propagate = False

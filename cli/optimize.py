@@ -18,7 +18,7 @@ ExecutorName = enum.Enum("ExecutorName", {name: name for name in EXECUTOR_NAMES}
 def _run_with_progress(
     model: Any, objective: Any, out: Path, config: Any, *, target: str, resume: bool, only_trials: Optional[list[int]] = None
 ) -> dict[str, Any]:
-    """Run the loop with a progress bar over evaluations and log lines above it (both on stderr)."""
+    """Run the loop with a progress bar over evaluations; the library's log lines print above it (both on stderr)."""
     from lsbo.bo import run_optimization
     from lsbo.bo.loop import check_run
     from lsbo.data.progress import StatusBar
@@ -32,7 +32,7 @@ def _run_with_progress(
             shown = "invalid" if score is None else f"{score:.4g}"
             bar.step(f"trial {record['trial']} it {record['iteration']}: {shown}")
 
-        results = run_optimization(model, objective, out, config, target=target, resume=resume, log=bar.log,
+        results = run_optimization(model, objective, out, config, target=target, resume=resume,
                                    on_evaluation=on_evaluation, only_trials=only_trials)
     return results
 
@@ -44,20 +44,16 @@ def _run_on_executor(
     """Trials as units on the named executor; each worker loads the model and objective itself."""
     import functools
 
-    from rich.console import Console
-
     from lsbo.bo.parallel import load_model_and_objective, run_trials
     from lsbo.executors import build_executor
 
-    console = Console(stderr=True)
     module, sep, attribute = target.partition(":")
     # a worker's working directory need not be ours; run.json keeps the target as given
     where = f"{Path(module).resolve()}:{attribute}" if sep and Path(module).is_file() else target
     load = functools.partial(load_model_and_objective, str(model_dir.resolve()), device, where)
     options = {"address": address} if address is not None else {}
     with build_executor(name, workers=workers, threads_per_worker=threads or 1, **options) as executor:
-        return run_trials(executor, load, out, config, target=target, resume=resume, only_trials=only_trials,
-                          log=lambda message: console.log(message))
+        return run_trials(executor, load, out, config, target=target, resume=resume, only_trials=only_trials)
 
 
 def optimize(

@@ -18,6 +18,7 @@ from __future__ import annotations
 import errno
 import fcntl
 import json
+import logging
 import os
 import tempfile
 from collections.abc import Callable, Iterator
@@ -28,6 +29,8 @@ from typing import Any, BinaryIO
 from lsbo.errors import LsboError
 
 LOCK_NAME = ".lsbo.lock"
+
+logger = logging.getLogger(__name__)
 
 
 class PersistenceError(LsboError):
@@ -244,13 +247,13 @@ class DirectoryLock:
     def path(self) -> Path:
         return self.directory / LOCK_NAME
 
-    def acquire(self, *, on_busy: Callable[[str], None] | None = None) -> "DirectoryLock":
+    def acquire(self, *, wait: bool = False) -> "DirectoryLock":
         """Take the lock, or raise :class:`DirectoryLockedError` naming the live holder.
 
         Args:
-            on_busy: when given, a held lock is waited for instead of refused: ``on_busy`` is called
-                once with the holder's description, then the call blocks until the holder releases
-                the lock or exits (for short critical sections that several processes share).
+            wait: wait for a held lock instead of refusing it: one line naming the holder is logged,
+                then the call blocks until the holder releases the lock or exits (for short critical
+                sections that several processes share).
         """
         if self._fd is not None:
             return self
@@ -265,9 +268,9 @@ class DirectoryLock:
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except OSError as err:
-                if on_busy is None or err.errno not in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
+                if not wait or err.errno not in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
                     raise
-                on_busy(_read_holder(fd))
+                logger.info("waiting for %s to finish with %s", _read_holder(fd), self.directory)
                 fcntl.flock(fd, fcntl.LOCK_EX)
         except OSError as err:
             holder = _read_holder(fd)

@@ -100,6 +100,36 @@ def test_directory_lock_refuses_second_owner_and_names_holder(tmp_path):
         assert again.held
 
 
+def test_waiting_for_a_held_lock_logs_the_holder_then_takes_it_once_released(tmp_path):
+    import logging
+    import threading
+
+    announced = threading.Event()
+
+    class Announce(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            if record.getMessage() == f"waiting for pid {os.getpid()}: first to finish with {tmp_path}":
+                announced.set()
+
+    handler = Announce()
+    logging.getLogger("lsbo.persistence").addHandler(handler)
+    logging.getLogger("lsbo.persistence").setLevel(logging.INFO)
+    try:
+        first = DirectoryLock(tmp_path, purpose="first").acquire()
+        second = DirectoryLock(tmp_path, purpose="second")
+        waiter = threading.Thread(target=second.acquire, kwargs={"wait": True})
+        waiter.start()
+        assert announced.wait(timeout=60)  # it waits (instead of refusing) and says for whom
+        assert not second.held
+        first.release()
+        waiter.join(timeout=60)
+        assert second.held and "second" in (tmp_path / ".lsbo.lock").read_text()
+        second.release()
+    finally:
+        logging.getLogger("lsbo.persistence").removeHandler(handler)
+        logging.getLogger("lsbo.persistence").setLevel(logging.NOTSET)
+
+
 def test_lock_of_a_killed_process_is_not_stale(tmp_path):
     # A process that takes the lock and dies without releasing it (os._exit skips every cleanup).
     code = (

@@ -14,6 +14,7 @@ resumed run re-reads them, so it re-scores nothing and never scores a point twic
 
 from __future__ import annotations
 
+import logging
 import math
 import time
 from collections.abc import Callable, Sequence
@@ -47,6 +48,8 @@ from lsbo.device import available_memory_bytes
 from lsbo.errors import ConfigError, LsboError
 from lsbo.objectives.base import Evaluation, ItemwiseObjective, Objective, evaluate_safely
 from lsbo.objectives.isolation import IsolationOptions, evaluate_isolated
+
+logger = logging.getLogger(__name__)
 
 #: The most decodings per point: one point's attempts must fit in one decoder batch.
 MAX_ATTEMPTS = MAX_DECODE_ROWS
@@ -166,7 +169,7 @@ def score_strings(objective: Objective, strings: Sequence[str | None], calls: Is
 
 
 def prepare_initial_data(
-    model: Any, objective: Objective, *, max_points: int | None, seed: int, log: Callable[[str], None],
+    model: Any, objective: Objective, *, max_points: int | None, seed: int,
     calls: IsolationOptions = IsolationOptions(),
 ) -> InitialData:
     """Encode and score the model's training strings; drop those that fail either step."""
@@ -174,10 +177,10 @@ def prepare_initial_data(
     if max_points is not None and max_points < len(strings):
         chosen = np.sort(np.random.default_rng(seed).choice(len(strings), size=max_points, replace=False))
         strings = [strings[i] for i in chosen]
-    log(f"encoding {len(strings)} training strings")
+    logger.info("encoding %d training strings", len(strings))
     latents, ok = model.encode(strings)
     latents = latents.detach().float().cpu()
-    log(f"scoring {int(np.sum(ok))} encoded strings with {objective.name}")
+    logger.info("scoring %d encoded strings with %s", int(np.sum(ok)), objective.name)
     keep: list[int] = []
     scores: list[float] = []
     reasons: list[str] = []  # why each dropped string was dropped, in order, for the refusal below
@@ -244,7 +247,6 @@ class RunContext:
     bounds: Tensor
     attempts: int
     device: torch.device
-    log: Callable[[str], None]
     on_evaluation: Callable[[dict[str, Any]], None]
 
 
@@ -301,12 +303,12 @@ def _choose_batch(ctx: RunContext, strategy: Strategy, data: TrialData, trial: i
     }
 
 
-def _log_batch(ctx: RunContext, trial: int, iteration: int, metrics: dict[str, Any]) -> None:
+def _log_batch(trial: int, iteration: int, metrics: dict[str, Any]) -> None:
     def shown(value: Any) -> Any:
         return value if value is None else round(value, 4)
 
     region = f", trust region {metrics['tr_length']:.3g}" if "tr_length" in metrics else ""
-    ctx.log(
+    logger.info(
         f"trial {trial} iteration {iteration}: {metrics['surrogate']} GP on {metrics['n_train']} points, "
         f"held-out RMSE {shown(metrics.get('test_rmse'))}, log-lik {shown(metrics.get('test_loglik'))}{region}; "
         f"fit {metrics['fit_seconds']}s, acquisition {metrics['acquisition_seconds']}s, decoding {metrics['decode_seconds']}s"
@@ -377,8 +379,7 @@ def _retrain(ctx: RunContext, data: TrialData, store: TrialStore, trial: int, ro
     strings = list(scores)  # distinct: training strings first, then the evaluated ones not among them
     targets = [float(scores[s]) if maximize else -float(scores[s]) for s in strings]  # type: ignore[arg-type]
     out_dir = store.directory / f"retrain_{round_}"
-    fine_tune(data.model, strings, targets, out_dir, retrain, seed=trial_seed(ctx.config.seed, trial) + 100_000 * round_,
-              log=ctx.log)
+    fine_tune(data.model, strings, targets, out_dir, retrain, seed=trial_seed(ctx.config.seed, trial) + 100_000 * round_)
     model = load_model(out_dir, device=ctx.device)
     latents, ok = model.encode(strings)
     usable = np.asarray(ok, dtype=bool) & torch.isfinite(latents).all(dim=1).cpu().numpy()
@@ -388,7 +389,7 @@ def _retrain(ctx: RunContext, data: TrialData, store: TrialStore, trial: int, ro
     n_training = len(set(ctx.initial.strings))  # the first entries of `strings`
     n_initial = sum(1 for i in keep if i < n_training)
     bounds = search_box(model, x[:n_initial].float().cpu(), ctx.config.box).to(ctx.device)
-    ctx.log(f"trial {trial}: retrained model {round_} ({out_dir}); {len(keep)} of {len(strings)} strings re-encoded")
+    logger.info(f"trial {trial}: retrained model {round_} ({out_dir}); {len(keep)} of {len(strings)} strings re-encoded")
     return replace(data, model=model, x=x, y=y, bounds=bounds)
 
 
@@ -418,7 +419,7 @@ def run_trial(ctx: RunContext, trial: int, trial_dir: Path | TrialStore) -> list
         if batch is None:
             batch = _choose_batch(ctx, strategy, data, trial, iteration, min(config.batch_size, config.calls_per_trial - calls))
             store.write_candidates(iteration, batch)
-            _log_batch(ctx, trial, iteration, batch["surrogate_metrics"])
+            _log_batch(trial, iteration, batch["surrogate_metrics"])
         else:  # a replayed batch: the records already made join the data as they did then
             for i in range(len(batch["latents"])):
                 if (iteration, i) in done:
@@ -444,7 +445,6 @@ def run_optimization(
     *,
     target: str | None = None,
     resume: bool = False,
-    log: Callable[[str], None] = lambda message: None,
     on_evaluation: Callable[[dict[str, Any]], None] = lambda record: None,
     only_trials: Sequence[int] | None = None,
 ) -> dict[str, Any]:
@@ -467,28 +467,28 @@ def run_optimization(
     purpose = f"lsbo optimize --out {out_dir}"
     trial_locks: list[Any] = []
     try:
-        with store.lock(log, purpose):
-            store.open(settings, resume, log, purpose=purpose)
+        with store.lock(purpose):
+            store.open(settings, resume, purpose=purpose)
             # each trial has one owner: a second process asked to run it is refused before it scores anything
             trial_locks = [store.trial(k).lock(purpose) for k in selected]
             for k in selected:  # a damaged log is reported now, not after the training set is encoded
                 store.trial(k).read_records(layout=config.layout)
-            initial = _initial_data(store, model, objective, config, log)
-        log(f"{len(initial.strings)} training points; best training score {_best(initial.scores, objective.maximize):.4g}")
+            initial = _initial_data(store, model, objective, config)
+        logger.info("%d training points; best training score %.4g", len(initial.strings), _best(initial.scores, objective.maximize))
         ctx = RunContext(
             model=model, objective=objective, config=config, initial=initial,
             bounds=search_box(model, initial.latents, config.box), attempts=attempts,
-            device=torch.device(getattr(model, "device", "cpu")), log=log, on_evaluation=on_evaluation,
+            device=torch.device(getattr(model, "device", "cpu")), on_evaluation=on_evaluation,
         )
         trials = {k: run_trial(ctx, k, store.trial(k)) for k in selected}
-        with store.lock(log, purpose):
+        with store.lock(purpose):
             per_trial = config.calls_per_trial
             for k in sorted(set(range(1, config.trials + 1)) - set(selected)):
                 trials[k] = store.trial(k).read_records(repair=False, layout=config.layout)
             pending = [k for k in sorted(trials) if len(trials[k]) < per_trial]
             if pending:
-                log(f"trials {', '.join(map(str, selected))} done; waiting for trial(s) {', '.join(map(str, pending))} "
-                    "before results.json and table.md are written (the call that completes the last one writes them)")
+                logger.info(f"trials {', '.join(map(str, selected))} done; waiting for trial(s) {', '.join(map(str, pending))} "
+                            "before results.json and table.md are written (the call that completes the last one writes them)")
                 return {"complete": False, "pending_trials": pending}
             trials = {k: sorted(records, key=lambda r: (r["iteration"], r["index"])) for k, records in sorted(trials.items())}
             results = summarize_run(trials, objective=objective, settings=settings,
@@ -496,7 +496,7 @@ def run_optimization(
                                     model_evaluation=_model_evaluation(model), budget=per_trial,
                                     training_strings=_training_strings(model, initial))
             for warning in results["warnings"]:
-                log(f"warning: {warning}")
+                logger.warning(warning)
             write_outputs(out_dir, results, trials, model_kind=getattr(model, "kind", None))
             return results
     finally:
@@ -506,7 +506,7 @@ def run_optimization(
 
 def prepare_run(
     model: Any, objective: Objective, out_dir: Path | str, config: BOConfig, *, target: str | None = None,
-    resume: bool = False, log: Callable[[str], None] = lambda message: None,
+    resume: bool = False,
 ) -> InitialData:
     """Open the run (check or write ``run.json``) and load or compute its encoded, scored training set.
 
@@ -516,9 +516,9 @@ def prepare_run(
     check_run(model, out_dir, config)
     store = RunStore(Path(out_dir))
     purpose = f"lsbo optimize --out {out_dir}"
-    with store.lock(log, purpose):
-        store.open(_settings(model, objective, config, target), resume, log, purpose=purpose)
-        return _initial_data(store, model, objective, config, log)
+    with store.lock(purpose):
+        store.open(_settings(model, objective, config, target), resume, purpose=purpose)
+        return _initial_data(store, model, objective, config)
 
 
 def _settings(model: Any, objective: Objective, config: BOConfig, target: str | None) -> dict[str, Any]:
@@ -550,13 +550,13 @@ def check_run(model: Any, out_dir: Path | str, config: BOConfig, only_trials: Se
     return selected
 
 
-def _initial_data(store: RunStore, model: Any, objective: Objective, config: BOConfig, log: Callable[[str], None]) -> InitialData:
+def _initial_data(store: RunStore, model: Any, objective: Objective, config: BOConfig) -> InitialData:
     """The cached initial data, or computed and saved; a failure says that the run may be restarted."""
     initial = store.load_initial()
     if initial is not None:
         return initial
     try:
-        initial = prepare_initial_data(model, objective, max_points=config.max_train_points, seed=config.seed, log=log,
+        initial = prepare_initial_data(model, objective, max_points=config.max_train_points, seed=config.seed,
                                        calls=config.objective_calls)
     except LsboError as err:
         if store.scored_anything():

@@ -39,8 +39,7 @@ def load_model_and_objective(model_dir: str, device: str, target: str) -> tuple[
 def run_trial_unit(load: Loader, out_dir: str, config: BOConfig, target: str | None, trial: int) -> int:
     """Run (or continue) trial ``trial`` of the run in ``out_dir``; returns its number once it is complete."""
     model, objective = load()
-    run_optimization(model, objective, Path(out_dir), config, target=target, resume=True, only_trials=[trial],
-                     log=lambda message: logger.info("trial %d: %s", trial, message))
+    run_optimization(model, objective, Path(out_dir), config, target=target, resume=True, only_trials=[trial])
     return trial
 
 
@@ -53,7 +52,6 @@ def run_trials(
     target: str | None = None,
     resume: bool = False,
     only_trials: Sequence[int] | None = None,
-    log: Callable[[str], None] = lambda message: None,
 ) -> dict[str, Any]:
     """Run the selected trials of a run as units on ``executor``; returns what :func:`run_optimization` returns.
 
@@ -62,12 +60,12 @@ def run_trials(
     """
     selected = _selected_trials(only_trials, config.trials)
     model, objective = load()
-    prepare_run(model, objective, out_dir, config, target=target, resume=resume, log=log)
-    log(f"running trial(s) {', '.join(map(str, selected))} as units on the {executor.name} executor")
+    prepare_run(model, objective, out_dir, config, target=target, resume=resume)
+    logger.info("running trial(s) %s as units on the %s executor", ", ".join(map(str, selected)), executor.name)
     where = str(Path(out_dir).resolve())  # a worker's working directory need not be ours
     units = [functools.partial(run_trial_unit, load, where, config, target, k) for k in selected]
     executor.map(units)
-    return run_optimization(model, objective, Path(out_dir), config, target=target, resume=True, only_trials=selected, log=log)
+    return run_optimization(model, objective, Path(out_dir), config, target=target, resume=True, only_trials=selected)
 
 
 __all__ = ["Loader", "load_model_and_objective", "run_trial_unit", "run_trials"]

@@ -22,8 +22,9 @@ written last, so a directory without it is unfinished.
 
 from __future__ import annotations
 
+import logging
 import shutil
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -33,6 +34,8 @@ import torch
 from torch import Tensor
 
 from lsbo.errors import ConfigError
+
+logger = logging.getLogger(__name__)
 
 #: Written after the fine-tuned checkpoint: its presence marks a finished fine-tuning.
 RETRAIN_FILE = "retrain.json"
@@ -103,7 +106,6 @@ def fine_tune(
     options: RetrainOptions,
     *,
     seed: int,
-    log: Callable[[str], None] = lambda message: None,
 ) -> Path:
     """Fine-tune ``model`` (a :class:`lsbo.models.TrainedModel`) on ``strings`` drawn by the rank weights
     of ``targets`` (maximisation direction) into the model directory ``out_dir``; returns ``out_dir``.
@@ -162,8 +164,8 @@ def fine_tune(
         early_stopping_patience=options.epochs + 1, grad_clip=config.grad_clip, seed=seed, device=str(model.device),
         progress=False,
     )
-    log(f"weighted retraining: {options.epochs} epoch(s) of {len(sampler)} rank-weighted draws from {int(ok.sum())} strings "
-        f"(k = {options.rank_k}) -> {out_dir}")
+    logger.info(f"weighted retraining: {options.epochs} epoch(s) of {len(sampler)} rank-weighted draws from {int(ok.sum())} strings "
+                    f"(k = {options.rank_k}) -> {out_dir}")
     result = Trainer(autoencoder, trainer_config, out_dir, extra_state=extra).fit(train_loader, val_loader, resume=True)
     record["best_val_loss"] = result.best_val_loss
     write_json(out_dir / RETRAIN_FILE, record)

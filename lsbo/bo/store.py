@@ -19,8 +19,9 @@ repeat evaluations. The loop (:mod:`lsbo.bo.loop`) decides *what* to compute; th
 from __future__ import annotations
 
 import json
+import logging
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -38,6 +39,8 @@ from lsbo.persistence import (
     write_json,
 )
 from lsbo.persistence import read_json as _read_json_file
+
+logger = logging.getLogger(__name__)
 
 RUN_FILE = "run.json"
 INITIAL_DATA_FILE = "initial_data.pt"
@@ -347,7 +350,7 @@ class RunStore:
         """Whether any trial has an evaluation on disk (a run that has not can be restarted freely)."""
         return any(self.trial(k).read_records(repair=False) for k in self.trial_numbers())
 
-    def open(self, settings: dict[str, Any], resume: bool, log: Callable[[str], None], *, purpose: str = "lsbo optimize") -> None:
+    def open(self, settings: dict[str, Any], resume: bool, *, purpose: str = "lsbo optimize") -> None:
         """Check ``settings`` against the run already here (if any) and write them to run.json.
 
         A run that has scored nothing yet (stopped while encoding the training set, or failed before
@@ -361,7 +364,7 @@ class RunStore:
         except ConfigError as refusal:
             if self.scored_anything():
                 raise
-            log(f"{self.root} holds a run that has scored nothing yet ({refusal}): starting it afresh with these settings")
+            logger.info(f"{self.root} holds a run that has scored nothing yet ({refusal}): starting it afresh with these settings")
             self.restart(purpose=purpose)
         self.write_settings(settings)
 
@@ -379,15 +382,13 @@ class RunStore:
             for lock in locks:
                 lock.release()
 
-    def lock(self, log: Callable[[str], None], purpose: str = "lsbo optimize") -> DirectoryLock:
+    def lock(self, purpose: str = "lsbo optimize") -> DirectoryLock:
         """Own the run-level files (run.json, the initial data, the summaries) for a short section.
 
         Several processes may share a run (one per ``--trial``), so a held lock is waited for, with
-        a line naming the holder, rather than refused; trial ownership is what refuses duplicates.
+        a logged line naming the holder, rather than refused; trial ownership is what refuses duplicates.
         """
-        return DirectoryLock(self.root, purpose=purpose).acquire(
-            on_busy=lambda holder: log(f"waiting for {holder} to finish with the run files in {self.root}")
-        )
+        return DirectoryLock(self.root, purpose=purpose).acquire(wait=True)
     def load_initial(self) -> InitialData | None:
         return InitialData.load(self.initial_path) if self.initial_path.is_file() else None
 

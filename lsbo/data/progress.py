@@ -80,7 +80,8 @@ def download_progress(description: str, *, enabled: bool = True, console: "Conso
 
 
 class StatusBar:
-    """A counted bar with a status text (one BO evaluation per step) whose log lines print above it."""
+    """A counted bar with a status text (one BO evaluation per step); log lines (the command line's
+    handler, on the same console) print above it."""
 
     def __init__(self, description: str, total: int) -> None:
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
@@ -106,9 +107,6 @@ class StatusBar:
 
     def step(self, status: str) -> None:
         self._progress.update(self._task, advance=1, status=status)
-
-    def log(self, message: str) -> None:
-        self._progress.console.log(message)
 
 
 class EpochBars:

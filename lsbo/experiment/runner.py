@@ -29,6 +29,7 @@ from typing import Any
 
 from lsbo.errors import CheckpointError, ConfigError
 from lsbo.experiment.spec import ExperimentSpec, ModelSpec, StrategySpec
+from lsbo.logs import LineFormatter, log_context
 from lsbo.persistence import read_json, write_json
 
 logger = logging.getLogger(__name__)
@@ -204,16 +205,12 @@ def status_rows(spec: ExperimentSpec, out: Path) -> list[dict[str, Any]]:
 # -- the units of work (module-level, so that spawned workers can run them) -------------------------
 
 
-def _log(prefix: str) -> Callable[[str], None]:
-    return lambda message: logger.info("%s: %s", prefix, message)
-
-
 def _set_threads(threads: int | None) -> None:
     """Per-unit setup: torch threads, and in a spawned worker (no handler yet) log lines on stderr."""
     package_logger = logging.getLogger("lsbo")
     if not package_logger.handlers and not logging.getLogger().handlers:
         handler = logging.StreamHandler()
-        handler.setFormatter(logging.Formatter("%(message)s"))
+        handler.setFormatter(LineFormatter())
         package_logger.addHandler(handler)
         package_logger.setLevel(logging.INFO)
     if threads is not None:
@@ -269,8 +266,8 @@ def optimize_cell(spec: ExperimentSpec, out: Path, strategy_label: str, label: s
                                         bo_seed=spec.bo_seed))
     model = load_model(layout.model_dir(label, seed), device=spec.bo_device)
     objective = build_objective(spec.target, model=model)
-    run_optimization(model, objective, directory, config, target=spec.target, resume=True,
-                     log=_log(f"optimize {strategy.label} {label} seed {seed}"))
+    with log_context(f"optimize {strategy.label} {label} seed {seed}"):
+        run_optimization(model, objective, directory, config, target=spec.target, resume=True)
     return str(directory)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -264,7 +265,7 @@ def test_valid_json_of_the_wrong_shape_on_resume_is_named_in_one_line(
     assert damaged.split("/")[-1] in str(caught.value) and "\n" not in str(caught.value)
 
 
-def test_run_that_scored_nothing_starts_afresh_with_new_settings(tmp_path: Path) -> None:
+def test_run_that_scored_nothing_starts_afresh_with_new_settings(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     from lsbo.objectives.user import objective_from_callable
 
     out = tmp_path / "run"
@@ -272,10 +273,10 @@ def test_run_that_scored_nothing_starts_afresh_with_new_settings(tmp_path: Path)
     with pytest.raises(ConfigError, match="nothing has been scored .* starts the run afresh"):
         run_optimization(FakeModel(), objective_from_callable(lambda s: None, name="nothing"), out, small, target="nothing")
     assert (out / "run.json").is_file()
-    lines: list[str] = []
     other = BOConfig(trials=1, iterations=1, batch_size=3, attempts=2, acquisition=CHEAP)
-    run_optimization(FakeModel(), build_objective("expr"), out, other, target="expr", log=lines.append)  # no --resume
-    assert any("scored nothing yet" in line for line in lines)
+    with caplog.at_level(logging.INFO, logger="lsbo"):
+        run_optimization(FakeModel(), build_objective("expr"), out, other, target="expr")  # no --resume
+    assert any("scored nothing yet" in record.getMessage() for record in caplog.records if record.name == "lsbo.bo.store")
     assert json.loads((out / "run.json").read_text())["batch_size"] == 3 and len(_keys(out)) == 3
 
 
@@ -338,20 +339,24 @@ class CollapsedModel(FakeModel):
         return ["x + x"] * len(z)
 
 
-def test_collapsed_search_is_warned_about_in_results_and_table(tmp_path: Path) -> None:
+def test_collapsed_search_is_warned_about_in_results_and_table(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    from lsbo.logs import LineFormatter
+
     out = tmp_path / "run"
     (tmp_path / "model").mkdir()
     (tmp_path / "model" / "evaluation.json").write_text(json.dumps({"reconstruction_accuracy": 0.0, "n_reconstructed": 30}))
-    lines: list[str] = []
     small = BOConfig(trials=1, iterations=2, batch_size=3, attempts=2, acquisition=CHEAP)
-    results = run_optimization(CollapsedModel(tmp_path / "model"), build_objective("expr"), out, small, target="expr", log=lines.append)
+    with caplog.at_level(logging.INFO, logger="lsbo"):
+        results = run_optimization(CollapsedModel(tmp_path / "model"), build_objective("expr"), out, small, target="expr")
     assert results["warnings"] == [
         "every valid candidate (6 of 6) is the same string 'x + x': the search collapsed to one point of the latent space",
         "the model reconstructs none of its 30 validation strings (its evaluation.json)",
     ]
     table = (out / "table.md").read_text()
     assert all(f"> **Warning:** {w}" in table for w in results["warnings"])
-    assert any(line.startswith("warning: every valid candidate") for line in lines)
+    warned = [record for record in caplog.records if record.levelno == logging.WARNING]
+    assert [record.getMessage() for record in warned] == results["warnings"]
+    assert LineFormatter().format(warned[0]).startswith("warning: every valid candidate")
     import pandas as pd
 
     frame = pd.read_csv(out / "results.csv")

@@ -17,6 +17,9 @@ def test_optimize_writes_outputs_and_resume_adds_nothing(tiny_expr_model: Path, 
     result = run_cli(*args)
     assert result.returncode == 0, result.stderr[-2000:]
     assert "GMM-DAE (paper)" in result.stdout and "(ours)" in result.stdout
+    # the loop's progress lines come through the command line's one log handler, on stderr
+    assert "encoding 150 training strings" in result.stderr and "training points; best training score" in result.stderr
+    assert "trial 1 iteration 2:" in result.stderr and "held-out RMSE" in result.stderr
     for name in ("results.json", "table.md", "best_so_far.png", "trial_1/evaluations.jsonl", "trial_1/candidates_2.json"):
         assert (out / name).is_file(), name
     lines = (out / "trial_1" / "evaluations.jsonl").read_text().splitlines()
