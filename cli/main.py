@@ -43,15 +43,30 @@ def _no_metavar_on_switches() -> None:
 _no_metavar_on_switches()
 
 
-def cli_message(err: Exception) -> str:
-    """The one-line message of a library error with its parameter named by its flag: the one place
-    where ``learning_rate must ...`` becomes ``--lr must ...``."""
-    from lsbo.options import flag_for
+def cli_message(err: Exception, command: str | None = None) -> str:
+    """The one-line message of a library error with its parameters named by their flags: the one
+    place where ``learning_rate must ...`` becomes ``--lr must ...``.
+
+    ``err.parameter`` is one name, replaced where the message starts with it (elsewhere the word may
+    be plain prose: "device cuda: no CUDA device"), or a tuple of names, each replaced wherever it
+    stands as a whole word ("batch_size 5000 ...; use a smaller batch_size"), so a message that
+    names a second option mid-sentence lists it there. ``command`` is the command word the flags
+    belong to (:func:`lsbo.options.flag_for`).
+    """
+    import re
+
+    from lsbo.options import UNMAPPED_COMMANDS, flag_for
 
     message = str(err)
     parameter = getattr(err, "parameter", None)
-    if parameter and message.startswith(parameter):
-        return flag_for(parameter) + message[len(parameter):]
+    if command in UNMAPPED_COMMANDS:
+        return message
+    if isinstance(parameter, str):
+        return flag_for(parameter, command) + message[len(parameter):] if parameter and message.startswith(parameter) else message
+    for name in parameter or ():
+        flag = flag_for(name, command)
+        # not inside a longer name, a path or a file name ("/data/", "data.csv")
+        message = re.sub(rf"(?<![\w./-]){re.escape(name)}(?![\w/-]|\.\w)", lambda _, flag=flag: flag, message)
     return message
 
 
@@ -148,7 +163,8 @@ def main(argv: list[str] | None = None) -> None:
     except LsboError as err:
         if debug:
             raise
-        typer.secho(f"error: {cli_message(err)}", fg=typer.colors.RED, err=True)
+        command = next((a for a in args if not a.startswith("-")), None)  # the root options are all switches
+        typer.secho(f"error: {cli_message(err, command)}", fg=typer.colors.RED, err=True)
         raise SystemExit(1) from None
     except KeyboardInterrupt:
         if debug:

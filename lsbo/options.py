@@ -95,14 +95,40 @@ TRAIN_OPTIONS: tuple[Option, ...] = (
 )
 OPTIONS: dict[str, Option] = {option.name: option for option in TRAIN_OPTIONS}
 
-# Flags of parameters that are not training options of the schema, for flag_for.
+# Flags of parameters that are not training options of the schema and whose flag is not the name
+# with dashes, for flag_for. A dotted name is a field of a nested settings object (BOConfig.retrain.every).
 _OTHER_FLAGS: dict[str, str] = {
     "rec_weight": "--rec-weight", "device": "--device", "regularizer_options": "--regularizer-option", "out_dir": "--out",
+    # lsbo optimize (lsbo.bo.BOConfig and the run functions)
+    "only_trials": "--trial", "n_inducing": "--inducing", "acquisition.name": "--acquisition",
+    "retrain.every": "--retrain-every", "retrain.rank_k": "--rank-k", "retrain.epochs": "--retrain-epochs",
+    "retrain.samples_per_epoch": "--retrain-samples",
+    "objective_calls.workers": "--objective-workers", "objective_calls.timeout": "--objective-timeout",
+    "model_dir": "--model",
+    # the data commands (lsbo.data)
+    "data_path": "--data",
+    # lsbo images
+    "weights_path": "--inception-weights",
+}
+
+# Flags that depend on the command: the same library name is another command's option there
+# (BOConfig.batch_size is optimize's --batch, the training batch size is train's --batch-size).
+_COMMAND_FLAGS: dict[str, dict[str, str]] = {
+    "optimize": {"batch_size": "--batch"},
 }
 
 
-def flag_for(parameter: str) -> str:
-    """The command-line flag of a library parameter (``learning_rate`` -> ``--lr``)."""
+#: Commands whose settings come from a file (an experiment spec): its keys are the library names, so
+#: their messages keep the parameter names.
+UNMAPPED_COMMANDS: tuple[str, ...] = ("experiment",)
+
+
+def flag_for(parameter: str, command: str | None = None) -> str:
+    """The command-line flag of a library parameter (``learning_rate`` -> ``--lr``) in ``command``
+    (the top-level command word, e.g. ``"optimize"``; None: the flag most commands use)."""
+    by_command = _COMMAND_FLAGS.get(command or "", {})
+    if parameter in by_command:
+        return by_command[parameter]
     if parameter in OPTIONS:
         return OPTIONS[parameter].flag
     return _OTHER_FLAGS.get(parameter, "--" + parameter.replace("_", "-"))

@@ -66,7 +66,7 @@ def propose_batch(fit: SurrogateFit, best_f: float, q: int, options: Acquisition
     from botorch.optim import optimize_acqf
 
     if q < 1:
-        raise ConfigError(f"--batch {q}: the batch size must be at least 1")
+        raise ConfigError(f"q {q}: the batch size must be at least 1")
     lower = fit.scaling.lower
     unit_box = torch.stack([torch.zeros_like(lower), torch.ones_like(lower)])
     acquisition = build_acquisition(fit, float(fit.scaling.standardize(torch.tensor(best_f))), options, seed)

@@ -107,9 +107,9 @@ class BOConfig:
         self.objective_calls.validate()
         for name in ("trials", "iterations", "batch_size", "n_inducing", "local_points", "local_best"):
             if getattr(self, name) < 1:
-                raise ConfigError(f"--{name.replace('_', '-')} must be at least 1, got {getattr(self, name)}")
+                raise ConfigError(f"{name} must be at least 1, got {getattr(self, name)}", parameter=name)
         if self.budget is not None and self.budget < 1:
-            raise ConfigError(f"--budget must be at least 1, got {self.budget}")
+            raise ConfigError(f"budget must be at least 1, got {self.budget}", parameter="budget")
         if self.retrain is not None:
             self.retrain.validate()
         # checked here, before run.json is written: a typo found only at the first fit would leave a
@@ -117,14 +117,16 @@ class BOConfig:
         check_strategy(self.strategy, self.acquisition.name)
         check_surrogate(self.strategy, self.surrogate)
         if self.attempts is not None and not 1 <= self.attempts <= MAX_ATTEMPTS:
-            raise ConfigError(f"--attempts {self.attempts}: must be 1 to {MAX_ATTEMPTS} decodings per point "
-                              f"(all of one point's attempts go through the decoder in one batch; the protocol uses 500)")
+            raise ConfigError(f"attempts {self.attempts}: must be 1 to {MAX_ATTEMPTS} decodings per point "
+                              f"(all of one point's attempts go through the decoder in one batch; the protocol uses 500)",
+                              parameter="attempts")
         if self.max_train_points is not None and self.max_train_points < 2:
-            raise ConfigError(f"--max-train-points {self.max_train_points}: the surrogate needs at least 2 training points")
+            raise ConfigError(f"max_train_points {self.max_train_points}: the surrogate needs at least 2 training points",
+                              parameter="max_train_points")
         if self.box not in ("data", "prior"):
-            raise ConfigError(f"--box {self.box!r}: expected data or prior")
+            raise ConfigError(f"box {self.box!r}: expected data or prior", parameter="box")
         if not 0.0 <= self.heldout_fraction < 1.0:
-            raise ConfigError(f"held-out fraction must be in [0, 1), got {self.heldout_fraction}")
+            raise ConfigError(f"heldout_fraction must be in [0, 1), got {self.heldout_fraction}", parameter="heldout_fraction")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -202,7 +204,7 @@ def prepare_initial_data(
 
 
 def check_memory(config: BOConfig, n_points: int, device: torch.device | str, available: int | None = None) -> None:
-    """Refuse a run whose surrogate or acquisition cannot fit in memory, naming the flag to change.
+    """Refuse a run whose surrogate or acquisition cannot fit in memory, naming the parameter to change.
 
     The largest sizes come at the last iteration: ``n_points`` training points plus every earlier
     batch. The exact GP holds an n x n kernel matrix (and its Cholesky factor and a copy); the
@@ -224,12 +226,14 @@ def check_memory(config: BOConfig, n_points: int, device: torch.device | str, av
         return
     gib = lambda n: f"{n / 2**30:.3g} GiB"
     if acquisition >= surrogate:
-        advice = f"--batch {config.batch_size} asks batch EI for {gib(acquisition)}"
-        remedy = "a smaller --batch"
+        advice = f"batch_size {config.batch_size} asks batch EI for {gib(acquisition)}"
+        remedy, named = "a smaller batch_size", ("batch_size",)
     else:
         advice = f"the {kind} GP on up to {n_final} points needs {gib(surrogate)}"
-        remedy = "--max-train-points" + (" or --surrogate sparse" if kind == "exact" else " or fewer --inducing")
-    raise ConfigError(f"{advice}, more than the {gib(available)} available on {torch.device(device).type}; use {remedy}")
+        remedy = "max_train_points" + (" or surrogate sparse" if kind == "exact" else " or fewer n_inducing")
+        named = ("max_train_points", "surrogate" if kind == "exact" else "n_inducing")
+    raise ConfigError(f"{advice}, more than the {gib(available)} available on {torch.device(device).type}; use {remedy}",
+                      parameter=named)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -562,8 +566,8 @@ def _initial_data(store: RunStore, model: Any, objective: Objective, config: BOC
         if store.scored_anything():
             raise
         # run.json is already written; say that it does not stand in the way of the corrected command
-        raise type(err)(f"{err} (nothing has been scored in {store.root}: the corrected command may use the same --out, "
-                        "with or without --resume, and starts the run afresh)") from None
+        raise type(err)(f"{err} (nothing has been scored in {store.root}: the corrected command may use the same run "
+                        "directory, resuming or not, and starts the run afresh)", parameter=err.parameter) from None
     store.save_initial(initial)
     return initial
 
@@ -585,7 +589,8 @@ def _selected_trials(only_trials: Sequence[int] | None, n_trials: int) -> list[i
         return list(range(1, n_trials + 1))
     outside = [k for k in only_trials if not 1 <= k <= n_trials]
     if outside or not only_trials:
-        raise ConfigError(f"--trial {outside or 'none given'}: trials are numbered 1 to {n_trials} (--trials {n_trials})")
+        raise ConfigError(f"only_trials {outside or 'none given'}: trials are numbered 1 to {n_trials} (a run of {n_trials} trials)",
+                          parameter="only_trials")
     return sorted(set(only_trials))
 
 

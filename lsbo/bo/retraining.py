@@ -55,7 +55,7 @@ def rank_weights(targets: Tensor | np.ndarray | Sequence[float], k: float) -> np
         (n,) float64 weights (unnormalised).
     """
     if not k > 0:
-        raise ConfigError(f"--rank-k must be positive, got {k}")
+        raise ConfigError(f"k must be positive, got {k}", parameter="k")
     values = np.asarray(targets, dtype=np.float64).reshape(-1)
     order = np.argsort(-values, kind="stable")  # best first
     ranks = np.empty(len(values), dtype=np.float64)
@@ -80,13 +80,14 @@ class RetrainOptions:
 
     def validate(self) -> None:
         if self.every < 1:
-            raise ConfigError(f"--retrain-every must be at least 1, got {self.every}")
+            raise ConfigError(f"retrain.every must be at least 1, got {self.every}", parameter="retrain.every")
         if not self.rank_k > 0:
-            raise ConfigError(f"--rank-k must be positive, got {self.rank_k}")
+            raise ConfigError(f"retrain.rank_k must be positive, got {self.rank_k}", parameter="retrain.rank_k")
         if self.epochs < 1:
-            raise ConfigError(f"--retrain-epochs must be at least 1, got {self.epochs}")
+            raise ConfigError(f"retrain.epochs must be at least 1, got {self.epochs}", parameter="retrain.epochs")
         if self.samples_per_epoch is not None and self.samples_per_epoch < 1:
-            raise ConfigError(f"--retrain-samples must be at least 1, got {self.samples_per_epoch}")
+            raise ConfigError(f"retrain.samples_per_epoch must be at least 1, got {self.samples_per_epoch}",
+                              parameter="retrain.samples_per_epoch")
 
 
 def retrain_due(n_before: int, n_after: int, every: int) -> bool:

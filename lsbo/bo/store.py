@@ -332,10 +332,11 @@ class RunStore:
         if previous is None:
             return
         if not resume:
-            raise ConfigError(f"{self.root} already holds an optimisation run; pass --resume to continue it or choose another --out")
+            raise ConfigError(f"{self.root} already holds an optimisation run; pass resume to continue it or choose another out_dir",
+                              parameter=("resume", "out_dir"))
         changed = changed_settings(previous, settings)
         if changed:
-            raise ConfigError(f"--resume: {', '.join(changed)} differ from the run in {self.run_path}")
+            raise ConfigError(f"resume: {', '.join(changed)} differ from the run in {self.run_path}", parameter="resume")
 
     def trial_numbers(self) -> list[int]:
         """The trials that have a directory here."""

@@ -125,24 +125,25 @@ def register_strategy(cls: type[Strategy]) -> type[Strategy]:
 
 
 def check_strategy(name: str, acquisition: str | None = None) -> str:
-    """The acquisition ``name`` runs with (its default for ``None``); a one-line error naming the flag otherwise."""
+    """The acquisition ``name`` runs with (its default for ``None``); a one-line error naming the parameter otherwise."""
     if name not in STRATEGIES:
-        raise ConfigError(f"--strategy {name!r}: expected one of {', '.join(STRATEGIES)}")
-    return _strategy_choice(name, "acquisition", STRATEGIES[name].acquisitions, acquisition)
+        raise ConfigError(f"strategy {name!r}: expected one of {', '.join(STRATEGIES)}", parameter="strategy")
+    return _strategy_choice(name, "acquisition.name", STRATEGIES[name].acquisitions, acquisition)
 
 
 def check_surrogate(name: str, surrogate: str | None = None) -> str:
-    """The surrogate strategy ``name`` runs with (its default for ``None``); a one-line error naming the flag otherwise."""
+    """The surrogate strategy ``name`` runs with (its default for ``None``); a one-line error naming the parameter otherwise."""
     check_strategy(name)
     return _strategy_choice(name, "surrogate", STRATEGIES[name].surrogates, surrogate)
 
 
-def _strategy_choice(name: str, flag: str, accepted: tuple[str, ...], value: str | None) -> str:
+def _strategy_choice(name: str, parameter: str, accepted: tuple[str, ...], value: str | None) -> str:
     # A strategy lists the values it accepts for a setting, its default first.
     if value is None:
         return accepted[0]
     if value not in accepted:
-        raise ConfigError(f"--{flag} {value!r} with --strategy {name}: expected one of {', '.join(accepted)}")
+        raise ConfigError(f"{parameter} {value!r} with strategy {name}: expected one of {', '.join(accepted)}",
+                          parameter=(parameter, "strategy"))
     return value
 
 

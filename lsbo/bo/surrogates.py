@@ -82,7 +82,7 @@ def choose_kind(kind: SurrogateKind, n_points: int) -> Literal["exact", "sparse"
     if kind == "auto":
         return "exact" if n_points <= EXACT_GP_MAX_POINTS else "sparse"
     if kind not in ("exact", "sparse"):
-        raise ConfigError(f"--surrogate {kind!r}: expected auto, exact or sparse")
+        raise ConfigError(f"kind {kind!r}: expected auto, exact or sparse")
     return kind
 
 

@@ -136,7 +136,7 @@ def offline() -> bool:
 def _offline_message(manifest: DatasetManifest, target: Path, reason: str) -> str:
     return (
         f"could not download {manifest.filename} from {manifest.url} ({reason}); "
-        f"without network, put {manifest.filename} at {target} or pass --data PATH"
+        f"without network, put {manifest.filename} at {target} or pass data=PATH"
     )
 
 
@@ -169,10 +169,10 @@ def download(
     row count and (published) checksum agree, so an interrupted or wrong download never looks cached.
     """
     if manifest.url is None:
-        raise DataError(f"dataset {manifest.name!r} has no download address; pass --data PATH")
+        raise DataError(f"dataset {manifest.name!r} has no download address; pass data=PATH", parameter=("data",))
     target = cached_path(manifest) if target is None else target
     if offline():
-        raise DownloadError(_offline_message(manifest, target, f"{OFFLINE_ENV} is set"))
+        raise DownloadError(_offline_message(manifest, target, f"{OFFLINE_ENV} is set"), parameter=("data",))
     open_url = urllib.request.urlopen if opener is None else opener
     url: str = manifest.url
     digests: list[str] = []
@@ -185,20 +185,20 @@ def download(
                 digests.append(_stream_to(response, out, total, progress))
         except (urllib.error.URLError, OSError, ValueError) as err:  # offline, refused, timeout, bad URL
             reason = getattr(err, "reason", None) or err
-            raise DownloadError(_offline_message(manifest, target, str(reason))) from err
+            raise DownloadError(_offline_message(manifest, target, str(reason)), parameter=("data",)) from err
 
     def check_body(partial: Path) -> None:
         digest = digests[0]
         if manifest.sha256 is not None and digest != manifest.sha256:
             raise DownloadError(
                 f"downloaded {manifest.filename} has sha256 {digest}, expected {manifest.sha256} "
-                f"(from {manifest.url}); pass a verified copy with --data PATH"
+                f"(from {manifest.url}); pass a verified copy with data=PATH", parameter=("data",)
             )
         rows = count_rows(partial, manifest.column, suffix=Path(manifest.filename).suffix)
         if manifest.rows is not None and rows != manifest.rows:
             raise DownloadError(
                 f"downloaded {manifest.filename} has {rows} rows, expected {manifest.rows} "
-                f"(from {manifest.url}); pass a verified copy with --data PATH"
+                f"(from {manifest.url}); pass a verified copy with data=PATH", parameter=("data",)
             )
 
     # The body goes to a temporary file beside the target and takes its name only once checked.
@@ -222,7 +222,7 @@ def verify_cached(manifest: DatasetManifest, path: Path) -> Path:
         source = "published" if manifest.sha256 else f"recorded in {checksum_record_path(path)}"
         raise DownloadError(
             f"cached {path} has sha256 {digest}, but the {source} checksum is {expected}; "
-            f"the file changed since it was first downloaded: delete it to download again, or pass --data PATH"
+            f"the file changed since it was first downloaded: delete it to download again, or pass data=PATH", parameter=("data",)
         )
     return path
 
@@ -239,7 +239,7 @@ def fetch(
     if data is not None:
         data = Path(data).expanduser()
         if not data.is_file():
-            raise DataError(f"--data file not found: {data}")
+            raise DataError(f"data {data}: file not found", parameter="data")
         return data
     target = cached_path(manifest)
     if target.is_file():

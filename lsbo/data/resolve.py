@@ -77,10 +77,13 @@ def grammar_kind(grammar: "Grammar") -> str:
     return manifest.kind if manifest is not None else "strings"
 
 
+_NO_DEFAULT_GRAMMAR = "grammar not given, and {source} has no default one: pass grammar zinc, expr or FILE"
+
+
 def check_kind(kind: str) -> str:
     """``kind`` when it is one of :data:`KINDS`, else a ConfigError naming the choices."""
     if kind not in KINDS:
-        raise ConfigError(f"unknown kind {kind!r}: expected one of {', '.join(KINDS)}")
+        raise ConfigError(f"kind {kind!r}: expected one of {', '.join(KINDS)}", parameter="kind")
     return kind
 
 
@@ -94,9 +97,9 @@ def resolve_grammar(spec: str | None, source: str, tokenizer: str | None = None)
 
     name = spec if spec is not None else default_grammar_name(source)
     if name is None:
-        raise ConfigError(f"no default grammar for {source}; pass --grammar zinc|expr|FILE")
+        raise ConfigError(_NO_DEFAULT_GRAMMAR.format(source=source), parameter=("grammar",))
     if tokenizer is not None and name in Grammar.builtin_names():
-        raise ConfigError("--tokenizer applies to grammar files; built-in grammars have their own tokenizer")
+        raise ConfigError("tokenizer applies to grammar files; built-in grammars have their own tokenizer", parameter="tokenizer")
     return Grammar.resolve(name, tokenizer=tokenizer)
 
 
@@ -107,12 +110,13 @@ def check_source(source: str, *, grammar: str | None = None, tokenizer: str | No
         check_kind(kind)
     if grammar_use == "none":
         if grammar is not None or tokenizer is not None:
-            raise ConfigError("characters are encoded, not productions: drop --grammar/--tokenizer")
+            raise ConfigError("grammar and tokenizer do not apply: characters are encoded, not productions",
+                              parameter=("grammar", "tokenizer"))
         return
     if grammar_use == "required" and grammar is None and default_grammar_name(source) is None:
-        raise ConfigError(f"no default grammar for {source}; pass --grammar zinc|expr|FILE")
+        raise ConfigError(_NO_DEFAULT_GRAMMAR.format(source=source), parameter=("grammar",))
     if tokenizer is not None and grammar is None:
-        raise ConfigError("--tokenizer applies to a grammar file given with --grammar FILE")
+        raise ConfigError("tokenizer applies to a grammar file: pass grammar=FILE with it", parameter=("tokenizer", "grammar"))
 
 
 def resolve_source(

@@ -50,7 +50,7 @@ class StringSource:
         if limit is None or limit >= len(self.strings):
             return self
         if limit < 0:
-            raise DataError(f"--limit must be positive, got {limit}")
+            raise DataError(f"limit must be positive, got {limit}", parameter="limit")
         return StringSource(self.strings[:limit], self.lines[:limit], self.origin, self.name, dict(self.metadata))
 
 
@@ -218,7 +218,8 @@ def load_strings(
         count = EXPR_DEFAULT_COUNT if limit is None else min(limit, EXPR_DEFAULT_COUNT)
         return generated_expressions_source(n=count, seed=seed, progress=progress)
     if data is not None:
-        raise DataError(f"--data is only used with a named dataset ({', '.join(sorted(ALIASES))}), not with the file {key}")
+        raise DataError(f"data is only used with a named dataset ({', '.join(sorted(ALIASES))}), not with the file {key}",
+                        parameter="data")
     path = Path(key).expanduser()
     if not path.exists():
         raise DataError(f"unknown dataset or missing file: {key} (named datasets: {', '.join(sorted(ALIASES))})")

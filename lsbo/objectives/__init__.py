@@ -44,7 +44,8 @@ def build_objective(target: str, *, model: Any | None = None) -> Objective:
 
         if model is None:
             raise ObjectiveError(
-                "--target logp-dataset needs a trained molecule model (its training-set statistics standardise the score)"
+                "target logp-dataset needs a trained molecule model (its training-set statistics standardise the score)",
+                parameter="target",
             )
         stats = (getattr(model, "data_stats", None) or {}).get("penalized_logp")
         if not statistics_are_current(stats):
@@ -54,7 +55,7 @@ def build_objective(target: str, *, model: Any | None = None) -> Objective:
         from lsbo.objectives.user import for_model_kind, load_target
 
         return for_model_kind(load_target(name), getattr(model, "kind", None))
-    raise ObjectiveError(f"--target {target!r}: expected one of {', '.join(BUILTIN_TARGETS)} or module:function")
+    raise ObjectiveError(f"target {target!r}: expected one of {', '.join(BUILTIN_TARGETS)} or module:function", parameter="target")
 
 
 def target_unit(target: str) -> str:

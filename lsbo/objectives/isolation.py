@@ -52,10 +52,12 @@ class IsolationOptions:
 
     def validate(self) -> None:
         if isinstance(self.workers, bool) or not isinstance(self.workers, int) or self.workers < 1:
-            raise ConfigError(f"--objective-workers must be a whole number of at least 1, got {self.workers!r}")
+            raise ConfigError(f"objective_calls.workers must be a whole number of at least 1, got {self.workers!r}",
+                              parameter="objective_calls.workers")
         number = isinstance(self.timeout, (int, float)) and not isinstance(self.timeout, bool)
         if self.timeout is not None and not (number and math.isfinite(self.timeout) and self.timeout > 0):
-            raise ConfigError(f"--objective-timeout must be a positive number of seconds, got {self.timeout!r}")
+            raise ConfigError(f"objective_calls.timeout must be a positive number of seconds, got {self.timeout!r}",
+                              parameter="objective_calls.timeout")
 
     @property
     def isolated(self) -> bool:

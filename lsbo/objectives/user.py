@@ -175,15 +175,15 @@ def load_target(target: str) -> Objective:
     """
     module_name, sep, attribute = target.partition(":")
     if not sep or not module_name or not attribute:
-        raise ObjectiveError(f"--target {target!r}: expected {', '.join(BUILTIN_TARGETS)} or module:function")
+        raise ObjectiveError(f"target {target!r}: expected {', '.join(BUILTIN_TARGETS)} or module:function", parameter="target")
     try:
         if module_name.endswith(".py") or Path(module_name).is_file():
             path = Path(module_name).resolve()
             if not path.is_file():
-                raise ObjectiveError(f"--target {target!r}: no such file {path}")
+                raise ObjectiveError(f"target {target!r}: no such file {path}", parameter="target")
             spec = importlib.util.spec_from_file_location(f"lsbo_user_objective_{path.stem}", path)
             if spec is None or spec.loader is None:
-                raise ObjectiveError(f"--target {target!r}: cannot load {path}")
+                raise ObjectiveError(f"target {target!r}: cannot load {path}", parameter="target")
             module = importlib.util.module_from_spec(spec)
             spec.loader.exec_module(module)
         else:
@@ -193,10 +193,11 @@ def load_target(target: str) -> Objective:
     except ObjectiveError:
         raise
     except Exception as err:
-        raise ObjectiveError(f"--target {target!r}: importing {module_name} failed: {type(err).__name__}: {err}") from None
+        raise ObjectiveError(f"target {target!r}: importing {module_name} failed: {type(err).__name__}: {err}",
+                             parameter="target") from None
     function = module
     for part in attribute.split("."):
         if not hasattr(function, part):
-            raise ObjectiveError(f"--target {target!r}: {module_name} has no attribute {attribute!r}")
+            raise ObjectiveError(f"target {target!r}: {module_name} has no attribute {attribute!r}", parameter="target")
         function = getattr(function, part)
     return objective_from_callable(function, name=attribute.split(".")[-1])

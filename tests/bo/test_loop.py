@@ -80,7 +80,7 @@ def test_interrupted_run_resumes_with_each_evaluation_exactly_once(tmp_path: Pat
     # a torn half line, as if killed during a write, must be dropped, not duplicated
     with open(out / "trial_1" / EVALUATIONS_FILE, "a") as handle:
         handle.write('{"trial": 1, "iteration": 2, "ind')
-    with pytest.raises(ConfigError, match="--resume"):
+    with pytest.raises(ConfigError, match="already holds an optimisation run; pass resume to continue it or choose another out_dir$"):
         run_optimization(model, InterruptingObjective(None), out, CONFIG, target="expr")
     resumed = InterruptingObjective(None)
     run_optimization(model, resumed, out, CONFIG, target="expr", resume=True)
@@ -124,7 +124,7 @@ def test_trials_run_separately_match_one_run_and_the_last_writes_the_results(tmp
 
 @pytest.mark.parametrize("only", [[3], [0], []])
 def test_trial_outside_the_run_is_refused(tmp_path: Path, only: list[int]) -> None:
-    with pytest.raises(ConfigError, match="numbered 1 to 2"):
+    with pytest.raises(ConfigError, match=r"^only_trials .*: trials are numbered 1 to 2 \(a run of 2 trials\)$"):
         run_optimization(FakeModel(), build_objective("expr"), tmp_path / "run", CONFIG, target="expr", only_trials=only)
     assert not (tmp_path / "run").exists()
 
@@ -222,8 +222,8 @@ def test_plain_masking_reaches_the_decoder_and_is_recorded(tmp_path: Path) -> No
 @pytest.mark.parametrize(
     ("config", "flag"),
     [
-        (BOConfig(trials=1, iterations=1, batch_size=2, attempts=2, surrogate="exakt", acquisition=CHEAP), "--surrogate"),
-        (BOConfig(trials=1, iterations=1, batch_size=2, attempts=2, acquisition=AcquisitionOptions(name="ei")), "--acquisition"),  # type: ignore[arg-type]
+        (BOConfig(trials=1, iterations=1, batch_size=2, attempts=2, surrogate="exakt", acquisition=CHEAP), "^surrogate 'exakt' with strategy protocol"),
+        (BOConfig(trials=1, iterations=1, batch_size=2, attempts=2, acquisition=AcquisitionOptions(name="ei")), "^acquisition.name 'ei' with strategy protocol"),  # type: ignore[arg-type]
     ],
 )
 def test_unknown_surrogate_or_acquisition_is_refused_before_the_run_directory_is_written(
@@ -305,14 +305,16 @@ def test_disk_full_is_one_line_and_leaves_no_temporary_file(tmp_path: Path, monk
     assert not [p for p in out.rglob("*") if p.name.endswith(".tmp")]
 
 
-def test_memory_check_names_the_flag_that_asks_too_much() -> None:
+def test_memory_check_names_the_parameter_that_asks_too_much() -> None:
     from lsbo.bo.loop import check_memory
 
     check_memory(BOConfig(batch_size=50), 1000, "cpu", available=2**30)  # the protocol's sizes fit in 1 GiB
-    with pytest.raises(ConfigError, match=r"--batch 5000 asks batch EI for 2[0-9.]+ GiB, more than the 16 GiB"):
+    with pytest.raises(ConfigError, match=r"^batch_size 5000 asks batch EI for 2[0-9.]+ GiB, more than the 16 GiB .*; use a smaller batch_size$") as caught:
         check_memory(BOConfig(batch_size=5000), 1000, "cpu", available=16 * 2**30)
-    with pytest.raises(ConfigError, match=r"exact GP on up to 200200 points .* --surrogate sparse"):
+    assert caught.value.parameter == ("batch_size",)
+    with pytest.raises(ConfigError, match=r"exact GP on up to 200200 points .*; use max_train_points or surrogate sparse$") as caught:
         check_memory(BOConfig(surrogate="exact"), 200_000, "cpu", available=16 * 2**30)
+    assert caught.value.parameter == ("max_train_points", "surrogate")
 
 
 def test_records_that_do_not_belong_to_the_run_are_named(tmp_path: Path) -> None:

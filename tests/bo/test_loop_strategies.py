@@ -105,21 +105,24 @@ def test_a_new_strategy_is_one_registered_class(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(("changes", "message"), [
-    ({"strategy": "tubro"}, "--strategy 'tubro': expected one of protocol, turbo"),
-    ({"budget": 0}, "--budget must be at least 1"),
-    ({"strategy": "turbo", "acquisition": AcquisitionOptions(name="qei2")}, "--acquisition 'qei2' with --strategy turbo"),
-    ({"acquisition": AcquisitionOptions(name="ts")}, "--acquisition 'ts' with --strategy protocol"),
-    ({"strategy": "turbo", "surrogate": "global"}, "--surrogate 'global' with --strategy turbo"),
-    ({"surrogate": "local"}, "--surrogate 'local' with --strategy protocol"),
-    ({"retrain": RetrainOptions(every=0)}, "--retrain-every must be at least 1"),
-    ({"retrain": RetrainOptions(every=5, rank_k=-1.0)}, "--rank-k must be positive"),
-    ({"strategy": "turbo", "local_points": 0}, "--local-points must be at least 1"),
+    ({"strategy": "tubro"}, "strategy 'tubro': expected one of protocol, turbo"),
+    ({"budget": 0}, "budget must be at least 1"),
+    ({"strategy": "turbo", "acquisition": AcquisitionOptions(name="qei2")}, "acquisition.name 'qei2' with strategy turbo"),
+    ({"acquisition": AcquisitionOptions(name="ts")}, "acquisition.name 'ts' with strategy protocol"),
+    ({"strategy": "turbo", "surrogate": "global"}, "surrogate 'global' with strategy turbo"),
+    ({"surrogate": "local"}, "surrogate 'local' with strategy protocol"),
+    ({"retrain": RetrainOptions(every=0)}, "retrain.every must be at least 1"),
+    ({"retrain": RetrainOptions(every=5, rank_k=-1.0)}, "retrain.rank_k must be positive"),
+    ({"strategy": "turbo", "local_points": 0}, "local_points must be at least 1"),
+    ({"n_inducing": 0}, "n_inducing must be at least 1"),
 ])
-def test_bad_settings_are_one_line_errors_naming_the_flag(changes: dict, message: str) -> None:
+def test_bad_settings_are_one_line_errors_naming_the_parameter(changes: dict, message: str) -> None:
     from lsbo.errors import ConfigError
 
-    with pytest.raises(ConfigError, match=re.escape(message)):
+    with pytest.raises(ConfigError, match="^" + re.escape(message)) as caught:
         BOConfig(**changes).resolved()
+    leading = caught.value.parameter if isinstance(caught.value.parameter, str) else caught.value.parameter[0]
+    assert message.startswith(leading + " ")
 
 
 def test_resolved_fills_in_the_strategy_defaults() -> None:

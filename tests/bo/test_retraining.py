@@ -26,13 +26,13 @@ def test_rank_weights_against_direct_computation() -> None:
     # torch input, and k large makes the weights nearly uniform
     flat = rank_weights(torch.tensor(targets), 1e6)
     assert flat.max() / flat.min() == pytest.approx(1.0, abs=1e-5)
-    with pytest.raises(ConfigError, match="--rank-k"):
+    with pytest.raises(ConfigError, match="^k must be positive, got 0.0$"):
         rank_weights(targets, 0.0)
 
 
 def test_retrain_due_counts_crossings() -> None:
     assert retrain_due(40, 50, 50) and retrain_due(45, 55, 50) and not retrain_due(50, 99, 50) and retrain_due(99, 150, 50)
-    with pytest.raises(ConfigError, match="--retrain-every"):
+    with pytest.raises(ConfigError, match="^retrain.every must be at least 1, got 0$"):
         RetrainOptions(every=0).validate()
 
 

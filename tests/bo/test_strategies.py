@@ -87,11 +87,13 @@ def test_distinct_argmax_and_local_subset() -> None:
 def test_registry_and_acquisition_checks() -> None:
     assert STRATEGY_NAMES == ("protocol", "turbo")
     assert check_strategy("turbo") == "ts" and check_strategy("protocol") == "qlogei"
-    with pytest.raises(ConfigError, match="--strategy 'tubro'"):
+    with pytest.raises(ConfigError, match="^strategy 'tubro'") as caught:
         check_strategy("tubro")
-    with pytest.raises(ConfigError, match="--acquisition 'ts' with --strategy protocol"):
+    assert caught.value.parameter == "strategy"
+    with pytest.raises(ConfigError, match="^acquisition.name 'ts' with strategy protocol") as caught:
         build_strategy("protocol", acquisition="ts")
-    with pytest.raises(ConfigError, match="--surrogate 'global'"):
+    assert caught.value.parameter == ("acquisition.name", "strategy")
+    with pytest.raises(ConfigError, match="^surrogate 'global'"):
         build_strategy("turbo", surrogate="global")
 
 

@@ -32,6 +32,24 @@ def test_sizes_that_cannot_work_are_refused_in_one_line(tiny_expr_model: Path, t
     assert not out.exists()
 
 
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        (["--strategy", "tubro"], "error: --strategy 'tubro': expected one of protocol, turbo"),
+        (["--surrogate", "local"], "error: --surrogate 'local' with --strategy protocol: expected one of auto, exact, sparse"),
+        (["--objective-workers", "0"], "error: --objective-workers must be a whole number of at least 1, got 0"),
+        (["--retrain-every", "0"], "error: --retrain-every must be at least 1, got 0"),
+        (["--batch", "0"], "error: --batch must be at least 1, got 0"),
+    ],
+)
+def test_library_refusals_name_the_flags(tiny_expr_model: Path, tmp_path: Path, flags: list[str], message: str) -> None:
+    # the library names its parameters (tests/bo, tests/objectives); the command line shows the flags
+    out = tmp_path / "run"
+    result = run_cli(*_optimize(tiny_expr_model, out), *flags)
+    assert result.returncode == 1 and result.stderr.strip() == message, result.stderr[-2000:]
+    assert not out.exists()
+
+
 def test_a_non_integer_size_is_a_usage_error_not_a_traceback(tiny_expr_model: Path, tmp_path: Path) -> None:
     result = run_cli(*_optimize(tiny_expr_model, tmp_path / "run"), "--attempts", "1e9")
     assert result.returncode == 2 and "--attempts" in result.stderr and "Traceback" not in result.stderr

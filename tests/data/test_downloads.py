@@ -28,7 +28,7 @@ def manifest_for(path: Path, **changes: object) -> DatasetManifest:
     return dataclasses.replace(ZINC250K, url=path.as_uri(), rows=3, **changes)
 
 
-def test_offline_error_names_file_place_and_flag(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_offline_error_names_file_place_and_parameter(monkeypatch: pytest.MonkeyPatch) -> None:
     def refuse(url: str, timeout: float):
         raise urllib.error.URLError("Temporary failure in name resolution")
 
@@ -36,7 +36,7 @@ def test_offline_error_names_file_place_and_flag(monkeypatch: pytest.MonkeyPatch
         downloads.fetch(ZINC250K, opener=refuse)
     message = str(caught.value)
     assert "250k_rndm_zinc_drugs_clean_3.csv" in message
-    assert "--data PATH" in message
+    assert message.endswith("or pass data=PATH") and caught.value.parameter == ("data",)
     assert str(downloads.cached_path(ZINC250K)) in message
     assert "name resolution" in message
     assert not downloads.cached_path(ZINC250K).exists()
@@ -50,7 +50,7 @@ def test_offline_switch_fails_without_opening_anything(monkeypatch: pytest.Monke
     def must_not_be_called(url: str, timeout: float):
         raise AssertionError("opened a URL while offline")
 
-    with pytest.raises(DownloadError, match="LSBO_OFFLINE is set.*--data PATH"):
+    with pytest.raises(DownloadError, match="LSBO_OFFLINE is set.* or pass data=PATH$"):
         downloads.fetch(ZINC250K, opener=must_not_be_called)
 
 
@@ -107,7 +107,7 @@ def test_data_flag_bypasses_download(tmp_path: Path) -> None:
     local = tmp_path / "mine.smi"
     local.write_text("CCO\n")
     assert downloads.fetch(ZINC250K, data=local, opener=None) == local
-    with pytest.raises(DataError, match="--data file not found"):
+    with pytest.raises(DataError, match=r"^data .*absent\.csv: file not found$"):
         downloads.fetch(ZINC250K, data=tmp_path / "absent.csv")
 
 

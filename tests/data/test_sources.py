@@ -74,7 +74,7 @@ def test_zinc_from_data_file_in_the_published_csv_format(tmp_path: Path) -> None
 
 def test_zinc_offline_without_file_names_file_and_flag(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("LSBO_OFFLINE", "1")
-    with pytest.raises(DownloadError, match=r"250k_rndm_zinc_drugs_clean_3\.csv.*--data PATH"):
+    with pytest.raises(DownloadError, match=r"250k_rndm_zinc_drugs_clean_3\.csv.*pass data=PATH$"):
         load_strings("zinc250k")
 
 

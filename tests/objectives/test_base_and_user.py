@@ -84,9 +84,10 @@ def test_module_function_target_from_file_and_module(tmp_path, monkeypatch) -> N
     ("target", "message"),
     [("no_such_module_xyz:f", "importing no_such_module_xyz failed"), ("json:no_such_function", "has no attribute"), ("banana", "expected one of")],
 )
-def test_bad_targets_are_one_line_errors(target: str, message: str) -> None:
-    with pytest.raises(ObjectiveError, match=message):
+def test_bad_targets_are_one_line_errors_naming_the_parameter(target: str, message: str) -> None:
+    with pytest.raises(ObjectiveError, match=f"^target '{target}': .*{message}") as caught:
         build_objective(target)
+    assert caught.value.parameter == "target"
 
 
 def test_direction_check_is_one_function() -> None:

@@ -83,13 +83,14 @@ def test_exit_reason_names_signals_and_codes():
 
 
 @pytest.mark.parametrize(
-    ("options", "flag"),
-    [(IsolationOptions(workers=0), "--objective-workers"), (IsolationOptions(workers=True), "--objective-workers"),
-     (IsolationOptions(timeout=0), "--objective-timeout"), (IsolationOptions(timeout=float("inf")), "--objective-timeout")],
+    ("options", "parameter"),
+    [(IsolationOptions(workers=0), "objective_calls.workers"), (IsolationOptions(workers=True), "objective_calls.workers"),
+     (IsolationOptions(timeout=0), "objective_calls.timeout"), (IsolationOptions(timeout=float("inf")), "objective_calls.timeout")],
 )
-def test_bad_options_name_the_flag(options, flag):
-    with pytest.raises(ConfigError, match=flag):
+def test_bad_options_name_the_parameter(options, parameter):
+    with pytest.raises(ConfigError, match=f"^{parameter} must be") as caught:
         options.validate()
+    assert caught.value.parameter == parameter
 
 
 def test_isolated_only_when_asked():

@@ -90,7 +90,7 @@ def test_zero_spread_component_gets_unit_std() -> None:
 def test_bad_statistics_and_missing_model_are_one_line_errors() -> None:
     with pytest.raises(ObjectiveError, match="missing"):
         PenalizedLogP({"logp_mean": 0.0})
-    with pytest.raises(ObjectiveError, match="needs a trained molecule model"):
+    with pytest.raises(ObjectiveError, match="^target logp-dataset needs a trained molecule model"):
         build_objective("logp-dataset")
     with pytest.raises(ObjectiveError, match="none of the given SMILES"):
         penalized_logp_statistics(["((("])
