@@ -106,7 +106,7 @@ def check_grammar(payload: Mapping[str, Any], grammar_name: str, grammar_text: s
         stored_name = payload.get("grammar_name", "?")
         raise CheckpointError(
             f"checkpoint {path} was trained with grammar {stored_name!r}, which differs from the grammar "
-            f"{grammar_name!r} given now; use the same grammar or a new --out directory"
+            f"{grammar_name!r} given now; use the same grammar or a new out_dir", parameter=("out_dir",)
         )
 
 

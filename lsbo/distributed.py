@@ -134,7 +134,7 @@ def shard(batch: Any, group: DataParallel) -> Any:
         n = batch.shape[0]
         if n % group.world_size:
             raise ConfigError(f"a training batch of {n} examples cannot be split evenly over {group.world_size} "
-                              f"processes: choose --batch-size divisible by --nproc-per-node")
+                              f"processes: choose a batch_size divisible by torchrun's --nproc-per-node", parameter=("batch_size",))
         size = n // group.world_size
         return batch[group.rank * size : (group.rank + 1) * size]
     if isinstance(batch, Mapping):

@@ -50,7 +50,7 @@ def parse_address(address: str) -> tuple[str, int] | None:
         return None
     match = _HOST_PORT.match(text)
     if match is None or not 0 < int(match["port"]) < 65536:
-        raise ConfigError(f"ray address {address!r} (--ray-address): expected HOST:PORT, ray://HOST:PORT or auto")
+        raise ConfigError(f"address {address!r}: expected HOST:PORT, ray://HOST:PORT or auto", parameter="address")
     return match["host"].strip("[]"), int(match["port"])
 
 
@@ -62,7 +62,7 @@ def check_reachable(host: str, port: int, timeout: float) -> None:
     except OSError as err:
         reason = "timed out" if isinstance(err, TimeoutError) else (err.strerror or type(err).__name__)
         raise ExecutorError(f"ray cluster at {host}:{port} is unreachable ({reason} within {timeout:g} s); "
-                            "check --ray-address and that `ray start --head` is running there") from None
+                            "check address and that `ray start --head` is running there", parameter=("address",)) from None
 
 
 _PROBE = """
@@ -84,7 +84,8 @@ def probe_cluster(address: str, timeout: float) -> None:
         probe = subprocess.run([sys.executable, "-c", _PROBE, address], capture_output=True, text=True,
                                timeout=3 * timeout + 30, env=environment)
     except subprocess.TimeoutExpired:
-        raise ExecutorError(f"ray cluster at {address} did not answer within {3 * timeout + 30:g} s; check --ray-address") from None
+        raise ExecutorError(f"ray cluster at {address} did not answer within {3 * timeout + 30:g} s; check address",
+                             parameter=("address",)) from None
     if probe.returncode != 0:
         lines = [line.strip() for line in probe.stderr.splitlines() if line.strip()]
         detail = next((line for line in reversed(lines) if "Error" in line or "Failed" in line), lines[-1] if lines else "")

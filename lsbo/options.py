@@ -104,11 +104,9 @@ _OTHER_FLAGS: dict[str, str] = {
     "retrain.every": "--retrain-every", "retrain.rank_k": "--rank-k", "retrain.epochs": "--retrain-epochs",
     "retrain.samples_per_epoch": "--retrain-samples",
     "objective_calls.workers": "--objective-workers", "objective_calls.timeout": "--objective-timeout",
-    "model_dir": "--model",
-    # the data commands (lsbo.data)
-    "data_path": "--data",
-    # lsbo images
-    "weights_path": "--inception-weights",
+    "model_dir": "--model", "address": "--ray-address",
+    # lsbo images (lsbo.images: the image directory is data_dir)
+    "data_dir": "--data",
 }
 
 # Flags that depend on the command: the same library name is another command's option there

@@ -46,6 +46,10 @@ class TrainingDiverged(LsboError):
     """The loss became NaN or infinite; the last good checkpoint is kept."""
 
 
+#: The parameters a divergence message suggests changing (named mid-sentence, see LsboError.parameter).
+DIVERGENCE_REMEDIES = ("learning_rate", "rec_weight")
+
+
 @dataclass
 class TrainerConfig:
     """Optimisation settings (defaults follow the Grammar VAE protocol; epochs/batch size come from the model preset)."""
@@ -312,7 +316,7 @@ class Trainer:
             bad = ~torch.isfinite(losses.total.detach())
             nonfinite = bad if nonfinite is None else nonfinite | bad
             if sync_every == 1 and bool(bad):  # checked every step: stop before a non-finite update
-                raise TrainingDiverged(self._divergence_message(losses, step))
+                raise TrainingDiverged(self._divergence_message(losses, step), parameter=DIVERGENCE_REMEDIES)
             self.optimizer.zero_grad(set_to_none=True)
             self.scaler.scale(losses.total).backward()
             if self.config.grad_clip is not None:
@@ -341,7 +345,7 @@ class Trainer:
 
     def _check_finite(self, nonfinite: torch.Tensor | None, losses: LossTerms, first: int, last: int) -> None:
         if nonfinite is not None and bool(nonfinite):
-            raise TrainingDiverged(self._divergence_message(losses, last, first))
+            raise TrainingDiverged(self._divergence_message(losses, last, first), parameter=DIVERGENCE_REMEDIES)
 
     @torch.no_grad()
     def evaluate_loader(self, loader: Iterable[Any]) -> dict[str, float]:
@@ -361,7 +365,7 @@ class Trainer:
         steps = f"step {step + 1}" if first_step is None or first_step == step else f"steps {first_step + 1}-{step + 1}"
         return (
             f"training stopped: non-finite loss at epoch {self.epoch + 1}, {steps}{where}; "
-            f"{self._kept_checkpoint_note()}; try a lower learning rate or --rec-weight"
+            f"{self._kept_checkpoint_note()}; try a lower learning_rate or rec_weight"
         )
 
     def _kept_checkpoint_note(self) -> str:

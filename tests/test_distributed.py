@@ -33,7 +33,7 @@ def test_each_rank_gets_its_contiguous_slice_of_the_global_batch():
     slices = [shard((batch, {"x": batch}), DataParallel(rank, 3, rank)) for rank in range(3)]
     assert torch.equal(torch.cat([s[0] for s in slices]), batch)
     assert all(torch.equal(s[0], s[1]["x"]) for s in slices)
-    with pytest.raises(ConfigError, match="divisible by --nproc-per-node"):
+    with pytest.raises(ConfigError, match="choose a batch_size divisible by torchrun's --nproc-per-node$"):
         shard(batch, DataParallel(0, 4, 0))
 
 

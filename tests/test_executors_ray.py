@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import functools
 import os
+import re
 import socket
 
 import pytest
@@ -55,9 +56,10 @@ def test_a_dead_worker_is_a_one_line_error_and_the_other_units_finish(ray_sessio
 
 
 @pytest.mark.parametrize("address", ["nonsense", "host:", "host:99999", "http://host:6379"])
-def test_malformed_addresses_name_the_flag(address):
-    with pytest.raises(ConfigError, match=r"--ray-address"):
+def test_malformed_addresses_name_the_parameter(address):
+    with pytest.raises(ConfigError, match=rf"^address '{re.escape(address)}': expected HOST:PORT") as caught:
         parse_address(address)
+    assert caught.value.parameter == "address"
 
 
 def test_addresses_parse():

@@ -118,8 +118,10 @@ def test_non_finite_loss_stops_and_keeps_last_checkpoint(tmp_path: Path, sync_ev
     before = (tmp_path / "checkpoint.pt").read_bytes()
     model.poison = True
     trainer.config.epochs = 3
-    with pytest.raises(TrainingDiverged, match=message):
+    with pytest.raises(TrainingDiverged, match=message) as caught:
         trainer.fit(train, val)
+    assert str(caught.value).endswith("; try a lower learning_rate or rec_weight")
+    assert caught.value.parameter == ("learning_rate", "rec_weight")  # the CLI: "--lr or --rec-weight"
     assert (tmp_path / "checkpoint.pt").read_bytes() == before
     assert len(_read_metrics(tmp_path / "metrics.csv")) == 1
 

@@ -118,7 +118,7 @@ def _claim_cell(directory: Path, record: dict[str, Any]) -> None:
             changed = sorted(k for k in set(stored) | set(record) if stored.get(k) != _plain(record).get(k))
             raise ConfigError(
                 f"{directory} was made with other settings ({', '.join(changed)} differ from the spec); "
-                "restore the spec or use another --out"
+                "restore the spec or use another output directory"
             )
         return
     write_json(path, _plain(record))

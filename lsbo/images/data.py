@@ -185,14 +185,14 @@ def candidate_dirs(spec: ImageDatasetSpec, data_dir: str | Path | None) -> list[
 def _missing_message(spec: ImageDatasetSpec, split: str, searched: list[Path], data_dir: str | Path | None) -> str:
     stems = IDX_FILES[split]
     where = ", ".join(str(d) for d in searched)
-    hint = "pass the directory holding them with --data DIR"
+    hint = "pass the directory holding them as data_dir"
     if data_dir is None and spec.name == "fashion-mnist":
         hint += " (or: apt-get install dataset-fashion-mnist)"
     return f"{spec.name} {split} split not found: need {stems[0]}[.gz] and {stems[1]}[.gz] in one of {where}; {hint}"
 
 
 def locate_idx_split(spec: ImageDatasetSpec, split: str, data_dir: str | Path | None = None) -> tuple[Path, Path]:
-    """The (images, labels) IDX files of one split, or a DataError naming the files and ``--data``."""
+    """The (images, labels) IDX files of one split, or a DataError naming the files and ``data_dir``."""
     searched = candidate_dirs(spec, data_dir)
     image_stem, label_stem = IDX_FILES[split]
     for directory in searched:
@@ -200,7 +200,7 @@ def locate_idx_split(spec: ImageDatasetSpec, split: str, data_dir: str | Path | 
         labels = _find_idx_file(directory, label_stem)
         if images is not None and labels is not None:
             return images, labels
-    raise DataError(_missing_message(spec, split, searched, data_dir))
+    raise DataError(_missing_message(spec, split, searched, data_dir), parameter=("data_dir",))
 
 
 def resize_images(images: torch.Tensor, size: int) -> torch.Tensor:
@@ -275,7 +275,8 @@ def load_torchvision_split(spec: ImageDatasetSpec, split: str, data_dir: str | P
         expected = (
             f"{split}_32x32.mat" if spec.name == "svhn" else "celeba/img_align_celeba/ and celeba/list_eval_partition.txt"
         )
-        raise DataError(f"{spec.name} {split} split not found under {root} (need {expected}; torchvision said: {err}); pass the directory with --data DIR") from None
+        raise DataError(f"{spec.name} {split} split not found under {root} (need {expected}; torchvision said: {err}); pass the directory as data_dir",
+                        parameter=("data_dir",)) from None
     count = len(dataset) if limit is None else min(limit, len(dataset))
     if spec.name == "svhn":
         # The SVHN class keeps the whole split as one uint8 array (N, 3, 32, 32) and labels.
@@ -299,9 +300,9 @@ def load_image_split(name: str, split: str = "train", data_dir: str | Path | Non
     """
     spec = dataset_spec(name)
     if split not in SPLITS:
-        raise DataError(f"unknown split {split!r}: expected one of {', '.join(SPLITS)}")
+        raise DataError(f"split {split!r}: expected one of {', '.join(SPLITS)}")
     if limit is not None and limit <= 0:
-        raise DataError(f"--limit must be positive, got {limit}")
+        raise DataError(f"limit must be positive, got {limit}", parameter="limit")
     if spec.source == "idx":
         return load_idx_split(spec, split, data_dir, limit)
     return load_torchvision_split(spec, split, data_dir, limit)

@@ -58,12 +58,12 @@ class FeatureExtractor(ABC):
 # --------------------------------------------------------------------------------------------------
 
 
-def find_inception_weights(path: str | Path | None = None) -> Path | None:
-    """The Inception FID weights file: ``path`` if given (must exist), else torch hub's cache, else None."""
-    if path is not None:
-        path = Path(path).expanduser()
+def find_inception_weights(inception_weights: str | Path | None = None) -> Path | None:
+    """The Inception FID weights file: ``inception_weights`` if given (must exist), else torch hub's cache, else None."""
+    if inception_weights is not None:
+        path = Path(inception_weights).expanduser()
         if not path.is_file():
-            raise DataError(f"--inception-weights {path}: file not found")
+            raise DataError(f"inception_weights {path}: file not found", parameter="inception_weights")
         return path
     cached = Path(torch.hub.get_dir()) / "checkpoints" / INCEPTION_WEIGHTS_NAME
     return cached if cached.is_file() else None
@@ -105,7 +105,7 @@ class InceptionFeatures(FeatureExtractor):
             reason = str(err).strip().splitlines()[0][:160] if str(err).strip() else type(err).__name__
             raise DataError(
                 f"Inception weights {weights} cannot be loaded ({reason}); provide an intact "
-                f"{INCEPTION_WEIGHTS_NAME} with --inception-weights PATH"
+                f"{INCEPTION_WEIGHTS_NAME} as inception_weights", parameter=("inception_weights",)
             ) from None
         self.device = device
         self.batch_size = batch_size
@@ -172,7 +172,7 @@ def train_classifier(
     if split.labels is None:
         raise ConfigError(
             f"{split.name} has no class labels, so the classifier feature extractor cannot be trained; "
-            "give Inception weights with --inception-weights PATH"
+            "give Inception weights as inception_weights", parameter=("inception_weights",)
         )
     generator = torch.Generator().manual_seed(seed)
     torch.manual_seed(seed)

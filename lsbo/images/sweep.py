@@ -98,7 +98,8 @@ def run_sweep(
         _write_csv(csv_path, rows)
     extractors = {row["extractor"] for row in rows}
     if len(extractors) > 1:
-        raise ConfigError(f"sweep {out_dir} mixes FIDs from different feature extractors ({', '.join(sorted(extractors))}); rerun in a new --out")
+        raise ConfigError(f"sweep {out_dir} mixes FIDs from different feature extractors ({', '.join(sorted(extractors))}); rerun in a new out_dir",
+                          parameter=("out_dir",))
     plot_sweep(
         [float(row["value"]) for row in rows], [row["samples"] for row in rows], [row["clustering_accuracy"] for row in rows],
         x_label=SWEEP_PARAMETERS[parameter], fid_label=fid_label, path=plot_path,

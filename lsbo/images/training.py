@@ -124,7 +124,8 @@ def train_image_model(
             check_config(stored["image_config"], requested, out_dir / CONFIG_NAME)
             check_config(stored["data"], {"limit": limit, "val_fraction": val_fraction}, out_dir / CONFIG_NAME)
         elif not resume and (out_dir / "checkpoint.pt").exists():
-            raise ConfigError(f"{out_dir} already holds a trained model: pass --resume to continue it, or another --out")
+            raise ConfigError(f"{out_dir} already holds a trained model: pass resume to continue it, or another out_dir",
+                              parameter=("resume", "out_dir"))
 
         full_train = load_image_split(config.dataset, "train", data_dir, limit)
         train_split, val_split = split_train_validation(full_train, val_fraction, seed)

@@ -199,7 +199,7 @@ def estimate_rec_weight(
 
     ae_config = replace(config, regularizer="ae", regularizer_options={}, epochs=options.rec_weight_epochs)
     autoencoder = build_autoencoder(codec, ae_config, batch_size=config.batch_size, rec_weight=1.0, seed=config.seed)
-    logger.info(f"--rec-weight auto: training a plain autoencoder for {ae_config.epochs} epochs first")
+    logger.info(f"rec_weight='auto': training a plain autoencoder for {ae_config.epochs} epochs first")
     trainer = Trainer(autoencoder, trainer_config(ae_config, options), Path(options.out_dir) / "rec_weight_ae")
     result = trainer.fit(
         training_batches(train, autoencoder, ae_config), index_loader(val, config.batch_size, False, 0),
@@ -207,7 +207,7 @@ def estimate_rec_weight(
     )
     best = min(row["val_rec_ce"] for row in result.history)
     weight = reconstruction_weight_from_ae(best)
-    logger.info(f"--rec-weight auto: best reconstruction loss {best:.4g} -> rec_weight {weight:.4g}")
+    logger.info(f"rec_weight='auto': best reconstruction loss {best:.4g} -> rec_weight {weight:.4g}")
     return weight
 
 
@@ -258,7 +258,8 @@ def _train_owned(options: TrainOptions) -> TrainResult:
     out_dir = Path(options.out_dir)
     checkpoint_file = out_dir / CHECKPOINT_NAME
     if checkpoint_file.exists() and not options.resume:
-        raise ConfigError(f"{out_dir} already holds a trained model; pass --resume to continue it or choose another --out")
+        raise ConfigError(f"{out_dir} already holds a trained model; pass resume to continue it or choose another out_dir",
+                          parameter=("resume", "out_dir"))
     # Refuse bad flags before anything is written or the (possibly long) data preparation runs: the overrides are
     # the same for both families, so checking them against one preset catches every flag error.
     from lsbo.regularizers import check_regularizer_options
@@ -272,7 +273,7 @@ def _train_owned(options: TrainOptions) -> TrainResult:
     if resuming:
         return _resume(options, checkpoint_file)
     if options.resume:
-        logger.info(f"--resume: no checkpoint in {out_dir} yet, starting a new run")
+        logger.info(f"resume=True: no checkpoint in {out_dir} yet, starting a new run")
 
     grammar, kind = resolved.grammar, resolved.kind
     prepared = prepare_strings(options, grammar, kind)

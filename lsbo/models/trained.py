@@ -118,7 +118,7 @@ class TrainedModel:
             return self.regularizer.sample(n, generator=generator).to(self.device)
         n_components = self.prior.n_components
         if not 0 <= component < n_components:
-            raise ConfigError(f"--component {component}: the prior has components 0..{n_components - 1}")
+            raise ConfigError(f"component {component}: the prior has components 0..{n_components - 1}", parameter="component")
         return self.prior.sample_component(n, component, generator=generator).to(self.device)
 
     def sample(

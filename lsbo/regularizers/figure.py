@@ -70,7 +70,7 @@ def comparison_samplers(dim: int) -> dict[str, Sampler]:
 def sample_sizes_up_to(max_samples: int, min_samples: int = 10, points_per_decade: int = 4) -> list[int]:
     """Roughly log-spaced sample sizes from ``min_samples`` to ``max_samples`` (both included)."""
     if max_samples < min_samples:
-        raise ConfigError(f"--max-samples must be at least {min_samples}, got {max_samples}")
+        raise ConfigError(f"max_samples must be at least {min_samples}, got {max_samples}", parameter="max_samples")
     decades = math.log10(max_samples / min_samples)
     count = max(2, int(round(decades * points_per_decade)) + 1)
     sizes = np.unique(np.round(np.geomspace(min_samples, max_samples, count)).astype(int))

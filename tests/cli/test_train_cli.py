@@ -154,7 +154,8 @@ def test_full_length_is_recorded_and_a_resume_cannot_switch_it(trained_dir: Path
 
 def test_training_into_an_existing_model_needs_resume(trained_dir: Path, expr_dataset_path: Path) -> None:
     result = run_cli(*tiny_train_args(expr_dataset_path, trained_dir, epochs=1))
-    assert result.returncode == 1 and "pass --resume" in result.stderr
+    assert result.returncode == 1
+    assert result.stderr.strip() == f"error: {trained_dir} already holds a trained model; pass --resume to continue it or choose another --out"
 
 
 def test_kill_and_resume_continues_at_the_next_epoch(tmp_path: Path, expr_dataset_path: Path) -> None:

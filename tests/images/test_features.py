@@ -32,7 +32,7 @@ def test_damaged_inception_weights_name_the_file(tmp_path: Path, monkeypatch: py
     weights = tmp_path / INCEPTION_WEIGHTS_NAME
     weights.write_bytes(b"PK\x03\x04 this is not a torch file")
     assert find_inception_weights(weights) == weights
-    with pytest.raises(DataError, match=f"{INCEPTION_WEIGHTS_NAME} cannot be loaded .*--inception-weights") as caught:
+    with pytest.raises(DataError, match=f"{INCEPTION_WEIGHTS_NAME} cannot be loaded .*; provide an intact .* as inception_weights$") as caught:
         InceptionFeatures(weights, torch.device("cpu"))
     assert "\n" not in str(caught.value)
     # an intact file is accepted by the same code path
@@ -41,5 +41,5 @@ def test_damaged_inception_weights_name_the_file(tmp_path: Path, monkeypatch: py
 
 
 def test_missing_inception_weights_file_is_named(tmp_path: Path) -> None:
-    with pytest.raises(DataError, match="--inception-weights .*not found"):
+    with pytest.raises(DataError, match="^inception_weights .*nowhere.pth: file not found$"):
         find_inception_weights(tmp_path / "nowhere.pth")

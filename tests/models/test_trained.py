@@ -92,8 +92,9 @@ def test_component_sampling(model: TrainedModel) -> None:
     prior = model.prior
     z = model.sample_latents(2000, component=1, generator=torch.Generator().manual_seed(0))
     assert torch.allclose(z.mean(0), prior.means[1], atol=0.15)
-    with pytest.raises(ConfigError, match="--component 10: the prior has components 0..9"):
+    with pytest.raises(ConfigError, match="^component 10: the prior has components 0..9$") as caught:
         model.sample(1, component=10)
+    assert caught.value.parameter == "component"
 
 
 def test_evaluate_writes_every_metric(model: TrainedModel, tiny_expr_model_dir: Path) -> None:

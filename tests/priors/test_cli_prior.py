@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from lsbo.regularizers.figure import figure1_curves, sample_sizes_up_to
 
@@ -45,3 +46,11 @@ def test_figure1_curves_tell_the_story() -> None:
     prior_label, correlated_label = "prior N(0, I)", "correlated: z2 = z1 (prior marginals)"
     assert np.median(ks[correlated_label][-1]) < 3 * np.median(ks[prior_label][-1])
     assert np.median(ours[correlated_label][-1]) > 30 * np.median(ours[prior_label][-1])
+
+
+def test_too_few_samples_names_the_parameter() -> None:
+    from lsbo.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="^max_samples must be at least 10, got 5$") as caught:
+        sample_sizes_up_to(5)
+    assert caught.value.parameter == "max_samples"
