@@ -23,6 +23,7 @@ import os
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -190,35 +191,67 @@ def append_jsonl(path: Path | str, record: Any, *, separators: tuple[str, str] |
         raise PersistenceError(f"cannot append to {path}: {err.strerror or err}") from None
 
 
+@dataclass(frozen=True)
+class JsonLine:
+    """One non-blank line of a JSON-lines file, as :func:`jsonl_lines` yields it.
+
+    ``value`` is the parsed JSON, or None with ``error`` saying why the line does not parse;
+    ``is_tail`` marks the piece after the last newline (a write that may have been in flight).
+    """
+
+    number: int
+    value: Any
+    error: str | None
+    is_tail: bool
+
+
+def jsonl_lines(raw: bytes) -> Iterator[JsonLine]:
+    """The non-blank lines of a JSON-lines file's content ``raw``, parsed, in file order.
+
+    The torn-tail rule lives here, once: a final piece without its newline that does not parse is
+    the write that was in flight when a process died, and is not yielded. Any other line that does
+    not parse is yielded with its ``error``, for the caller to refuse in its own words.
+    """
+    pieces = raw.split(b"\n")
+    for number, piece in enumerate(pieces, start=1):
+        is_tail = number == len(pieces)  # the piece after the last newline ("" when the file ends cleanly)
+        if not piece.strip():
+            continue
+        try:
+            value, error = json.loads(piece.decode("utf-8")), None
+        except (json.JSONDecodeError, UnicodeDecodeError) as err:
+            if is_tail:
+                return
+            value, error = None, str(err)
+        yield JsonLine(number, value, error, is_tail)
+
+
+def read_jsonl_bytes(path: Path | str, *, what: str = "file") -> bytes | None:
+    """The content of a JSON-lines file (None when it does not exist)."""
+    path = Path(path)
+    if not path.exists():
+        return None
+    try:
+        return path.read_bytes()
+    except OSError as err:
+        raise PersistenceError(f"{what} {path} cannot be read: {err.strerror or err}") from None
+
+
 def read_jsonl(path: Path | str, *, what: str = "file") -> list[Any]:
     """Read a JSON-lines file written by :func:`append_jsonl`.
 
-    Blank lines are skipped, and so is a torn final line (one without its newline that does not
-    parse: the write that was in flight when a process died). Any other malformed line is an error
-    naming the file and line, since silently dropping it would lose or repeat work.
+    Blank lines are skipped, and so is a torn final line (:func:`jsonl_lines`). Any other malformed
+    line is an error naming the file and line, since silently dropping it would lose or repeat work.
 
     Returns:
         The records in file order; ``[]`` when the file does not exist.
     """
-    path = Path(path)
-    if not path.exists():
-        return []
-    try:
-        raw = path.read_bytes()
-    except OSError as err:
-        raise PersistenceError(f"{what} {path} cannot be read: {err}") from None
-    lines = raw.split(b"\n")
+    raw = read_jsonl_bytes(path, what=what)
     records = []
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        try:
-            records.append(json.loads(line.decode("utf-8")))
-        except (json.JSONDecodeError, UnicodeDecodeError) as err:
-            is_torn_tail = number == len(lines)  # the last piece has no newline after it
-            if is_torn_tail:
-                break
-            raise PersistenceError(f"{what} {path}, line {number}: not valid JSON ({err})") from None
+    for line in jsonl_lines(raw or b""):
+        if line.error is not None:
+            raise PersistenceError(f"{what} {path}, line {line.number}: not valid JSON ({line.error})")
+        records.append(line.value)
     return records
 
 

@@ -85,6 +85,19 @@ def test_jsonl_append_read_and_torn_tail(tmp_path):
         read_jsonl(path)
 
 
+def test_jsonl_lines_is_the_one_torn_tail_rule():
+    from lsbo.persistence import JsonLine, jsonl_lines
+
+    # blank lines skipped; a bad middle line is yielded with its error; a torn tail is not yielded
+    lines = list(jsonl_lines(b'{"i": 1}\n\nbad\n{"i": 2}\n{"i": 3, "str'))
+    assert [(line.number, line.value, line.error is None, line.is_tail) for line in lines] == [
+        (1, {"i": 1}, True, False), (3, None, False, False), (4, {"i": 2}, True, False),
+    ]
+    # a whole last line without its newline parses: it is yielded, marked as the tail
+    assert list(jsonl_lines(b'{"i": 1}\n7')) == [JsonLine(1, {"i": 1}, None, False), JsonLine(2, 7, None, True)]
+    assert list(jsonl_lines(b"")) == []
+
+
 def test_jsonl_malformed_middle_line_names_it(tmp_path):
     path = tmp_path / "e.jsonl"
     path.write_text('{"i": 1}\ngarbage\n{"i": 2}\n')

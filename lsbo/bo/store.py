@@ -36,6 +36,8 @@ from lsbo.persistence import (
     PersistenceError,
     append_jsonl,
     atomic_write_bytes,
+    jsonl_lines,
+    read_jsonl_bytes,
     write_json,
 )
 from lsbo.persistence import read_json as _read_json_file
@@ -205,25 +207,16 @@ def read_records(
     if not path.is_file():
         return []
     try:
-        raw = path.read_bytes()
-    except OSError as err:
-        raise ConfigError(f"{path} cannot be read: {err.strerror or err}") from None
-    pieces = raw.split(b"\n")
+        raw = read_jsonl_bytes(path, what="evaluations file") or b""
+    except PersistenceError as err:
+        raise ConfigError(str(err)) from None
     records: list[dict[str, Any]] = []
     seen: set[tuple[int, int]] = set()
-    good_length = 0
-    for number, piece in enumerate(pieces, start=1):
-        is_tail = number == len(pieces)  # the piece after the last newline ("" when the file ends cleanly)
-        if not piece.strip():
-            good_length += len(piece) + (0 if is_tail else 1)
-            continue
-        try:
-            record = json.loads(piece.decode("utf-8"))
-        except (json.JSONDecodeError, UnicodeDecodeError):
-            if is_tail:
-                break  # torn: the write in flight when the writer died (or still writing, with repair=False)
-            raise ConfigError(f"{path}, line {number}: not valid JSON; repair or remove that line") from None
-        if is_tail and not isinstance(record, dict):
+    for line in jsonl_lines(raw):  # a torn tail (killed mid-write, or still being written) is not among them
+        number, record = line.number, line.value
+        if line.error is not None:
+            raise ConfigError(f"{path}, line {number}: not valid JSON; repair or remove that line")
+        if line.is_tail and not isinstance(record, dict):
             break  # e.g. a torn '{"a": 1' is not JSON, but '12' of '123...' is: a bare value cannot be a record
         missing = _missing(record, RECORD_KEYS)
         if missing:
@@ -231,11 +224,14 @@ def read_records(
         problem = record_problem(record) or _placement_problem(record, trial, layout, seen)
         if problem:
             raise ConfigError(f"{path}, line {number}: {problem}; repair or remove that line")
-        if is_tail:
+        if line.is_tail:
             break  # a whole record without its newline: not yet acknowledged, so scored again like a torn one
         records.append(record)
         seen.add((record["iteration"], record["index"]))
-        good_length += len(piece) + 1
+    # Every line before the last newline is a record or blank (or the file was refused above); only
+    # what follows it (torn, or a record not yet acknowledged) is not kept.
+    tail_start = raw.rfind(b"\n") + 1
+    good_length = tail_start if raw[tail_start:].strip() else len(raw)
     if repair and good_length != len(raw):
         with open(path, "r+b") as handle:
             handle.truncate(good_length)
