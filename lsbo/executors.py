@@ -88,7 +88,7 @@ class LocalExecutor(Executor):
 
     def __init__(self, workers: int = 1, *, threads_per_worker: int | None = None) -> None:
         if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
-            raise ConfigError(f"workers must be a whole number of at least 1, got {workers!r}")
+            raise ConfigError(f"workers must be a whole number of at least 1, got {workers!r}", parameter="workers")
         self.workers = workers
         self.threads_per_worker = threads_per_worker
 
@@ -140,7 +140,7 @@ def build_executor(name: str = "local", *, workers: int = 1, address: str | None
     key = str(name).strip().lower()
     if key == "local":
         if address is not None:
-            raise ConfigError("address is only meaningful for the ray executor")
+            raise ConfigError("address is only meaningful for the ray executor", parameter="address")
         return LocalExecutor(workers, **options)
     if key == "ray":
         try:
@@ -148,4 +148,4 @@ def build_executor(name: str = "local", *, workers: int = 1, address: str | None
         except ImportError as err:
             raise ConfigError(f"the ray executor is not available ({err}); install lsbo[distributed]") from None
         return RayExecutor(workers=workers, address=address, **options)
-    raise ConfigError(f"executor must be one of {', '.join(EXECUTOR_NAMES)}, got {name!r}")
+    raise ConfigError(f"executor must be one of {', '.join(EXECUTOR_NAMES)}, got {name!r}", parameter="executor")

@@ -63,7 +63,7 @@ def sobol_means(
     if n_components < 1:
         raise ConfigError(f"number of mixture components must be at least 1, got {n_components}")
     if not (min_distance > 0 and math.isfinite(min_distance)):
-        raise ConfigError(f"min_distance must be a positive number, got {min_distance}")
+        raise ConfigError(f"min_distance must be a positive number, got {min_distance}", parameter="min_distance")
     if n_components == 1:
         return torch.zeros(1, dim, dtype=dtype)
     engine = torch.quasirandom.SobolEngine(dimension=dim, scramble=True, seed=seed)

@@ -104,9 +104,10 @@ class ImageModelConfig:
         if self.image_size % 16:
             raise ConfigError(f"image size {self.image_size} is not divisible by 16 (four stride-2 layers)")
         if len(self.widths) != 4 or min(self.widths) <= 0:
-            raise ConfigError(f"widths must be four positive channel counts, got {self.widths}")
+            raise ConfigError(f"widths must be four positive channel counts, got {self.widths}", parameter="widths")
         if self.latent_dim <= 0 or self.n_components <= 0 or self.batch_size <= 1:
-            raise ConfigError("latent_dim and n_components must be positive and batch_size at least 2")
+            raise ConfigError("latent_dim and n_components must be positive and batch_size at least 2",
+                              parameter=("latent_dim", "n_components", "batch_size"))
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)

@@ -91,6 +91,8 @@ def test_tiny_experiment_runs_is_interrupted_and_resumes_without_recomputing(tmp
     assert second.returncode == 0, second.stderr
     assert "train: 0 cell(s) run" in second.stdout
     assert "optimize: 4 cell(s) run" in second.stdout
+    # the loop's log lines say which cell they belong to (lsbo.logs.log_context, the CLI's handler)
+    assert "optimize protocol 2x5 GMM-KS seed 0: trial 1 iteration 1: " in second.stderr
     assert _mtimes(checkpoints) == trained
     evaluations = sorted(out.glob("bo/*/*/seed_*/trial_1/evaluations.jsonl"))
     assert len(evaluations) == 4 and all(len(_records(p)) == 10 for p in evaluations)
@@ -116,6 +118,8 @@ def test_tiny_experiment_runs_is_interrupted_and_resumes_without_recomputing(tmp
     assert "train: 0 cell(s) run" in third.stdout
     assert "evaluate: 1 cell(s) run (GRAE seed 1)" in third.stdout
     assert "optimize: 1 cell(s) run (protocol 2x5 GRAE seed 1)" in third.stdout
+    assert any(line.startswith("optimize protocol 2x5 GRAE seed 1: ") and "training points; best training score" in line
+               for line in third.stderr.splitlines())  # logged by the worker process through its own handler
     assert _mtimes(checkpoints) == trained and _mtimes(untouched) == kept
     resumed = killed.read_text().splitlines()
     assert resumed[:6] == before[:6]  # the evaluations on disk were kept, not redone
