@@ -83,7 +83,9 @@ def lsbo_executable() -> list[str]:
 def run_cli(*args: str, cwd: Path | None = None, timeout: float = 600, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     """Run ``lsbo ARGS...`` in a subprocess and return the completed process (never raises on exit code)."""
     full_env = dict(os.environ)
-    full_env.setdefault("COLUMNS", "200")
+    # A fixed width whatever the parent set (xdist workers and CI terminals differ), so wrapped output
+    # does not depend on where the suite runs.
+    full_env["COLUMNS"] = "200"
     if env:
         full_env.update(env)
     return subprocess.run(
