@@ -15,11 +15,13 @@ def test_a_leading_parameter_becomes_its_flag_and_prose_keeps_the_word() -> None
 
 
 def test_every_subclass_carries_the_parameter() -> None:
-    for error in (DataError("data_path x: not found", parameter="data_path"),
+    for error in (DataError("data x: not found", parameter="data"),
                   ObjectiveError("target 'x': expected one of", parameter="target")):
         assert isinstance(error, LsboError) and error.parameter is not None
-    assert cli_message(DataError("data_path x: not found", parameter="data_path")) == "--data x: not found"
+    assert cli_message(DataError("data x: not found", parameter="data")) == "--data x: not found"
     assert cli_message(ObjectiveError("target 'x': bad", parameter="target")) == "--target 'x': bad"
+    missing = DataError("mnist train split not found in /x/data/mnist; pass the directory as data_dir", parameter=("data_dir",))
+    assert cli_message(missing, "images") == "mnist train split not found in /x/data/mnist; pass the directory as --data"
 
 
 def test_a_tuple_maps_every_whole_word_occurrence_and_flags_follow_the_command() -> None:
