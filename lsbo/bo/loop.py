@@ -566,8 +566,10 @@ def _initial_data(store: RunStore, model: Any, objective: Objective, config: BOC
         if store.scored_anything():
             raise
         # run.json is already written; say that it does not stand in the way of the corrected command
-        raise type(err)(f"{err} (nothing has been scored in {store.root}: the corrected command may use the same run "
-                        "directory, resuming or not, and starts the run afresh)", parameter=err.parameter) from None
+        # (the names said mid-sentence join the error's own; a single leading name stays as it is)
+        named = err.parameter if isinstance(err.parameter, str) else (*(err.parameter or ()), "out_dir", "resume")
+        raise type(err)(f"{err} (nothing has been scored in {store.root}: the corrected command may use the same out_dir, "
+                        "with or without resume, and starts the run afresh)", parameter=named) from None
     store.save_initial(initial)
     return initial
 

@@ -270,8 +270,10 @@ def test_run_that_scored_nothing_starts_afresh_with_new_settings(tmp_path: Path,
 
     out = tmp_path / "run"
     small = BOConfig(trials=1, iterations=1, batch_size=2, attempts=2, acquisition=CHEAP)
-    with pytest.raises(ConfigError, match="nothing has been scored .* starts the run afresh"):
+    with pytest.raises(ConfigError, match="nothing has been scored .*: the corrected command may use the same out_dir, "
+                                          r"with or without resume, and starts the run afresh\)$") as caught:
         run_optimization(FakeModel(), objective_from_callable(lambda s: None, name="nothing"), out, small, target="nothing")
+    assert caught.value.parameter == ("out_dir", "resume")  # the command line names --out and --resume
     assert (out / "run.json").is_file()
     other = BOConfig(trials=1, iterations=1, batch_size=3, attempts=2, acquisition=CHEAP)
     with caplog.at_level(logging.INFO, logger="lsbo"):

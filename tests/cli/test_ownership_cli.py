@@ -44,7 +44,8 @@ def test_run_that_scored_nothing_is_restarted_by_the_corrected_command(tiny_expr
     out = tmp_path / "run"
     failed = run_cli(*_optimize(tiny_expr_model, out, "--target", f"{tmp_path / 'objective.py'}:nothing"))
     assert failed.returncode == 1 and "Traceback" not in failed.stderr
-    assert "nothing has been scored" in failed.stderr and "same --out" in failed.stderr
+    assert "nothing has been scored" in failed.stderr
+    assert "the corrected command may use the same --out, with or without --resume, and starts the run afresh)" in failed.stderr
     assert (out / "run.json").is_file()  # the failure came after the run was described
     # the corrected command with --resume, though its target differs from run.json, is accepted
     resumed = run_cli(*_optimize(tiny_expr_model, out, "--target", "expr", "--resume"))
