@@ -53,12 +53,13 @@ def test_resize_keeps_a_constant_image_constant_and_crop_centres() -> None:
     assert cropped.shape == (1, 3, 64, 64) and int(cropped.min()) == 200
 
 
-def test_missing_split_names_the_files_and_the_flag(tmp_path: Path) -> None:
+def test_missing_split_names_the_files_and_the_parameter(tmp_path: Path) -> None:
     with pytest.raises(DataError) as info:
         load_image_split("fashion-mnist", "train", tmp_path)
     message = str(info.value)
     assert "train-images-idx3-ubyte" in message and "train-labels-idx1-ubyte" in message
-    assert "--data" in message and str(tmp_path) in message
+    assert message.endswith("; pass the directory holding them as data_dir") and str(tmp_path) in message
+    assert info.value.parameter == ("data_dir",)  # the command line says --data (tests/images/test_images_cli.py)
 
 
 def test_torchvision_datasets_fail_clearly_without_torchvision() -> None:

@@ -51,7 +51,7 @@ def test_tiny_train_evaluate_figures_and_resume(tmp_path: Path, tiny_mnist_dir: 
     # A model directory is never overwritten silently, and --resume needs the same network and data
     # (checked in-process: the refusals happen before any data is read).
     kwargs = dict(data_dir=tiny_mnist_dir, limit=200, widths=(4, 8, 8, 8), batch_size=50, device="cpu", epochs=2, progress=False)
-    with pytest.raises(ConfigError, match="--resume"):
+    with pytest.raises(ConfigError, match="already holds a trained model: pass resume to continue it, or another out_dir$"):
         train_image_model("mnist", out, **kwargs)
     with pytest.raises(CheckpointError, match="limit=200"):
         train_image_model("mnist", out, resume=True, **{**kwargs, "limit": 100})
