@@ -98,16 +98,18 @@ def main() -> None:
               f"{_fmt(agg['fraction_valid_std'])} | {_fmt(agg['average_score_mean'])} +- {_fmt(agg['average_score_std'])} | "
               f"{shape} | {seconds:.0f} |")
     if args.strategy != "protocol" or args.budget is not None or args.retrain_every is not None:
-        print("\n| model | strategy | retrain every | calls per trial | best (mean +- std) | top-10 mean | AUC top-10 | "
-              "duplicates | first best | first best is a training string? |")
-        print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+        print("\n| model | strategy | retrain every | calls per trial | best (mean +- std) | best not a training string (mean +- std) | "
+              "top-10 mean | AUC top-10 | duplicates | first best | first best is a training string? | first best not a training string |")
+        print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
         for label, results, _ in rows:
             agg = results["aggregate"]
             first = agg["top3"][0] if agg["top3"] else {}
-            pm = {n: f"{_fmt(agg[n + '_mean'])} +- {_fmt(agg[n + '_std'])}" for n in ("best", "top10_mean", "auc_top10", "n_duplicates")}
-            print(f"| {label} | {args.strategy} | {args.retrain_every or '-'} | {agg['budget']} | {pm['best']} | {pm['top10_mean']} | "
-                  f"{pm['auc_top10']} | {pm['n_duplicates']} | {_fmt(first.get('score'))} `{first.get('string')}` | "
-                  f"{'yes' if first.get('rediscovery') else 'no'} |")
+            first_novel = agg.get("top3_novel", [{}])[0] if agg.get("top3_novel") else {}
+            pm = {n: f"{_fmt(agg.get(n + '_mean'))} +- {_fmt(agg.get(n + '_std'))}"
+                  for n in ("best", "best_novel", "top10_mean", "auc_top10", "n_duplicates")}
+            print(f"| {label} | {args.strategy} | {args.retrain_every or '-'} | {agg['budget']} | {pm['best']} | {pm['best_novel']} | "
+                  f"{pm['top10_mean']} | {pm['auc_top10']} | {pm['n_duplicates']} | {_fmt(first.get('score'))} `{first.get('string')}` | "
+                  f"{'yes' if first.get('rediscovery') else 'no'} | {_fmt(first_novel.get('score'))} `{first_novel.get('string')}` |")
 
 
 if __name__ == "__main__":

@@ -22,6 +22,10 @@ Definitions (``k = 10``; "found by call t" = the valid records among calls 1..t,
   analogue for an unbounded objective). For objectives with scores in [0, 1] the AUC lies in
   [0, 1]; in general it is the budget-average of the top-k mean, in score units, and higher is
   better only for maximised objectives.
+* ``best_novel`` — the best score among the strings that are not training strings of the model
+  (``training_strings``): a rediscovered training string is not a discovery, and on a dataset that
+  holds the optimum (the 100k expressions hold the target itself) ``best`` alone says nothing.
+  Equal to ``best`` when no training strings are given.
 * ``n_calls`` — the number of calls; ``n_duplicates`` — calls whose string was seen before
   earlier in the trial (not scored again); ``n_distinct_valid`` — distinct strings with a score.
 """
@@ -37,7 +41,7 @@ import numpy as np
 
 #: How many of the best distinct scores the top-k metrics average (PMO's top-10).
 TOP_K = 10
-METRIC_NAMES = ("best", "top10_mean", "auc_top10", "n_calls", "n_duplicates", "n_distinct_valid")
+METRIC_NAMES = ("best", "best_novel", "top10_mean", "auc_top10", "n_calls", "n_duplicates", "n_distinct_valid")
 
 
 def _oriented(score: float, maximize: bool) -> float:
@@ -93,11 +97,17 @@ def distinct_valid(records: Sequence[Mapping[str, Any]], maximize: bool) -> dict
     return best
 
 
-def trial_metrics(records: Sequence[Mapping[str, Any]], *, budget: int, maximize: bool, k: int = TOP_K) -> dict[str, Any]:
-    """``best``, ``top10_mean``, ``auc_top10``, ``n_calls``, ``n_duplicates``, ``n_distinct_valid`` of one trial."""
-    scores = sorted(distinct_valid(records, maximize).values(), key=lambda s: _oriented(s, maximize), reverse=True)
+def trial_metrics(
+    records: Sequence[Mapping[str, Any]], *, budget: int, maximize: bool, k: int = TOP_K,
+    training_strings: set[str] | frozenset[str] = frozenset(),
+) -> dict[str, Any]:
+    """``best``, ``best_novel``, ``top10_mean``, ``auc_top10``, ``n_calls``, ``n_duplicates``, ``n_distinct_valid`` of one trial."""
+    found = distinct_valid(records, maximize)
+    scores = sorted(found.values(), key=lambda s: _oriented(s, maximize), reverse=True)
+    novel = [score for string, score in found.items() if string not in training_strings]
     return {
         "best": scores[0] if scores else None,
+        "best_novel": max(novel, key=lambda s: _oriented(s, maximize)) if novel else None,
         "top10_mean": float(np.mean(scores[:k])) if scores else None,
         "auc_top10": auc_top_k(records, budget, maximize, k),
         "n_calls": len(records),

@@ -61,13 +61,15 @@ def summarize_run(
     reconstructs nothing or whose prior samples are all alike.
 
     Besides the protocol's summaries, each trial and the aggregate carry the budget metrics of
-    :mod:`lsbo.bo.metrics` (``best``, ``top10_mean``, ``auc_top10``, ``n_calls``, ``n_duplicates``,
+    :mod:`lsbo.bo.metrics` (``best``, ``best_novel``, ``top10_mean``, ``auc_top10``, ``n_calls``, ``n_duplicates``,
     ``n_distinct_valid``; mean and std over trials) at ``budget`` calls (default: the longest
-    trial's), and each best string says whether it is a training string (``rediscovery``).
+    trial's), and each best string says whether it is a training string (``rediscovery``);
+    ``top3_novel`` are the best strings that are not.
     """
     budget = budget or max((len(records) for records in trials.values()), default=1) or 1
     per_trial = {
-        str(k): summarize_trial(records, objective.maximize) | trial_metrics(records, budget=budget, maximize=objective.maximize)
+        str(k): summarize_trial(records, objective.maximize)
+        | trial_metrics(records, budget=budget, maximize=objective.maximize, training_strings=training_strings)
         for k, records in sorted(trials.items())
     }
     for summary in per_trial.values():
@@ -78,6 +80,8 @@ def summarize_run(
     all_records = [r for records in trials.values() for r in records]
     top3 = [entry | {"rediscovery": is_rediscovery(entry["string"], training_strings)}
             for entry in top_distinct(all_records, 3, objective.maximize)]
+    novel_records = [r for r in all_records if not is_rediscovery(r.get("string"), training_strings)]
+    top3_novel = top_distinct(novel_records, 3, objective.maximize)
     warnings = candidate_warnings(all_records) + [f"{w} (its evaluation.json)" for w in model_warnings(model_evaluation or {})]
     return {
         "target": settings.get("target", objective.name),
@@ -89,6 +93,7 @@ def summarize_run(
         "trials": per_trial,
         "aggregate": {
             "top3": top3,
+            "top3_novel": top3_novel,  # the best strings that are not training strings
             "fraction_valid_mean": valid_mean, "fraction_valid_std": valid_std,
             "average_score_mean": score_mean, "average_score_std": score_std,
             "top1_per_trial_mean": _mean_std([t["top3"][0]["score"] if t["top3"] else None for t in per_trial.values()])[0],

@@ -221,10 +221,14 @@ def write_tables(spec: ExperimentSpec, out: Path) -> list[Path]:
     bo, maximize = bo_values(spec, out)
     diagnostics = diagnostic_values(spec, out)
     written: list[Path] = []
+    optimisation = f"{spec.trials} trial(s) per seed" if spec.strategies else "no optimisation (training and diagnostics only)"
     sections = [f"# Experiment {spec.name} ({spec.path.name})", "",
-                f"Target {spec.target}; {len(spec.seeds)} training seed(s) {list(spec.seeds)}, {spec.trials} trial(s) per seed; "
+                f"Target {spec.target}; {len(spec.seeds)} training seed(s) {list(spec.seeds)}, {optimisation}; "
                 "cells: mean ± sample std (n = seeds x trials that are complete)."]
-    for metric, (title, higher) in {**BO_METRICS, **DIAGNOSTIC_METRICS}.items():
+    # A spec without strategies has no BO numbers of its own: its tables are the diagnostics alone,
+    # not the paper's BO rows beside empty columns.
+    metrics = {**BO_METRICS, **DIAGNOSTIC_METRICS} if spec.strategies else dict(DIAGNOSTIC_METRICS)
+    for metric, (title, higher) in metrics.items():
         is_bo = metric in BO_METRICS
         values = bo if is_bo else diagnostics
         display, csv_frame = metric_table(spec, values, metric, bo=is_bo)

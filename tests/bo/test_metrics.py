@@ -75,3 +75,17 @@ def test_trial_metrics_and_aggregate() -> None:
     aggregate = aggregate_metrics([metrics, other])
     assert aggregate["best_mean"] == 2.0 and aggregate["best_std"] == 1.0 and aggregate["n_calls_std"] == 0.0
     assert is_rediscovery("a", {"a"}) and not is_rediscovery(None, {"a"})
+
+
+def test_best_novel_leaves_out_training_strings() -> None:
+    records = [
+        {"string": "target", "score": 0.0, "valid": True},
+        {"string": "near", "score": 0.1, "valid": True},
+        {"string": "far", "score": 2.0, "valid": True},
+    ]
+    metrics = trial_metrics(records, budget=3, maximize=False, training_strings={"target"})
+    assert metrics["best"] == 0.0 and metrics["best_novel"] == 0.1
+    assert trial_metrics(records, budget=3, maximize=False)["best_novel"] == 0.0
+    assert trial_metrics(records[:1], budget=3, maximize=False, training_strings={"target"})["best_novel"] is None
+    maximised = trial_metrics(records, budget=3, maximize=True, training_strings={"far"})
+    assert maximised["best"] == 2.0 and maximised["best_novel"] == 0.1

@@ -83,6 +83,10 @@ def _check_results(out: Path, records: list[dict]) -> None:
     valid = {r["string"]: r["score"] for r in records if r["valid"]}
     assert trial["n_calls"] == 100 and trial["n_duplicates"] == sum(r["duplicate"] for r in records)
     assert trial["best"] == min(valid.values())
+    model_dir = Path(results["settings"]["model_dir"])
+    training = set((model_dir / "train_strings.txt").read_text().splitlines())
+    novel = [score for string, score in valid.items() if string not in training]
+    assert trial["best_novel"] == (min(novel) if novel else None)
     assert trial["top10_mean"] == pytest.approx(sum(sorted(valid.values())[:10]) / min(10, len(valid)))
     assert trial["auc_top10"] >= trial["top10_mean"]  # minimisation: the top-10 curve only falls
     for name in ("best", "top10_mean", "auc_top10", "n_calls", "n_duplicates"):

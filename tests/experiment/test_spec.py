@@ -134,3 +134,16 @@ def test_tables_specs_share_their_trained_models_with_the_baseline_specs(scale: 
     assert shared == ["GMM-KS", "GVAE", "GRAE", "GCVVAE"]
     for label in shared:
         assert tables.model(label).options == baselines.model(label).options, label
+
+
+def test_a_spec_without_strategies_writes_only_the_diagnostic_tables(tmp_path: Path) -> None:
+    from lsbo.experiment import write_tables
+    from lsbo.experiment.tables import BO_METRICS, DIAGNOSTIC_METRICS
+
+    spec = load_spec(_write(tmp_path, GOOD[: GOOD.index("[bo]")]))
+    assert not spec.strategies
+    written = {path.name for path in write_tables(spec, tmp_path / "out")}
+    assert {f"{metric}.md" for metric in DIAGNOSTIC_METRICS} <= written
+    assert not any(f"{metric}.md" in written for metric in BO_METRICS)
+    summary = (tmp_path / "out" / "tables" / spec.name / "all.md").read_text()
+    assert "no optimisation" in summary and "best score" not in summary
