@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import math
-import os
 
 import networkx as nx
 import numpy as np
 import pytest
 from rdkit import Chem
-from rdkit.Chem import Crippen, RDConfig, rdmolops
+from rdkit.Chem import Crippen, rdmolops
 
 from lsbo.errors import ObjectiveError
 from lsbo.objectives import build_objective
@@ -21,17 +20,6 @@ from lsbo.objectives.logp import (
 )
 
 MOLECULES = ["c1ccccc1", "C1CCCCCCC1", "CCN(Cc1ccc(OC)c(OC)c1)C(=O)c1ccsc1", "CC(=O)Oc1ccccc1C(=O)O", "CCO"]
-
-
-@pytest.fixture(scope="module")
-def reference_sascorer():
-    import importlib.util
-
-    path = os.path.join(RDConfig.RDContribDir, "SA_Score", "sascorer.py")
-    spec = importlib.util.spec_from_file_location("reference_sascorer", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.mark.parametrize("smiles", MOLECULES)
