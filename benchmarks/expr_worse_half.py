@@ -34,6 +34,10 @@ def main() -> None:
     parser.add_argument("--percentile", type=float, default=50.0,
                         help="keep the expressions scoring at or above this percentile (weighted retraining: 50)")
     args = parser.parse_args()
+    if not args.data.is_file():
+        parser.error(f"--data: {args.data} is not a file (the 100k expressions; see LSBO_SHARED_DATA)")
+    if not 0.0 <= args.percentile <= 100.0:
+        parser.error(f"--percentile: {args.percentile:g} is not in [0, 100]")
     lines = [line.strip() for line in args.data.read_text().splitlines() if line.strip()]
     scores = np.array([expression_score(line) for line in lines])
     threshold = float(np.percentile(scores, args.percentile))
