@@ -10,7 +10,7 @@ import typer
 
 from lsbo.options import OPTIONS
 from lsbo_cli.data import GRAMMAR_HELP, TOKENIZER_HELP
-from lsbo_cli.schema import Kind, Model, Preset, Regularizer, choice_value, schema_option
+from lsbo_cli.schema import Kind, Model, Monitor, Preset, Regularizer, choice_value, schema_option
 
 DEVICE_HELP = "auto | cpu | cuda | cuda:N (checked before any work)."
 
@@ -46,6 +46,7 @@ def train(
     threads: Optional[int] = schema_option("threads"),
     resume: bool = typer.Option(False, "--resume", help="Continue from the last checkpoint in --out."),
     full_length: Optional[bool] = typer.Option(None, "--full-length/--no-full-length", help=OPTIONS["full_length"].help),
+    monitor: Optional[Monitor] = schema_option("monitor"),
 ) -> None:
     """Train a grammar (or character) autoencoder with a latent regularizer (GMM-KS by default).
 
@@ -61,6 +62,7 @@ def train(
         n_components=components, epochs=epochs, batch_size=batch_size, learning_rate=learning_rate, rec_weight=rec_weight,
         gru_hidden=gru_hidden, dense_units=dense_units, kind=choice_value(kind), limit=limit, seed=seed, device=device,
         resume=resume, threads=threads, rec_weight_epochs=rec_weight_epochs, full_length=full_length,
+        monitor=choice_value(monitor),
         regularizer_options=parse_regularizer_options(regularizer_option or []),
     )
     with data_parallel_from_environment(device) as group:
@@ -68,7 +70,7 @@ def train(
     if group is not None and not group.is_main:
         return
     typer.echo(
-        f"done: {len(result.history)} epochs ({result.stop_reason}), best validation loss "
+        f"done: {len(result.history)} epochs ({result.stop_reason}), best validation {result.monitor} "
         f"{result.best_val_loss:.4g} at epoch {result.best_epoch}; model in {out}"
     )
 

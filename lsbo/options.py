@@ -32,6 +32,9 @@ from lsbo.errors import ConfigError
 MODEL_KINDS: tuple[str, ...] = ("grammar", "char")
 REGULARIZER_NAMES: tuple[str, ...] = ("gmm", "vae", "cvvae", "rae", "wae", "ae")
 PRESETS: tuple[str, ...] = ("paper", "cpu")
+#: Validation quantities the plateau rule, early stopping and the kept best weights can follow: the
+#: whole loss (the protocol) or its reconstruction term alone (the regularizer's terms left out).
+MONITORS: tuple[str, ...] = ("loss", "rec")
 DATA_KINDS: tuple[str, ...] = ("molecules", "expressions", "strings")
 MAX_SEED = 2**32 - 1  # numpy's seeds are 32-bit
 
@@ -87,6 +90,11 @@ TRAIN_OPTIONS: tuple[Option, ...] = (
     Option("seed", "--seed", "Random seed (split, initialisation, batches).", low=0, high=MAX_SEED, config_field="seed"),
     Option("threads", "--threads", "CPU threads for torch (default: torch's, all cores).", low=1, high=1024),
     Option("workers", "--workers", "Worker processes of grammar encoding (default: CPU count, at most 8).", low=1, high=256),
+    Option("monitor", "--monitor",
+           "Validation quantity that the learning-rate plateau rule, early stopping and the kept best weights follow: "
+           "loss (the whole validation loss, the protocol; default) or rec (its reconstruction term alone, so "
+           "falling regularizer terms cannot hide a stalled reconstruction). Stored with the model; a resumed run must agree.",
+           kind="choice", choices=MONITORS, config_field="monitor", architecture=True),
     Option("full_length", "--full-length",
            "The paper's computation: decoder over all steps, uniformly random batches. Default for grammar models: "
            "length-bucketed batches, decoder run to the longest derivation (the same loss, about twice as fast). "

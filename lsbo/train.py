@@ -33,7 +33,7 @@ from lsbo import distributed
 from lsbo.checkpoint import CHECKPOINT_NAME, load_checkpoint, require_keys, save_checkpoint
 from lsbo.data.progress import EpochBars
 from lsbo.device import resolve_device
-from lsbo.errors import CheckpointError, LsboError
+from lsbo.errors import CheckpointError, ConfigError, LsboError
 from lsbo.persistence import atomic_write_text
 from lsbo.regularizers.terms import LossTerms
 from lsbo.report import metrics_csv_text
@@ -60,6 +60,9 @@ class TrainerConfig:
     lr_patience: int = 3  # epochs without validation improvement before the learning rate is reduced
     min_learning_rate: float = 1e-5
     early_stopping_patience: int = 10  # epochs without validation improvement before stopping
+    # The validation number (a key of the model's loss terms, or "loss" for the total) that the plateau rule,
+    # early stopping and the kept best weights follow.
+    monitor: str = "loss"
     grad_clip: float | None = 5.0  # max global gradient norm; None disables clipping
     seed: int = 0
     device: str = "auto"
@@ -80,10 +83,11 @@ class TrainResult:
     """Outcome of :meth:`Trainer.fit`: the per-epoch history and why training ended."""
 
     history: list[dict[str, float]]
-    best_val_loss: float
+    best_val_loss: float  # the best value of the monitored validation number (TrainerConfig.monitor)
     best_epoch: int
     stop_reason: str  # "completed" | "early_stopping" | "already_complete"
     checkpoint: Path
+    monitor: str = "loss"
 
 
 # ----------------------------------------------------------------------------------------------
@@ -405,10 +409,10 @@ class Trainer:
                     progress.new_epoch(f"epoch {self.epoch + 1}/{self.config.epochs}", _safe_len(train_loader))
                 train_numbers = self.train_epoch(train_loader, progress)
                 val_numbers = self.evaluate_loader(val_loader)
-                val_loss = val_numbers.get("loss", train_numbers["loss"])
+                val_loss = self._monitored(val_numbers, train_numbers)
                 if not math.isfinite(val_loss):
                     raise TrainingDiverged(
-                        f"training stopped: non-finite validation loss at epoch {self.epoch + 1}; "
+                        f"training stopped: non-finite validation {self.config.monitor} at epoch {self.epoch + 1}; "
                         f"{self._kept_checkpoint_note()}"
                     )
                 learning_rate = self.optimizer.param_groups[0]["lr"]
@@ -440,10 +444,20 @@ class Trainer:
                 progress.stop()
         return self._result(stop_reason)
 
+    def _monitored(self, val_numbers: Mapping[str, float], train_numbers: Mapping[str, float]) -> float:
+        """The number the plateau rule and early stopping follow (the training one without validation data)."""
+        numbers = val_numbers if val_numbers else train_numbers
+        if self.config.monitor not in numbers:
+            raise ConfigError(
+                f"monitor {self.config.monitor!r} is not one of the model's loss terms ({', '.join(sorted(numbers))})",
+                parameter="monitor",
+            )
+        return float(numbers[self.config.monitor])
+
     def _result(self, reason: str) -> TrainResult:
         return TrainResult(
             history=self.history, best_val_loss=self.best_val_loss, best_epoch=self.best_epoch,
-            stop_reason=reason, checkpoint=self.checkpoint_path,
+            stop_reason=reason, checkpoint=self.checkpoint_path, monitor=self.config.monitor,
         )
 
 

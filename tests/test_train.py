@@ -11,6 +11,7 @@ from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
 from lsbo.checkpoint import load_checkpoint
+from lsbo.errors import ConfigError
 from lsbo.regularizers.terms import LossTerms
 from lsbo.report import metrics_csv_text
 from lsbo.train import Trainer, TrainerConfig, TrainingDiverged
@@ -150,6 +151,48 @@ def test_early_stopping_stops_after_patience(tmp_path: Path) -> None:
     result = Trainer(LinearRegression(), config, tmp_path).fit(train, val)
     assert result.stop_reason == "early_stopping"
     assert len(result.history) == 3  # the first epoch sets the best, two more without improvement
+
+
+class FallingAndFlat(nn.Module):
+    """A total loss that keeps falling (the fit) while one term (``flat``) never improves."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.linear = nn.Linear(3, 1)
+
+    def compute_losses(self, batch):
+        x, y = batch
+        fit = ((self.linear(x).squeeze(-1) - y) ** 2).mean()
+        flat = 0.0 * self.linear.bias.sum() + 1.0
+        return LossTerms(total=fit + flat, terms={"fit": fit, "flat": flat}, metrics={})
+
+
+@pytest.mark.parametrize("monitor", ["loss", "flat"])
+def test_the_plateau_rule_and_early_stopping_follow_the_monitored_number(tmp_path: Path, monitor: str) -> None:
+    train, val = _loaders()
+    config = _config(12)
+    config.monitor, config.lr_patience, config.early_stopping_patience = monitor, 1, 4
+    config.learning_rate = 0.01  # slow enough that the total falls clearly every epoch
+    result = Trainer(FallingAndFlat(), config, tmp_path).fit(train, val)
+    rates = [float(r["lr"]) for r in _read_metrics(tmp_path / "metrics.csv")]
+    losses = [float(r["val_loss"]) for r in _read_metrics(tmp_path / "metrics.csv")]
+    assert result.monitor == monitor
+    if monitor == "loss":  # the total improves every epoch: never cut, never stopped
+        assert all(b < a for a, b in zip(losses, losses[1:]))
+        assert rates == [0.01] * 12 and result.stop_reason == "completed" and result.best_epoch == 12
+    else:  # the flat term never improves after epoch 1: cut after lr_patience epochs, stopped after 4
+        assert result.stop_reason == "early_stopping" and len(rates) == 5 and result.best_epoch == 1
+        assert rates[:3] == [0.01, 0.01, 0.01] and rates[3] == pytest.approx(0.002)
+        assert result.best_val_loss == pytest.approx(1.0)
+
+
+def test_an_unknown_monitor_names_the_parameter_and_the_terms(tmp_path: Path) -> None:
+    train, val = _loaders()
+    config = _config(2)
+    config.monitor = "kl"
+    with pytest.raises(ConfigError, match=r"monitor 'kl' is not one of the model's loss terms \(fit, flat, loss\)") as caught:
+        Trainer(FallingAndFlat(), config, tmp_path).fit(train, val)
+    assert caught.value.parameter == "monitor"
 
 
 def test_metrics_csv_text_unions_columns() -> None:

@@ -73,6 +73,9 @@ class SequenceModelConfig:
     # False: grammar models train on length-bucketed batches with the decoder run to the longest
     # derivation of each batch -- the same loss, about twice as fast (lsbo.models.batching).
     full_length: bool = False
+    # The validation number behind ReduceLROnPlateau, early stopping and the best weights (lsbo.options.MONITORS):
+    # "loss" is the protocol; "rec" leaves the regularizer's terms out (benchmarks/RESULTS.md, the seed-0 curves).
+    monitor: str = "loss"
     preset: str = "paper"
     family: str = "expressions"
 

@@ -79,6 +79,7 @@ class TrainOptions:
     threads: int | None = None  # torch CPU threads (None: torch's default)
     rec_weight_epochs: int = REC_WEIGHT_AE_EPOCHS  # plain-AE epochs behind rec_weight="auto"
     full_length: bool | None = None  # the paper's full-length loss on random batches (None: the stored/default)
+    monitor: str | None = None  # loss | rec: what the plateau rule and early stopping follow (None: the stored/default)
 
 
 @dataclass
@@ -185,7 +186,7 @@ def trainer_config(config: SequenceModelConfig, options: "TrainOptions") -> Trai
     return TrainerConfig(
         epochs=config.epochs, learning_rate=config.learning_rate, early_stopping_patience=config.early_stopping_patience,
         grad_clip=config.grad_clip, seed=config.seed, device=options.device, progress=options.progress,
-        num_threads=options.threads,
+        num_threads=options.threads, monitor=config.monitor,
     )
 
 

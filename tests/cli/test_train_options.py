@@ -80,12 +80,27 @@ def test_choice_flags_list_their_values_and_are_refused_up_front(tmp_path: Path)
     shown = run_cli("train", "--help", env={"COLUMNS": "250"})
     assert shown.returncode == 0
     assert "gmm|vae|cvvae|rae|wae|ae" in shown.stdout and "grammar|char" in shown.stdout and "paper|cpu" in shown.stdout
-    assert "molecules|expressions|strings" in shown.stdout and "<bool>" not in shown.stdout
+    assert "molecules|expressions|strings" in shown.stdout and "loss|rec" in shown.stdout and "<bool>" not in shown.stdout
     for command in (["data", "prepare", "--help"], ["images", "train", "--help"], ["quickstart", "--help"]):
         assert "<bool>" not in run_cli(*command, env={"COLUMNS": "250"}).stdout
     refused = run_cli("train", "expr", "--out", str(tmp_path / "m"), "--regularizer", "gmmx")
     assert refused.returncode == 2 and "'gmmx' is not one of" in refused.stderr
+    refused = run_cli("train", "expr", "--out", str(tmp_path / "m"), "--monitor", "kl")
+    assert refused.returncode == 2 and "'kl' is not one of" in refused.stderr
     assert not (tmp_path / "m").exists()
+
+
+def test_monitor_rec_is_stored_reported_and_kept_on_resume(expr_dataset_path: Path, tmp_path: Path) -> None:
+    out = tmp_path / "model"
+    first = run_cli(*tiny(expr_dataset_path, out, "--monitor", "REC"), env=ONE_THREAD)
+    assert first.returncode == 0, first.stderr
+    assert json.loads((out / "config.json").read_text())["config"]["monitor"] == "rec"
+    assert "best validation rec " in first.stdout
+    switched = run_cli(*tiny(expr_dataset_path, out, "--monitor", "loss", "--resume"), "--epochs", "2", env=ONE_THREAD)
+    assert switched.returncode == 1 and "monitor='rec' (now 'loss')" in switched.stderr, switched.stderr
+    kept = run_cli(*tiny(expr_dataset_path, out, "--resume"), "--epochs", "2", env=ONE_THREAD)
+    assert kept.returncode == 0, kept.stderr
+    assert "best validation rec " in kept.stdout
 
 
 def test_gmm_in_any_case_is_one_regularizer_and_use_cv_no_is_false(
