@@ -82,6 +82,8 @@ def bo_config(spec: ExperimentSpec, strategy: StrategySpec) -> Any:
 
     from lsbo.bo import BOConfig
     from lsbo.bo.acquisition import AcquisitionOptions
+    from lsbo.bo.retraining import RetrainOptions
+    from lsbo.experiment.spec import RETRAIN_KEYS
 
     options = dict(strategy.options)
     values: dict[str, Any] = dict(trials=spec.trials, seed=spec.bo_seed)
@@ -89,8 +91,11 @@ def bo_config(spec: ExperimentSpec, strategy: StrategySpec) -> Any:
     acquisition = {"optimizer_iterations": "max_iterations", "num_restarts": "num_restarts", "raw_samples": "raw_samples",
                    "acquisition": "name"}
     values["acquisition"] = AcquisitionOptions(**{acquisition[k]: v for k, v in options.items() if k in acquisition})
+    if "retrain_every" in options:
+        values["retrain"] = RetrainOptions(every=options["retrain_every"],
+                                           **{field: options[key] for key, field in RETRAIN_KEYS.items() if key in options})
     for key, value in options.items():
-        if key in acquisition:
+        if key in acquisition or key in RETRAIN_KEYS or key == "retrain_every":
             continue
         elif key == "plain_masking":
             values["complete"] = not value
@@ -170,7 +175,7 @@ def bo_status(spec: ExperimentSpec, layout: Layout, strategy: StrategySpec, mode
     from lsbo.bo.store import EVALUATIONS_FILE, read_records
 
     config = bo_config(spec, strategy)
-    expected = config.iterations * config.batch_size
+    expected = config.calls_per_trial
     directory = layout.bo_dir(strategy.label, model.label, seed)
     counts = []
     for trial in range(1, spec.trials + 1):
@@ -197,7 +202,7 @@ def status_rows(spec: ExperimentSpec, out: Path) -> list[dict[str, Any]]:
         for model in spec.models:
             for seed in spec.seeds:
                 state, counts = bo_status(spec, layout, strategy, model, seed)
-                detail = ", ".join(f"trial {k}: {c}/{config.iterations * config.batch_size}" for k, c in enumerate(counts, 1))
+                detail = ", ".join(f"trial {k}: {c}/{config.calls_per_trial}" for k, c in enumerate(counts, 1))
                 rows.append(dict(stage="optimize", model=model.label, seed=seed, strategy=strategy.label, state=state, detail=detail))
     return rows
 

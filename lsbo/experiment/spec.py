@@ -36,6 +36,12 @@ seeds, the Bayesian-optimisation strategies with their budgets times the trials,
     iterations = 5
     batch = 50
 
+    [[bo.strategy]]
+    name = "turbo"
+    batch = 50
+    budget = 500                            # oracle calls per trial (instead of iterations x batch)
+    retrain_every = 50                      # weighted retraining (optional; rank_k, retrain_epochs, retrain_samples)
+
     [evaluation]                            # latent diagnostics per trained model
     samples = 1000
 
@@ -103,6 +109,11 @@ SECTIONS: dict[str, dict[str, tuple[tuple[type, ...], str]]] = {
         "label": ((str,), "column name"),
         "iterations": ((int,), "iterations per trial"),
         "batch": ((int,), "points per iteration"),
+        "budget": ((int,), "oracle calls per trial (default: iterations x batch)"),
+        "retrain_every": ((int,), "weighted retraining every N evaluations (lsbo optimize --retrain-every)"),
+        "rank_k": (_NUMBER, "rank-weighting k of weighted retraining (default 1e-3)"),
+        "retrain_epochs": ((int,), "fine-tuning epochs per retraining"),
+        "retrain_samples": ((int,), "weighted draws per fine-tuning epoch"),
         "attempts": ((int,), "stochastic decodings per point"),
         "surrogate": ((str,), "auto | exact | sparse"),
         "inducing": ((int,), "inducing points of the sparse GP"),
@@ -124,6 +135,8 @@ SECTIONS: dict[str, dict[str, tuple[tuple[type, ...], str]]] = {
         "resamples": ((int,), "bootstrap resamples"),
     },
 }
+#: bo.strategy keys that configure weighted retraining besides retrain_every (lsbo.bo.RetrainOptions).
+RETRAIN_KEYS: dict[str, str] = {"rank_k": "rank_k", "retrain_epochs": "epochs", "retrain_samples": "samples_per_epoch"}
 TOP_LEVEL = ("experiment", "dataset", "training", "model", "bo", "evaluation", "report")
 REQUIRED = {"dataset": ("source", "target"), "training": ("seeds",), "model": ("label",), "bo.strategy": ("name",)}
 
@@ -147,6 +160,9 @@ class StrategySpec:
 
     @property
     def budget(self) -> str:
+        """The calls of one trial as the tables show them (``5 x 50``, or ``500 calls of 50``)."""
+        if self.options.get("budget") is not None:
+            return f"{self.options['budget']} calls of {self.options.get('batch', 50)}"
         return f"{self.options.get('iterations', 5)} x {self.options.get('batch', 50)}"
 
 
@@ -328,10 +344,17 @@ def load_spec(path: Path | str) -> ExperimentSpec:
         name = entry.pop("name")
         if name not in STRATEGY_NAMES:
             check.fail("bo.strategy", index, "name", f"unknown strategy {name!r} (expected one of: {', '.join(STRATEGY_NAMES)})")
-        for key in ("iterations", "batch", "attempts", "inducing", "max_train_points", "num_restarts", "raw_samples", "optimizer_iterations"):
+        for key in ("iterations", "batch", "attempts", "inducing", "max_train_points", "num_restarts", "raw_samples", "optimizer_iterations",
+                    "budget", "retrain_every", "retrain_epochs", "retrain_samples"):
             if key in entry and entry[key] < 1:
                 check.fail("bo.strategy", index, key, f"must be at least 1, got {entry[key]}")
-        label = entry.pop("label", None) or f"{name} {entry.get('iterations', 5)}x{entry.get('batch', 50)}"
+        if "rank_k" in entry and not entry["rank_k"] > 0:
+            check.fail("bo.strategy", index, "rank_k", f"must be positive, got {entry['rank_k']}")
+        for key in RETRAIN_KEYS:
+            if key in entry and "retrain_every" not in entry:
+                check.fail("bo.strategy", index, key, "applies to weighted retraining, which needs retrain_every")
+        calls = f"{entry['budget']} calls" if "budget" in entry else f"{entry.get('iterations', 5)}x{entry.get('batch', 50)}"
+        label = entry.pop("label", None) or f"{name} {calls}" + (" + WR" if "retrain_every" in entry else "")
         if any(s.label == label for s in strategies):
             check.fail("bo.strategy", index, "label", f"two strategies are labelled {label!r}; give each a distinct label")
         strategies.append(StrategySpec(name=name, label=label, options=entry))

@@ -32,6 +32,10 @@ BO_METRICS: dict[str, tuple[str, bool | None]] = {
     "best_3": ("3rd best score", None),
     "fraction_valid": ("fraction of valid points", True),
     "average_score": ("average valid score", None),
+    # the field's budget metrics (lsbo.bo.metrics); the paper reports none of them
+    "best_novel": ("best score among strings that are not training strings", None),
+    "top10_mean": ("mean of the 10 best distinct scores", None),
+    "auc_top10": ("area under the top-10 curve over the budget (PMO's AUC top-10)", None),
 }
 DIAGNOSTIC_METRICS: dict[str, tuple[str, bool | None]] = {
     "reconstruction_accuracy": ("validation reconstruction accuracy", True),
@@ -48,18 +52,20 @@ DIAGNOSTIC_METRICS: dict[str, tuple[str, bool | None]] = {
 
 def bo_values(spec: ExperimentSpec, out: Path) -> tuple[pd.DataFrame, bool | None]:
     """Long frame ``strategy, model, seed, trial, metric, value`` of every complete trial, and the objective's direction."""
+    from lsbo.bo.metrics import trial_metrics
     from lsbo.bo.results import summarize_trial
     from lsbo.bo.store import EVALUATIONS_FILE, RUN_FILE, read_records
 
     layout, rows, maximize = Layout(Path(out)), [], None
     for strategy in spec.strategies:
-        expected = (lambda c: c.iterations * c.batch_size)(bo_config(spec, strategy))
+        expected = bo_config(spec, strategy).calls_per_trial
         for model in spec.models:
             for seed in spec.seeds:
                 directory = layout.bo_dir(strategy.label, model.label, seed)
                 if not (directory / RUN_FILE).is_file():
                     continue
                 maximize = bool(read_json(directory / RUN_FILE, what="optimisation run file")["maximize"])
+                training_strings = _training_strings(layout.model_dir(model.label, seed))
                 for trial in range(1, spec.trials + 1):
                     path = directory / f"trial_{trial}" / EVALUATIONS_FILE
                     records = read_records(path, repair=False) if path.is_file() else []
@@ -68,10 +74,20 @@ def bo_values(spec: ExperimentSpec, out: Path) -> tuple[pd.DataFrame, bool | Non
                     summary = summarize_trial(records, maximize)
                     values = {f"best_{i + 1}": entry["score"] for i, entry in enumerate(summary["top3"])}
                     values.update(fraction_valid=summary["fraction_valid"], average_score=summary["average_valid_score"])
+                    budget = trial_metrics(records, budget=expected, maximize=maximize, training_strings=training_strings)
+                    values.update({name: budget[name] for name in ("best_novel", "top10_mean", "auc_top10")})
                     for metric, value in values.items():
                         if value is not None:
                             rows.append(dict(strategy=strategy.label, model=model.label, seed=seed, trial=trial, metric=metric, value=float(value)))
     return pd.DataFrame(rows, columns=["strategy", "model", "seed", "trial", "metric", "value"]), maximize
+
+
+def _training_strings(model_dir: Path) -> frozenset[str]:
+    """The strings a model was trained on (its ``train_strings.txt``), for ``best_novel``; empty if absent."""
+    from lsbo.models.trained import TRAIN_STRINGS_NAME
+
+    path = model_dir / TRAIN_STRINGS_NAME
+    return frozenset(path.read_text(encoding="utf-8").splitlines()) if path.is_file() else frozenset()
 
 
 def diagnostic_values(spec: ExperimentSpec, out: Path) -> pd.DataFrame:
@@ -99,7 +115,7 @@ def paper_value(row: str | None, metric: str, target: str) -> tuple[float | None
     task = PAPER_TASK_OF_TARGET.get(target)
     if row is None or task is None:
         return None, None
-    if metric.startswith("best_"):
+    if metric in ("best_1", "best_2", "best_3"):
         return PAPER_TABLE2[row][task][int(metric[-1]) - 1], None
     key = {"fraction_valid": "valid", "average_score": "score"}.get(metric)
     return PAPER_TABLE3[row][task][key] if key else (None, None)

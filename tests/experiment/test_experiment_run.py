@@ -135,6 +135,18 @@ def test_tiny_experiment_runs_is_interrupted_and_resumes_without_recomputing(tmp
         assert row["mean"] == pytest.approx(np.mean(bests))
         assert row["std"] == pytest.approx(np.std(bests, ddof=1))
         assert row["paper_mean"] == pytest.approx({"GMM-KS": 0.03, "GRAE": 0.39}[label])
+    # the budget metrics beside them: the best string that is not one of the model's training strings
+    novel = pd.read_csv(out / "tables" / "tiny" / "best_novel.csv")
+    for label in ("GMM-KS", "GRAE"):
+        bests = []
+        for s in (0, 1):
+            trained_on = set((out / "models" / label / f"seed_{s}" / "train_strings.txt").read_text().splitlines())
+            records = _records(out / "bo" / "protocol_2x5" / label / f"seed_{s}" / "trial_1" / "evaluations.jsonl")
+            scores = [r["score"] for r in records if r["valid"] and r["string"] not in trained_on]
+            bests.append(min(scores) if scores else np.nan)
+        row = novel[novel["model"] == label].iloc[0]
+        assert row["mean"] == pytest.approx(np.nanmean(bests)) and np.isnan(row["paper_mean"])
+    assert {"top10_mean.csv", "auc_top10.csv"} <= {p.name for p in (out / "tables" / "tiny").iterdir()}
     markdown = (out / "tables" / "tiny" / "best_1.md").read_text()
     assert "| GMM-DAE (paper) |" in markdown and "± " in markdown and "(n=2)" in markdown
     paired = pd.read_csv(out / "tables" / "tiny" / "paired_best_1.csv")

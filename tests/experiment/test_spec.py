@@ -87,6 +87,25 @@ def test_malformed_spec_names_file_line_and_key(tmp_path: Path, old: str, new: s
     assert expected in message
 
 
+def test_a_budget_and_weighted_retraining_reach_the_bo_config(tmp_path: Path) -> None:
+    from lsbo.experiment.runner import bo_config
+
+    text = GOOD.replace("iterations = 2\nbatch = 5", 'name = "turbo"\nbatch = 10\nbudget = 45\nretrain_every = 20\nrank_k = 0.01', 1)
+    text = text.replace('name = "protocol"\n', "", 1)
+    spec = load_spec(_write(tmp_path, text))
+    strategy = spec.strategies[0]
+    assert strategy.label == "turbo 45 calls + WR" and strategy.budget == "45 calls of 10"
+    config = bo_config(spec, strategy)
+    assert (config.strategy, config.budget, config.calls_per_trial, config.layout) == ("turbo", 45, 45, (5, 10))
+    assert config.retrain is not None and (config.retrain.every, config.retrain.rank_k, config.retrain.epochs) == (20, 0.01, 1)
+    without = text.replace("retrain_every = 20\n", "", 1)
+    message = _error(tmp_path, without)
+    assert message.startswith(f":{_line(without, 'rank_k')}: bo.strategy[1].rank_k: applies to weighted retraining, which needs retrain_every")
+    for old, new, expected in (("budget = 45", "budget = 0", "bo.strategy[1].budget: must be at least 1, got 0"),
+                               ("rank_k = 0.01", "rank_k = -1", "bo.strategy[1].rank_k: must be positive, got -1")):
+        assert expected in _error(tmp_path, text.replace(old, new, 1))
+
+
 def test_strategy_names_come_from_the_bo_package(tmp_path: Path) -> None:
     from lsbo.bo import STRATEGY_NAMES
 
