@@ -1,4 +1,4 @@
-"""``lsbo experiment run SPEC.toml`` and ``lsbo experiment status SPEC.toml``: thin layers over :mod:`lsbo.experiment`."""
+"""``lsbo experiment run|status|tables SPEC.toml``: thin layers over :mod:`lsbo.experiment`."""
 
 from __future__ import annotations
 
@@ -59,6 +59,23 @@ def status(
         typer.echo(f"{row['state']:8s} {where}" + (f": {row['detail']}" if row["detail"] else ""))
     done = sum(r["state"] == "done" for r in rows)
     typer.echo(f"{done}/{len(rows)} cells done")
+
+
+@experiment_app.command("tables")
+def tables(
+    spec_path: Path = typer.Argument(..., help="The experiment spec (TOML)."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Experiment directory (default experiments/<name>)."),
+) -> None:
+    """Write the tables from the cells that are complete now, running nothing (e.g. while cells still run)."""
+    from lsbo.errors import ConfigError
+    from lsbo.experiment import Layout, load_spec, write_tables
+
+    spec = load_spec(spec_path)
+    directory = _out_dir(spec_path, out, spec.name)
+    if not directory.is_dir():
+        raise ConfigError(f"--out {directory}: no experiment directory there (lsbo experiment run makes it)")
+    write_tables(spec, directory)
+    typer.echo(f"tables: {Layout(directory).tables(spec.name)} (all.md, one .md/.csv per metric, paired_*.csv)")
 
 
 def register(app: typer.Typer) -> None:

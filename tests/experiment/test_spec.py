@@ -135,6 +135,19 @@ def test_cli_reports_a_malformed_spec_in_one_line(tmp_path: Path) -> None:
     assert not (tmp_path / "out").exists()
 
 
+def test_tables_writes_what_is_complete_and_runs_nothing(tmp_path: Path) -> None:
+    path = _write(tmp_path, GOOD)
+    out = tmp_path / "out"
+    missing = run_cli("experiment", "tables", str(path), "--out", str(out))
+    assert missing.returncode == 1 and missing.stderr.strip() == f"error: --out {out}: no experiment directory there (lsbo experiment run makes it)"
+    out.mkdir()
+    written = run_cli("experiment", "tables", str(path), "--out", str(out))
+    assert written.returncode == 0, written.stderr
+    assert sorted(p.name for p in out.iterdir()) == ["tables"]  # no model, evaluation or BO cell was started
+    table = (out / "tables" / "spec" / "best_1.md").read_text()
+    assert "protocol 2x5" in table and "GMM-KS" in table and "GVAE" in table
+
+
 @pytest.mark.parametrize("spec", sorted((REPO / "benchmarks" / "experiments").glob("*.toml")), ids=lambda p: p.name)
 def test_shipped_specs_load(spec: Path) -> None:
     loaded = load_spec(spec)
@@ -143,14 +156,15 @@ def test_shipped_specs_load(spec: Path) -> None:
 
 
 @pytest.mark.parametrize("scale", ["paper", "cpu"])
-def test_tables_specs_share_their_trained_models_with_the_baseline_specs(scale: str) -> None:
+@pytest.mark.parametrize(("family", "expected"), [("tables23", ["GMM-KS", "GVAE", "GRAE", "GCVVAE"]), ("engines", ["GMM-KS"])])
+def test_tables_specs_share_their_trained_models_with_the_baseline_specs(scale: str, family: str, expected: list[str]) -> None:
     # Their README promise: run both into one --out and the common models are trained once.
     baselines = load_spec(REPO / "benchmarks" / "experiments" / f"baselines-expr-{scale}.toml")
-    tables = load_spec(REPO / "benchmarks" / "experiments" / f"tables23-expr-{scale}.toml")
+    tables = load_spec(REPO / "benchmarks" / "experiments" / f"{family}-expr-{scale}.toml")
     assert (baselines.source, baselines.data, baselines.limit) == (tables.source, tables.data, tables.limit)
     assert set(tables.seeds) <= set(baselines.seeds) or set(baselines.seeds) <= set(tables.seeds)
     shared = [m.label for m in tables.models if m.label in {b.label for b in baselines.models}]
-    assert shared == ["GMM-KS", "GVAE", "GRAE", "GCVVAE"]
+    assert shared == expected
     for label in shared:
         assert tables.model(label).options == baselines.model(label).options, label
 
