@@ -204,10 +204,29 @@ def _verdict(result: dict[str, Any], higher_is_better: bool | None) -> str:
     return "indistinguishable"
 
 
+def compares_strategies(spec: ExperimentSpec) -> bool:
+    """One model and several strategies: the paired comparisons are between strategies (each against the first)."""
+    return len(spec.models) == 1 and len(spec.strategies) > 1
+
+
 def paired_table(spec: ExperimentSpec, values: pd.DataFrame, metric: str, *, bo: bool, higher_is_better: bool | None) -> pd.DataFrame:
     chosen = values[values["metric"] == metric]
     keys = ["seed", "trial"] if bo else ["seed"]
     rows = []
+    if bo and compares_strategies(spec):
+        # trial k of every strategy starts from the same seed-derived state, so (seed, trial) pairs them
+        by_strategy = chosen.assign(model=chosen["strategy"])
+        first = spec.strategies[0].label
+        for strategy in spec.strategies[1:]:
+            result = paired_differences(by_strategy, first, strategy.label, keys, confidence=spec.confidence,
+                                        resamples=spec.resamples)
+            rows.append({
+                "model": spec.models[0].label, "baseline": first, "other": strategy.label,
+                "pairs": result["n_pairs"], "mean difference (other - baseline)": result["mean_difference"],
+                f"{spec.confidence:.0%} CI low": result["ci_low"], f"{spec.confidence:.0%} CI high": result["ci_high"],
+                "verdict": _verdict(result, higher_is_better),
+            })
+        return pd.DataFrame(rows)
     for strategy in (spec.strategies if bo else [None]):
         subset = chosen[chosen["strategy"] == strategy.label] if strategy is not None else chosen
         for model in spec.models:
@@ -251,7 +270,8 @@ def write_tables(spec: ExperimentSpec, out: Path) -> list[Path]:
         direction = maximize if higher is None else higher
         paired = paired_table(spec, values, metric, bo=is_bo, higher_is_better=direction)
         note = "" if direction is None else (" (higher is better)" if direction else " (lower is better)")
-        text = f"## {title}{note}\n\n{_markdown(display)}\n### paired: each model - {spec.baseline}\n\n{_markdown(paired)}"
+        against = f"each strategy - {spec.strategies[0].label}" if is_bo and compares_strategies(spec) else f"each model - {spec.baseline}"
+        text = f"## {title}{note}\n\n{_markdown(display)}\n### paired: {against}\n\n{_markdown(paired)}"
         written += [
             atomic_write_text(tables / f"{metric}.md", text),
             atomic_write_text(tables / f"{metric}.csv", csv_frame.to_csv(index=False)),

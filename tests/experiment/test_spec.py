@@ -135,6 +135,30 @@ def test_cli_reports_a_malformed_spec_in_one_line(tmp_path: Path) -> None:
     assert not (tmp_path / "out").exists()
 
 
+def test_one_model_and_several_strategies_pairs_the_strategies(tmp_path: Path) -> None:
+    import numpy as np
+    import pandas as pd
+
+    from lsbo.experiment.tables import paired_table
+
+    text = GOOD.replace('[[model]]\nlabel = "GVAE"\nregularizer = "vae"\nregularizer_options = { epsilon_std = 0.01 }\n', "", 1)
+    text += '\n[[bo.strategy]]\nname = "turbo"\nbatch = 5\nbudget = 10\n'
+    spec = load_spec(_write(tmp_path, text))
+    assert [m.label for m in spec.models] == ["GMM-KS"] and [s.label for s in spec.strategies] == ["protocol 2x5", "turbo 10 calls"]
+    rng = np.random.default_rng(0)
+    protocol, turbo = rng.normal(1.0, 0.1, 4), rng.normal(0.5, 0.1, 4)
+    cells = [(s, t) for s in (0, 1) for t in (1, 2)]
+    values = pd.DataFrame(
+        [dict(strategy="protocol 2x5", model="GMM-KS", seed=s, trial=t, metric="best_1", value=v) for (s, t), v in zip(cells, protocol)]
+        + [dict(strategy="turbo 10 calls", model="GMM-KS", seed=s, trial=t, metric="best_1", value=v) for (s, t), v in zip(cells, turbo)]
+    )
+    paired = paired_table(spec, values, "best_1", bo=True, higher_is_better=False)
+    assert list(paired["baseline"]) == ["protocol 2x5"] and list(paired["other"]) == ["turbo 10 calls"]
+    assert paired["pairs"].iloc[0] == 4
+    assert paired["mean difference (other - baseline)"].iloc[0] == pytest.approx(float(np.mean(turbo - protocol)))
+    assert paired["verdict"].iloc[0] == "other better"  # lower is better and every pair is about 0.5 lower
+
+
 def test_tables_writes_what_is_complete_and_runs_nothing(tmp_path: Path) -> None:
     path = _write(tmp_path, GOOD)
     out = tmp_path / "out"
