@@ -153,7 +153,7 @@ def metric_table(spec: ExperimentSpec, values: pd.DataFrame, metric: str, *, bo:
         paper_mean, paper_std = paper_value(model.paper_row, metric, spec.target) if bo else (None, None)
         if bo:
             row["paper row"] = model.paper_row or "-"
-            row["paper"] = _cell(paper_mean, paper_std, digits=2)
+            row["paper (5 trials x 5 x 50)"] = _cell(paper_mean, paper_std, digits=2)  # the paper's budget, whatever the columns'
         for column in columns:
             mask = summary["model"] == model.label
             if bo:
