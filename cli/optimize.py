@@ -73,6 +73,11 @@ def optimize(
     rank_k: Optional[float] = typer.Option(None, "--rank-k", help="Rank-weighting k of --retrain-every: weights 1/(k N + rank) (default 1e-3)."),
     retrain_epochs: Optional[int] = typer.Option(None, "--retrain-epochs", help="Epochs of each fine-tuning with --retrain-every (default 1)."),
     retrain_samples: Optional[int] = typer.Option(None, "--retrain-samples", help="Weighted draws per fine-tuning epoch with --retrain-every (default: as many as there are strings)."),
+    novel_only: bool = typer.Option(
+        False, "--novel-only",
+        help="Spend calls on new strings only: a point that decodes to a training string or to one evaluated before in the "
+        "trial is replaced by the strategy's next candidate that decodes to a new one (turbo with --acquisition ts).",
+    ),
     box: str = typer.Option("data", "--box", help="Search box: data (min/max of training latents) | prior."),
     max_train_points: Optional[int] = typer.Option(None, "--max-train-points", help="Use a random subset of the encoded training set."),
     device: str = typer.Option("auto", "--device", help="auto | cpu | cuda."),
@@ -131,7 +136,7 @@ def optimize(
     config = BOConfig(
         trials=trials, iterations=iterations, batch_size=batch, surrogate=surrogate, n_inducing=inducing, attempts=attempts,
         seed=seed, max_train_points=max_train_points, box=box, acquisition=AcquisitionOptions(name=acquisition),  # type: ignore[arg-type]
-        complete=not plain_masking, strategy=strategy, budget=budget, retrain=retrain,
+        complete=not plain_masking, strategy=strategy, budget=budget, retrain=retrain, novel_only=novel_only,
         objective_calls=IsolationOptions(workers=objective_workers, timeout=objective_timeout),
     ).resolved()
     model = load_model(model_dir, device=device)

@@ -63,7 +63,10 @@ class BOConfig:
     ``acquisition.name`` left ``None`` take that strategy's defaults (:meth:`resolved`). ``budget``
     is the number of oracle calls per trial (each proposed point is one call, duplicates included);
     without it a trial is ``iterations`` x ``batch_size`` calls. ``retrain`` turns on weighted
-    retraining of the autoencoder (:mod:`lsbo.bo.retraining`).
+    retraining of the autoencoder (:mod:`lsbo.bo.retraining`). ``novel_only`` spends the calls on
+    new strings: a proposed point whose decoded string is a training string or was evaluated earlier
+    in the trial is replaced by the strategy's next reserve point that decodes to a new one (strategies
+    that offer a reserve: turbo with Thompson sampling); what the reserve cannot replace is kept.
     """
 
     trials: int = 5
@@ -84,6 +87,7 @@ class BOConfig:
     retrain: RetrainOptions | None = None
     local_points: int = 1000  # turbo's local surrogate: points nearest the trust region's centre ...
     local_best: int = 100  # ... plus the best ones
+    novel_only: bool = False
     # objective calls in child processes, N at once, each bounded (default: in this process, unbounded)
     objective_calls: IsolationOptions = field(default_factory=IsolationOptions)
 
@@ -127,6 +131,12 @@ class BOConfig:
             raise ConfigError(f"box {self.box!r}: expected data or prior", parameter="box")
         if not 0.0 <= self.heldout_fraction < 1.0:
             raise ConfigError(f"heldout_fraction must be in [0, 1), got {self.heldout_fraction}", parameter="heldout_fraction")
+        if self.novel_only:
+            acquisition = check_strategy(self.strategy, self.acquisition.name)
+            if not STRATEGIES[self.strategy].offers_reserve(replace(self, acquisition=replace(self.acquisition, name=acquisition))):
+                raise ConfigError(f"novel_only needs points ranked beyond the batch, which strategy {self.strategy} with "
+                                  f"acquisition.name {acquisition} does not give (use strategy turbo with acquisition.name ts)",
+                                  parameter=("novel_only", "strategy", "acquisition.name"))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -252,6 +262,7 @@ class RunContext:
     attempts: int
     device: torch.device
     on_evaluation: Callable[[dict[str, Any]], None]
+    training_strings: frozenset[str] = frozenset()  # what novel_only treats as known besides the trial's own
 
 
 def strategy_for(config: BOConfig) -> Strategy:
@@ -287,24 +298,66 @@ def _choose_batch(ctx: RunContext, strategy: Strategy, data: TrialData, trial: i
     proposed = time.perf_counter()
     model = data.model
     generator = torch.Generator(device=model.device).manual_seed(seed)
-    decoded = decode_candidates(
-        model, proposal.latents.float(), attempts=ctx.attempts, is_valid=ctx.objective.is_valid, generator=generator,
-        complete=ctx.config.complete,
-    )
+    def decode(latents: Tensor) -> list[Any]:
+        return decode_candidates(model, latents.float(), attempts=ctx.attempts, is_valid=ctx.objective.is_valid,
+                                 generator=generator, complete=ctx.config.complete)
+
+    latents, decoded = proposal.latents.clone(), decode(proposal.latents)
+    replacement: dict[str, int] = {}
+    if ctx.config.novel_only:
+        known = set(ctx.training_strings) | set(data.known)
+        latents, decoded, replacement = replace_known(latents, decoded, proposal.reserve, known, decode)
     finished = time.perf_counter()
-    metrics = proposal.metrics | {
+    metrics = proposal.metrics | replacement | {
         "decode_seconds": round(finished - proposed, 3),
         "iteration_seconds": round(finished - started, 3),
     }
     return {
         "trial": trial, "iteration": iteration, "strategy": strategy.name, "model_dir": str(getattr(model, "model_dir", "")),
         "surrogate_metrics": metrics,
-        "latents": proposal.latents.tolist(),
+        "latents": latents.tolist(),
         "strings": [c.string for c in decoded],
         "decode_counts": [c.count for c in decoded],
         "valid_attempts": [c.n_valid_attempts for c in decoded],
         "attempts": ctx.attempts,
     }
+
+
+def replace_known(
+    latents: Tensor, decoded: list[Any], reserve: Tensor | None, known: set[str] | frozenset[str],
+    decode: Callable[[Tensor], list[Any]],
+) -> tuple[Tensor, list[Any], dict[str, int]]:
+    """Replace the points whose decoded strings are ``known`` (or repeat an earlier point of the batch).
+
+    ``latents`` (q, d) and their ``decoded`` candidates (with ``.string``); ``reserve`` (m, d) are
+    further points in order of preference, decoded a chunk at a time (as many as there are points
+    left to replace) by ``decode``. A reserve point replaces the first point still to replace when its
+    string is valid and new; points without a string are kept (they are calls either way). Returns the
+    batch and ``{"novel_replaced", "novel_unreplaced", "reserve_decoded"}``.
+    """
+    taken: set[str] = set()
+    slots = []
+    for index, candidate in enumerate(decoded):
+        if candidate.string is None:
+            continue
+        if candidate.string in known or candidate.string in taken:
+            slots.append(index)
+        else:
+            taken.add(candidate.string)
+    replaced, used = 0, 0
+    pool = reserve if reserve is not None else latents[:0]
+    while slots and used < len(pool):
+        chunk = pool[used : used + len(slots)]
+        used += len(chunk)
+        for latent, candidate in zip(chunk, decode(chunk)):
+            if not slots:
+                break
+            if candidate.string is not None and candidate.string not in known and candidate.string not in taken:
+                index = slots.pop(0)
+                latents[index], decoded[index] = latent.to(latents.dtype), candidate
+                taken.add(candidate.string)
+                replaced += 1
+    return latents, decoded, {"novel_replaced": replaced, "novel_unreplaced": len(slots), "reserve_decoded": used}
 
 
 def _log_batch(trial: int, iteration: int, metrics: dict[str, Any]) -> None:
@@ -483,6 +536,7 @@ def run_optimization(
             model=model, objective=objective, config=config, initial=initial,
             bounds=search_box(model, initial.latents, config.box), attempts=attempts,
             device=torch.device(getattr(model, "device", "cpu")), on_evaluation=on_evaluation,
+            training_strings=frozenset(_training_strings(model, initial)) if config.novel_only else frozenset(),
         )
         trials = {k: run_trial(ctx, k, store.trial(k)) for k in selected}
         with store.lock(purpose):

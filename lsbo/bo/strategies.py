@@ -10,6 +10,11 @@ has a ``name``, the ``acquisitions`` it accepts, and
 * :meth:`Strategy.observe` — called after each batch is scored with the latents and targets of
   its valid points, in the order proposed.
 
+A strategy that can rank more points than it was asked for says so with :meth:`Strategy.offers_reserve`
+and returns them as :attr:`Proposal.reserve`: with ``novel_only`` the loop replaces each point whose
+decoded string is already known (a training string, or one evaluated earlier in the trial) by the
+next reserve point that decodes to a new one, so no oracle call re-finds a known string.
+
 Targets are always in the *maximisation* direction (the loop negates minimisation scores). A
 strategy is deterministic given its inputs and seeds, and its state must be a function of the
 observed data: a resumed run rebuilds it by calling :meth:`start` and then :meth:`observe` for each
@@ -80,6 +85,8 @@ class Proposal:
 
     latents: Tensor
     metrics: dict[str, Any] = field(default_factory=dict)
+    #: ``(m, d)`` further latents in the strategy's order of preference (float64, CPU), or None
+    reserve: Tensor | None = None
 
 
 class Strategy(ABC):
@@ -97,6 +104,12 @@ class Strategy(ABC):
         """An instance for one trial from a resolved :class:`lsbo.bo.BOConfig` (its ``acquisition``,
         ``surrogate`` and the other fields a strategy may read); by default ``cls()``."""
         return cls()
+
+    @classmethod
+    def offers_reserve(cls, config: Any) -> bool:
+        """Whether :meth:`propose` returns a :attr:`Proposal.reserve` under the resolved ``config``
+        (what ``novel_only`` needs); by default no."""
+        return False
 
     def start(self, initial: Observations) -> None:
         """Reset the strategy's state for a new trial whose initial data is ``initial``."""
@@ -201,6 +214,9 @@ class ProtocolStrategy(Strategy):
 #: Above this many candidates Thompson samples are drawn as pathwise (Matheron) functions instead of
 #: a joint posterior sample (whose cost grows as the cube of the candidate count).
 PATHWISE_ABOVE = 1000
+#: With ``novel_only``, Thompson sampling draws this many further samples per batch point: the
+#: reserve from which points whose strings are already known are replaced.
+NOVEL_RESERVE_FACTOR = 4
 
 
 def default_candidate_count(dim: int) -> int:
@@ -266,6 +282,9 @@ class TurboStrategy(Strategy):
         fit_options: optimiser budgets of cold and warm fits.
         acquisition_options: restarts/raw samples of the EI optimisation.
         region: the initial trust region's settings (``dim``/``batch_size`` are set at :meth:`start`).
+        reserve_factor: with Thompson sampling, draw ``reserve_factor * q`` further samples and return
+            their maximisers as :attr:`Proposal.reserve` (0: none; ``novel_only`` sets
+            :data:`NOVEL_RESERVE_FACTOR`).
     """
 
     name = "turbo"
@@ -280,9 +299,12 @@ class TurboStrategy(Strategy):
         local_best: int = 100, n_candidates: int | None = None, warm: bool = True,
         fit_options: WarmFitOptions = WarmFitOptions(), acquisition_options: AcquisitionOptions | None = None,
         success_tolerance: int = 3, failure_tolerance: int | None = None, length_init: float = 0.8,
-        batch_size: int | None = None,
+        batch_size: int | None = None, reserve_factor: int = 0,
     ) -> None:
         check_surrogate(self.name, surrogate)
+        if reserve_factor < 0:
+            raise ConfigError(f"turbo reserve_factor must be at least 0, got {reserve_factor}", parameter="reserve_factor")
+        self.reserve_factor = reserve_factor
         for flag, value in (("local points", local_points), ("local best", local_best), ("candidates", n_candidates or 1)):
             if value < 1:
                 raise ConfigError(f"turbo {flag} must be at least 1, got {value}")
@@ -302,8 +324,12 @@ class TurboStrategy(Strategy):
         return cls(
             acquisition=config.acquisition.name, surrogate=config.surrogate, n_inducing=config.n_inducing,
             acquisition_options=config.acquisition, batch_size=config.batch_size, local_points=config.local_points,
-            local_best=config.local_best,
+            local_best=config.local_best, reserve_factor=NOVEL_RESERVE_FACTOR if getattr(config, "novel_only", False) else 0,
         )
+
+    @classmethod
+    def offers_reserve(cls, config: Any) -> bool:
+        return check_strategy(cls.name, config.acquisition.name) == "ts"  # EI batches are optimised jointly: no ranking beyond q
 
     def start(self, initial: Observations) -> None:
         dim = initial.x.shape[-1]
@@ -349,15 +375,22 @@ class TurboStrategy(Strategy):
             self._weights = scales / torch.exp(torch.log(scales).mean())
         region_unit = region_bounds(center, self.region.length, scales)
         region_box = lower + width * region_unit  # (2, d) in latent units: the model normalises itself
+        reserve = None
         if self.acquisition == "ts":
-            n_candidates = max(q, self.n_candidates or default_candidate_count(x.shape[-1]))
+            wanted = q * (1 + self.reserve_factor)
+            n_candidates = max(wanted, self.n_candidates or default_candidate_count(x.shape[-1]))
             candidates = lower + width * perturbation_candidates(center, region_unit, n_candidates, seed=seed)
-            latents = thompson_batch(model, candidates, q, seed=seed)
+            # the first q samples' maximisers are the batch, the others the reserve (none without novel_only:
+            # then this is the draw of a run without the option)
+            drawn = thompson_batch(model, candidates, wanted, seed=seed)
+            latents = drawn[:q]
+            if self.reserve_factor:
+                reserve = drawn[q:].detach().to("cpu", torch.float64)
         else:
             latents = self._ei_batch(model, float(y.max()), region_box, q, seed)
         metrics |= {"acquisition_seconds": round(time.perf_counter() - fitted, 3), "test_rmse": None, "test_loglik": None,
                     "n_heldout": 0, **self.region.as_dict()}
-        return Proposal(latents.detach().to("cpu", torch.float64), metrics)
+        return Proposal(latents.detach().to("cpu", torch.float64), metrics, reserve=reserve)
 
     def _ei_batch(self, model: Any, best_f: float, box: Tensor, q: int, seed: int) -> Tensor:
         from botorch.acquisition.logei import qLogExpectedImprovement

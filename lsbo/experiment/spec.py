@@ -124,6 +124,7 @@ SECTIONS: dict[str, dict[str, tuple[tuple[type, ...], str]]] = {
         "raw_samples": ((int,), "raw samples of the acquisition optimiser"),
         "optimizer_iterations": ((int,), "iterations of the acquisition optimiser"),
         "plain_masking": ((bool,), "decode with the plain Grammar VAE masking"),
+        "novel_only": ((bool,), "replace points that decode to known strings (turbo with ts)"),
     },
     "evaluation": {
         "samples": ((int,), "prior samples for validity/uniqueness/novelty"),

@@ -115,6 +115,9 @@ def test_a_new_strategy_is_one_registered_class(tmp_path: Path) -> None:
     ({"retrain": RetrainOptions(every=5, rank_k=-1.0)}, "retrain.rank_k must be positive"),
     ({"strategy": "turbo", "local_points": 0}, "local_points must be at least 1"),
     ({"n_inducing": 0}, "n_inducing must be at least 1"),
+    ({"novel_only": True}, "novel_only needs points ranked beyond the batch, which strategy protocol with acquisition.name qlogei"),
+    ({"novel_only": True, "strategy": "turbo", "acquisition": AcquisitionOptions(name="qei")},
+     "novel_only needs points ranked beyond the batch, which strategy turbo with acquisition.name qei does not give"),
 ])
 def test_bad_settings_are_one_line_errors_naming_the_parameter(changes: dict, message: str) -> None:
     from lsbo.errors import ConfigError
@@ -131,3 +134,64 @@ def test_resolved_fills_in_the_strategy_defaults() -> None:
     protocol = BOConfig().resolved()
     assert (protocol.surrogate, protocol.acquisition.name) == ("auto", "qlogei")
     assert BOConfig(budget=120, batch_size=50).layout == (3, 50) and BOConfig(iterations=5, batch_size=50).layout == (5, 50)
+
+
+class HalfKnownModel(FakeModel):
+    """The fake grid model trained on every other one of its 36 strings: the other 18 are new strings
+    between them (the search box, the training latents' box, is the whole grid)."""
+
+    def training_strings(self) -> list[str]:
+        return list(self.strings[::2])
+
+    def encode(self, strings):
+        z, ok = super().encode(strings)
+        known = set(self.strings[::2])
+        return z, ok & [s in known for s in strings]
+
+
+def test_novel_only_spends_the_calls_on_new_strings(tmp_path: Path) -> None:
+    known = set(FakeModel().strings[::2])
+    runs = {}
+    for novel_only in (False, True):
+        config = BOConfig(trials=1, batch_size=4, budget=16, attempts=2, seed=3, strategy="turbo", surrogate="exact",
+                          novel_only=novel_only)
+        out = tmp_path / f"novel-{novel_only}"
+        run_optimization(HalfKnownModel(), build_objective("expr"), out, config, target="expr")
+        records = read_records(out / "trial_1" / EVALUATIONS_FILE)
+        batches = [json.loads((out / "trial_1" / f"candidates_{i}.json").read_text()) for i in range(1, 5)]
+        runs[novel_only] = (records, batches)
+        assert len(records) == 16
+    plain_records, plain_batches = runs[False]
+    novel_records, novel_batches = runs[True]
+    wasted = lambda records: sum(1 for r in records if r["string"] in known or r["duplicate"])  # noqa: E731
+    assert wasted(plain_records) > 0  # without the option the trust region re-finds known strings
+    # with it, a call goes to a known string only where the reserve had nothing new to offer, and says so
+    unreplaced = sum(b["surrogate_metrics"]["novel_unreplaced"] for b in novel_batches)
+    assert wasted(novel_records) == unreplaced < wasted(plain_records)
+    assert sum(b["surrogate_metrics"]["novel_replaced"] for b in novel_batches) > 0
+    assert all("novel_replaced" not in b["surrogate_metrics"] for b in plain_batches)
+    # the stored batch is the one evaluated: each record's string and latent are its candidate's
+    for record in novel_records:
+        batch = novel_batches[record["iteration"] - 1]
+        assert record["string"] == batch["strings"][record["index"]] and record["latent"] == batch["latents"][record["index"]]
+
+
+def test_replace_known_takes_the_first_new_reserve_points_in_order() -> None:
+    import torch
+
+    from lsbo.bo.loop import replace_known
+
+    class Candidate:
+        def __init__(self, string):
+            self.string = string
+
+    names = {0: "a", 1: "b", 2: None, 3: "c", 4: "a", 5: "d", 6: "e"}  # latent row value -> decoded string
+    decode = lambda latents: [Candidate(names[int(v)]) for v in latents[:, 0]]  # noqa: E731
+    latents = torch.tensor([[0.0], [1.0], [2.0], [4.0]])  # strings a (known), b, None, a (known)
+    reserve = torch.tensor([[4.0], [3.0], [1.0], [5.0], [6.0]])  # a (known), c, b (in the batch), d, e
+    chosen, decoded, counts = replace_known(latents.clone(), decode(latents), reserve, {"a"}, decode)
+    assert [c.string for c in decoded] == ["c", "b", None, "d"]  # the invalid point is kept: it is a call either way
+    assert chosen[:, 0].tolist() == [3.0, 1.0, 2.0, 5.0]
+    assert counts == {"novel_replaced": 2, "novel_unreplaced": 0, "reserve_decoded": 4}
+    _, decoded, counts = replace_known(latents.clone(), decode(latents), reserve[:1], {"a"}, decode)
+    assert [c.string for c in decoded] == ["a", "b", None, "a"] and counts["novel_unreplaced"] == 2

@@ -40,6 +40,8 @@ def test_sizes_that_cannot_work_are_refused_in_one_line(tiny_expr_model: Path, t
         (["--objective-workers", "0"], "error: --objective-workers must be a whole number of at least 1, got 0"),
         (["--retrain-every", "0"], "error: --retrain-every must be at least 1, got 0"),
         (["--batch", "0"], "error: --batch must be at least 1, got 0"),
+        (["--novel-only"], "error: --novel-only needs points ranked beyond the batch, which --strategy protocol with "
+                           "--acquisition qlogei does not give (use --strategy turbo with --acquisition ts)"),
     ],
 )
 def test_library_refusals_name_the_flags(tiny_expr_model: Path, tmp_path: Path, flags: list[str], message: str) -> None:

@@ -98,6 +98,9 @@ def test_a_budget_and_weighted_retraining_reach_the_bo_config(tmp_path: Path) ->
     config = bo_config(spec, strategy)
     assert (config.strategy, config.budget, config.calls_per_trial, config.layout) == ("turbo", 45, 45, (5, 10))
     assert config.retrain is not None and (config.retrain.every, config.retrain.rank_k, config.retrain.epochs) == (20, 0.01, 1)
+    assert config.novel_only is False
+    novel = load_spec(_write(tmp_path, text.replace("budget = 45", "budget = 45\nnovel_only = true", 1)))
+    assert bo_config(novel, novel.strategies[0]).novel_only is True
     without = text.replace("retrain_every = 20\n", "", 1)
     message = _error(tmp_path, without)
     assert message.startswith(f":{_line(without, 'rank_k')}: bo.strategy[1].rank_k: applies to weighted retraining, which needs retrain_every")
