@@ -214,9 +214,11 @@ class ProtocolStrategy(Strategy):
 #: Above this many candidates Thompson samples are drawn as pathwise (Matheron) functions instead of
 #: a joint posterior sample (whose cost grows as the cube of the candidate count).
 PATHWISE_ABOVE = 1000
-#: With ``novel_only``, Thompson sampling draws this many further samples per batch point: the
-#: reserve from which points whose strings are already known are replaced.
-NOVEL_RESERVE_FACTOR = 4
+#: With ``novel_only``, Thompson sampling draws ``q`` further points from each of this many regions
+#: of doubling side (2, 4, ... times the trust region's, at most its maximum): the reserve from which
+#: points whose strings are already known are replaced, nearest region first. A region that has
+#: shrunk around a known optimum decodes to known strings only; the wider ones reach new strings.
+NOVEL_RESERVE_BLOCKS = 6
 
 
 def default_candidate_count(dim: int) -> int:
@@ -282,9 +284,9 @@ class TurboStrategy(Strategy):
         fit_options: optimiser budgets of cold and warm fits.
         acquisition_options: restarts/raw samples of the EI optimisation.
         region: the initial trust region's settings (``dim``/``batch_size`` are set at :meth:`start`).
-        reserve_factor: with Thompson sampling, draw ``reserve_factor * q`` further samples and return
-            their maximisers as :attr:`Proposal.reserve` (0: none; ``novel_only`` sets
-            :data:`NOVEL_RESERVE_FACTOR`).
+        reserve_blocks: with Thompson sampling, also draw ``q`` points from each of ``reserve_blocks``
+            regions of doubling side and return them as :attr:`Proposal.reserve` (0: none; ``novel_only``
+            sets :data:`NOVEL_RESERVE_BLOCKS`).
     """
 
     name = "turbo"
@@ -299,12 +301,12 @@ class TurboStrategy(Strategy):
         local_best: int = 100, n_candidates: int | None = None, warm: bool = True,
         fit_options: WarmFitOptions = WarmFitOptions(), acquisition_options: AcquisitionOptions | None = None,
         success_tolerance: int = 3, failure_tolerance: int | None = None, length_init: float = 0.8,
-        batch_size: int | None = None, reserve_factor: int = 0,
+        batch_size: int | None = None, reserve_blocks: int = 0,
     ) -> None:
         check_surrogate(self.name, surrogate)
-        if reserve_factor < 0:
-            raise ConfigError(f"turbo reserve_factor must be at least 0, got {reserve_factor}", parameter="reserve_factor")
-        self.reserve_factor = reserve_factor
+        if reserve_blocks < 0:
+            raise ConfigError(f"turbo reserve_blocks must be at least 0, got {reserve_blocks}", parameter="reserve_blocks")
+        self.reserve_blocks = reserve_blocks
         for flag, value in (("local points", local_points), ("local best", local_best), ("candidates", n_candidates or 1)):
             if value < 1:
                 raise ConfigError(f"turbo {flag} must be at least 1, got {value}")
@@ -324,7 +326,7 @@ class TurboStrategy(Strategy):
         return cls(
             acquisition=config.acquisition.name, surrogate=config.surrogate, n_inducing=config.n_inducing,
             acquisition_options=config.acquisition, batch_size=config.batch_size, local_points=config.local_points,
-            local_best=config.local_best, reserve_factor=NOVEL_RESERVE_FACTOR if getattr(config, "novel_only", False) else 0,
+            local_best=config.local_best, reserve_blocks=NOVEL_RESERVE_BLOCKS if getattr(config, "novel_only", False) else 0,
         )
 
     @classmethod
@@ -377,15 +379,16 @@ class TurboStrategy(Strategy):
         region_box = lower + width * region_unit  # (2, d) in latent units: the model normalises itself
         reserve = None
         if self.acquisition == "ts":
-            wanted = q * (1 + self.reserve_factor)
-            n_candidates = max(wanted, self.n_candidates or default_candidate_count(x.shape[-1]))
+            n_candidates = max(q, self.n_candidates or default_candidate_count(x.shape[-1]))
             candidates = lower + width * perturbation_candidates(center, region_unit, n_candidates, seed=seed)
-            # the first q samples' maximisers are the batch, the others the reserve (none without novel_only:
-            # then this is the draw of a run without the option)
-            drawn = thompson_batch(model, candidates, wanted, seed=seed)
-            latents = drawn[:q]
-            if self.reserve_factor:
-                reserve = drawn[q:].detach().to("cpu", torch.float64)
+            latents = thompson_batch(model, candidates, q, seed=seed)
+            blocks = []  # the batch above is the one a run without a reserve draws
+            for k in range(1, self.reserve_blocks + 1):
+                wider = region_bounds(center, min(self.region.length * 2**k, self.region.length_max), scales)
+                pool = lower + width * perturbation_candidates(center, wider, n_candidates, seed=seed + k)
+                blocks.append(thompson_batch(model, pool, q, seed=seed + k))
+            if blocks:
+                reserve = torch.cat(blocks).detach().to("cpu", torch.float64)
         else:
             latents = self._ei_batch(model, float(y.max()), region_box, q, seed)
         metrics |= {"acquisition_seconds": round(time.perf_counter() - fitted, 3), "test_rmse": None, "test_loglik": None,
