@@ -194,10 +194,17 @@ def paired_differences(
     return result
 
 
+#: Fewer matched pairs than this get no verdict: a percentile bootstrap of 2-4 differences spans
+#: little more than their range and would call almost any consistent difference significant.
+MIN_PAIRS_FOR_VERDICT = 5
+
+
 def _verdict(result: dict[str, Any], higher_is_better: bool | None) -> str:
     low, high = result["ci_low"], result["ci_high"]
     if low is None or higher_is_better is None:
         return "-"
+    if result["n_pairs"] < MIN_PAIRS_FOR_VERDICT:
+        return f"too few pairs (< {MIN_PAIRS_FOR_VERDICT})"
     if low > 0 or high < 0:
         other_better = (low > 0) == higher_is_better
         return "other better" if other_better else "baseline better"

@@ -159,6 +159,10 @@ def test_one_model_and_several_strategies_pairs_the_strategies(tmp_path: Path) -
     assert list(paired["baseline"]) == ["protocol 2x5"] and list(paired["other"]) == ["turbo 10 calls"]
     assert paired["pairs"].iloc[0] == 4
     assert paired["mean difference (other - baseline)"].iloc[0] == pytest.approx(float(np.mean(turbo - protocol)))
+    assert paired["verdict"].iloc[0] == "too few pairs (< 5)"  # 4 pairs: the interval is shown, no verdict
+    values = pd.concat([values, values.assign(seed=values["seed"] + 2)])  # 8 pairs
+    paired = paired_table(spec, values, "best_1", bo=True, higher_is_better=False)
+    assert paired["pairs"].iloc[0] == 8
     assert paired["verdict"].iloc[0] == "other better"  # lower is better and every pair is about 0.5 lower
 
 
