@@ -384,9 +384,11 @@ class TurboStrategy(Strategy):
             latents = thompson_batch(model, candidates, q, seed=seed)
             blocks = []  # the batch above is the one a run without a reserve draws
             for k in range(1, self.reserve_blocks + 1):
+                # iteration seeds are consecutive integers: seed * 1009 + k is none of them (k < 1009)
+                block_seed = seed * 1009 + k
                 wider = region_bounds(center, min(self.region.length * 2**k, self.region.length_max), scales)
-                pool = lower + width * perturbation_candidates(center, wider, n_candidates, seed=seed + k)
-                blocks.append(thompson_batch(model, pool, q, seed=seed + k))
+                pool = lower + width * perturbation_candidates(center, wider, n_candidates, seed=block_seed)
+                blocks.append(thompson_batch(model, pool, q, seed=block_seed))
             if blocks:
                 reserve = torch.cat(blocks).detach().to("cpu", torch.float64)
         else:
