@@ -136,6 +136,12 @@ SECTIONS: dict[str, dict[str, tuple[tuple[type, ...], str]]] = {
         "resamples": ((int,), "bootstrap resamples"),
     },
 }
+#: The bo.strategy key of a BOConfig parameter that lsbo optimize names in its errors (where the names differ).
+SPEC_KEY_OF: dict[str, str] = {
+    "batch_size": "batch", "n_inducing": "inducing", "acquisition.name": "acquisition", "retrain.every": "retrain_every",
+    "retrain.rank_k": "rank_k", "retrain.epochs": "retrain_epochs", "retrain.samples_per_epoch": "retrain_samples",
+    "complete": "plain_masking",
+}
 #: bo.strategy keys that configure weighted retraining besides retrain_every (lsbo.bo.RetrainOptions).
 RETRAIN_KEYS: dict[str, str] = {"rank_k": "rank_k", "retrain_epochs": "epochs", "retrain_samples": "samples_per_epoch"}
 TOP_LEVEL = ("experiment", "dataset", "training", "model", "bo", "evaluation", "report")
@@ -372,7 +378,7 @@ def load_spec(path: Path | str) -> ExperimentSpec:
         check.fail("report", None, "confidence", f"must be in (0, 1), got {confidence}")
 
     data = dataset.get("data")
-    return ExperimentSpec(
+    spec = ExperimentSpec(
         path=path, name=experiment.get("name", path.stem), source=dataset["source"],
         data=resolve_data_path(path, data) if data is not None else None, limit=dataset.get("limit"),
         target=dataset["target"], seeds=tuple(seeds), models=tuple(models), strategies=tuple(strategies),
@@ -381,6 +387,18 @@ def load_spec(path: Path | str) -> ExperimentSpec:
         evaluation=dict(check.section(raw.get("evaluation", {}), "evaluation")), baseline=baseline,
         confidence=confidence, resamples=int(report.get("resamples", 10000)),
     )
+    # Each strategy's settings as lsbo optimize checks them, now rather than after hours of training.
+    from lsbo.experiment.runner import bo_config
+
+    for index, strategy in enumerate(strategies):
+        try:
+            bo_config(spec, strategy)
+        except ConfigError as err:
+            names = err.parameter if isinstance(err.parameter, tuple) else (err.parameter,)
+            keys = [SPEC_KEY_OF.get(str(name), str(name)) for name in names if name]
+            key = next((k for k in keys if k in strategy.options), None)
+            check.fail("bo.strategy", index, key, str(err))
+    return spec
 
 
 def resolve_data_path(spec_path: Path, data: str) -> Path:

@@ -109,6 +109,14 @@ def test_a_budget_and_weighted_retraining_reach_the_bo_config(tmp_path: Path) ->
         assert expected in _error(tmp_path, text.replace(old, new, 1))
 
 
+def test_a_strategy_setting_lsbo_optimize_would_refuse_is_refused_when_the_spec_is_read(tmp_path: Path) -> None:
+    text = GOOD.replace("batch = 5", "batch = 5\nnovel_only = true", 1)
+    message = _error(tmp_path, text)
+    assert message.startswith(f":{_line(text, 'novel_only')}: bo.strategy[1].novel_only: novel_only needs points ranked beyond the batch")
+    text = GOOD.replace("batch = 5", 'batch = 5\nsurrogate = "local"', 1)
+    assert _error(tmp_path, text).startswith(f":{_line(text, 'surrogate')}: bo.strategy[1].surrogate: surrogate 'local' with strategy protocol")
+
+
 def test_strategy_names_come_from_the_bo_package(tmp_path: Path) -> None:
     from lsbo.bo import STRATEGY_NAMES
 
