@@ -227,12 +227,8 @@ def paired_table(spec: ExperimentSpec, values: pd.DataFrame, metric: str, *, bo:
         for strategy in spec.strategies[1:]:
             result = paired_differences(by_strategy, first, strategy.label, keys, confidence=spec.confidence,
                                         resamples=spec.resamples)
-            rows.append({
-                "model": spec.models[0].label, "baseline": first, "other": strategy.label,
-                "pairs": result["n_pairs"], "mean difference (other - baseline)": result["mean_difference"],
-                f"{spec.confidence:.0%} CI low": result["ci_low"], f"{spec.confidence:.0%} CI high": result["ci_high"],
-                "verdict": _verdict(result, higher_is_better),
-            })
+            rows.append({"model": spec.models[0].label, "baseline": first, "other": strategy.label,
+                         **_paired_columns(spec, result, higher_is_better)})
         return pd.DataFrame(rows)
     for strategy in (spec.strategies if bo else [None]):
         subset = chosen[chosen["strategy"] == strategy.label] if strategy is not None else chosen
@@ -241,13 +237,18 @@ def paired_table(spec: ExperimentSpec, values: pd.DataFrame, metric: str, *, bo:
                 continue
             result = paired_differences(subset, spec.baseline, model.label, keys, confidence=spec.confidence,
                                         resamples=spec.resamples)
-            rows.append({
-                "strategy": strategy.label if strategy is not None else "", "baseline": spec.baseline, "other": model.label,
-                "pairs": result["n_pairs"], "mean difference (other - baseline)": result["mean_difference"],
-                f"{spec.confidence:.0%} CI low": result["ci_low"], f"{spec.confidence:.0%} CI high": result["ci_high"],
-                "verdict": _verdict(result, higher_is_better),
-            })
+            rows.append({"strategy": strategy.label if strategy is not None else "", "baseline": spec.baseline,
+                         "other": model.label, **_paired_columns(spec, result, higher_is_better)})
     return pd.DataFrame(rows)
+
+
+def _paired_columns(spec: ExperimentSpec, result: dict[str, Any], higher_is_better: bool | None) -> dict[str, Any]:
+    """The columns of one paired comparison (:func:`paired_differences`' result) in a paired table."""
+    return {
+        "pairs": result["n_pairs"], "mean difference (other - baseline)": result["mean_difference"],
+        f"{spec.confidence:.0%} CI low": result["ci_low"], f"{spec.confidence:.0%} CI high": result["ci_high"],
+        "verdict": _verdict(result, higher_is_better),
+    }
 
 
 def _markdown(frame: pd.DataFrame) -> str:
