@@ -305,7 +305,9 @@ def _choose_batch(ctx: RunContext, strategy: Strategy, data: TrialData, trial: i
     latents, decoded = proposal.latents.clone(), decode(proposal.latents)
     replacement: dict[str, int] = {}
     if ctx.config.novel_only:
-        known = set(ctx.training_strings) | set(data.known)
+        def known(string: str) -> bool:  # no copy of the 100k training strings per iteration
+            return string in ctx.training_strings or string in data.known
+
         latents, decoded, replacement = replace_known(latents, decoded, proposal.reserve, known, decode)
     finished = time.perf_counter()
     metrics = proposal.metrics | replacement | {
@@ -324,10 +326,10 @@ def _choose_batch(ctx: RunContext, strategy: Strategy, data: TrialData, trial: i
 
 
 def replace_known(
-    latents: Tensor, decoded: list[Any], reserve: Tensor | None, known: set[str] | frozenset[str],
+    latents: Tensor, decoded: list[Any], reserve: Tensor | None, known: Callable[[str], bool],
     decode: Callable[[Tensor], list[Any]],
 ) -> tuple[Tensor, list[Any], dict[str, int]]:
-    """Replace the points whose decoded strings are ``known`` (or repeat an earlier point of the batch).
+    """Replace the points whose decoded strings are ``known(string)`` (or repeat an earlier point of the batch).
 
     ``latents`` (q, d) and their ``decoded`` candidates (with ``.string``); ``reserve`` (m, d) are
     further points in order of preference, decoded a chunk at a time (as many as there are points
@@ -340,7 +342,7 @@ def replace_known(
     for index, candidate in enumerate(decoded):
         if candidate.string is None:
             continue
-        if candidate.string in known or candidate.string in taken:
+        if known(candidate.string) or candidate.string in taken:
             slots.append(index)
         else:
             taken.add(candidate.string)
@@ -352,7 +354,7 @@ def replace_known(
         for latent, candidate in zip(chunk, decode(chunk)):
             if not slots:
                 break
-            if candidate.string is not None and candidate.string not in known and candidate.string not in taken:
+            if candidate.string is not None and not known(candidate.string) and candidate.string not in taken:
                 index = slots.pop(0)
                 latents[index], decoded[index] = latent.to(latents.dtype), candidate
                 taken.add(candidate.string)

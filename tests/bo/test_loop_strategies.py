@@ -189,9 +189,9 @@ def test_replace_known_takes_the_first_new_reserve_points_in_order() -> None:
     decode = lambda latents: [Candidate(names[int(v)]) for v in latents[:, 0]]  # noqa: E731
     latents = torch.tensor([[0.0], [1.0], [2.0], [4.0]])  # strings a (known), b, None, a (known)
     reserve = torch.tensor([[4.0], [3.0], [1.0], [5.0], [6.0]])  # a (known), c, b (in the batch), d, e
-    chosen, decoded, counts = replace_known(latents.clone(), decode(latents), reserve, {"a"}, decode)
+    chosen, decoded, counts = replace_known(latents.clone(), decode(latents), reserve, {"a"}.__contains__, decode)
     assert [c.string for c in decoded] == ["c", "b", None, "d"]  # the invalid point is kept: it is a call either way
     assert chosen[:, 0].tolist() == [3.0, 1.0, 2.0, 5.0]
     assert counts == {"novel_replaced": 2, "novel_unreplaced": 0, "reserve_decoded": 4}
-    _, decoded, counts = replace_known(latents.clone(), decode(latents), reserve[:1], {"a"}, decode)
+    _, decoded, counts = replace_known(latents.clone(), decode(latents), reserve[:1], {"a"}.__contains__, decode)
     assert [c.string for c in decoded] == ["a", "b", None, "a"] and counts["novel_unreplaced"] == 2
