@@ -19,6 +19,19 @@ from lsbo.models.trained import TRAIN_STRINGS_NAME
 from lsbo.persistence import read_json
 
 
+def incomplete_trials(run: Path) -> list[str]:
+    """``trial K: N/B calls`` for each trial of the run with fewer calls than its budget."""
+    settings = read_json(run / RUN_FILE, what="optimisation run file")
+    budget = settings.get("budget") or int(settings["iterations"]) * int(settings["batch_size"])
+    short = []
+    for trial in range(1, int(settings["trials"]) + 1):
+        path = run / f"trial_{trial}" / EVALUATIONS_FILE
+        calls = len(read_records(path, repair=False)) if path.is_file() else 0
+        if calls < budget:
+            short.append(f"trial {trial}: {calls}/{budget} calls")
+    return short
+
+
 def run_figures(run: Path) -> str:
     settings = read_json(run / RUN_FILE, what="optimisation run file")
     training = set((Path(settings["model_dir"]) / TRAIN_STRINGS_NAME).read_text(encoding="utf-8").splitlines())
@@ -50,6 +63,9 @@ def main() -> None:
     for run in args.runs:
         if not (run / RUN_FILE).is_file():
             parser.error(f"{run}: no {RUN_FILE} (not an lsbo optimize run directory)")
+        short = incomplete_trials(run)
+        if short:
+            parser.error(f"{run}: not complete ({', '.join(short)}); resume it with lsbo optimize --resume first")
         print(run_figures(run))
 
 
