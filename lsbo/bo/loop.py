@@ -464,6 +464,14 @@ def run_trial(ctx: RunContext, trial: int, trial_dir: Path | TrialStore) -> list
     store.directory.mkdir(parents=True, exist_ok=True)
     done = {(r["iteration"], r["index"]): r for r in store.read_records(layout=ctx.config.layout)}
     config, maximize = ctx.config, ctx.objective.maximize
+    if len(done) >= config.calls_per_trial:
+        # Complete: nothing to propose, so no state to rebuild. Replaying would redo every retraining
+        # round's re-encoding of the training set (minutes on the 100k expressions), e.g. in the process
+        # that collects the results after its workers ran the trials. Its batch files are still read, so
+        # that a damaged one is reported as on any resume.
+        for iteration in sorted({key[0] for key in done}):
+            store.read_candidates(iteration)
+        return [done[key] for key in sorted(done)]
     device = ctx.device  # the data stay on the model's device across iterations
     data = TrialData(
         model=ctx.model, x=ctx.initial.latents.to(device, torch.float64), y=to_target(ctx.initial.scores, maximize).to(device),

@@ -56,6 +56,24 @@ def test_turbo_resumed_mid_batch_continues_with_the_uninterrupted_trust_region(t
     assert json.loads((out / "run.json").read_text())["surrogate"] == "local"  # as configured
 
 
+def test_a_complete_trial_is_not_replayed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # e.g. the process that collects the results after its workers ran the trials: replaying a finished
+    # trial would rebuild the strategy and redo every retraining round's re-encoding for nothing
+    import lsbo.bo.loop as loop
+
+    config = BOConfig(trials=2, iterations=2, batch_size=3, attempts=4, seed=3, strategy="turbo", surrogate="local",
+                      local_points=20, local_best=5)
+    first = run_optimization(FakeModel(), build_objective("expr"), tmp_path / "run", config, target="expr")
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a complete trial was replayed")
+
+    monkeypatch.setattr(loop, "strategy_for", refuse)
+    monkeypatch.setattr(loop, "_retrain", refuse)
+    again = run_optimization(FakeModel(), build_objective("expr"), tmp_path / "run", config, target="expr", resume=True)
+    assert again["trials"] == first["trials"] and again["aggregate"] == first["aggregate"]
+
+
 def test_resuming_with_another_strategy_or_budget_is_refused(tmp_path: Path) -> None:
     from lsbo.errors import ConfigError
 
