@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import sys
 from pathlib import Path
 
 import pytest
@@ -184,6 +185,29 @@ def test_the_plateau_rule_and_early_stopping_follow_the_monitored_number(tmp_pat
         assert result.stop_reason == "early_stopping" and len(rates) == 5 and result.best_epoch == 1
         assert rates[:3] == [0.01, 0.01, 0.01] and rates[3] == pytest.approx(0.002)
         assert result.best_val_loss == pytest.approx(1.0)
+
+
+def test_the_plateau_replay_script_reproduces_the_trainers_decisions(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # benchmarks/plateau_replay.py argues from recorded curves what another monitor would have decided;
+    # it is only as good as its copy of the trainer's rules
+    import importlib.util
+
+    script = Path(__file__).resolve().parents[1] / "benchmarks" / "plateau_replay.py"
+    spec = importlib.util.spec_from_file_location("plateau_replay", script)
+    assert spec is not None and spec.loader is not None
+    plateau_replay = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, "plateau_replay", plateau_replay)  # dataclasses look their module up there
+    spec.loader.exec_module(plateau_replay)
+    train, val = _loaders()
+    config = _config(12)
+    config.monitor, config.lr_patience, config.early_stopping_patience, config.learning_rate = "flat", 1, 4, 0.01
+    result = Trainer(FallingAndFlat(), config, tmp_path).fit(train, val)
+    rows = _read_metrics(tmp_path / "metrics.csv")
+    flat = plateau_replay.replay([float(r["val_flat"]) for r in rows], 0.01, 4, config)
+    assert flat.learning_rates == pytest.approx([float(r["lr"]) for r in rows])
+    assert flat.early_stop == len(rows) == 5 and flat.best_epoch == result.best_epoch == 1
+    loss = plateau_replay.replay([float(r["val_loss"]) for r in rows], 0.01, 4, config)
+    assert loss.early_stop is None and loss.best_epoch == 5 and loss.first_difference(flat) == 4  # flat's first cut
 
 
 def test_an_unknown_monitor_names_the_parameter_and_the_terms(tmp_path: Path) -> None:
