@@ -15,6 +15,7 @@ import statistics
 from pathlib import Path
 
 from lsbo.bo.store import EVALUATIONS_FILE, RUN_FILE, read_records
+from lsbo.errors import LsboError
 from lsbo.models.trained import TRAIN_STRINGS_NAME
 from lsbo.persistence import read_json
 
@@ -34,7 +35,10 @@ def incomplete_trials(run: Path) -> list[str]:
 
 def run_figures(run: Path) -> str:
     settings = read_json(run / RUN_FILE, what="optimisation run file")
-    training = set((Path(settings["model_dir"]) / TRAIN_STRINGS_NAME).read_text(encoding="utf-8").splitlines())
+    strings_file = Path(settings["model_dir"]) / TRAIN_STRINGS_NAME
+    if not strings_file.is_file():
+        raise LsboError(f"{strings_file}: not found (the training strings of the model that {run / RUN_FILE} names)")
+    training = set(strings_file.read_text(encoding="utf-8").splitlines())
     better = max if settings["maximize"] else min
     bests, on_training, new, duplicates, single = [], [], [], [], None
     for trial in range(1, int(settings["trials"]) + 1):
@@ -63,10 +67,13 @@ def main() -> None:
     for run in args.runs:
         if not (run / RUN_FILE).is_file():
             parser.error(f"{run}: no {RUN_FILE} (not an lsbo optimize run directory)")
-        short = incomplete_trials(run)
-        if short:
-            parser.error(f"{run}: not complete ({', '.join(short)}); resume it with lsbo optimize --resume first")
-        print(run_figures(run))
+        try:
+            short = incomplete_trials(run)
+            if short:
+                parser.error(f"{run}: not complete ({', '.join(short)}); resume it with lsbo optimize --resume first")
+            print(run_figures(run))
+        except LsboError as error:  # a damaged run file or a moved model: one line, naming the file
+            parser.error(str(error))
 
 
 if __name__ == "__main__":

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import json
 import math
 import sys
 from dataclasses import dataclass
@@ -27,6 +26,8 @@ from pathlib import Path
 
 import torch
 
+from lsbo.errors import LsboError
+from lsbo.persistence import read_json
 from lsbo.train import METRICS_NAME, TrainerConfig
 
 
@@ -66,23 +67,33 @@ def replay(values: list[float], learning_rate: float, early_stopping_patience: i
             best, best_epoch, bad = value, epoch, 0
         else:
             bad += 1
-        if bad >= early_stopping_patience and stop is None:
+        if bad >= early_stopping_patience:
             stop = epoch
             break
     return Decisions(tuple(rates), stop, best_epoch)
 
 
 def read_run(model_dir: Path) -> tuple[list[dict[str, float]], dict]:
+    """The recorded epochs of ``metrics.csv`` (an empty cell is NaN) and the model's training config."""
     metrics = model_dir / METRICS_NAME
-    config_file = model_dir / "config.json"
-    for path in (metrics, config_file):
-        if not path.is_file():
-            raise SystemExit(f"error: {path}: not found (a model directory of lsbo train has {METRICS_NAME} and config.json)")
+    if not metrics.is_file():
+        raise SystemExit(f"error: {metrics}: not found (a model directory of lsbo train has {METRICS_NAME} and config.json)")
+    rows = []
     with metrics.open(newline="", encoding="utf-8") as handle:
-        rows = [{key: float(value) for key, value in row.items()} for row in csv.DictReader(handle)]
+        for line, row in enumerate(csv.DictReader(handle), start=2):
+            try:
+                rows.append({key: float(value) if value else math.nan for key, value in row.items()})
+            except (TypeError, ValueError):
+                raise SystemExit(f"error: {metrics}: line {line}: not a row of numbers") from None
     if not rows:
         raise SystemExit(f"error: {metrics}: no epochs recorded")
-    return rows, json.loads(config_file.read_text(encoding="utf-8"))["config"]
+    try:
+        config = read_json(model_dir / "config.json", what="model config")
+    except LsboError as error:
+        raise SystemExit(f"error: {error}") from None
+    if not isinstance(config.get("config"), dict):
+        raise SystemExit(f"error: {model_dir / 'config.json'}: no training config (key 'config')")
+    return rows, config["config"]
 
 
 def report(model_dir: Path, monitors: list[str]) -> None:
