@@ -426,9 +426,26 @@ def _remember(data: TrialData, record: dict[str, Any]) -> None:
             data.evaluated.append(string)
 
 
-def _retrain(ctx: RunContext, data: TrialData, store: TrialStore, trial: int, round_: int) -> TrialData:
-    """Fine-tune the trial's model on the training strings plus the evaluated ones (rank weights),
-    then re-encode every known string with the result; returns the new trial data."""
+@dataclass
+class PendingEncoding:
+    """A retraining round whose latent space is not computed yet: the fine-tuned model's encoding of
+    ``strings`` (with maximisation ``targets``) as they stood at the round, plus the batches observed
+    since, each (new_x (m, d), new_y (m,)) in the old latent space's record form."""
+
+    round_: int
+    strings: list[str]
+    targets: list[float]
+    observed: list[tuple[Tensor, Tensor]] = field(default_factory=list)
+
+
+def _retrain(ctx: RunContext, data: TrialData, store: TrialStore, trial: int, round_: int) -> tuple[TrialData, PendingEncoding]:
+    """Fine-tune the trial's model on the training strings plus the evaluated ones (rank weights).
+
+    Returns the trial data with the new model and what re-encoding its latent space needs. The
+    re-encoding itself (:func:`_encode_round`) waits until a batch must be proposed: a resumed trial
+    replays stored batches through several rounds, and only the last round's latent space is used
+    (re-encoding the 100k expressions takes about 20 s per round).
+    """
     from lsbo.models import load_model
 
     retrain = ctx.config.retrain
@@ -439,7 +456,13 @@ def _retrain(ctx: RunContext, data: TrialData, store: TrialStore, trial: int, ro
     targets = [float(scores[s]) if maximize else -float(scores[s]) for s in strings]  # type: ignore[arg-type]
     out_dir = store.directory / f"retrain_{round_}"
     fine_tune(data.model, strings, targets, out_dir, retrain, seed=trial_seed(ctx.config.seed, trial) + 100_000 * round_)
-    model = load_model(out_dir, device=ctx.device)
+    return replace(data, model=load_model(out_dir, device=ctx.device)), PendingEncoding(round_, strings, targets)
+
+
+def _encode_round(ctx: RunContext, data: TrialData, pending: PendingEncoding, trial: int) -> TrialData:
+    """The trial data in the latent space of ``data.model`` (a retrained model): ``pending``'s strings
+    re-encoded, then the batches observed since the round appended, as the uninterrupted run had them."""
+    model, strings, targets = data.model, pending.strings, pending.targets
     latents, ok = model.encode(strings)
     usable = np.asarray(ok, dtype=bool) & torch.isfinite(latents).all(dim=1).cpu().numpy()
     keep = np.flatnonzero(usable).tolist()
@@ -448,8 +471,9 @@ def _retrain(ctx: RunContext, data: TrialData, store: TrialStore, trial: int, ro
     n_training = len(set(ctx.initial.strings))  # the first entries of `strings`
     n_initial = sum(1 for i in keep if i < n_training)
     bounds = search_box(model, x[:n_initial].float().cpu(), ctx.config.box).to(ctx.device)
-    logger.info(f"trial {trial}: retrained model {round_} ({out_dir}); {len(keep)} of {len(strings)} strings re-encoded")
-    return replace(data, model=model, x=x, y=y, bounds=bounds)
+    logger.info(f"trial {trial}: retrained model {pending.round_} ({model.model_dir}); "
+                f"{len(keep)} of {len(strings)} strings re-encoded")
+    return replace(data, x=x, y=y, bounds=bounds)
 
 
 def run_trial(ctx: RunContext, trial: int, trial_dir: Path | TrialStore) -> list[dict[str, Any]]:
@@ -479,11 +503,19 @@ def run_trial(ctx: RunContext, trial: int, trial_dir: Path | TrialStore) -> list
     )
     strategy = strategy_for(config)
     strategy.start(Observations(data.x, data.y, data.bounds))
+    pending: PendingEncoding | None = None  # the last retraining round, until its latent space is needed
     calls, iteration = 0, 0
     while calls < config.calls_per_trial:
         iteration += 1
         batch = store.read_candidates(iteration)
         if batch is None:
+            if pending is not None:  # the strategy starts over in the new latent space, then sees the batches since
+                data = _encode_round(ctx, data, pending, trial)
+                strategy.start(Observations(data.x, data.y, data.bounds))
+                for seen_x, seen_y in pending.observed:
+                    data.x, data.y = torch.cat([data.x, seen_x]), torch.cat([data.y, seen_y])
+                    strategy.observe(seen_x, seen_y)
+                pending = None
             batch = _choose_batch(ctx, strategy, data, trial, iteration, min(config.batch_size, config.calls_per_trial - calls))
             store.write_candidates(iteration, batch)
             _log_batch(trial, iteration, batch["surrogate_metrics"])
@@ -495,12 +527,15 @@ def run_trial(ctx: RunContext, trial: int, trial_dir: Path | TrialStore) -> list
         new = [done[(iteration, i)] for i in range(len(batch["latents"])) if done[(iteration, i)]["valid"]]
         new_x = torch.tensor([r["latent"] for r in new], dtype=torch.float64, device=device).reshape(len(new), data.x.shape[1])
         new_y = to_target(torch.tensor([r["score"] for r in new], dtype=torch.float64, device=device), maximize)
-        data.x, data.y = torch.cat([data.x, new_x]), torch.cat([data.y, new_y])
-        strategy.observe(new_x, new_y)
+        if pending is None:
+            data.x, data.y = torch.cat([data.x, new_x]), torch.cat([data.y, new_y])
+            strategy.observe(new_x, new_y)
+        else:  # a replayed batch after a round not yet re-encoded: it joins once the latent space is there
+            pending.observed.append((new_x, new_y))
         before, calls = calls, calls + len(batch["latents"])
         if config.retrain is not None and calls < config.calls_per_trial and retrain_due(before, calls, config.retrain.every):
-            data = _retrain(ctx, data, store, trial, calls // config.retrain.every)
-            strategy.start(Observations(data.x, data.y, data.bounds))  # a new latent space: the strategy starts over
+            # a new latent space: the strategy starts over in it when the next batch is proposed
+            data, pending = _retrain(ctx, data, store, trial, calls // config.retrain.every)
     return [done[key] for key in sorted(done)]
 
 

@@ -74,6 +74,72 @@ def test_a_complete_trial_is_not_replayed(tmp_path: Path, monkeypatch: pytest.Mo
     assert again["trials"] == first["trials"] and again["aggregate"] == first["aggregate"]
 
 
+@pytest.mark.parametrize("strategy", ["protocol", "turbo"])
+def test_a_resumed_trial_re_encodes_only_the_last_retraining_rounds_latent_space(
+    strategy: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Replaying stored batches through several retraining rounds re-encoded the training set once per
+    # round (about 20 s each on the 100k expressions), although only the last round's latents are used.
+    import shutil
+
+    import lsbo.bo.loop as loop
+    import lsbo.models
+
+    def fine_tune(model: object, strings: list, targets: list, out_dir: Path, options: object, *, seed: int) -> Path:
+        Path(out_dir).mkdir(parents=True, exist_ok=True)  # the fake model has nothing to train
+        return Path(out_dir)
+
+    monkeypatch.setattr(loop, "fine_tune", fine_tune)
+    monkeypatch.setattr(lsbo.models, "load_model", lambda model_dir, device=None: FakeModel(model_dir))
+    encoded: list[int] = []
+    encode_round = loop._encode_round
+
+    def counting(ctx: object, data: object, pending: loop.PendingEncoding, trial: int) -> object:
+        encoded.append(pending.round_)
+        return encode_round(ctx, data, pending, trial)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(loop, "_encode_round", counting)
+    settings = {"acquisition": CHEAP} if strategy == "protocol" else {"surrogate": "local", "local_points": 20, "local_best": 5}
+    config = BOConfig(trials=1, iterations=7, batch_size=3, attempts=4, seed=4, strategy=strategy,
+                      retrain=RetrainOptions(every=6), **settings)  # type: ignore[arg-type]
+    reference = tmp_path / "reference"
+    run_optimization(FakeModel(), build_objective("expr"), reference, config, target="expr")
+    assert encoded == [1, 2, 3]  # a round after every second batch (not after the last), each re-encoded once
+    # a run killed after iteration 5's batch was scored, before iteration 6 was proposed: rounds 1-2 are
+    # done, and iteration 5's batch, in round 2's latent space, must reach the strategy after its re-encoding
+    out = tmp_path / "run"
+    shutil.copytree(reference, out)
+    trial = out / "trial_1"
+    lines = (trial / EVALUATIONS_FILE).read_text().splitlines(keepends=True)
+    (trial / EVALUATIONS_FILE).write_text("".join(lines[:15]))
+    shutil.rmtree(trial / "retrain_3")
+    for name in ("candidates_6.json", "candidates_7.json", "results.json", "table.md"):
+        for path in [trial / name, out / name]:
+            path.unlink(missing_ok=True)
+    encoded.clear()
+    run_optimization(FakeModel(), build_objective("expr"), out, config, target="expr", resume=True)
+    assert encoded == [2, 3]  # round 1 only replayed stored batches: its latents were never needed
+    for iteration in (6, 7):  # the proposals after the replay are the uninterrupted run's
+        mine = json.loads((trial / f"candidates_{iteration}.json").read_text())
+        theirs = json.loads((reference / "trial_1" / f"candidates_{iteration}.json").read_text())
+        # the protocol refits its GP from scratch, so its proposals are the same points; turbo's warm-started
+        # GP restarts cold after a resume (lsbo.bo.strategies), so for it the trust region is what must match
+        if strategy == "protocol":
+            assert mine["latents"] == theirs["latents"], iteration
+        else:
+            for key in ("tr_length", "tr_successes", "tr_failures"):
+                assert mine["surrogate_metrics"][key] == theirs["surrogate_metrics"][key], (iteration, key)
+        assert mine["surrogate_metrics"]["n_train"] == theirs["surrogate_metrics"]["n_train"], iteration
+        assert Path(mine["model_dir"]).name == Path(theirs["model_dir"]).name == f"retrain_{(iteration - 1) // 2}"
+
+    def without_clock(path: Path) -> list[dict]:
+        return [{k: v for k, v in r.items() if k not in ("time", "seconds")} for r in read_records(path)]
+
+    mine, theirs = without_clock(trial / EVALUATIONS_FILE), without_clock(reference / "trial_1" / EVALUATIONS_FILE)
+    assert len(mine) == len(theirs) == 21 and mine[:15] == theirs[:15]
+    assert strategy != "protocol" or mine == theirs
+
+
 def test_resuming_with_another_strategy_or_budget_is_refused(tmp_path: Path) -> None:
     from lsbo.errors import ConfigError
 
