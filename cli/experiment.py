@@ -23,10 +23,14 @@ def run(
     workers: int = typer.Option(1, "--workers", help="Cells run in parallel processes (1: in this process)."),
     executor: str = typer.Option("local", "--executor", help="Where cells run (lsbo.executors: local, ray)."),
     stage: Optional[list[str]] = typer.Option(None, "--stage", help="Only these stages (repeatable): train, evaluate, optimize."),
+    model: Optional[list[str]] = typer.Option(None, "--model", help="Only the cells of these models (repeatable; the spec's labels)."),
+    strategy: Optional[list[str]] = typer.Option(
+        None, "--strategy", help="Only the optimisation cells of these strategies (repeatable; the spec's labels, e.g. 'turbo 500 calls')."),
 ) -> None:
-    """Train, evaluate and optimise every cell that is not done yet, then write the tables."""
+    """Train, evaluate and optimise every cell that is not done yet, then write the tables (of the whole spec)."""
     from lsbo.errors import ConfigError
     from lsbo.experiment import load_spec, run_experiment
+    from lsbo.experiment.runner import check_selection
 
     spec = load_spec(spec_path)
     stages = tuple(stage or STAGES)
@@ -35,8 +39,12 @@ def run(
         raise ConfigError(f"--stage {unknown[0]!r}: expected one of {', '.join(STAGES)}")
     if workers < 1:
         raise ConfigError(f"--workers must be at least 1, got {workers}")
+    try:
+        check_selection(spec, model, strategy)
+    except ConfigError as err:  # its message starts with the parameter, model or strategy: the flag's name
+        raise ConfigError(f"--{err}") from None
     directory = _out_dir(spec_path, out, spec.name)
-    outcome = run_experiment(spec, directory, workers=workers, executor=executor, stages=stages)
+    outcome = run_experiment(spec, directory, workers=workers, executor=executor, stages=stages, models=model or None, strategies=strategy or None)
     for name, cells in outcome["ran"].items():
         typer.echo(f"{name}: {len(cells)} cell(s) run" + (f" ({'; '.join(cells)})" if cells else " (all done before)"))
     from lsbo.experiment import Layout

@@ -85,12 +85,20 @@ def test_tiny_experiment_runs_is_interrupted_and_resumes_without_recomputing(tmp
     assert status.stdout.count("missing  optimize") == 4
     assert "4/12 cells done" in status.stdout
 
-    # 2. The rest: no training again, every evaluation and optimisation cell.
+    # 2. One model's cells first (--model, --strategy), then the rest: no training again, every
+    #    evaluation and optimisation cell once.
     trained = _mtimes(checkpoints)
+    only = run_cli("experiment", "run", str(spec), "--out", str(out), "--model", "GRAE", "--strategy", "protocol 2x5")
+    assert only.returncode == 0, only.stderr
+    assert "evaluate: 2 cell(s) run (GRAE seed 0; GRAE seed 1)" in only.stdout
+    assert "optimize: 2 cell(s) run (protocol 2x5 GRAE seed 0; protocol 2x5 GRAE seed 1)" in only.stdout
+    assert not (out / "bo" / "protocol_2x5" / "GMM-KS").exists() and not (out / "evaluations" / "GMM-KS").exists()
+    assert "GMM-KS" in (out / "tables" / "tiny" / "best_1.md").read_text()  # the tables are the whole spec's
     second = run_cli("experiment", "run", str(spec), "--out", str(out))
     assert second.returncode == 0, second.stderr
     assert "train: 0 cell(s) run" in second.stdout
-    assert "optimize: 4 cell(s) run" in second.stdout
+    assert "evaluate: 2 cell(s) run (GMM-KS seed 0; GMM-KS seed 1)" in second.stdout
+    assert "optimize: 2 cell(s) run (protocol 2x5 GMM-KS seed 0; protocol 2x5 GMM-KS seed 1)" in second.stdout
     # the loop's log lines say which cell they belong to (lsbo.logs.log_context, the CLI's handler)
     assert "optimize protocol 2x5 GMM-KS seed 0: trial 1 iteration 1: " in second.stderr
     assert _mtimes(checkpoints) == trained

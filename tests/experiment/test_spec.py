@@ -146,6 +146,17 @@ def test_cli_reports_a_malformed_spec_in_one_line(tmp_path: Path) -> None:
     assert not (tmp_path / "out").exists()
 
 
+@pytest.mark.parametrize(("flag", "label", "known"), [("--model", "GRAE", "GMM-KS, GVAE"), ("--strategy", "turbo", "protocol 2x5")])
+def test_cli_refuses_a_model_or_strategy_the_spec_does_not_have(tmp_path: Path, flag: str, label: str, known: str) -> None:
+    path = _write(tmp_path, GOOD)
+    result = run_cli("experiment", "run", str(path), "--out", str(tmp_path / "out"), flag, "GMM-KS" if flag == "--model" else "protocol 2x5",
+                     flag, label)
+    assert result.returncode == 1
+    kind = flag.lstrip("-")
+    assert result.stderr.strip() == f"error: {flag} {label!r} is not in {path} (its {kind} labels: {known})"
+    assert not (tmp_path / "out").exists()  # refused before anything was written
+
+
 def test_one_model_and_several_strategies_pairs_the_strategies(tmp_path: Path) -> None:
     import numpy as np
     import pandas as pd
