@@ -429,8 +429,9 @@ def _remember(data: TrialData, record: dict[str, Any]) -> None:
 @dataclass
 class PendingEncoding:
     """A retraining round whose latent space is not computed yet: the fine-tuned model's encoding of
-    ``strings`` (with maximisation ``targets``) as they stood at the round, plus the batches observed
-    since, each (new_x (m, d), new_y (m,)) in the old latent space's record form."""
+    ``strings`` (with maximisation ``targets``) as they stood at the round, plus the replayed batches
+    observed since, each (new_x (m, d), new_y (m,)) as recorded (points of the new latent space: they
+    were proposed in it before the interruption)."""
 
     round_: int
     strings: list[str]
