@@ -3,7 +3,8 @@
 The decoder is stochastic: one latent point can decode to several strings. As in the Grammar VAE
 protocol, each point is decoded many times (500 attempts for molecules, 25 for expressions by
 default) by sampling, and the most frequent *valid* output is kept. All attempts for a chunk of
-points are decoded in one batched call: ``model.decode(z.repeat_interleave(A, 0), sample=True)``.
+points are decoded in one batched call, ``model.decode(z, sample=True, repeats=A)``: the decoder
+network runs once per point and only the sampling from its logits is repeated.
 
 ``complete`` chooses the grammar masking of those decodings: length-aware (the default; every
 attempt is a complete string) or, with ``complete=False``, the plain masking of Kusner et al. (2017)
@@ -32,8 +33,11 @@ class Decoder(Protocol):
     device: Any
 
     def decode(
-        self, z: Tensor, sample: bool = False, generator: torch.Generator | None = None, complete: bool = True
-    ) -> list[str | None]: ...
+        self, z: Tensor, sample: bool = False, generator: torch.Generator | None = None, complete: bool = True,
+        repeats: int = 1,
+    ) -> list[str | None]:
+        """``len(z) * repeats`` strings, each point's ``repeats`` decodings consecutive."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -88,8 +92,7 @@ def decode_candidates(
             if attempts == 1:
                 outputs = model.decode(chunk, sample=False, complete=complete)
             else:
-                repeated = chunk.repeat_interleave(attempts, dim=0)
-                outputs = model.decode(repeated, sample=True, generator=generator, complete=complete)
+                outputs = model.decode(chunk, sample=True, generator=generator, complete=complete, repeats=attempts)
         for i in range(chunk.shape[0]):
             string, count, n_valid = most_frequent_valid(outputs[i * attempts : (i + 1) * attempts], is_valid)
             chosen.append(DecodedCandidate(string=string, count=count, attempts=attempts, n_valid_attempts=n_valid))

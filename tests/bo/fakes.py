@@ -44,10 +44,10 @@ class FakeModel:
                 z[row] = self.points[index[s]]
         return z, ok
 
-    def decode(self, z, sample=False, generator=None, complete=True):
+    def decode(self, z, sample=False, generator=None, complete=True, repeats=1):
         self.decode_calls += 1
         self.last_complete = complete
-        z = torch.as_tensor(z, dtype=torch.float32)
+        z = torch.as_tensor(z, dtype=torch.float32).repeat_interleave(repeats, dim=0)
         if sample:
             z = z + 0.4 * torch.randn(z.shape, generator=generator)
         nearest = torch.cdist(z, self.points).argmin(dim=1)

@@ -338,9 +338,9 @@ def test_records_that_do_not_belong_to_the_run_are_named(tmp_path: Path) -> None
 class CollapsedModel(FakeModel):
     """Decodes every latent point to one string, as a collapsed decoder would."""
 
-    def decode(self, z, sample=False, generator=None, complete=True):
+    def decode(self, z, sample=False, generator=None, complete=True, repeats=1):
         self.decode_calls += 1
-        return ["x + x"] * len(z)
+        return ["x + x"] * (len(z) * repeats)
 
 
 def test_collapsed_search_is_warned_about_in_results_and_table(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:

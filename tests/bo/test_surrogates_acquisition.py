@@ -69,6 +69,31 @@ def test_most_frequent_valid_output_is_kept() -> None:
     assert default_attempts("molecules") == 500 and default_attempts("expressions") == 25
 
 
+def test_repeated_decoding_runs_the_decoder_once_per_point_and_samples_as_repeated_points(tiny_gmm_expr_model_dir) -> None:
+    from lsbo.models import load_model
+
+    model = load_model(tiny_gmm_expr_model_dir, device="cpu")
+    z = model.sample_latents(7, generator=torch.Generator().manual_seed(0))
+    z[3] = float("nan")  # a non-finite point gives None for each of its repeats
+    rows: list[int] = []
+    decoder = model.autoencoder.decoder
+    handle = decoder.register_forward_hook(lambda module, inputs, output: rows.append(len(inputs[0])))
+    try:
+        repeated = model.decode(z, sample=True, generator=torch.Generator().manual_seed(1), batch_size=16, repeats=5)
+        assert sum(rows) == 7  # the network saw each point once, not 35 rows
+        rows.clear()
+        reference = model.decode(z.repeat_interleave(5, 0), sample=True, generator=torch.Generator().manual_seed(1), batch_size=16)
+        assert sum(rows) == 35
+    finally:
+        handle.remove()
+    # the same draws from the same logits: string for string what decoding the repeated points gives
+    assert repeated == reference and len(repeated) == 35
+    assert repeated[15:20] == [None] * 5 and all(s is not None for s in repeated[:15])
+    assert len(set(repeated[:5])) > 1 or len(set(repeated)) > 2  # sampled, not five greedy copies
+    with pytest.raises(ConfigError, match="repeats must be at least 1"):
+        model.decode(z, repeats=0)
+
+
 def test_candidate_decoding_batches_attempts() -> None:
     model = FakeModel()
     latents = torch.tensor([[0.0, 0.0], [5.0, 5.0], [2.0, 3.0]])
