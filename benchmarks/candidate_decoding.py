@@ -29,6 +29,9 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
+    for flag, value in (("--points", args.points), ("--attempts", args.attempts), ("--threads", args.threads)):
+        if value < 1:
+            parser.error(f"{flag} must be at least 1, got {value}")
     from lsbo.models import load_model
 
     torch.set_num_threads(args.threads)

@@ -41,6 +41,11 @@ def cut_trial(run: Path, trial: int, keep: int, copy: Path) -> int:
         raise LsboError(f"{run}: not a run directory with trial {trial} (needs run.json and trial_{trial}/)")
     if not (source / f"candidates_{keep + 1}.json").is_file():
         raise LsboError(f"{source}: has no iteration {keep + 1}, so a cut after iteration {keep} leaves nothing to propose")
+    if keep < 1:
+        raise LsboError(f"--keep must be at least 1, got {keep}")
+    missing = [f"candidates_{i}.json" for i in range(1, keep + 1) if not (source / f"candidates_{i}.json").is_file()]
+    if missing:
+        raise LsboError(f"{source}: --keep {keep} needs iterations 1 to {keep}, and {missing[0]} is missing")
     copy.mkdir(parents=True)
     for name in ("run.json", "initial_data.pt"):
         if (run / name).is_file():
