@@ -113,9 +113,12 @@ class TrainedModel:
         z = torch.as_tensor(z)
         for start in range(0, len(z), batch_size):
             logits = self.decode_logits(z[start : start + batch_size], batch_size=batch_size)
+            if repeats == 1:
+                out.extend(self.codec.decode_logits(logits, sample=sample, generator=generator, complete=complete))
+                continue
             rows = torch.arange(len(logits) * repeats, device=logits.device) // repeats  # each point's row, repeated
-            for row_start in range(0, len(rows), batch_size):  # at most batch_size rows of logits at a time
-                chunk = logits.index_select(0, rows[row_start : row_start + batch_size]) if repeats > 1 else logits
+            for row_start in range(0, len(rows), batch_size):  # at most batch_size rows of logits in memory at a time
+                chunk = logits.index_select(0, rows[row_start : row_start + batch_size])
                 out.extend(self.codec.decode_logits(chunk, sample=sample, generator=generator, complete=complete))
         finite = torch.isfinite(z.reshape(len(z), -1)).all(dim=1).repeat_interleave(repeats).tolist() if len(z) else []
         # a NaN/inf point (e.g. the code of a string that could not be encoded) decodes to nothing
