@@ -16,6 +16,7 @@ from typing import Literal
 import torch
 from torch import Tensor
 
+from lsbo.bo.cached_posterior import acquisition_model
 from lsbo.bo.surrogates import SurrogateFit, dense_linear_algebra
 from lsbo.errors import ConfigError
 
@@ -51,10 +52,11 @@ def build_acquisition(fit: SurrogateFit, best_f: float, options: AcquisitionOpti
     from botorch.sampling import SobolQMCNormalSampler
 
     sampler = SobolQMCNormalSampler(sample_shape=torch.Size([options.mc_samples]), seed=seed)
+    model = acquisition_model(fit.model)
     if options.name in (None, "qlogei"):
-        return qLogExpectedImprovement(fit.model, best_f=best_f, sampler=sampler)
+        return qLogExpectedImprovement(model, best_f=best_f, sampler=sampler)
     if options.name == "qei":
-        return qExpectedImprovement(fit.model, best_f=best_f, sampler=sampler)
+        return qExpectedImprovement(model, best_f=best_f, sampler=sampler)
     raise ConfigError(f"acquisition {options.name!r}: expected qlogei or qei")
 
 

@@ -49,6 +49,7 @@ import torch
 from torch import Tensor
 
 from lsbo.bo.acquisition import AcquisitionOptions, propose_batch
+from lsbo.bo.cached_posterior import acquisition_model
 from lsbo.bo.surrogates import SparseTraining, WarmFitOptions, WarmSurrogate, dense_linear_algebra, fit_surrogate
 from lsbo.bo.trust_region import (
     TrustRegion,
@@ -406,7 +407,8 @@ class TurboStrategy(Strategy):
         options = self.acquisition_options
         sampler = SobolQMCNormalSampler(sample_shape=torch.Size([options.mc_samples]), seed=seed)
         kind = qLogExpectedImprovement if self.acquisition == "qlogei" else qExpectedImprovement
-        acquisition = kind(model, best_f=best_f, sampler=sampler)  # best_f in target units: the model untransforms
+        # best_f in target units: the model untransforms
+        acquisition = kind(acquisition_model(model), best_f=best_f, sampler=sampler)
         with torch.random.fork_rng(devices=[]), dense_linear_algebra():
             torch.manual_seed(seed)
             candidates, _ = optimize_acqf(
