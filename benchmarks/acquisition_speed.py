@@ -17,7 +17,6 @@ whether either is worse)::
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import time
 
 import torch
