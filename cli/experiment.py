@@ -26,6 +26,7 @@ def run(
     model: Optional[list[str]] = typer.Option(None, "--model", help="Only the cells of these models (repeatable; the spec's labels)."),
     strategy: Optional[list[str]] = typer.Option(
         None, "--strategy", help="Only the optimisation cells of these strategies (repeatable; the spec's labels, e.g. 'turbo 500 calls')."),
+    seed: Optional[list[int]] = typer.Option(None, "--seed", help="Only the cells of these training seeds (repeatable; the spec's seeds)."),
 ) -> None:
     """Train, evaluate and optimise every cell that is not done yet, then write the tables (of the whole spec)."""
     from lsbo.errors import ConfigError
@@ -40,11 +41,12 @@ def run(
     if workers < 1:
         raise ConfigError(f"--workers must be at least 1, got {workers}")
     try:
-        check_selection(spec, model, strategy)
-    except ConfigError as err:  # its message starts with the parameter, model or strategy: the flag's name
+        check_selection(spec, model, strategy, seed)
+    except ConfigError as err:  # its message starts with the parameter, model, strategy or seed: the flag's name
         raise ConfigError(f"--{err}") from None
     directory = _out_dir(spec_path, out, spec.name)
-    outcome = run_experiment(spec, directory, workers=workers, executor=executor, stages=stages, models=model or None, strategies=strategy or None)
+    outcome = run_experiment(spec, directory, workers=workers, executor=executor, stages=stages, models=model or None, strategies=strategy or None,
+                             seeds=seed or None)
     for name, cells in outcome["ran"].items():
         typer.echo(f"{name}: {len(cells)} cell(s) run" + (f" ({'; '.join(cells)})" if cells else " (all done before)"))
     from lsbo.experiment import Layout

@@ -279,31 +279,39 @@ def optimize_cell(spec: ExperimentSpec, out: Path, strategy_label: str, label: s
 # -- the whole experiment ----------------------------------------------------------------------
 
 
-def check_selection(spec: ExperimentSpec, models: Sequence[str] | None, strategies: Sequence[str] | None) -> None:
-    """Refuse a model or strategy label that ``spec`` does not have (a :class:`ConfigError` naming the
-    parameter, ``model`` or ``strategy``, and the spec's labels)."""
-    for parameter, chosen, labels in (("model", models, [m.label for m in spec.models]),
-                                      ("strategy", strategies, [s.label for s in spec.strategies])):
-        unknown = [label for label in chosen or () if label not in labels]
+def check_selection(
+    spec: ExperimentSpec, models: Sequence[str] | None, strategies: Sequence[str] | None, seeds: Sequence[int] | None = None,
+) -> None:
+    """Refuse a model or strategy label, or a training seed, that ``spec`` does not have (a
+    :class:`ConfigError` naming the parameter, ``model``, ``strategy`` or ``seed``, and the spec's values)."""
+    for parameter, chosen, known in (("model", models, [m.label for m in spec.models]),
+                                     ("strategy", strategies, [s.label for s in spec.strategies])):
+        unknown = [label for label in chosen or () if label not in known]
         if unknown:
             raise ConfigError(f"{parameter} {unknown[0]!r} is not in {spec.path} (its {parameter} labels: "
-                              f"{', '.join(labels) or 'none'})", parameter=parameter)
+                              f"{', '.join(known) or 'none'})", parameter=parameter)
+    unknown_seeds = [seed for seed in seeds or () if seed not in spec.seeds]
+    if unknown_seeds:
+        raise ConfigError(f"seed {unknown_seeds[0]} is not in {spec.path} (its training seeds: "
+                          f"{', '.join(str(seed) for seed in spec.seeds)})", parameter="seed")
 
 
 def run_experiment(
     spec: ExperimentSpec, out: Path, *, workers: int = 1, executor: str = "local", stages: tuple[str, ...] = ("train", "evaluate", "optimize"),
-    models: Sequence[str] | None = None, strategies: Sequence[str] | None = None,
+    models: Sequence[str] | None = None, strategies: Sequence[str] | None = None, seeds: Sequence[int] | None = None,
 ) -> dict[str, Any]:
     """Run every missing cell of ``spec`` into ``out`` and write the tables; returns what ran.
 
     ``stages`` limits the run (e.g. ``("train",)`` to train everything first on one machine);
     ``models`` (labels) limits every stage to those models, ``strategies`` (labels) the optimisation
-    to those strategies, e.g. to run the cheap column of a table first. The tables are always those
-    of the whole spec, written from whatever is complete.
+    to those strategies, e.g. to run the cheap column of a table first, and ``seeds`` every stage to
+    those training seeds (e.g. to spread the seeds over machines or sittings). The tables are always
+    those of the whole spec, written from whatever is complete.
     """
-    check_selection(spec, models, strategies)
+    check_selection(spec, models, strategies, seeds)
     chosen_models = [m for m in spec.models if models is None or m.label in models]
     chosen_strategies = [s for s in spec.strategies if strategies is None or s.label in strategies]
+    chosen_seeds = [seed for seed in spec.seeds if seeds is None or seed in seeds]
     from lsbo.executors import build_executor
     from lsbo.experiment.tables import write_tables
 
@@ -318,23 +326,23 @@ def run_experiment(
         if "train" in stages:
             units = []
             for model in chosen_models:
-                for seed in spec.seeds:
+                for seed in chosen_seeds:
                     if training_status(spec, layout, model, seed)[0] != "done":
                         units.append(functools.partial(train_cell, spec, out, model.label, seed))
                         ran["train"].append(f"{model.label} seed {seed}")
             _run(pool, units, "training")
         second: list[Callable[[], Any]] = []
-        trained = {(m.label, s) for m in chosen_models for s in spec.seeds if training_status(spec, layout, m, s)[0] == "done"}
+        trained = {(m.label, s) for m in chosen_models for s in chosen_seeds if training_status(spec, layout, m, s)[0] == "done"}
         if "evaluate" in stages:
             for model in chosen_models:
-                for seed in spec.seeds:
+                for seed in chosen_seeds:
                     if (model.label, seed) in trained and evaluation_status(layout, model, seed) != "done":
                         second.append(functools.partial(evaluate_cell, spec, out, model.label, seed))
                         ran["evaluate"].append(f"{model.label} seed {seed}")
         if "optimize" in stages:
             for strategy in chosen_strategies:
                 for model in chosen_models:
-                    for seed in spec.seeds:
+                    for seed in chosen_seeds:
                         if (model.label, seed) in trained and bo_status(spec, layout, strategy, model, seed)[0] != "done":
                             second.append(functools.partial(optimize_cell, spec, out, strategy.label, model.label, seed))
                             ran["optimize"].append(f"{strategy.label} {model.label} seed {seed}")

@@ -71,9 +71,16 @@ def test_tiny_experiment_runs_is_interrupted_and_resumes_without_recomputing(tmp
     spec.write_text(SPEC.format(data=expr_dataset_path))
     out = tmp_path / "experiment"
 
-    # 1. Training only (an experiment stopped after its first stage).
+    # 1. Training only (an experiment stopped after its first stage): seed 1 first (--seed), then the rest.
+    seed_1 = run_cli("experiment", "run", str(spec), "--out", str(out), "--stage", "train", "--seed", "1")
+    assert seed_1.returncode == 0, seed_1.stderr
+    assert "train: 2 cell(s) run (GMM-KS seed 1; GRAE seed 1)" in seed_1.stdout
+    assert sorted(p.relative_to(out).as_posix() for p in out.glob("models/*/seed_*/checkpoint.pt")) == [
+        "models/GMM-KS/seed_1/checkpoint.pt", "models/GRAE/seed_1/checkpoint.pt",
+    ]
     first = run_cli("experiment", "run", str(spec), "--out", str(out), "--stage", "train")
     assert first.returncode == 0, first.stderr
+    assert "train: 2 cell(s) run (GMM-KS seed 0; GRAE seed 0)" in first.stdout
     checkpoints = sorted(out.glob("models/*/seed_*/checkpoint.pt"))
     assert [p.relative_to(out).as_posix() for p in checkpoints] == [
         "models/GMM-KS/seed_0/checkpoint.pt", "models/GMM-KS/seed_1/checkpoint.pt",

@@ -157,6 +157,14 @@ def test_cli_refuses_a_model_or_strategy_the_spec_does_not_have(tmp_path: Path, 
     assert not (tmp_path / "out").exists()  # refused before anything was written
 
 
+def test_cli_refuses_a_seed_the_spec_does_not_have(tmp_path: Path) -> None:
+    path = _write(tmp_path, GOOD)
+    result = run_cli("experiment", "run", str(path), "--out", str(tmp_path / "out"), "--seed", "1", "--seed", "3")
+    assert result.returncode == 1
+    assert result.stderr.strip() == f"error: --seed 3 is not in {path} (its training seeds: 0, 1)"
+    assert not (tmp_path / "out").exists()
+
+
 def test_one_model_and_several_strategies_pairs_the_strategies(tmp_path: Path) -> None:
     import numpy as np
     import pandas as pd
