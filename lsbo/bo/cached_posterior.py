@@ -40,12 +40,11 @@ class CachedVariationalGP(Model):
 
     def __init__(self, fitted: Any) -> None:
         super().__init__()
-        from gpytorch.variational import VariationalStrategy
         from linear_operator.utils.cholesky import psd_safe_cholesky
 
-        strategy = getattr(getattr(fitted, "model", None), "variational_strategy", None)
-        if type(strategy) is not VariationalStrategy or fitted.num_outputs != 1:
+        if not is_whitened_sparse_gp(fitted):
             raise TypeError(f"fitted: expected a single-output sparse variational GP with a whitened VariationalStrategy, got {type(fitted).__name__}")
+        strategy = fitted.model.variational_strategy
         self.fitted = fitted.eval()
         self.jitter = float(strategy.jitter_val)
         with torch.no_grad():
@@ -103,13 +102,17 @@ class CachedVariationalGP(Model):
         return posterior
 
 
-def acquisition_model(model: Any) -> Any:
-    """``model`` as acquisition functions should evaluate it: a fitted ``SingleTaskVariationalGP`` is
-    wrapped in :class:`CachedVariationalGP` (the same posterior, computed without refactorising the
-    inducing covariance per call); any other BoTorch model is returned unchanged."""
+def is_whitened_sparse_gp(model: Any) -> bool:
+    """Whether ``model`` is a single-output BoTorch ``SingleTaskVariationalGP`` with GPyTorch's whitened
+    ``VariationalStrategy`` (the parametrisation :class:`CachedVariationalGP` reads)."""
     from botorch.models import SingleTaskVariationalGP
     from gpytorch.variational import VariationalStrategy
 
-    if isinstance(model, SingleTaskVariationalGP) and type(model.model.variational_strategy) is VariationalStrategy and model.num_outputs == 1:
-        return CachedVariationalGP(model)
-    return model
+    return isinstance(model, SingleTaskVariationalGP) and type(model.model.variational_strategy) is VariationalStrategy and model.num_outputs == 1
+
+
+def acquisition_model(model: Any) -> Any:
+    """``model`` as acquisition functions should evaluate it: a fitted whitened sparse GP is wrapped in
+    :class:`CachedVariationalGP` (the same posterior, computed without refactorising the inducing
+    covariance per call); any other BoTorch model is returned unchanged."""
+    return CachedVariationalGP(model) if is_whitened_sparse_gp(model) else model
