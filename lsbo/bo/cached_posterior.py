@@ -55,9 +55,10 @@ class CachedVariationalGP(Model):
             mean_w = q_u.mean.detach()
             middle = q_u.covariance_matrix.detach() - torch.eye(len(inducing), dtype=k_zz.dtype, device=k_zz.device)
             chol_inv = torch.linalg.solve_triangular(chol, torch.eye(len(inducing), dtype=chol.dtype, device=chol.device), upper=False)
-        self.inducing = inducing  # (m, d)
-        self.weights = chol_inv.T @ mean_w  # (m,)  a = L^-T m
-        self.middle = chol_inv.T @ middle @ chol_inv  # (m, m)  B = L^-T (S - I) L^-1
+        # buffers, so that .to(device) moves them with the fitted model
+        self.register_buffer("inducing", inducing)  # (m, d)
+        self.register_buffer("mean_weights", chol_inv.T @ mean_w)  # (m,)  a = L^-T m
+        self.register_buffer("covariance_middle", chol_inv.T @ middle @ chol_inv)  # (m, m)  B = L^-T (S - I) L^-1
 
     @property
     def num_outputs(self) -> int:
@@ -75,9 +76,9 @@ class CachedVariationalGP(Model):
         inducing = self.inducing.expand(*x.shape[:-2], *self.inducing.shape)
         k_xz = gp.covar_module(x, inducing).to_dense()  # (..., q, m)
         k_xx = gp.covar_module(x).to_dense()  # (..., q, q)
-        mean = gp.mean_module(x) + k_xz @ self.weights
+        mean = gp.mean_module(x) + k_xz @ self.mean_weights
         eye = torch.eye(x.shape[-2], dtype=k_xx.dtype, device=k_xx.device)
-        covariance = k_xx + self.jitter * eye + k_xz @ self.middle @ k_xz.transpose(-1, -2)
+        covariance = k_xx + self.jitter * eye + k_xz @ self.covariance_middle @ k_xz.transpose(-1, -2)
         return MultivariateNormal(mean, covariance)
 
     def posterior(  # type: ignore[override]

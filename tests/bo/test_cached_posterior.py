@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from lsbo.bo.cached_posterior import CachedVariationalGP, acquisition_model
-from lsbo.bo.surrogates import SparseTraining, WarmFitOptions, WarmSurrogate, fit_surrogate
+from lsbo.bo.surrogates import SparseTraining, SurrogateFit, WarmFitOptions, WarmSurrogate, fit_surrogate
 
 
 def _data(n: int, d: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -16,7 +16,7 @@ def _data(n: int, d: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
     return x, y
 
 
-def _sparse_fit(seed: int = 0) -> object:
+def _sparse_fit(seed: int = 0) -> SurrogateFit:
     x, y = _data(300, 3, seed)
     # few steps: the check is of the algebra, so a partly fitted S (not the identity) is what it needs
     return fit_surrogate(x, y, "sparse", n_inducing=25, seed=seed, sparse_training=SparseTraining(epochs=2, batch_size=100, min_steps=40))
@@ -33,11 +33,11 @@ def _assert_same_posterior(original: object, cached: CachedVariationalGP, inputs
 @pytest.mark.parametrize("noise", [False, True])
 def test_protocol_sparse_gp_posterior_is_gpytorchs_for_batched_joint_inputs(noise: bool) -> None:
     fit = _sparse_fit()
-    cached = CachedVariationalGP(fit.model)  # type: ignore[attr-defined]
+    cached = CachedVariationalGP(fit.model)
     # the shapes batch EI uses: raw samples x q points, restarts x q points, one point
     g = torch.Generator().manual_seed(1)
     for shape in ((16, 4, 3), (2, 7, 3), (1, 3)):
-        _assert_same_posterior(fit.model, cached, torch.rand(*shape, generator=g, dtype=torch.float64), noise)  # type: ignore[attr-defined]
+        _assert_same_posterior(fit.model, cached, torch.rand(*shape, generator=g, dtype=torch.float64), noise)
 
 
 def test_turbo_sparse_gp_with_input_and_outcome_transforms() -> None:
@@ -60,7 +60,7 @@ def test_acquisition_values_and_gradients_match() -> None:
     fit = _sparse_fit(seed=4)
     pending = torch.rand(3, 3, generator=torch.Generator().manual_seed(5), dtype=torch.float64)
     values, gradients = [], []
-    for model in (fit.model, acquisition_model(fit.model)):  # type: ignore[attr-defined]
+    for model in (fit.model, acquisition_model(fit.model)):
         acquisition = qLogExpectedImprovement(model, best_f=1.0, sampler=SobolQMCNormalSampler(torch.Size([64]), seed=0), X_pending=pending)
         points = torch.rand(6, 2, 3, generator=torch.Generator().manual_seed(6), dtype=torch.float64).requires_grad_(True)
         value = acquisition(points)
