@@ -249,7 +249,8 @@ def evaluate_cell(spec: ExperimentSpec, out: Path, label: str, seed: int) -> str
         layout.model_dir(label, seed), n_samples=int(spec.evaluation.get("samples", 1000)), device=spec.device,
         seed=seed, write=False, **settings,
     )
-    result = {"model": label, "training_seed": seed, "evaluation": dict(spec.evaluation), **result}
+    # the spec's label under its own key: the evaluation's "model" names the architecture (grammar, char)
+    result = {"label": label, "training_seed": seed, "evaluation": dict(spec.evaluation), **result}
     write_json(layout.evaluation_file(label, seed), _plain(result))
     return str(layout.evaluation_file(label, seed))
 

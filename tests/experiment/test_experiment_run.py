@@ -100,6 +100,8 @@ def test_tiny_experiment_runs_is_interrupted_and_resumes_without_recomputing(tmp
     assert "evaluate: 2 cell(s) run (GRAE seed 0; GRAE seed 1)" in only.stdout
     assert "optimize: 2 cell(s) run (protocol 2x5 GRAE seed 0; protocol 2x5 GRAE seed 1)" in only.stdout
     assert not (out / "bo" / "protocol_2x5" / "GMM-KS").exists() and not (out / "evaluations" / "GMM-KS").exists()
+    diagnostics = json.loads((out / "evaluations" / "GRAE" / "seed_1.json").read_text())
+    assert (diagnostics["label"], diagnostics["model"], diagnostics["training_seed"]) == ("GRAE", "grammar", 1)
     assert "GMM-KS" in (out / "tables" / "tiny" / "best_1.md").read_text()  # the tables are the whole spec's
     second = run_cli("experiment", "run", str(spec), "--out", str(out))
     assert second.returncode == 0, second.stderr
