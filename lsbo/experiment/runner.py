@@ -352,7 +352,7 @@ def run_experiment(
     return {"ran": ran, "tables": [str(p) for p in written]}
 
 
-def _run(pool: Any, units: list[Callable[[], Any]], what: str) -> None:
+def _run(pool: Any, units: Sequence[Callable[[], Any]], what: str) -> None:
     if units:
         logger.info("%d %s cell(s) to run", len(units), what)
         pool.map(units)

@@ -213,7 +213,7 @@ def locate(text: str, table: str, index: int | None, key: str | None) -> int | N
     ``key=None`` gives the line of the table's header. Returns ``None`` where it cannot tell (keys
     written as dotted keys or inside inline tables of a parent).
     """
-    current, count = "", {}
+    current, count = "", dict[str, int]()
     found_table = table == ""
     for number, line in enumerate(text.splitlines(), start=1):
         header = _HEADER.match(line)
@@ -328,7 +328,7 @@ def load_spec(path: Path | str) -> ExperimentSpec:
         options = {**training, **entry}
         options.setdefault("preset", "cpu")
         for key, value in options.items():  # the bounds and choices of lsbo train's own schema
-            place = ("model", index, key) if key in entry else ("training", None, key)
+            place: tuple[str, int | None, str] = ("model", index, key) if key in entry else ("training", None, key)
             try:
                 if key in OPTIONS:
                     check_value(key, value)
@@ -396,8 +396,8 @@ def load_spec(path: Path | str) -> ExperimentSpec:
         except ConfigError as err:
             names = err.parameter if isinstance(err.parameter, tuple) else (err.parameter,)
             keys = [SPEC_KEY_OF.get(str(name), str(name)) for name in names if name]
-            key = next((k for k in keys if k in strategy.options), None)
-            check.fail("bo.strategy", index, key, str(err))
+            spec_key = next((k for k in keys if k in strategy.options), None)
+            check.fail("bo.strategy", index, spec_key, str(err))
     return spec
 
 

@@ -230,14 +230,14 @@ def paired_table(spec: ExperimentSpec, values: pd.DataFrame, metric: str, *, bo:
             rows.append({"model": spec.models[0].label, "baseline": first, "other": strategy.label,
                          **_paired_columns(spec, result, higher_is_better)})
         return pd.DataFrame(rows)
-    for strategy in (spec.strategies if bo else [None]):
-        subset = chosen[chosen["strategy"] == strategy.label] if strategy is not None else chosen
+    for column in (spec.strategies if bo else [None]):  # a paired table per strategy; one for the diagnostics
+        subset = chosen[chosen["strategy"] == column.label] if column is not None else chosen
         for model in spec.models:
             if model.label == spec.baseline:
                 continue
             result = paired_differences(subset, spec.baseline, model.label, keys, confidence=spec.confidence,
                                         resamples=spec.resamples)
-            rows.append({"strategy": strategy.label if strategy is not None else "", "baseline": spec.baseline,
+            rows.append({"strategy": column.label if column is not None else "", "baseline": spec.baseline,
                          "other": model.label, **_paired_columns(spec, result, higher_is_better)})
     return pd.DataFrame(rows)
 
