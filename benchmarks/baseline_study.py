@@ -102,7 +102,7 @@ def run_variant(name: str, args: argparse.Namespace, data: Any) -> dict[str, Any
     options = TrainOptions(source="expr", out_dir=out_dir, progress=False, threads=args.threads, device="cpu")
     trainer_settings = replace(trainer_config(config, options), **spec.get("trainer", {}))
     rec_weight = float(spec.get("rec_weight", 1.0))
-    autoencoder = build_autoencoder(data.codec, config, batch_size=config.batch_size, rec_weight=rec_weight, seed=args.seed)
+    autoencoder = build_autoencoder(data.codec, config, batch_size=config.batch_size, rec_weight=rec_weight)
     _VariantPrefix.current = name  # the trainer's log lines (logging, lsbo.train) carry the variant
     trainer = Trainer(autoencoder, trainer_settings, out_dir)
     started = time.process_time()

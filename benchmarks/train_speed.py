@@ -123,7 +123,7 @@ def make_setup(
     grammar = Grammar.builtin(name)
     family = "molecules" if name == "zinc" else "expressions"
     config = model_config(preset, family, regularizer=regularizer, batch_size=batch_size, full_length=full_length)
-    model = build_autoencoder(GrammarCodec(grammar), config, batch_size=batch_size, rec_weight=1.0, seed=0)
+    model = build_autoencoder(GrammarCodec(grammar), config, batch_size=batch_size, rec_weight=1.0)
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
     batches = list(training_batches(indices, model, config))
     loss = torch.compile(model.compute_losses, dynamic=True) if compile_loss else model.compute_losses

@@ -88,6 +88,9 @@ TRAIN_OPTIONS: tuple[Option, ...] = (
            low=1, high=10_000),
     Option("limit", "--limit", "Use only the first N strings.", low=1),
     Option("seed", "--seed", "Random seed (split, initialisation, batches).", low=0, high=MAX_SEED, config_field="seed"),
+    Option("weight_seed", "--weight-seed",
+           "Seed of the initial weights alone (default: --seed); the split, the batch order and the training noise "
+           "keep --seed.", low=0, high=MAX_SEED, config_field="weight_seed"),
     Option("threads", "--threads", "CPU threads for torch (default: torch's, all cores).", low=1, high=1024),
     Option("workers", "--workers", "Worker processes of grammar encoding (default: CPU count, at most 8).", low=1, high=256),
     Option("monitor", "--monitor",

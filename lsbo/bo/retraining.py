@@ -158,7 +158,7 @@ def fine_tune(
     extra["retraining"] = record
     # a fresh copy of the network with the loaded weights: the caller's model stays as it is
     autoencoder = build_autoencoder(model.codec, config, batch_size=config.batch_size, rec_weight=float(model.payload["rec_weight"]),
-                                    seed=config.seed, from_checkpoint=True)
+                                    from_checkpoint=True)
     autoencoder.load_state_dict(model.autoencoder.state_dict())
     trainer_config = TrainerConfig(
         epochs=options.epochs, learning_rate=options.learning_rate or config.learning_rate,

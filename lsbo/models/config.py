@@ -69,6 +69,9 @@ class SequenceModelConfig:
     early_stopping_patience: int = 10
     grad_clip: float | None = 5.0
     seed: int = 0
+    # The initial weights alone (None: ``seed``); the split, the batch order and the training noise keep
+    # ``seed``. It separates the two halves of a seed's effect (benchmarks/RESULTS.md, seeded Tables 2/3).
+    weight_seed: int | None = None
     # True: the decoder runs all T steps on uniformly random batches (the paper's computation);
     # False: grammar models train on length-bucketed batches with the decoder run to the longest
     # derivation of each batch -- the same loss, about twice as fast (lsbo.models.batching).
@@ -78,6 +81,11 @@ class SequenceModelConfig:
     monitor: str = "loss"
     preset: str = "paper"
     family: str = "expressions"
+
+    @property
+    def initial_weights_seed(self) -> int:
+        """The seed of the network's initial weights and of the regularizer's draws at construction."""
+        return self.seed if self.weight_seed is None else self.weight_seed
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)

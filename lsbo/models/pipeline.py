@@ -70,6 +70,7 @@ class TrainOptions:
     dense_units: int | None = None
     limit: int | None = None
     seed: int = 0
+    weight_seed: int | None = None  # the initial weights alone (None: seed)
     device: str = "auto"
     resume: bool = False
     kind: str | None = None  # molecules | expressions | strings; inferred from the source when None
@@ -199,7 +200,7 @@ def estimate_rec_weight(
     from lsbo.regularizers import reconstruction_weight_from_ae
 
     ae_config = replace(config, regularizer="ae", regularizer_options={}, epochs=options.rec_weight_epochs)
-    autoencoder = build_autoencoder(codec, ae_config, batch_size=config.batch_size, rec_weight=1.0, seed=config.seed)
+    autoencoder = build_autoencoder(codec, ae_config, batch_size=config.batch_size, rec_weight=1.0)
     logger.info(f"rec_weight='auto': training a plain autoencoder for {ae_config.epochs} epochs first")
     trainer = Trainer(autoencoder, trainer_config(ae_config, options), Path(options.out_dir) / "rec_weight_ae")
     result = trainer.fit(
@@ -289,7 +290,7 @@ def _train_owned(options: TrainOptions) -> TrainResult:
         rec_weight = estimate_rec_weight(
             prepared.codec, config, prepared.indices[train_rows], prepared.indices[val_rows], options
         )
-    autoencoder = build_autoencoder(prepared.codec, config, batch_size=config.batch_size, rec_weight=float(rec_weight), seed=config.seed)
+    autoencoder = build_autoencoder(prepared.codec, config, batch_size=config.batch_size, rec_weight=float(rec_weight))
     extra = {
         "model_type": "sequence",
         "config": config.to_dict(),
@@ -336,7 +337,7 @@ def _resume(options: TrainOptions, checkpoint_file: Path) -> TrainResult:
         raise CheckpointError(f"cannot resume: {int((~ok).sum())} strings of {strings_path} no longer encode")
     val_rows = payload["split"]["validation_indices"].numpy()
     train_rows = np.setdiff1d(np.arange(len(strings)), val_rows)
-    autoencoder = build_autoencoder(codec, stored, batch_size=stored.batch_size, rec_weight=float(payload["rec_weight"]), seed=stored.seed,
+    autoencoder = build_autoencoder(codec, stored, batch_size=stored.batch_size, rec_weight=float(payload["rec_weight"]),
         from_checkpoint=True,
     )
     keys = ("model_type", "regularizer_config", "rec_weight", "data_kind", "data_stats", "data_origin", "data_summary",

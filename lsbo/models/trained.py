@@ -198,16 +198,18 @@ def grammar_from_payload(payload: dict[str, Any], path: Path) -> Any:
 
 
 def build_autoencoder(
-    codec: SequenceCodec, config: SequenceModelConfig, *, batch_size: int, rec_weight: float, seed: int = 0,
+    codec: SequenceCodec, config: SequenceModelConfig, *, batch_size: int, rec_weight: float,
     from_checkpoint: bool = False,
 ) -> SequenceAutoencoder:
-    """A fresh autoencoder for ``codec`` with the configured regularizer (eq. 10 weights for ``batch_size``).
+    """A fresh autoencoder for ``codec`` with the configured regularizer (eq. 10 weights for ``batch_size``),
+    its initial weights drawn with ``config.initial_weights_seed``.
 
     With ``from_checkpoint`` the eq. 10 weights are not estimated: they are buffers of the
     regularizer and come back with the checkpoint's ``state_dict``.
     """
     from lsbo.regularizers import build_regularizer
 
+    seed = config.initial_weights_seed
     generator = torch.Generator().manual_seed(seed)
     options = dict(config.regularizer_options)
     if from_checkpoint and config.regularizer == "gmm":
@@ -251,7 +253,7 @@ def load_model(model_dir: Path | str, device: str | torch.device = "auto") -> Tr
         raise CheckpointError(f"checkpoint {path} has an unreadable configuration: {err}") from None
     codec = codec_from_payload(payload, path)
     autoencoder = build_autoencoder(
-        codec, config, batch_size=config.batch_size, rec_weight=float(payload["rec_weight"]), seed=config.seed,
+        codec, config, batch_size=config.batch_size, rec_weight=float(payload["rec_weight"]),
         from_checkpoint=True,
     )
     state = payload.get("best_model") or payload["model"]

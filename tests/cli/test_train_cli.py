@@ -203,6 +203,37 @@ def test_regularizer_options_reach_the_checkpoint(tmp_path: Path, expr_dataset_p
         assert refused.returncode != 0 and message in refused.stderr and "Traceback" not in refused.stderr
 
 
+def test_weight_seed_draws_the_initial_weights_and_seed_keeps_the_split(tmp_path: Path, expr_dataset_path: Path) -> None:
+    from dataclasses import replace
+
+    import torch
+
+    from lsbo.models import build_autoencoder, load_model
+    from lsbo.models.config import SequenceModelConfig
+    from lsbo.models.pipeline import validation_split
+
+    out = tmp_path / "model"
+    # at a learning rate of 1e-12 one epoch leaves the parameters where the initialisation put them
+    result = run_cli(*tiny_train_args(expr_dataset_path, out, epochs=1), "--seed", "1", "--weight-seed", "0", "--lr", "1e-12",
+                     env=ONE_THREAD)
+    assert result.returncode == 0, result.stderr
+    payload = load_checkpoint(out)
+    assert (payload["config"]["seed"], payload["config"]["weight_seed"]) == (1, 0)
+    _, seed_1_validation = validation_split(payload["split"]["n_strings"], 0.1, 1)
+    assert payload["split"]["validation_indices"].tolist() == seed_1_validation.tolist()
+
+    trained = load_model(out, device="cpu")
+    config = SequenceModelConfig.from_dict(payload["config"])
+    def initial(seed: int) -> dict[str, torch.Tensor]:
+        fresh = build_autoencoder(trained.codec, replace(config, seed=seed, weight_seed=None), batch_size=32, rec_weight=1.0)
+        return dict(fresh.named_parameters())
+    drawn_with_0, drawn_with_1 = initial(0), initial(1)
+    parameters = dict(trained.autoencoder.named_parameters())
+    assert parameters.keys() == drawn_with_0.keys()
+    assert all(torch.allclose(parameters[name], drawn_with_0[name], atol=1e-6) for name in parameters)
+    assert not all(torch.allclose(parameters[name], drawn_with_1[name], atol=1e-6) for name in parameters)
+
+
 @pytest.mark.parametrize(
     ("flags", "message"),
     [

@@ -87,6 +87,17 @@ def test_malformed_spec_names_file_line_and_key(tmp_path: Path, old: str, new: s
     assert expected in message
 
 
+def test_a_weight_seed_reaches_every_training_of_its_model(tmp_path: Path) -> None:
+    from lsbo.experiment.runner import train_options
+
+    spec = load_spec(_write(tmp_path, GOOD.replace('label = "GVAE"', 'label = "GVAE"\nweight_seed = 0', 1)))
+    chosen = [train_options(spec, spec.model("GVAE"), seed, tmp_path / str(seed)) for seed in spec.seeds]
+    assert [(o.seed, o.weight_seed) for o in chosen] == [(0, 0), (1, 0)]
+    assert train_options(spec, spec.model("GMM-KS"), 1, tmp_path / "g").weight_seed is None
+    message = _error(tmp_path, GOOD.replace('label = "GVAE"', 'label = "GVAE"\nweight_seed = "zero"', 1))
+    assert "model[2].weight_seed: expected an integer" in message
+
+
 def test_a_budget_and_weighted_retraining_reach_the_bo_config(tmp_path: Path) -> None:
     from lsbo.experiment.runner import bo_config
 

@@ -27,9 +27,10 @@ def zinc_indices(zinc_subset_path: Path) -> tuple[Grammar, torch.Tensor]:
 
 def _tiny_zinc(grammar: Grammar, regularizer: str, full_length: bool, batch_size: int):
     config = model_config(
-        "cpu", "molecules", latent_dim=4, gru_hidden=16, dense_units=16, regularizer=regularizer, full_length=full_length
+        "cpu", "molecules", latent_dim=4, gru_hidden=16, dense_units=16, regularizer=regularizer, full_length=full_length,
+        seed=3,
     )
-    return build_autoencoder(GrammarCodec(grammar), config, batch_size=batch_size, rec_weight=1.0, seed=3)
+    return build_autoencoder(GrammarCodec(grammar), config, batch_size=batch_size, rec_weight=1.0)
 
 
 def _full_length_reference(model, indices: torch.Tensor) -> tuple[torch.Tensor, dict[str, float]]:
