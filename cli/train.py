@@ -10,7 +10,7 @@ import typer
 
 from lsbo.options import OPTIONS
 from lsbo_cli.data import GRAMMAR_HELP, TOKENIZER_HELP
-from lsbo_cli.schema import Kind, Model, Monitor, Preset, Regularizer, choice_value, schema_option
+from lsbo_cli.schema import Init, Kind, Model, Monitor, Preset, Regularizer, choice_value, schema_option
 
 DEVICE_HELP = "auto | cpu | cuda | cuda:N (checked before any work)."
 
@@ -48,6 +48,7 @@ def train(
     resume: bool = typer.Option(False, "--resume", help="Continue from the last checkpoint in --out."),
     full_length: Optional[bool] = typer.Option(None, "--full-length/--no-full-length", help=OPTIONS["full_length"].help),
     monitor: Optional[Monitor] = schema_option("monitor"),
+    init: Optional[Init] = schema_option("init"),
 ) -> None:
     """Train a grammar (or character) autoencoder with a latent regularizer (GMM-KS by default).
 
@@ -63,7 +64,7 @@ def train(
         n_components=components, epochs=epochs, batch_size=batch_size, learning_rate=learning_rate, rec_weight=rec_weight,
         gru_hidden=gru_hidden, dense_units=dense_units, kind=choice_value(kind), limit=limit, seed=seed, weight_seed=weight_seed, device=device,
         resume=resume, threads=threads, rec_weight_epochs=rec_weight_epochs, full_length=full_length,
-        monitor=choice_value(monitor),
+        monitor=choice_value(monitor), init=choice_value(init),
         regularizer_options=parse_regularizer_options(regularizer_option or []),
     )
     with data_parallel_from_environment(device) as group:

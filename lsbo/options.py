@@ -35,6 +35,7 @@ PRESETS: tuple[str, ...] = ("paper", "cpu")
 #: Validation quantities the plateau rule, early stopping and the kept best weights can follow: the
 #: whole loss (the protocol) or its reconstruction term alone (the regularizer's terms left out).
 MONITORS: tuple[str, ...] = ("loss", "rec")
+INITIALISATIONS: tuple[str, ...] = ("torch", "glorot")
 DATA_KINDS: tuple[str, ...] = ("molecules", "expressions", "strings")
 MAX_SEED = 2**32 - 1  # numpy's seeds are 32-bit
 
@@ -98,6 +99,10 @@ TRAIN_OPTIONS: tuple[Option, ...] = (
            "loss (the whole validation loss, the protocol; default) or rec (its reconstruction term alone, so "
            "falling regularizer terms cannot hide a stalled reconstruction). Stored with the model; a resumed run must agree.",
            kind="choice", choices=MONITORS, config_field="monitor", architecture=True),
+    Option("init", "--init",
+           "Initial weights: torch (PyTorch's layer defaults; default) or glorot (Keras' defaults, those of the Grammar "
+           "VAE reference: Glorot-uniform, orthogonal recurrent weights, zero biases). Stored with the model.",
+           kind="choice", choices=INITIALISATIONS, config_field="init", architecture=True),
     Option("full_length", "--full-length",
            "The paper's computation: decoder over all steps, uniformly random batches. Default for grammar models: "
            "length-bucketed batches, decoder run to the longest derivation (the same loss, about twice as fast). "

@@ -23,7 +23,7 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any, Literal
 
 from lsbo.errors import ConfigError
-from lsbo.options import PRESETS, TRAIN_OPTIONS, check_rec_weight, check_value, known_fields
+from lsbo.options import INITIALISATIONS, PRESETS, TRAIN_OPTIONS, check_rec_weight, check_value, known_fields
 
 __all__ = ["FAMILIES", "PRESETS", "SequenceModelConfig", "family_for", "model_config", "validate_config"]  # PRESETS: lsbo.options
 
@@ -36,7 +36,6 @@ LEGACY_VALUES: dict[str, Any] = {
     "encoder_batch_norm": False, "decoder_batch_norm": False, "init": "torch",
     "full_length": True,  # trained over all T steps before length-following training existed
 }
-INITIALISATIONS = ("glorot", "torch")
 
 
 @dataclass

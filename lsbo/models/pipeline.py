@@ -81,6 +81,7 @@ class TrainOptions:
     rec_weight_epochs: int = REC_WEIGHT_AE_EPOCHS  # plain-AE epochs behind rec_weight="auto"
     full_length: bool | None = None  # the paper's full-length loss on random batches (None: the stored/default)
     monitor: str | None = None  # loss | rec: what the plateau rule and early stopping follow (None: the stored/default)
+    init: str | None = None  # torch | glorot: the initial weights (None: the stored/default)
 
 
 @dataclass

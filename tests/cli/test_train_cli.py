@@ -234,6 +234,26 @@ def test_weight_seed_draws_the_initial_weights_and_seed_keeps_the_split(tmp_path
     assert not all(torch.allclose(parameters[name], drawn_with_1[name], atol=1e-6) for name in parameters)
 
 
+def test_glorot_init_is_drawn_recorded_and_kept_by_a_resume(tmp_path: Path, expr_dataset_path: Path) -> None:
+    import torch
+
+    from lsbo.models import load_model
+
+    out = tmp_path / "glorot"
+    result = run_cli(*tiny_train_args(expr_dataset_path, out, epochs=1), "--init", "GLOROT", "--lr", "1e-12", env=ONE_THREAD)
+    assert result.returncode == 0, result.stderr
+    assert load_checkpoint(out)["config"]["init"] == "glorot"
+    # Keras' start: zero biases in every dense and convolution layer (PyTorch's are uniform, never all zero)
+    autoencoder = load_model(out, device="cpu").autoencoder
+    layers = [m for m in autoencoder.modules() if isinstance(m, (torch.nn.Linear, torch.nn.Conv1d))]
+    assert layers and all(float(layer.bias.detach().abs().max()) < 1e-6 for layer in layers if layer.bias is not None)
+    refused = run_cli(*tiny_train_args(expr_dataset_path, out, epochs=2), "--resume", "--init", "torch")
+    assert refused.returncode == 1 and "init='glorot' (now 'torch')" in refused.stderr, refused.stderr
+    assert metrics_epochs(out) == [1]
+    bad = run_cli(*tiny_train_args(expr_dataset_path, tmp_path / "x", epochs=1), "--init", "keras")
+    assert bad.returncode != 0 and "--init" in bad.stderr and "Traceback" not in bad.stderr
+
+
 @pytest.mark.parametrize(
     ("flags", "message"),
     [
