@@ -114,19 +114,26 @@ def _cell_record(kind: str, spec: ExperimentSpec, **fields: Any) -> dict[str, An
     return {"kind": kind, "source": spec.source, "data": str(spec.data), "limit": spec.limit, **fields}
 
 
+def _check_cell(directory: Path, record: dict[str, Any]) -> bool:
+    """Whether ``directory`` holds a cell record; a record that disagrees with ``record`` (the spec was
+    changed under it) is a ConfigError."""
+    path = directory / CELL_FILE
+    if not path.is_file():
+        return False
+    stored = read_json(path, what="experiment cell record")
+    if stored != _plain(record):
+        changed = sorted(k for k in set(stored) | set(record) if stored.get(k) != _plain(record).get(k))
+        raise ConfigError(
+            f"{directory} was made with other settings ({', '.join(changed)} differ from the spec); "
+            "restore the spec or use another output directory"
+        )
+    return True
+
+
 def _claim_cell(directory: Path, record: dict[str, Any]) -> None:
     """Write the cell's record, or check that an existing one agrees (a changed spec is refused)."""
-    path = directory / CELL_FILE
-    if path.is_file():
-        stored = read_json(path, what="experiment cell record")
-        if stored != _plain(record):
-            changed = sorted(k for k in set(stored) | set(record) if stored.get(k) != _plain(record).get(k))
-            raise ConfigError(
-                f"{directory} was made with other settings ({', '.join(changed)} differ from the spec); "
-                "restore the spec or use another output directory"
-            )
-        return
-    write_json(path, _plain(record))
+    if not _check_cell(directory, record):
+        write_json(directory / CELL_FILE, _plain(record))
 
 
 def _plain(value: Any) -> Any:
@@ -319,6 +326,12 @@ def run_experiment(
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     layout = Layout(out)
+    # A finished model is not trained again, so its record is checked here: evaluating or optimising a model
+    # made with other options under this spec's label would mix two experiments in one table.
+    for model in chosen_models:
+        for seed in chosen_seeds:
+            _check_cell(layout.model_dir(model.label, seed),
+                        _cell_record("train", spec, model=model.label, seed=seed, options=model.options))
     write_json(out / f"spec_{slug(spec.name)}.json", _plain({"spec": str(spec.path), "name": spec.name, "models": [m.__dict__ for m in spec.models],
                                           "strategies": [s.__dict__ for s in spec.strategies], "seeds": spec.seeds,
                                           "trials": spec.trials, "target": spec.target}))

@@ -170,3 +170,14 @@ def test_tiny_experiment_runs_is_interrupted_and_resumes_without_recomputing(tmp
     assert list(paired["other"]) == ["GRAE"] and list(paired["pairs"]) == [2]
     diagnostics = pd.read_csv(out / "tables" / "tiny" / "reconstruction_accuracy.csv")
     assert list(diagnostics["n"]) == [2, 2]
+
+    # 5. The spec changed under finished models: refused before anything runs, naming the model directory.
+    changed = tmp_path / "changed.toml"
+    changed.write_text(SPEC.format(data=expr_dataset_path).replace('regularizer = "rae"', 'regularizer = "rae"\nrec_weight = 2.0'))
+    before_refusal = _mtimes(checkpoints + sorted(out.glob("evaluations/*/*.json")))
+    refused = run_cli("experiment", "run", str(changed), "--out", str(out), "--stage", "evaluate", "--model", "GRAE")
+    assert refused.returncode == 1, refused.stderr
+    message = refused.stderr.strip()
+    assert len(message.splitlines()) == 1 and str(out / "models" / "GRAE" / "seed_0") in message
+    assert "was made with other settings (options differ from the spec)" in message
+    assert _mtimes(checkpoints + sorted(out.glob("evaluations/*/*.json"))) == before_refusal
