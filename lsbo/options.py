@@ -100,8 +100,9 @@ TRAIN_OPTIONS: tuple[Option, ...] = (
            "falling regularizer terms cannot hide a stalled reconstruction). Stored with the model; a resumed run must agree.",
            kind="choice", choices=MONITORS, config_field="monitor", architecture=True),
     Option("init", "--init",
-           "Initial weights: torch (PyTorch's layer defaults; default) or glorot (Keras' defaults, those of the Grammar "
-           "VAE reference: Glorot-uniform, orthogonal recurrent weights, zero biases). Stored with the model.",
+           "Initial weights: glorot (Keras' defaults, those of the Grammar VAE reference: Glorot-uniform, orthogonal "
+           "recurrent weights, zero biases; default) or torch (PyTorch's layer defaults, the default before 2026-12; "
+           "they leave small encoders with dead filters). Stored with the model.",
            kind="choice", choices=INITIALISATIONS, config_field="init", architecture=True),
     Option("full_length", "--full-length",
            "The paper's computation: decoder over all steps, uniformly random batches. Default for grammar models: "

@@ -55,10 +55,13 @@ class SequenceModelConfig:
     # decoder's dense layer) and Keras' initialisation ("glorot"; "torch" = PyTorch's layer defaults).
     # The one on the code is on by default: without it the plain AE, RAE and VAE decoders learn the
     # marginal instead of reading their small codes (benchmarks/RESULTS.md, "Why the baselines did
-    # not learn"); the others made no measured difference and stay off.
+    # not learn"). Keras' initialisation is the default since PyTorch's leaves one or two of the paper
+    # expression encoder's 3 and 4 second/third-layer filters dead from the start on most seeds, and
+    # the model poor (RESULTS.md, "Seeded Tables 2/3": dead encoder filters). The encoder batch norms
+    # avoid that too but are not measured in training; they stay off.
     encoder_batch_norm: bool = False
     decoder_batch_norm: bool = True
-    init: str = "torch"
+    init: str = "glorot"
     regularizer_options: dict[str, Any] = field(default_factory=dict)
     rec_weight: float | str = 1.0  # a number, or "auto" (Section 3.3: 1 / best loss of a plain AE)
     batch_size: int = 600

@@ -33,10 +33,12 @@ def _tiny_zinc(grammar: Grammar, regularizer: str, full_length: bool, batch_size
     return build_autoencoder(GrammarCodec(grammar), config, batch_size=batch_size, rec_weight=1.0)
 
 
-def _full_length_reference(model, indices: torch.Tensor) -> tuple[torch.Tensor, dict[str, float]]:
-    """The paper's computation written out: decoder over all T steps, masked, mean cross-entropy over N*T."""
+def _full_length_reference(model, indices: torch.Tensor, statistics_rows: torch.Tensor | None = None) -> tuple[torch.Tensor, dict[str, float]]:
+    """The paper's computation written out: decoder over all T steps, masked, mean cross-entropy over N*T
+    (the code's batch norm on the statistics of ``statistics_rows``' codes when given, else of ``indices``')."""
     z = model.regularizer.code(model.encoder_output(indices))
-    logits = apply_mask(model.decoder(z), training_masks(indices, model.codec.grammar.tables))
+    reference = None if statistics_rows is None else model.regularizer.code(model.encoder_output(statistics_rows))
+    logits = apply_mask(model.decoder(z, reference=reference), training_masks(indices, model.codec.grammar.tables))
     assert logits.shape[1] == model.codec.max_length
     cross_entropy = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), indices.reshape(-1))
     correct = logits.argmax(-1) == indices
@@ -89,7 +91,7 @@ def test_batch_level_terms_come_from_the_random_batch(zinc_indices, single_torch
     expected_terms = model.regularizer(model.encoder_output(reg_rows)).terms
     for name, value in expected_terms.items():
         assert float(losses.terms[name].detach()) == pytest.approx(float(value.detach()), rel=1e-5)
-    reference, _ = _full_length_reference(model, rec_rows)
+    reference, _ = _full_length_reference(model, rec_rows, reg_rows)  # the code's batch norm follows the random batch
     assert float(losses.metrics["rec_ce"]) == pytest.approx(float(reference.detach()), rel=1e-5)
     # a per-row regularizer uses the reconstruction rows themselves
     rae = _tiny_zinc(grammar, "rae", full_length=False, batch_size=half)
