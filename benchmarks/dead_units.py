@@ -26,8 +26,11 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import Any
 
 import torch
+
+from lsbo.options import INITIALISATIONS
 
 
 def relu_activity(autoencoder: torch.nn.Module, batch: torch.Tensor) -> dict[str, torch.Tensor]:
@@ -53,18 +56,30 @@ def relu_activity(autoencoder: torch.nn.Module, batch: torch.Tensor) -> dict[str
     return found
 
 
-def describe(model_dir: Path, max_strings: int) -> str:
+def stored_model(model_dir: Path, max_strings: int) -> tuple[Any, Any, torch.Tensor]:
+    """A model directory's stored configuration, its trained model (CPU) and an index batch ``(N, T)`` of
+    its first ``max_strings`` validation strings."""
     from lsbo.checkpoint import load_checkpoint
-    from lsbo.models import build_autoencoder, load_model
+    from lsbo.models import load_model
     from lsbo.models.config import SequenceModelConfig
 
-    payload = load_checkpoint(model_dir)
-    config = SequenceModelConfig.from_dict(payload["config"])
+    config = SequenceModelConfig.from_dict(load_checkpoint(model_dir)["config"])
     trained = load_model(model_dir, device="cpu")
-    fresh = build_autoencoder(trained.codec, config, batch_size=config.batch_size, rec_weight=float(payload["rec_weight"]))
-    fresh.train()  # batch norms on batch statistics, as the first training step sees them
     indices, ok = trained.codec.encode(trained.validation_strings()[:max_strings])
-    batch = torch.from_numpy(indices[ok])
+    return config, trained, torch.from_numpy(indices[ok])
+
+
+def fresh_network(codec: Any, config: Any) -> torch.nn.Module:
+    """The network ``config`` starts from (its initial weights), batch norms on batch statistics as at the
+    first training step. The loss weight does not change the network, so it is 1."""
+    from lsbo.models import build_autoencoder
+
+    return build_autoencoder(codec, config, batch_size=config.batch_size, rec_weight=1.0).train()
+
+
+def describe(model_dir: Path, max_strings: int) -> str:
+    config, trained, batch = stored_model(model_dir, max_strings)
+    fresh = fresh_network(trained.codec, config)
     start, end = relu_activity(fresh, batch), relu_activity(trained.autoencoder, batch)
 
     def counts(active: torch.Tensor) -> str:
@@ -80,20 +95,11 @@ def initial_dead_units(model_dir: Path, n_seeds: int, max_strings: int, changes:
     """Per weight seed, the dead units of the freshly built network (with ``changes`` to its configuration)."""
     from dataclasses import replace
 
-    from lsbo.checkpoint import load_checkpoint
-    from lsbo.models import build_autoencoder, load_model
-    from lsbo.models.config import SequenceModelConfig
-
-    payload = load_checkpoint(model_dir)
-    config = replace(SequenceModelConfig.from_dict(payload["config"]), **changes)
-    trained = load_model(model_dir, device="cpu")
-    indices, ok = trained.codec.encode(trained.validation_strings()[:max_strings])
-    batch = torch.from_numpy(indices[ok])
+    stored, trained, batch = stored_model(model_dir, max_strings)
+    config = replace(stored, **changes)
     totals: dict[str, list[int]] = {}
     for seed in range(n_seeds):
-        fresh = build_autoencoder(trained.codec, replace(config, weight_seed=seed), batch_size=config.batch_size,
-                                  rec_weight=1.0).train()  # batch statistics, as at the first step
-        found = relu_activity(fresh, batch)
+        found = relu_activity(fresh_network(trained.codec, replace(config, weight_seed=seed)), batch)
         for name, active in found.items():
             if name.startswith("encoder."):
                 totals.setdefault(name, []).append(int((active == 0).sum()))
@@ -111,7 +117,7 @@ def main() -> None:
     parser.add_argument("--strings", type=int, default=10_000, help="validation strings to run through the encoder")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--initial", type=int, default=0, metavar="N", help="only fresh networks of weight seeds 0..N-1")
-    parser.add_argument("--init", choices=("torch", "glorot"), help="with --initial: this initialisation")
+    parser.add_argument("--init", choices=INITIALISATIONS, help="with --initial: this initialisation")
     parser.add_argument("--encoder-batch-norm", action="store_true", help="with --initial: batch norms after the convolutions")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
