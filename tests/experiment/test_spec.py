@@ -78,6 +78,8 @@ def test_good_spec_reads_models_seeds_and_strategies(tmp_path: Path) -> None:
         ('name = "protocol"', 'name = "random"', "random", "bo.strategy[1].name: unknown strategy 'random' (expected one of: protocol"),
         ('label = "GVAE"', 'label = "GVAE"\npaper_row = "GVAE2"', "GVAE2", "model[2].paper_row: 'GVAE2' is not a row of the paper's tables"),
         ("trials = 2", 'trials = 2\nseed = true', "seed = true", "bo.seed: expected an integer"),
+        ('preset = "cpu"', 'preset = "cpu"\ninit = "keras"', "keras", "training.init: init 'keras': expected one of torch, glorot"),
+        ('label = "GVAE"', 'label = "GVAE"\nweight_seed = -1', "weight_seed", "model[2].weight_seed: weight_seed must be between 0"),
     ],
 )
 def test_malformed_spec_names_file_line_and_key(tmp_path: Path, old: str, new: str, needle: str, expected: str) -> None:
