@@ -134,8 +134,8 @@ SECTIONS: dict[str, dict[str, tuple[tuple[type, ...], str]]] = {
     },
     "report": {
         "baseline": ((str,), "label of the model the others are compared with"),
-        "confidence": ((float,), "confidence level of the bootstrap intervals"),
-        "resamples": ((int,), "bootstrap resamples"),
+        "confidence": ((float,), "confidence level of the paired intervals"),
+        "resamples": ((int,), "bootstrap resamples (the interval of a single seed's trials)"),
     },
 }
 #: The bo.strategy key of a BOConfig parameter that lsbo optimize names in its errors (where the names differ).

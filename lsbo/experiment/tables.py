@@ -1,7 +1,7 @@
 """The experiment's tables: one per metric (mean +- std over seeds and trials, beside the paper's rows)
-and paired comparisons of the baseline model against each other one (bootstrap interval of the
-mean difference, resampling the training seeds and then the trials within them), as markdown and
-csv, built with pandas from the cells on disk.
+and paired comparisons of the baseline model against each other one (the mean difference with an
+interval over training seeds, :func:`paired_differences`), as markdown and csv, built with pandas
+from the cells on disk.
 
 Metrics of the optimisation cells (one value per training seed x trial): ``best_1``, ``best_2``,
 ``best_3`` (the trial's three best distinct scores; the paper's Table 2 gives the three best over
@@ -171,63 +171,58 @@ def metric_table(spec: ExperimentSpec, values: pd.DataFrame, metric: str, *, bo:
     return pd.DataFrame(display), pd.DataFrame(csv_rows)
 
 
-def seed_then_trial_bootstrap(groups: list[np.ndarray], resamples: int, rng: np.random.Generator) -> np.ndarray:
-    """Pooled means of two-stage bootstrap samples: the training seeds drawn with replacement, then the
-    values of each drawn seed drawn with replacement.
-
-    A seed's trials share one trained model, so they are not independent draws of what a regularizer
-    does; resampling the seeds first puts the seed-to-seed spread into the interval, which a bootstrap
-    of the pooled pairs leaves out. With one seed this is the plain bootstrap of its values.
-
-    Args:
-        groups: one 1-d array per training seed (its trials' values; sizes may differ).
-        resamples: the number of bootstrap samples.
-        rng: the random generator.
-
-    Returns:
-        ``(resamples,)`` means of each sample's values (weighted by count, as the pooled mean is).
-    """
-    n_groups = len(groups)
-    sizes = np.array([len(values) for values in groups])
-    chosen = rng.integers(n_groups, size=(resamples, n_groups))  # (resamples, slots): the seed in each slot
-    totals = np.zeros(resamples)
-    for slot in range(n_groups):
-        for group, values in enumerate(groups):
-            here = np.flatnonzero(chosen[:, slot] == group)
-            if len(here):  # each drawn copy of a seed gets its own resample of that seed's values
-                draws = rng.integers(len(values), size=(len(here), len(values)))
-                totals[here] += values[draws].sum(axis=1)
-    return totals / sizes[chosen].sum(axis=1)
-
-
 def paired_differences(
     values: pd.DataFrame, baseline: str, other: str, keys: list[str], *, confidence: float, resamples: int, seed: int = 0,
 ) -> dict[str, Any]:
-    """Mean of ``other - baseline`` over matched keys (seed, trial) with a percentile bootstrap interval
-    that resamples the training seeds and then the trials within them (:func:`seed_then_trial_bootstrap`)."""
+    """Mean of ``other - baseline`` over pairs matched on ``keys`` (seed, trial), with an interval whose
+    unit is the training seed.
+
+    A seed's trials share one trained model, so they are not independent draws of what a model's recipe
+    does: a bootstrap of the pooled pairs leaves the seed-to-seed spread out of the interval, and one that
+    resamples seeds and then trials is still too narrow with 2-5 seeds (benchmarks/bootstrap_coverage.py).
+    With two or more seeds the estimate is the mean of the per-seed mean differences and the interval is
+    Student's t over those seed means (k - 1 degrees of freedom). With one seed it is the mean of the
+    trials' differences with a percentile bootstrap over the trials: an interval about that one trained
+    model, not about the recipe.
+
+    Returns:
+        ``n_pairs``, ``n_seeds``, ``mean_difference``, ``ci_low``, ``ci_high`` (None where undefined)
+        and ``interval`` (what the interval is over).
+    """
+    from scipy import stats
+
     left = values[values["model"] == baseline].set_index(keys)["value"]
     right = values[values["model"] == other].set_index(keys)["value"]
     joined = pd.concat([left.rename("baseline"), right.rename("other")], axis=1, join="inner")
     differences = (joined["other"] - joined["baseline"]).rename("difference").reset_index()
-    result: dict[str, Any] = {"n_pairs": int(len(differences)), "n_seeds": int(differences["seed"].nunique()),
-                              "mean_difference": None, "ci_low": None, "ci_high": None}
-    if len(differences) == 0:
-        return result
-    pooled = differences["difference"].to_numpy(dtype=float)
-    result["mean_difference"] = float(pooled.mean())
-    if len(pooled) > 1:
-        if np.ptp(pooled) == 0:  # every pair differs by the same amount: the interval is that point
-            result["ci_low"] = result["ci_high"] = float(pooled[0])
+    per_seed = differences.groupby("seed")["difference"].mean().to_numpy(dtype=float)
+    result: dict[str, Any] = {"n_pairs": int(len(differences)), "n_seeds": int(len(per_seed)), "mean_difference": None,
+                              "ci_low": None, "ci_high": None, "interval": "-"}
+    if len(per_seed) >= 2:
+        result["mean_difference"] = float(per_seed.mean())
+        result["interval"] = f"t over {len(per_seed)} seeds"
+        if np.ptp(per_seed) == 0:  # every seed differs by the same amount: the interval is that point
+            result["ci_low"] = result["ci_high"] = float(per_seed[0])
         else:
-            groups = [group.to_numpy(dtype=float) for _, group in differences.groupby("seed")["difference"]]
-            means = seed_then_trial_bootstrap(groups, resamples, np.random.default_rng(seed))
-            low, high = np.quantile(means, [(1.0 - confidence) / 2.0, (1.0 + confidence) / 2.0])
-            result["ci_low"], result["ci_high"] = float(low), float(high)
+            interval = stats.ttest_1samp(per_seed, 0.0).confidence_interval(confidence_level=confidence)
+            result["ci_low"], result["ci_high"] = float(interval.low), float(interval.high)
+    elif len(differences):
+        trials = differences["difference"].to_numpy(dtype=float)
+        result["mean_difference"] = float(trials.mean())
+        if len(trials) > 1:
+            result["interval"] = "bootstrap over trials (one seed)"
+            if np.ptp(trials) == 0:
+                result["ci_low"] = result["ci_high"] = float(trials[0])
+            else:
+                interval = stats.bootstrap((trials,), np.mean, confidence_level=confidence, n_resamples=resamples,
+                                           method="percentile", random_state=np.random.default_rng(seed)).confidence_interval
+                result["ci_low"], result["ci_high"] = float(interval.low), float(interval.high)
     return result
 
 
-#: Fewer matched pairs than this get no verdict: a percentile bootstrap of 2-4 differences spans
-#: little more than their range and would call almost any consistent difference significant.
+#: With one seed, fewer trials than this get no verdict: a percentile bootstrap of 2-4 differences
+#: spans little more than their range and would call almost any consistent difference significant.
+#: (Student's t over two or more seeds needs no such floor: it widens as the seeds get fewer.)
 MIN_PAIRS_FOR_VERDICT = 5
 
 
@@ -235,8 +230,8 @@ def _verdict(result: dict[str, Any], higher_is_better: bool | None) -> str:
     low, high = result["ci_low"], result["ci_high"]
     if low is None or higher_is_better is None:
         return "-"
-    if result["n_pairs"] < MIN_PAIRS_FOR_VERDICT:
-        return f"too few pairs (< {MIN_PAIRS_FOR_VERDICT})"
+    if result["n_seeds"] < 2 and result["n_pairs"] < MIN_PAIRS_FOR_VERDICT:
+        return f"too few trials of one seed (< {MIN_PAIRS_FOR_VERDICT})"
     if low > 0 or high < 0:
         other_better = (low > 0) == higher_is_better
         return "other better" if other_better else "baseline better"
@@ -279,6 +274,7 @@ def _paired_columns(spec: ExperimentSpec, result: dict[str, Any], higher_is_bett
     return {
         "pairs": result["n_pairs"], "seeds": result["n_seeds"], "mean difference (other - baseline)": result["mean_difference"],
         f"{spec.confidence:.0%} CI low": result["ci_low"], f"{spec.confidence:.0%} CI high": result["ci_high"],
+        "interval": result["interval"],
         "verdict": _verdict(result, higher_is_better),
     }
 
@@ -299,9 +295,10 @@ def write_tables(spec: ExperimentSpec, out: Path) -> list[Path]:
     optimisation = f"{spec.trials} trial(s) per seed" if spec.strategies else "no optimisation (training and diagnostics only)"
     sections = [f"# Experiment {spec.name} ({spec.path.name})", "",
                 f"Target {spec.target}; {len(spec.seeds)} training seed(s) {list(spec.seeds)}, {optimisation}; "
-                "cells: mean ± sample std (n = seeds x trials that are complete). Paired comparisons: mean difference "
-                f"over the matched (seed, trial) pairs with a {spec.confidence:.0%} percentile-bootstrap interval that "
-                "resamples the training seeds, then the trials within each."]
+                "cells: mean ± sample std (n = seeds x trials that are complete). Paired comparisons: pairs matched by "
+                "(seed, trial); with two or more seeds, the mean over seeds of each seed's mean difference and a "
+                f"{spec.confidence:.0%} Student-t interval over those seed means (the training seed is the unit: a seed's "
+                "trials share one model); with one seed, a percentile bootstrap over its trials."]
     # A spec without strategies has no BO numbers of its own: its tables are the diagnostics alone,
     # not the paper's BO rows beside empty columns.
     metrics = {**BO_METRICS, **DIAGNOSTIC_METRICS} if spec.strategies else dict(DIAGNOSTIC_METRICS)

@@ -190,20 +190,21 @@ def test_one_model_and_several_strategies_pairs_the_strategies(tmp_path: Path) -
     assert [m.label for m in spec.models] == ["GMM-KS"] and [s.label for s in spec.strategies] == ["protocol 2x5", "turbo 10 calls"]
     rng = np.random.default_rng(0)
     protocol, turbo = rng.normal(1.0, 0.1, 4), rng.normal(0.5, 0.1, 4)
-    cells = [(s, t) for s in (0, 1) for t in (1, 2)]
+    cells = [(0, t) for t in (1, 2, 3, 4)]  # one seed, four trials
     values = pd.DataFrame(
         [dict(strategy="protocol 2x5", model="GMM-KS", seed=s, trial=t, metric="best_1", value=v) for (s, t), v in zip(cells, protocol)]
         + [dict(strategy="turbo 10 calls", model="GMM-KS", seed=s, trial=t, metric="best_1", value=v) for (s, t), v in zip(cells, turbo)]
     )
     paired = paired_table(spec, values, "best_1", bo=True, higher_is_better=False)
     assert list(paired["baseline"]) == ["protocol 2x5"] and list(paired["other"]) == ["turbo 10 calls"]
-    assert paired["pairs"].iloc[0] == 4
+    assert paired["pairs"].iloc[0] == 4 and paired["seeds"].iloc[0] == 1
     assert paired["mean difference (other - baseline)"].iloc[0] == pytest.approx(float(np.mean(turbo - protocol)))
-    assert paired["verdict"].iloc[0] == "too few pairs (< 5)"  # 4 pairs: the interval is shown, no verdict
-    values = pd.concat([values, values.assign(seed=values["seed"] + 2)])  # 8 pairs
+    assert paired["interval"].iloc[0] == "bootstrap over trials (one seed)"
+    assert paired["verdict"].iloc[0] == "too few trials of one seed (< 5)"  # the interval is shown, no verdict
+    values = pd.concat([values, values.assign(seed=1, value=values["value"] + 0.05)])  # a second seed: 8 pairs
     paired = paired_table(spec, values, "best_1", bo=True, higher_is_better=False)
-    assert paired["pairs"].iloc[0] == 8
-    assert paired["verdict"].iloc[0] == "other better"  # lower is better and every pair is about 0.5 lower
+    assert paired["pairs"].iloc[0] == 8 and paired["interval"].iloc[0] == "t over 2 seeds"
+    assert paired["verdict"].iloc[0] == "other better"  # lower is better and both seeds are about 0.5 lower
 
 
 def test_tables_writes_what_is_complete_and_runs_nothing(tmp_path: Path) -> None:
