@@ -171,6 +171,27 @@ def metric_table(spec: ExperimentSpec, values: pd.DataFrame, metric: str, *, bo:
     return pd.DataFrame(display), pd.DataFrame(csv_rows)
 
 
+def per_seed_table(spec: ExperimentSpec, values: pd.DataFrame, metric: str) -> pd.DataFrame:
+    """One optimisation metric per training seed: a row per (model, strategy), a column per seed with the
+    mean ± std over that seed's complete trials. The paired interval's unit is the seed, so this is
+    what it is computed from."""
+    chosen = values[values["metric"] == metric]
+    rows = []
+    for model in spec.models:
+        for strategy in spec.strategies:
+            row: dict[str, Any] = {"model": model.label, "strategy": strategy.label}
+            mine = chosen[(chosen["model"] == model.label) & (chosen["strategy"] == strategy.label)]
+            summary = summary_frame(mine, ["seed"]).set_index("seed")
+            for seed in spec.seeds:
+                if seed in summary.index:
+                    found = summary.loc[seed]
+                    row[f"seed {seed}"] = _cell(float(found["mean"]), float(found["std"]), int(found["n"]))
+                else:
+                    row[f"seed {seed}"] = "-"
+            rows.append(row)
+    return pd.DataFrame(rows)
+
+
 def paired_differences(
     values: pd.DataFrame, baseline: str, other: str, keys: list[str], *, confidence: float, resamples: int, seed: int = 0,
 ) -> dict[str, Any]:
@@ -310,7 +331,10 @@ def write_tables(spec: ExperimentSpec, out: Path) -> list[Path]:
         paired = paired_table(spec, values, metric, bo=is_bo, higher_is_better=direction)
         note = "" if direction is None else (" (higher is better)" if direction else " (lower is better)")
         against = f"each strategy - {spec.strategies[0].label}" if is_bo and compares_strategies(spec) else f"each model - {spec.baseline}"
-        text = f"## {title}{note}\n\n{_markdown(display)}\n### paired: {against}\n\n{_markdown(paired)}"
+        text = f"## {title}{note}\n\n{_markdown(display)}\n"
+        if is_bo:
+            text += f"### per training seed (mean ± std over its trials)\n\n{_markdown(per_seed_table(spec, values, metric))}\n"
+        text += f"### paired: {against}\n\n{_markdown(paired)}"
         written += [
             atomic_write_text(tables / f"{metric}.md", text),
             atomic_write_text(tables / f"{metric}.csv", csv_frame.to_csv(index=False)),

@@ -207,6 +207,20 @@ def test_one_model_and_several_strategies_pairs_the_strategies(tmp_path: Path) -
     assert paired["verdict"].iloc[0] == "other better"  # lower is better and both seeds are about 0.5 lower
 
 
+def test_per_seed_table_gives_each_seeds_trials_and_marks_the_missing(tmp_path: Path) -> None:
+    import pandas as pd
+
+    from lsbo.experiment.tables import per_seed_table
+
+    spec = load_spec(_write(tmp_path, GOOD))
+    values = pd.DataFrame([dict(strategy="protocol 2x5", model="GMM-KS", seed=s, trial=t, metric="best_1", value=v)
+                           for s, t, v in [(0, 1, 0.5), (0, 2, 0.7), (1, 1, 0.25)]])
+    table = per_seed_table(spec, values, "best_1").set_index("model")
+    assert table.loc["GMM-KS", "seed 0"] == "0.600 ± 0.141 (n=2)"  # mean and sample std of 0.5 and 0.7
+    assert table.loc["GMM-KS", "seed 1"] == "0.250 (n=1)"
+    assert table.loc["GVAE", "seed 0"] == table.loc["GVAE", "seed 1"] == "-"
+
+
 def test_tables_writes_what_is_complete_and_runs_nothing(tmp_path: Path) -> None:
     path = _write(tmp_path, GOOD)
     out = tmp_path / "out"
