@@ -63,6 +63,24 @@ def single_torch_thread():
     torch.set_num_threads(before)
 
 
+@pytest.fixture
+def benchmark_script(monkeypatch: pytest.MonkeyPatch):
+    """Loads ``benchmarks/<name>.py`` as a module (registered under its name for this test, since
+    dataclasses look their module up in sys.modules): tests check the scripts RESULTS.md rests on."""
+    import importlib.util
+
+    def load(name: str):
+        path = Path(__file__).resolve().parents[1] / "benchmarks" / f"{name}.py"
+        spec = importlib.util.spec_from_file_location(name, path)
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        monkeypatch.setitem(sys.modules, name, module)
+        spec.loader.exec_module(module)
+        return module
+
+    return load
+
+
 @pytest.fixture(autouse=True)
 def _isolated_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
     """Every test gets its own download/preprocessing cache, so nothing leaks between tests."""

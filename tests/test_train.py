@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import sys
 from pathlib import Path
 
 import pytest
@@ -187,17 +186,10 @@ def test_the_plateau_rule_and_early_stopping_follow_the_monitored_number(tmp_pat
         assert result.best_val_loss == pytest.approx(1.0)
 
 
-def test_the_plateau_replay_script_reproduces_the_trainers_decisions(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_plateau_replay_script_reproduces_the_trainers_decisions(tmp_path: Path, benchmark_script) -> None:
     # benchmarks/plateau_replay.py argues from recorded curves what another monitor would have decided;
     # it is only as good as its copy of the trainer's rules
-    import importlib.util
-
-    script = Path(__file__).resolve().parents[1] / "benchmarks" / "plateau_replay.py"
-    spec = importlib.util.spec_from_file_location("plateau_replay", script)
-    assert spec is not None and spec.loader is not None
-    plateau_replay = importlib.util.module_from_spec(spec)
-    monkeypatch.setitem(sys.modules, "plateau_replay", plateau_replay)  # dataclasses look their module up there
-    spec.loader.exec_module(plateau_replay)
+    plateau_replay = benchmark_script("plateau_replay")
     train, val = _loaders()
     config = _config(12)
     config.monitor, config.lr_patience, config.early_stopping_patience, config.learning_rate = "flat", 1, 4, 0.01

@@ -3,27 +3,17 @@ three intervals on data where each can be worked out by hand."""
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
-
 import numpy as np
 import pytest
 from scipy import stats
 
-SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "bootstrap_coverage.py"
 # two seeds whose five trials all differ by 1.0 and by 0.2
 DIFFERENCES = np.array([[1.0] * 5, [0.2] * 5])
 
 
 @pytest.fixture()
-def coverage_script(monkeypatch: pytest.MonkeyPatch):
-    spec = importlib.util.spec_from_file_location("bootstrap_coverage", SCRIPT)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    monkeypatch.setitem(sys.modules, "bootstrap_coverage", module)
-    spec.loader.exec_module(module)
-    return module
+def coverage_script(benchmark_script):
+    return benchmark_script("bootstrap_coverage")
 
 
 def test_seeds_then_trials_reaches_each_seed_alone(coverage_script) -> None:

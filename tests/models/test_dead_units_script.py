@@ -3,28 +3,18 @@ activity against the convolutions run by hand, and a filter made dead on purpose
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
-
 import pytest
 import torch
 
 from lsbo.grammar import Grammar
 from lsbo.models import GrammarCodec, build_autoencoder, model_config
 
-SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "dead_units.py"
 STRINGS = ["x", "x+1", "sin(x)*2", "exp(x)/3", "(x+2)*x", "x*x+sin(1)", "3/exp(x)", "sin(x+x)", "1+2*x", "exp(2)"]
 
 
 @pytest.fixture()
-def dead_units(monkeypatch: pytest.MonkeyPatch):
-    spec = importlib.util.spec_from_file_location("dead_units", SCRIPT)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    monkeypatch.setitem(sys.modules, "dead_units", module)
-    spec.loader.exec_module(module)
-    return module
+def dead_units(benchmark_script):
+    return benchmark_script("dead_units")
 
 
 def test_relu_activity_matches_the_convolutions_run_by_hand_and_finds_a_dead_filter(dead_units) -> None:
