@@ -85,6 +85,14 @@ def main() -> None:
     parser.add_argument("--confidence", type=float, default=0.95)
     parser.add_argument("--random-seed", type=int, default=0)
     args = parser.parse_args()
+    for flag, values in (("--seeds", args.seeds), ("--trials", [args.trials]), ("--experiments", [args.experiments]),
+                         ("--resamples", [args.resamples])):
+        if min(values) < 1:
+            parser.error(f"{flag} must be at least 1, got {min(values)}")
+    if min(args.seed_sd) < 0:
+        parser.error(f"--seed-sd must not be negative, got {min(args.seed_sd)}")
+    if not 0.0 < args.confidence < 1.0:
+        parser.error(f"--confidence must be in (0, 1), got {args.confidence}")
     rng = np.random.default_rng(args.random_seed)
     print(f"coverage of the true difference (0) by {args.confidence:.0%} intervals [median width in trial-noise sds], "
           f"{args.trials} trials per seed, {args.experiments} experiments, {args.resamples} bootstrap resamples")
