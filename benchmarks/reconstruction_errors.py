@@ -5,11 +5,13 @@ the two token by token (the canonical forms split on whitespace) and counts, ove
 (expected, decoded) that differ and the first position where they do. It then encodes each wrong decoding and
 measures its code's distance to the code of the string it should have been: a distance of zero means the
 encoder maps both strings to the same point, so no decoder could tell them apart (the information was lost in
-the encoder), while a distance comparable to that between different strings puts the miss on the decoder.
+the encoder), while a distance comparable to that between different strings puts the miss on the decoder. The
+count of such "merged" misses is ``lsbo evaluate``'s ``n_merged_misses`` (the rule is
+:func:`lsbo.evaluate.same_codes`); this script adds the token pairs and the distances.
 
     python benchmarks/reconstruction_errors.py RUNS/expr-glorot/models/GAE/seed_0 [MODEL_DIR ...]
 
-Distances are reported against the median distance from each validation code to its nearest other validation
+Distances are reported beside the median distance from each validation code to its nearest other validation
 code (the scale at which the encoder separates different strings).
 """
 
@@ -38,7 +40,8 @@ def nearest_other_distance(codes: torch.Tensor) -> torch.Tensor:
     return distances.min(dim=1).values
 
 
-def describe(model_dir: Path, n_validation: int, tolerance: float) -> None:
+def describe(model_dir: Path, n_validation: int) -> None:
+    from lsbo.evaluate import MERGE_RTOL, same_codes
     from lsbo.models import load_model
 
     trained = load_model(model_dir, device="cpu")
@@ -73,11 +76,12 @@ def describe(model_dir: Path, n_validation: int, tolerance: float) -> None:
         return
     wrong_codes, wrong_ok = trained.encode([text for _, text in wrong])
     rows = torch.tensor([row for row, _ in wrong])
-    distance = (codes[rows] - wrong_codes).norm(dim=1)[torch.from_numpy(wrong_ok)]
-    same = int((distance <= tolerance * scale).sum())
+    encodable = torch.from_numpy(wrong_ok)
+    distance = (codes[rows] - wrong_codes).norm(dim=1)[encodable]
+    same = int(same_codes(codes[rows][encodable], wrong_codes[encodable]).sum())
     print(f"  code distance between a string and its wrong decoding: median {float(distance.median()):.4g}, "
           f"max {float(distance.max()):.4g}; nearest other validation code, median {scale:.4g}")
-    print(f"  misses whose wrong decoding has the string's own code (distance <= {tolerance:g} x that median): "
+    print(f"  misses whose wrong decoding has the string's own code (distance <= {MERGE_RTOL:g} x its norm): "
           f"{same} of {len(distance)}")
 
 
@@ -85,22 +89,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("model_dirs", nargs="+", type=Path)
     parser.add_argument("--validation", type=int, default=3000, help="validation strings to reconstruct")
-    parser.add_argument("--tolerance", type=float, default=1e-3,
-                        help="a distance at most this fraction of the nearest-other median counts as the same code")
     parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args()
     if args.validation < 1:
         parser.error(f"--validation: {args.validation} is not a positive count")
     if args.threads < 1:
         parser.error(f"--threads: {args.threads} is not a positive count")
-    if args.tolerance < 0:
-        parser.error(f"--tolerance: {args.tolerance:g} is negative")
     missing = [str(d) for d in args.model_dirs if not (d / "checkpoint.pt").is_file()]
     if missing:
         parser.error(f"not a model directory (no checkpoint.pt): {', '.join(missing)}")
     torch.set_num_threads(args.threads)
     for model_dir in args.model_dirs:
-        describe(model_dir, args.validation, args.tolerance)
+        describe(model_dir, args.validation)
 
 
 if __name__ == "__main__":

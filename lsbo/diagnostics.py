@@ -1,7 +1,8 @@
 """Warnings about degenerate results: numbers that are well-formed but say the run did not work.
 
-A run whose every candidate is the same string, prior samples that are nearly all one string, or a
-model that reconstructs none of its validation strings all produce tables that look like results.
+A run whose every candidate is the same string, prior samples that are nearly all one string, a model
+that reconstructs none of its validation strings, or an encoder that gives different strings the same code
+all produce tables that look like results.
 These rules put one plain sentence beside such numbers (on the terminal and in the written
 summaries), so nobody reads them as a finding. The thresholds are deliberately loose: they flag a
 collapse, not a merely mediocre result.
@@ -15,6 +16,9 @@ from typing import Any
 
 #: Below this fraction of distinct strings among valid ones, a set of strings counts as collapsed.
 MIN_UNIQUENESS = 0.1
+#: At or above this fraction of the validation strings decoding to another string with the same code, the
+#: encoder is merging inputs (lsbo.evaluate's merged misses).
+MAX_MERGED_FRACTION = 0.01
 
 
 def _is_number(value: Any) -> bool:
@@ -46,6 +50,12 @@ def model_warnings(evaluation: Mapping[str, Any]) -> list[str]:
     accuracy, n_reconstructed = evaluation.get("reconstruction_accuracy"), evaluation.get("n_reconstructed") or 0
     if _is_number(accuracy) and accuracy == 0 and n_reconstructed > 0:
         warnings.append(f"the model reconstructs none of its {n_reconstructed} validation strings")
+    merged = evaluation.get("n_merged_misses")
+    if _is_number(merged) and n_reconstructed > 0 and merged > 0 and merged / n_reconstructed >= MAX_MERGED_FRACTION:
+        example = evaluation.get("merged_example")
+        instance = f" (e.g. {example[0]!r} comes back as {example[1]!r})" if example else ""
+        warnings.append(f"{merged} of the {n_reconstructed} validation strings decode to another string with the same "
+                        f"latent code{instance}: the encoder cannot tell them apart, so no decoder can")
     validity, uniqueness = evaluation.get("validity"), evaluation.get("uniqueness")
     n_samples = evaluation.get("n_samples")
     if _is_number(validity) and validity == 0:

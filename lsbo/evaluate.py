@@ -3,6 +3,10 @@
 - Reconstruction accuracy on the validation split: the fraction of held-out strings that come back
   exactly (same string after the grammar's tokenize/join normalisation) when encoded to their latent
   mean and decoded greedily through the grammar's stack machine (Kusner et al., 2017).
+- Merged misses: the validation strings that decode to another string which the encoder maps to the same
+  code (within ``MERGE_RTOL`` of the code's norm). No decoder can tell such a pair apart; the paper-preset
+  expression encoder produces them when its 2-filter first convolution sets every window holding either of two
+  tokens to zero (``benchmarks/RESULTS.md``, "Why the character VAE and the plain autoencoder miss 80%").
 - Prior samples: validity (molecules: RDKit parses and sanitizes the SMILES; expressions: the
   whitelisted evaluator gives finite values on the objective's 1000 points; other strings: the
   grammar derivation completed), uniqueness (distinct valid / valid) and novelty (distinct valid not
@@ -37,6 +41,10 @@ from lsbo.persistence import write_json
 
 EVALUATION_NAME = "evaluation.json"
 TRAINING_CURVES_NAME = "training_curves.png"
+#: A miss is merged when its wrong decoding's code lies within this fraction of the string's own code's norm.
+#: Merged pairs come out bit-identical in practice (the activations that would separate them are all zero);
+#: the tolerance only absorbs float rounding that differs between batch sizes.
+MERGE_RTOL = 1e-5
 
 
 # ----------------------------------------------------------------------------------------------
@@ -123,11 +131,22 @@ def canonical_form(kind: str, codec_canonical: Callable[[str], str]) -> Callable
 # the evaluation of a model directory
 
 
-def reconstruction_accuracy(model: Any, strings: Sequence[str], complete: bool = True) -> dict[str, float]:
+def same_codes(codes: torch.Tensor, other_codes: torch.Tensor, rtol: float = MERGE_RTOL) -> torch.Tensor:
+    """Row by row, whether two code batches ``(M, d)`` hold the same point: ``|a - b| <= rtol * |a|``,
+    ``(M,)`` bool (a NaN row, e.g. an unencodable string's, is never the same)."""
+    if codes.shape != other_codes.shape:
+        raise ValueError(f"codes {tuple(codes.shape)} and other_codes {tuple(other_codes.shape)} differ in shape")
+    distance = (codes - other_codes).norm(dim=1)
+    return distance <= rtol * codes.norm(dim=1)  # NaN compares False
+
+
+def reconstruction_accuracy(model: Any, strings: Sequence[str], complete: bool = True) -> dict[str, Any]:
     """Exact-match rate of greedy encode→decode on ``strings`` (unencodable strings count as misses;
-    ``complete`` selects the decoding, see the module docstring)."""
+    ``complete`` selects the decoding, see the module docstring), and the merged misses: how many strings
+    decode to another string that has their own code (``n_merged_misses``), with one such pair
+    (``merged_example``: ``[string, decoding]``, None when there is none)."""
     if not strings:
-        return {"reconstruction_accuracy": math.nan, "n_reconstructed": 0}
+        return {"reconstruction_accuracy": math.nan, "n_reconstructed": 0, "n_merged_misses": 0, "merged_example": None}
     codes, ok = model.encode(strings)
     decoded: list[str | None] = [None] * len(strings)
     rows = np.flatnonzero(ok)
@@ -135,10 +154,20 @@ def reconstruction_accuracy(model: Any, strings: Sequence[str], complete: bool =
         for row, text in zip(rows, model.decode(codes[torch.from_numpy(rows).to(codes.device)], complete=complete)):
             decoded[row] = text
     hits = 0
-    for original, text in zip(strings, decoded):
+    wrong: list[tuple[int, str]] = []
+    for row, (original, text) in enumerate(zip(strings, decoded)):
         if text is not None and model.codec.canonical(original) == text:
             hits += 1
-    return {"reconstruction_accuracy": hits / len(strings), "n_reconstructed": len(strings)}
+        elif text is not None:
+            wrong.append((row, text))
+    merged: list[int] = []
+    if wrong:
+        wrong_codes, _ = model.encode([text for _, text in wrong])
+        own = codes[torch.tensor([row for row, _ in wrong], device=codes.device)]
+        merged = np.flatnonzero(same_codes(own, wrong_codes.to(own.device)).cpu().numpy()).tolist()
+    example = [strings[wrong[merged[0]][0]], wrong[merged[0]][1]] if merged else None
+    return {"reconstruction_accuracy": hits / len(strings), "n_reconstructed": len(strings),
+            "n_merged_misses": len(merged), "merged_example": example}
 
 
 def latent_fit(model: Any, strings: Sequence[str]) -> dict[str, Any]:

@@ -47,3 +47,41 @@ def test_molecule_validity_and_canonical_forms_parse_each_smiles_once() -> None:
     assert canonical("OCC") == canonical("C(O)C") == "CCO" and canonical("C1CC") == "C1CC"
     info = canonical_smiles.cache_info()
     assert info.misses == 5  # OCC, C(O)C, c1ccccc1, C1CC and CCO: each parsed by RDKit once
+
+
+def test_same_codes_is_a_relative_distance_test_and_never_true_for_nan() -> None:
+    from lsbo.evaluate import MERGE_RTOL, same_codes
+
+    codes = torch.tensor([[3.0, 4.0], [3.0, 4.0], [1.0, 0.0], [float("nan"), 0.0]])
+    others = torch.tensor([[3.0, 4.0], [3.0, 4.0 + 10 * MERGE_RTOL * 5.0], [1.0, 0.5 * MERGE_RTOL], [float("nan"), 0.0]])
+    assert same_codes(codes, others).tolist() == [True, False, True, False]  # |a| = 5, 1, 1
+    with pytest.raises(ValueError, match="differ in shape"):
+        same_codes(codes, others[:2])
+
+
+class _MergingModel:
+    """An encoder that maps 'b' onto 'a''s code, and a decoder that writes 'a' there and 'd' for 'c'."""
+
+    class codec:
+        @staticmethod
+        def canonical(text: str) -> str:
+            return text
+
+    points = {"a": [1.0, 0.0], "b": [1.0, 0.0], "c": [0.0, 1.0], "d": [5.0, 5.0]}
+
+    def encode(self, strings):
+        return torch.tensor([self.points[s] for s in strings]), np.ones(len(strings), dtype=bool)
+
+    def decode(self, codes, complete=True):
+        return ["a" if row[0] == 1.0 else "d" for row in codes.tolist()]
+
+
+def test_reconstruction_counts_the_misses_whose_wrong_decoding_has_the_same_code() -> None:
+    from lsbo.evaluate import reconstruction_accuracy
+
+    found = reconstruction_accuracy(_MergingModel(), ["a", "b", "c"])
+    assert found["reconstruction_accuracy"] == pytest.approx(1 / 3) and found["n_reconstructed"] == 3
+    assert found["n_merged_misses"] == 1  # 'b' comes back as 'a', which has b's code; 'c' -> 'd' has another
+    assert found["merged_example"] == ["b", "a"]
+    assert reconstruction_accuracy(_MergingModel(), ["a", "c"])["n_merged_misses"] == 0
+    assert reconstruction_accuracy(_MergingModel(), ["a", "c"])["merged_example"] is None

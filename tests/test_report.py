@@ -88,6 +88,14 @@ def test_degenerate_candidates_and_models_are_warned_about() -> None:
     assert model_warnings(evaluation) == ["the model reconstructs none of its 50 validation strings",
                                           "prior samples are nearly all the same string: uniqueness 0.001 (1 distinct)"]
     assert model_warnings({"reconstruction_accuracy": 0.8, "n_reconstructed": 50, "validity": 0.9, "uniqueness": 0.9}) == []
+    merging = {"reconstruction_accuracy": 0.7, "n_reconstructed": 1000, "validity": 0.9, "uniqueness": 0.9,
+               "n_merged_misses": 10, "merged_example": ["x * 1", "1 * 1"]}
+    assert model_warnings(merging) == ["10 of the 1000 validation strings decode to another string with the same latent "
+                                       "code (e.g. 'x * 1' comes back as '1 * 1'): the encoder cannot tell them apart, "
+                                       "so no decoder can"]
+    assert model_warnings({**merging, "n_merged_misses": 9}) == []  # under 1% of the strings: not a collapse
+    assert model_warnings({**merging, "merged_example": None})[0].startswith("10 of the 1000 validation strings "
+                                                                              "decode to another string with the same latent code:")
 
 
 def test_best_so_far_figure_has_title_axes_and_one_curve_per_trial() -> None:
