@@ -125,9 +125,11 @@ def main() -> None:
             parser.error(f"{flag}: {value} is not a positive count")
     if args.position < 0:
         parser.error(f"--position: {args.position} is negative")
-    missing = [str(d) for d in args.model_dirs if not (d / "checkpoint.pt").is_file()]
+    from lsbo.checkpoint import CHECKPOINT_NAME
+
+    missing = [str(d) for d in args.model_dirs if not (d / CHECKPOINT_NAME).is_file()]
     if missing:
-        parser.error(f"not a model directory (no checkpoint.pt): {', '.join(missing)}")
+        parser.error(f"not a model directory (no {CHECKPOINT_NAME}): {', '.join(missing)}")
     torch.set_num_threads(args.threads)
     import warnings
 

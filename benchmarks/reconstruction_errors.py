@@ -95,9 +95,11 @@ def main() -> None:
         parser.error(f"--validation: {args.validation} is not a positive count")
     if args.threads < 1:
         parser.error(f"--threads: {args.threads} is not a positive count")
-    missing = [str(d) for d in args.model_dirs if not (d / "checkpoint.pt").is_file()]
+    from lsbo.checkpoint import CHECKPOINT_NAME
+
+    missing = [str(d) for d in args.model_dirs if not (d / CHECKPOINT_NAME).is_file()]
     if missing:
-        parser.error(f"not a model directory (no checkpoint.pt): {', '.join(missing)}")
+        parser.error(f"not a model directory (no {CHECKPOINT_NAME}): {', '.join(missing)}")
     torch.set_num_threads(args.threads)
     for model_dir in args.model_dirs:
         describe(model_dir, args.validation)
