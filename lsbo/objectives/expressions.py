@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import ast
 import math
+import warnings
 from collections.abc import Callable
 from functools import lru_cache
 
@@ -90,7 +91,12 @@ def parse_expression(text: str) -> Compiled:
     if len(text) > MAX_EXPRESSION_LENGTH:
         raise ExpressionSyntaxError(f"expression longer than {MAX_EXPRESSION_LENGTH} characters")
     try:
-        tree = ast.parse(text.strip(), mode="eval")
+        with warnings.catch_warnings():
+            # Python warns on the way to some syntax errors (e.g. "invalid decimal literal" for "x + 1in");
+            # the error below already says the string does not parse, so the warning would only be noise
+            # on stderr for every such candidate of a character decoder.
+            warnings.simplefilter("ignore", SyntaxWarning)
+            tree = ast.parse(text.strip(), mode="eval")
     except (SyntaxError, ValueError, RecursionError, MemoryError) as err:
         raise ExpressionSyntaxError(f"cannot parse expression {text!r}: {type(err).__name__}") from None
     try:

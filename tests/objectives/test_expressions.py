@@ -46,6 +46,17 @@ def test_unparseable_text_is_invalid_not_scored() -> None:
     assert expression_score("x + +") == pytest.approx(FAILURE_SCORE)
 
 
+def test_text_python_warns_about_is_rejected_without_a_warning() -> None:
+    import warnings
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")  # every warning is recorded, none turned into an error
+        with pytest.raises(ExpressionSyntaxError, match="cannot parse"):
+            parse_expression("x + 1in")  # Python: "invalid decimal literal" on the way to its SyntaxError
+        assert build_objective("expr")(["x + 2in"]) == [None]
+    assert [str(w.message) for w in caught] == []
+
+
 @pytest.mark.parametrize(
     "malicious",
     ["__import__('os').system('touch /tmp/lsbo_pwned')", "x.__class__", "open('f')", "lambda: 1", "[x]", "x ** 2", "'a'", "True + x", "y"],
