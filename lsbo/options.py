@@ -36,6 +36,8 @@ PRESETS: tuple[str, ...] = ("paper", "cpu")
 #: whole loss (the protocol) or its reconstruction term alone (the regularizer's terms left out).
 MONITORS: tuple[str, ...] = ("loss", "rec")
 INITIALISATIONS: tuple[str, ...] = ("torch", "glorot")
+#: The encoder's convolutions: unpadded (the reference's) or with kernel - 1 zeros on both sides.
+CONV_PADDINGS: tuple[str, ...] = ("valid", "full")
 DATA_KINDS: tuple[str, ...] = ("molecules", "expressions", "strings")
 MAX_SEED = 2**32 - 1  # numpy's seeds are 32-bit
 
@@ -104,6 +106,11 @@ TRAIN_OPTIONS: tuple[Option, ...] = (
            "recurrent weights, zero biases; default) or torch (PyTorch's layer defaults, the default before 2026-12; "
            "they leave small encoders with dead filters). Stored with the model.",
            kind="choice", choices=INITIALISATIONS, config_field="init", architecture=True),
+    Option("conv_padding", "--conv-padding",
+           "The encoder's convolutions: valid (unpadded, the Grammar VAE reference's; default) or full (kernel - 1 "
+           "zeros on both sides, so that the first and last symbols enter as many windows as the others; with valid the "
+           "paper's character VAE cannot read the first character, benchmarks/RESULTS.md). Stored with the model.",
+           kind="choice", choices=CONV_PADDINGS, config_field="conv_padding", architecture=True),
     Option("full_length", "--full-length",
            "The paper's computation: decoder over all steps, uniformly random batches. Default for grammar models: "
            "length-bucketed batches, decoder run to the longest derivation (the same loss, about twice as fast). "

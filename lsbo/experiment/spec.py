@@ -81,6 +81,7 @@ MODEL_KEYS: dict[str, tuple[tuple[type, ...], str]] = {
     "rec_weight_epochs": ((int,), "plain-AE epochs behind rec_weight = \"auto\""),
     "monitor": ((str,), "loss | rec: what the plateau rule and early stopping follow"),
     "init": ((str,), "torch | glorot: the initial weights (glorot: the Grammar VAE reference's)"),
+    "conv_padding": ((str,), "valid | full: the encoder's convolutions (valid: the Grammar VAE reference's)"),
     "weight_seed": ((int,), "seed of the initial weights alone (default: the training seed)"),
     "regularizer_options": ((dict,), "options of the regularizer, e.g. { epsilon_std = 0.01 }"),
 }

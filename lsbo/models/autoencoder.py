@@ -51,6 +51,7 @@ class SequenceAutoencoder(nn.Module):
             dense_units=config.dense_units,
             n_outputs=regularizer.n_encoder_outputs * config.latent_dim,
             batch_norm=config.encoder_batch_norm,
+            padding=config.conv_padding,
         )
         self.decoder = SequenceDecoder(
             latent_dim=config.latent_dim,

@@ -35,6 +35,7 @@ FAMILIES = ("molecules", "expressions")
 LEGACY_VALUES: dict[str, Any] = {
     "encoder_batch_norm": False, "decoder_batch_norm": False, "init": "torch",
     "full_length": True,  # trained over all T steps before length-following training existed
+    "conv_padding": "valid",
 }
 
 
@@ -62,6 +63,9 @@ class SequenceModelConfig:
     encoder_batch_norm: bool = False
     decoder_batch_norm: bool = True
     init: str = "glorot"
+    # The reference's unpadded convolutions; "full" pads kernel - 1 zeros on both sides so that the first
+    # symbol is not read through a single window (lsbo.models.networks; RESULTS.md: the character VAE).
+    conv_padding: str = "valid"
     regularizer_options: dict[str, Any] = field(default_factory=dict)
     rec_weight: float | str = 1.0  # a number, or "auto" (Section 3.3: 1 / best loss of a plain AE)
     batch_size: int = 600

@@ -6,7 +6,10 @@ CVAE baseline) of fixed length ``max_length``:
 - :class:`SequenceEncoder`: 1-D convolutions (ReLU, optionally each followed by batch norm) over the
   sequence, flatten, a dense layer (ReLU), and a last linear layer with ``n_outputs`` features. The
   paper's regularizer decides how many: ``reg.n_encoder_outputs * latent_dim`` (a code, or a mean and
-  log-variance).
+  log-variance). The convolutions are unpadded (``valid``), as in the reference; ``full`` padding
+  (``kernel - 1`` zeros on each side) is an option because unpadded ones let the first symbol reach
+  the code through a single window per layer, which the paper's character VAE fails to read
+  (benchmarks/RESULTS.md, "the expression encoder's first convolution").
 - :class:`SequenceDecoder`: optionally a batch norm of the code, a dense layer (latent → latent, ReLU)
   repeated at every step, a stack of GRU layers, and a linear layer to one logit per symbol and step.
   Masking by the grammar happens outside the network (:mod:`lsbo.models.autoencoder`), so the same
@@ -30,12 +33,16 @@ from torch import nn
 
 from lsbo import distributed
 from lsbo.errors import ConfigError
+from lsbo.options import CONV_PADDINGS
 
 
-def convolved_length(length: int, kernels: Sequence[int]) -> int:
-    """Sequence length after unpadded stride-1 convolutions with the given kernel sizes."""
+def convolved_length(length: int, kernels: Sequence[int], padding: str = "valid") -> int:
+    """Sequence length after stride-1 convolutions with the given kernel sizes: unpadded (``valid``,
+    each one shortens the sequence by ``kernel - 1``) or ``full`` (``kernel - 1`` zeros on both sides,
+    each one lengthens it by ``kernel - 1``)."""
+    sign = 1 if padding == "full" else -1
     for kernel in kernels:
-        length = length - kernel + 1
+        length = length + sign * (kernel - 1)
     return length
 
 
@@ -51,13 +58,19 @@ class SequenceEncoder(nn.Module):
         dense_units: int,
         n_outputs: int,
         batch_norm: bool = False,
+        padding: str = "valid",
     ) -> None:
         super().__init__()
         if len(conv_filters) != len(conv_kernels):
             raise ConfigError(
                 f"encoder: {len(conv_filters)} filter counts but {len(conv_kernels)} kernel sizes"
             )
-        remaining = convolved_length(max_length, conv_kernels)
+        if padding not in CONV_PADDINGS:
+            raise ConfigError(
+                f"conv_padding {padding!r}: expected one of {', '.join(CONV_PADDINGS)}", parameter="conv_padding"
+            )
+        self.padding = padding
+        remaining = convolved_length(max_length, conv_kernels, padding)
         if remaining < 1:
             raise ConfigError(
                 f"encoder: convolution kernels {list(conv_kernels)} are too wide for sequences of length "
@@ -66,7 +79,8 @@ class SequenceEncoder(nn.Module):
         layers: list[nn.Module] = []
         channels = n_symbols
         for filters, kernel in zip(conv_filters, conv_kernels):
-            layers += [nn.Conv1d(channels, filters, kernel), nn.ReLU()]
+            pad = kernel - 1 if padding == "full" else 0
+            layers += [nn.Conv1d(channels, filters, kernel, padding=pad), nn.ReLU()]
             if batch_norm:
                 layers.append(nn.BatchNorm1d(filters))
             channels = filters
@@ -85,15 +99,20 @@ class SequenceEncoder(nn.Module):
         The first convolution of a one-hot sequence is a sum of weight columns: at position ``t``,
         ``bias + sum_k W[:, indices[t + k], k]``. Gathering those columns costs ``K`` lookups per
         position instead of a ``C``-channel convolution and its weight gradient (a seventh of the
-        time for ZINC's 76 channels on a CPU; equal to the convolution up to float rounding).
+        time for ZINC's 76 channels on a CPU; equal to the convolution up to float rounding). With
+        ``full`` padding the zeros are symbol ``C``, whose weight columns are zero.
         """
         first = self.convolutions[0]
         out_channels, in_channels, width = first.weight.shape
+        indices = indices.long()
+        if self.padding == "full":
+            indices = F.pad(indices, (width - 1, width - 1), value=in_channels)
         positions = indices.shape[1] - width + 1
-        # row k * C + c of `columns` is W[:, c, k]; window (n, t) reads rows k * C + indices[n, t + k]
-        columns = first.weight.permute(2, 1, 0).reshape(width * in_channels, out_channels)
-        offsets = torch.arange(width, device=indices.device) * in_channels
-        rows = (indices.long().unfold(1, width, 1) + offsets).reshape(-1)
+        # row k * (C + 1) + c of `columns` is W[:, c, k], and row k * (C + 1) + C (the padding's) is zero;
+        # window (n, t) reads rows k * (C + 1) + indices[n, t + k]
+        columns = F.pad(first.weight.permute(2, 1, 0), (0, 0, 0, 1)).reshape(width * (in_channels + 1), out_channels)
+        offsets = torch.arange(width, device=indices.device) * (in_channels + 1)
+        rows = (indices.unfold(1, width, 1) + offsets).reshape(-1)
         gathered = columns.index_select(0, rows).view(indices.shape[0], positions, width, out_channels)
         hidden = (gathered.sum(dim=2) + first.bias).transpose(1, 2)
         hidden = self.convolutions[1:](hidden)

@@ -82,6 +82,7 @@ class TrainOptions:
     full_length: bool | None = None  # the paper's full-length loss on random batches (None: the stored/default)
     monitor: str | None = None  # loss | rec: what the plateau rule and early stopping follow (None: the stored/default)
     init: str | None = None  # torch | glorot: the initial weights (None: the stored/default)
+    conv_padding: str | None = None  # valid | full: the encoder's convolutions (None: the stored/default)
 
 
 @dataclass

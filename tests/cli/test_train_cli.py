@@ -254,6 +254,37 @@ def test_glorot_init_is_drawn_recorded_and_kept_by_a_resume(tmp_path: Path, expr
     assert bad.returncode != 0 and "--init" in bad.stderr and "Traceback" not in bad.stderr
 
 
+def test_char_model_with_padded_convolutions_is_trained_recorded_and_kept_by_a_resume(
+    tmp_path: Path, expr_dataset_path: Path
+) -> None:
+    import torch
+
+    from lsbo.models import load_model
+
+    out = tmp_path / "padded"
+    result = run_cli(*tiny_train_args(expr_dataset_path, out, epochs=1), "--model", "char", "--conv-padding", "FULL",
+                     env=ONE_THREAD)
+    assert result.returncode == 0, result.stderr
+    assert load_checkpoint(out)["config"]["conv_padding"] == "full"
+    trained = load_model(out, device="cpu")
+    convolutions = [m for m in trained.autoencoder.encoder.convolutions if isinstance(m, torch.nn.Conv1d)]
+    assert [c.padding[0] for c in convolutions] == [c.kernel_size[0] - 1 for c in convolutions]
+    # the loaded model encodes with the padded network: its codes are those of a direct one-hot forward pass
+    indices, ok = trained.codec.encode(["x + 1", "sin(x) * 3"])
+    assert ok.all()
+    with torch.no_grad():
+        one_hot = torch.nn.functional.one_hot(torch.as_tensor(indices), trained.codec.n_symbols).float()
+        direct = trained.autoencoder.encoder(one_hot)
+        gathered = trained.autoencoder.encoder_output(torch.as_tensor(indices))
+    assert torch.allclose(direct, gathered, atol=1e-5)
+    refused = run_cli(*tiny_train_args(expr_dataset_path, out, epochs=2), "--model", "char", "--resume",
+                      "--conv-padding", "valid")
+    assert refused.returncode == 1 and "conv_padding='full' (now 'valid')" in refused.stderr, refused.stderr
+    assert metrics_epochs(out) == [1]
+    bad = run_cli(*tiny_train_args(expr_dataset_path, tmp_path / "x", epochs=1), "--conv-padding", "same")
+    assert bad.returncode != 0 and "--conv-padding" in bad.stderr and "Traceback" not in bad.stderr
+
+
 @pytest.mark.parametrize(
     ("flags", "message"),
     [

@@ -74,8 +74,9 @@ def test_new_models_normalise_the_code_and_old_checkpoints_keep_their_architectu
     model = build_autoencoder(GrammarCodec(Grammar.builtin("expr")), config, batch_size=8, rec_weight=1.0)
     assert isinstance(model.decoder.code_norm, torch.nn.BatchNorm1d)
     # a configuration stored before these fields existed describes a network without batch norms
-    stored = {k: v for k, v in config.to_dict().items() if k not in ("encoder_batch_norm", "decoder_batch_norm", "init")}
+    stored = {k: v for k, v in config.to_dict().items()
+              if k not in ("encoder_batch_norm", "decoder_batch_norm", "init", "conv_padding")}
     old = SequenceModelConfig.from_dict(stored)
-    assert (old.encoder_batch_norm, old.decoder_batch_norm, old.init) == (False, False, "torch")
+    assert (old.encoder_batch_norm, old.decoder_batch_norm, old.init, old.conv_padding) == (False, False, "torch", "valid")
     legacy = build_autoencoder(GrammarCodec(Grammar.builtin("expr")), old, batch_size=8, rec_weight=1.0)
     assert not any(isinstance(m, torch.nn.BatchNorm1d) for m in legacy.modules())

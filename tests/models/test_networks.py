@@ -74,3 +74,42 @@ def test_encoder_on_indices_equals_the_encoder_on_one_hot_sequences() -> None:
     grads = [torch.autograd.grad(out.square().sum(), list(encoder.parameters())) for out in (direct, gathered)]
     for a, b in zip(*grads):
         assert torch.allclose(a, b, atol=1e-5)
+
+
+def first_layer_windows_reading(encoder: SequenceEncoder, indices: torch.Tensor, position: int) -> int:
+    """How many of the first convolution's output positions change when the symbol at ``position`` does."""
+    changed = indices.clone()
+    changed[:, position] = (changed[:, position] + 1) % 12
+    first = encoder.convolutions[0]
+    one_hot = [torch.nn.functional.one_hot(i, 12).float().transpose(1, 2) for i in (indices, changed)]
+    difference = (first(one_hot[0]) - first(one_hot[1])).abs().sum(dim=(0, 1))
+    return int((difference > 0).sum())
+
+
+def test_full_padding_lets_the_edge_symbols_enter_as_many_windows_as_the_others() -> None:
+    torch.manual_seed(0)
+    indices = torch.randint(0, 12, (3, 15))
+    arguments = dict(n_symbols=12, max_length=15, conv_filters=(2, 3, 4), conv_kernels=(2, 3, 4), dense_units=20, n_outputs=6)
+    valid = SequenceEncoder(**arguments)  # type: ignore[arg-type]
+    full = SequenceEncoder(**arguments, padding="full")  # type: ignore[arg-type]
+    # unpadded: the first and last symbols are read by one window of width 2, a middle one by two
+    assert [first_layer_windows_reading(valid, indices, p) for p in (0, 7, 14)] == [1, 2, 1]
+    assert [first_layer_windows_reading(full, indices, p) for p in (0, 7, 14)] == [2, 2, 2]
+    # every full convolution lengthens the sequence by kernel - 1: 4 filters x (15 + 1 + 2 + 3)
+    assert full.dense[1].in_features == 4 * convolved_length(15, (2, 3, 4), "full") == 84
+    with pytest.raises(ConfigError, match="conv_padding 'same'") as caught:
+        SequenceEncoder(**arguments, padding="same")  # type: ignore[arg-type]
+    assert caught.value.parameter == "conv_padding"
+
+
+def test_padded_encoder_on_indices_equals_the_encoder_on_one_hot_sequences() -> None:
+    torch.manual_seed(1)
+    encoder = SequenceEncoder(n_symbols=12, max_length=15, conv_filters=(2, 3, 4), conv_kernels=(3, 3, 4), dense_units=20,
+                              n_outputs=6, padding="full")
+    indices = torch.randint(0, 12, (7, 15))
+    direct = encoder(torch.nn.functional.one_hot(indices, 12).float())
+    gathered = encoder.forward_indices(indices)
+    assert torch.allclose(gathered, direct, atol=1e-6)
+    grads = [torch.autograd.grad(out.square().sum(), list(encoder.parameters())) for out in (direct, gathered)]
+    for a, b in zip(*grads):
+        assert torch.allclose(a, b, atol=1e-5)
