@@ -269,3 +269,15 @@ def test_a_spec_without_strategies_writes_only_the_diagnostic_tables(tmp_path: P
     assert not any(f"{metric}.md" in written for metric in BO_METRICS)
     summary = (tmp_path / "out" / "tables" / spec.name / "all.md").read_text()
     assert "no optimisation" in summary and "best score" not in summary
+
+
+@pytest.mark.parametrize("scale", ["paper", "cpu"])
+def test_the_padding_specs_cvae_row_is_the_tables_specs(scale: str) -> None:
+    # The comparison of padded and unpadded character encoders reuses the Tables 2/3 CVAE models when both
+    # specs run into one --out: same data, same label, same options; the padded row differs in the padding alone.
+    padding = load_spec(REPO / "benchmarks" / "experiments" / f"baselines-cvae-padding-expr-{scale}.toml")
+    tables = load_spec(REPO / "benchmarks" / "experiments" / f"tables23-expr-{scale}.toml")
+    assert (padding.source, padding.data, padding.limit) == (tables.source, tables.data, tables.limit)
+    assert padding.model("CVAE").options == tables.model("CVAE").options
+    padded = dict(padding.model("CVAE full padding").options)
+    assert padded.pop("conv_padding") == "full" and padded == padding.model("CVAE").options
