@@ -16,6 +16,8 @@ window of the next, and so on. This script measures what that does to a trained 
 
 It reads character-model directories (positions are characters of the canonical string, which are the
 encoder's positions only for a character model) and trains nothing but the small probes (scikit-learn).
+For a model with ``conv_padding = "full"`` window ``w`` of a layer ends at position ``w`` (it starts
+``kernel - 1`` earlier, in the zeros for the first positions), so window ``--position`` still holds the symbol.
 """
 
 from __future__ import annotations
