@@ -61,15 +61,23 @@ from pathlib import Path
 from typing import Any
 
 from lsbo.errors import ConfigError
+from lsbo.options import OPTIONS
 
 # -- the schema ---------------------------------------------------------------------------------
 # key -> (accepted Python types, what it is). bool is excluded from int/float explicitly below.
 
 _NUMBER = (int, float)
+
+
+def _choices(option: str) -> str:
+    """The values of training option ``option`` as the descriptions list them (``gmm | vae | ...``)."""
+    return " | ".join(OPTIONS[option].choices)
+
+
 MODEL_KEYS: dict[str, tuple[tuple[type, ...], str]] = {
-    "regularizer": ((str,), "gmm | vae | cvvae | rae | wae | ae"),
-    "model": ((str,), "grammar | char"),
-    "preset": ((str,), "paper | cpu"),
+    "regularizer": ((str,), _choices("regularizer")),
+    "model": ((str,), _choices("model")),
+    "preset": ((str,), _choices("preset")),
     "epochs": ((int,), "training epochs"),
     "batch_size": ((int,), "batch size"),
     "learning_rate": (_NUMBER, "Adam learning rate"),
@@ -79,9 +87,9 @@ MODEL_KEYS: dict[str, tuple[tuple[type, ...], str]] = {
     "dense_units": ((int,), "encoder dense units"),
     "rec_weight": ((int, float, str), "a positive number or \"auto\""),
     "rec_weight_epochs": ((int,), "plain-AE epochs behind rec_weight = \"auto\""),
-    "monitor": ((str,), "loss | rec: what the plateau rule and early stopping follow"),
-    "init": ((str,), "torch | glorot: the initial weights (glorot: the Grammar VAE reference's)"),
-    "conv_padding": ((str,), "valid | full: the encoder's convolutions (valid: the Grammar VAE reference's)"),
+    "monitor": ((str,), f"{_choices('monitor')}: what the plateau rule and early stopping follow"),
+    "init": ((str,), f"{_choices('init')}: the initial weights (glorot: the Grammar VAE reference's)"),
+    "conv_padding": ((str,), f"{_choices('conv_padding')}: the encoder's convolutions (valid: the Grammar VAE reference's)"),
     "weight_seed": ((int,), "seed of the initial weights alone (default: the training seed)"),
     "regularizer_options": ((dict,), "options of the regularizer, e.g. { epsilon_std = 0.01 }"),
 }
