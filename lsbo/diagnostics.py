@@ -19,6 +19,9 @@ MIN_UNIQUENESS = 0.1
 #: At or above this fraction of the validation strings decoding to another string with the same code, the
 #: encoder is merging inputs (lsbo.evaluate's merged misses).
 MAX_MERGED_FRACTION = 0.01
+#: At or above this fraction of the misses going wrong at the first symbol (and MAX_MERGED_FRACTION of the strings),
+#: the encoder fails to read the first symbol (lsbo.evaluate's first-symbol misses).
+MIN_FIRST_SYMBOL_SHARE = 0.5
 
 
 def _is_number(value: Any) -> bool:
@@ -56,6 +59,14 @@ def model_warnings(evaluation: Mapping[str, Any]) -> list[str]:
         instance = f" (e.g. {example[0]!r} comes back as {example[1]!r})" if example else ""
         warnings.append(f"{merged} of the {n_reconstructed} validation strings decode to another string with the same "
                         f"latent code{instance}: the encoder cannot tell them apart, so no decoder can")
+    first = evaluation.get("n_first_symbol_misses")
+    if _is_number(accuracy) and _is_number(first) and n_reconstructed > 0 and first > 0:
+        misses = round((1.0 - accuracy) * n_reconstructed)
+        if first / n_reconstructed >= MAX_MERGED_FRACTION and first >= MIN_FIRST_SYMBOL_SHARE * misses:
+            hint = ("; the encoder's unpadded convolutions read that symbol through a single window per layer, and "
+                    "--conv-padding full gives it as many windows as the others" if evaluation.get("conv_padding") == "valid" else "")
+            warnings.append(f"{first} of the {misses} validation strings that do not come back are wrong from their "
+                            f"first symbol on{hint}")
     validity, uniqueness = evaluation.get("validity"), evaluation.get("uniqueness")
     n_samples = evaluation.get("n_samples")
     if _is_number(validity) and validity == 0:

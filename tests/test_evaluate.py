@@ -67,6 +67,11 @@ class _MergingModel:
         def canonical(text: str) -> str:
             return text
 
+        @staticmethod
+        def encode(strings):  # one symbol per character, padded with 0; '?' cannot be encoded
+            indices = np.array([[ord(ch) for ch in s.ljust(3, chr(0))] for s in strings], dtype=np.int64)
+            return indices, np.array(["?" not in s for s in strings], dtype=bool)
+
     points = {"a": [1.0, 0.0], "b": [1.0, 0.0], "c": [0.0, 1.0], "d": [5.0, 5.0]}
 
     def encode(self, strings):
@@ -85,3 +90,25 @@ def test_reconstruction_counts_the_misses_whose_wrong_decoding_has_the_same_code
     assert found["merged_example"] == ["b", "a"]
     assert reconstruction_accuracy(_MergingModel(), ["a", "c"])["n_merged_misses"] == 0
     assert reconstruction_accuracy(_MergingModel(), ["a", "c"])["merged_example"] is None
+    assert found["n_first_symbol_misses"] == 2  # 'b' -> 'a' and 'c' -> 'd' are both wrong at their one symbol
+
+
+class _LateErrorModel(_MergingModel):
+    """Codes are the strings' positions in `known`; the decoder writes `wrong` for some of them."""
+
+    known = ["xa", "ya", "za", "x?"]
+    wrong = {"xa": "xb", "ya": "za", "za": "x?"}
+
+    def encode(self, strings):
+        return torch.tensor([[float(self.known.index(s) if s in self.known else -1)] for s in strings]), np.ones(len(strings), bool)
+
+    def decode(self, codes, complete=True):
+        return [self.wrong.get(self.known[int(c)], self.known[int(c)]) for c in codes[:, 0].tolist()]
+
+
+def test_reconstruction_counts_the_misses_that_go_wrong_at_the_first_symbol() -> None:
+    from lsbo.evaluate import reconstruction_accuracy
+
+    found = reconstruction_accuracy(_LateErrorModel(), ["xa", "ya", "za"])
+    # 'xa' -> 'xb' differs at the second symbol; 'ya' -> 'za' at the first; 'za' -> 'x?' cannot be encoded: not counted
+    assert found["reconstruction_accuracy"] == 0.0 and found["n_first_symbol_misses"] == 1

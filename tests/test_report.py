@@ -96,6 +96,15 @@ def test_degenerate_candidates_and_models_are_warned_about() -> None:
     assert model_warnings({**merging, "n_merged_misses": 9}) == []  # under 1% of the strings: not a collapse
     assert model_warnings({**merging, "merged_example": None})[0].startswith("10 of the 1000 validation strings "
                                                                               "decode to another string with the same latent code:")
+    edge = {"reconstruction_accuracy": 0.6, "n_reconstructed": 1000, "validity": 0.9, "uniqueness": 0.9,
+            "n_first_symbol_misses": 390, "conv_padding": "valid"}
+    assert model_warnings(edge) == ["390 of the 400 validation strings that do not come back are wrong from their first "
+                                    "symbol on; the encoder's unpadded convolutions read that symbol through a single "
+                                    "window per layer, and --conv-padding full gives it as many windows as the others"]
+    assert model_warnings({**edge, "conv_padding": "full"}) == [
+        "390 of the 400 validation strings that do not come back are wrong from their first symbol on"]
+    assert model_warnings({**edge, "n_first_symbol_misses": 199}) == []  # under half of the misses
+    assert model_warnings({**edge, "reconstruction_accuracy": 0.995, "n_first_symbol_misses": 5}) == []  # under 1% of the strings
 
 
 def test_best_so_far_figure_has_title_axes_and_one_curve_per_trial() -> None:
