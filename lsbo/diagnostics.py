@@ -19,8 +19,9 @@ MIN_UNIQUENESS = 0.1
 #: At or above this fraction of the validation strings decoding to another string with the same code, the
 #: encoder is merging inputs (lsbo.evaluate's merged misses).
 MAX_MERGED_FRACTION = 0.01
-#: At or above this fraction of the misses going wrong at the first symbol (and MAX_MERGED_FRACTION of the strings),
-#: the encoder fails to read the first symbol (lsbo.evaluate's first-symbol misses).
+#: At or above this fraction of the validation strings going wrong from their first symbol on, and this share of the
+#: misses, the encoder fails to read the first symbol (lsbo.evaluate's first-symbol misses).
+MIN_FIRST_SYMBOL_FRACTION = 0.01
 MIN_FIRST_SYMBOL_SHARE = 0.5
 
 
@@ -62,7 +63,7 @@ def model_warnings(evaluation: Mapping[str, Any]) -> list[str]:
     first = evaluation.get("n_first_symbol_misses")
     if _is_number(accuracy) and _is_number(first) and n_reconstructed > 0 and first > 0:
         misses = round((1.0 - accuracy) * n_reconstructed)
-        if first / n_reconstructed >= MAX_MERGED_FRACTION and first >= MIN_FIRST_SYMBOL_SHARE * misses:
+        if first / n_reconstructed >= MIN_FIRST_SYMBOL_FRACTION and first >= MIN_FIRST_SYMBOL_SHARE * misses:
             hint = ("; the encoder's unpadded convolutions read that symbol through a single window per layer, and "
                     "--conv-padding full gives it as many windows as the others" if evaluation.get("conv_padding") == "valid" else "")
             warnings.append(f"{first} of the {misses} validation strings that do not come back are wrong from their "
