@@ -10,7 +10,7 @@ import typer
 
 from lsbo.options import OPTIONS
 from lsbo_cli.data import GRAMMAR_HELP, TOKENIZER_HELP
-from lsbo_cli.schema import ConvPadding, Init, Kind, Model, Monitor, Preset, Regularizer, choice_value, schema_option
+from lsbo_cli.schema import ConvPadding, Decoder, Init, Kind, Model, Monitor, Preset, Regularizer, choice_value, schema_option
 
 DEVICE_HELP = "auto | cpu | cuda | cuda:N (checked before any work)."
 
@@ -50,6 +50,7 @@ def train(
     monitor: Optional[Monitor] = schema_option("monitor"),
     init: Optional[Init] = schema_option("init"),
     conv_padding: Optional[ConvPadding] = schema_option("conv_padding"),
+    decoder: Optional[Decoder] = schema_option("decoder"),
 ) -> None:
     """Train a grammar (or character) autoencoder with a latent regularizer (GMM-KS by default).
 
@@ -65,7 +66,7 @@ def train(
         n_components=components, epochs=epochs, batch_size=batch_size, learning_rate=learning_rate, rec_weight=rec_weight,
         gru_hidden=gru_hidden, dense_units=dense_units, kind=choice_value(kind), limit=limit, seed=seed, weight_seed=weight_seed, device=device,
         resume=resume, threads=threads, rec_weight_epochs=rec_weight_epochs, full_length=full_length,
-        monitor=choice_value(monitor), init=choice_value(init), conv_padding=choice_value(conv_padding),
+        monitor=choice_value(monitor), init=choice_value(init), conv_padding=choice_value(conv_padding), decoder=choice_value(decoder),
         regularizer_options=parse_regularizer_options(regularizer_option or []),
     )
     with data_parallel_from_environment(device) as group:

@@ -38,6 +38,8 @@ MONITORS: tuple[str, ...] = ("loss", "rec")
 INITIALISATIONS: tuple[str, ...] = ("torch", "glorot")
 #: The encoder's convolutions: unpadded (the reference's) or with kernel - 1 zeros on both sides.
 CONV_PADDINGS: tuple[str, ...] = ("valid", "full")
+#: The sequence decoders (lsbo.models.decoders.DECODERS): the paper's repeated-latent GRU, or one fed its previous symbol.
+DECODER_NAMES: tuple[str, ...] = ("repeat", "autoregressive")
 DATA_KINDS: tuple[str, ...] = ("molecules", "expressions", "strings")
 MAX_SEED = 2**32 - 1  # numpy's seeds are 32-bit
 
@@ -111,6 +113,11 @@ TRAIN_OPTIONS: tuple[Option, ...] = (
            "zeros on both sides, so that the first and last symbols enter as many windows as the others; with valid the "
            "paper's character VAE cannot read the first character, benchmarks/RESULTS.md). Stored with the model.",
            kind="choice", choices=CONV_PADDINGS, config_field="conv_padding", architecture=True),
+    Option("decoder", "--decoder",
+           "Decoder: repeat (the Grammar VAE's: the code repeated at every step, the paper's) or autoregressive "
+           "(each step also reads the symbol chosen before it; reconstructs far better, benchmarks/RESULTS.md). "
+           "Stored with the model.",
+           kind="choice", choices=DECODER_NAMES, config_field="decoder", architecture=True),
     Option("full_length", "--full-length",
            "The paper's computation: decoder over all steps, uniformly random batches. Default for grammar models: "
            "length-bucketed batches, decoder run to the longest derivation (the same loss, about twice as fast). "
@@ -281,6 +288,7 @@ def parse_bool(name: str, value: Any) -> bool:
 __all__ = [
     "ARCHITECTURE_FIELDS",
     "DATA_KINDS",
+    "DECODER_NAMES",
     "MODEL_KINDS",
     "OPTIONS",
     "PRESETS",

@@ -36,6 +36,7 @@ LEGACY_VALUES: dict[str, Any] = {
     "encoder_batch_norm": False, "decoder_batch_norm": False, "init": "torch",
     "full_length": True,  # trained over all T steps before length-following training existed
     "conv_padding": "valid",
+    "decoder": "repeat",
 }
 
 
@@ -66,6 +67,9 @@ class SequenceModelConfig:
     # The reference's unpadded convolutions; "full" pads kernel - 1 zeros on both sides so that the first
     # symbol is not read through a single window (lsbo.models.networks; RESULTS.md: the character VAE).
     conv_padding: str = "valid"
+    # The sequence decoder (lsbo.models.decoders): "repeat" is the paper's repeated-latent GRU,
+    # "autoregressive" feeds back the previous symbol.
+    decoder: str = "repeat"
     regularizer_options: dict[str, Any] = field(default_factory=dict)
     rec_weight: float | str = 1.0  # a number, or "auto" (Section 3.3: 1 / best loss of a plain AE)
     batch_size: int = 600

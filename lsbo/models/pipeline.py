@@ -83,6 +83,7 @@ class TrainOptions:
     monitor: str | None = None  # loss | rec: what the plateau rule and early stopping follow (None: the stored/default)
     init: str | None = None  # torch | glorot: the initial weights (None: the stored/default)
     conv_padding: str | None = None  # valid | full: the encoder's convolutions (None: the stored/default)
+    decoder: str | None = None  # repeat | autoregressive (None: the stored/preset's)
 
 
 @dataclass
