@@ -32,6 +32,7 @@ from lsbo.checkpoint import (
 )
 from lsbo.distributed import owned_by_group
 from lsbo.errors import CheckpointError, ConfigError, DataError
+from lsbo.models.autoencoder import SequenceAutoencoder
 from lsbo.models.batching import LengthBucketedBatches, sequence_lengths
 from lsbo.models.codecs import CharCodec, GrammarCodec, SequenceCodec
 from lsbo.models.config import SequenceModelConfig, model_config
@@ -305,6 +306,7 @@ def _train_owned(options: TrainOptions) -> TrainResult:
         "data_summary": _plain(prepared.summary),
         "split": {"seed": config.seed, "validation_indices": torch.from_numpy(val_rows), "n_strings": len(prepared.strings)},
         **_codec_entries(prepared.codec),
+        "components": component_entries(autoencoder),
     }
     _write_config_json(out_dir, extra)
     logger.info(_describe(config, prepared.codec, float(rec_weight), autoencoder))
@@ -347,12 +349,26 @@ def _resume(options: TrainOptions, checkpoint_file: Path) -> TrainResult:
             "split", "grammar_name", "grammar_text", "grammar_tokenizer", "grammar_max_length", "char_vocabulary")
     extra = {key: payload.get(key) for key in keys}
     extra["config"] = stored.to_dict()
+    extra["components"] = component_entries(autoencoder)
     trainer = Trainer(autoencoder, trainer_config(stored, options), checkpoint_file.parent, extra_state=extra)
     return trainer.fit(
         training_batches(indices[train_rows], autoencoder, stored),
         index_loader(indices[val_rows], stored.batch_size, False, 0),
         resume=True,
     )
+
+
+def component_entries(autoencoder: SequenceAutoencoder) -> dict[str, dict[str, Any]]:
+    """The components of a model, each ``{"kind": registered name, "settings": {...}}``, as the
+    checkpoint and config.json name them (the model configuration remains what rebuilds them)."""
+    config = autoencoder.config
+    codec = autoencoder.codec
+    codec_settings = {"n_symbols": codec.n_symbols, "max_length": codec.max_length}
+    return {
+        "codec": {"kind": codec.kind, "settings": codec_settings},
+        "decoder": {"kind": autoencoder.decoder.name, "settings": autoencoder.decoder.settings()},
+        "regularizer": {"kind": config.regularizer, "settings": _plain(dict(config.regularizer_options))},
+    }
 
 
 def _codec_entries(codec: SequenceCodec) -> dict[str, Any]:
@@ -394,6 +410,6 @@ def _describe(config: SequenceModelConfig, codec: SequenceCodec, rec_weight: flo
     n_parameters = sum(p.numel() for p in model.parameters())
     return (
         f"model: {config.model} autoencoder ({config.preset} preset, {config.family}), {codec.n_symbols} symbols x "
-        f"{codec.max_length} steps, latent {config.latent_dim}, GRU {config.gru_layers}x{config.gru_hidden}, "
+        f"{codec.max_length} steps, latent {config.latent_dim}, {config.decoder} decoder GRU {config.gru_layers}x{config.gru_hidden}, "
         f"regularizer {config.regularizer}, rec_weight {rec_weight:.4g}, {n_parameters:,} parameters"
     )
