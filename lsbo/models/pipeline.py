@@ -35,7 +35,7 @@ from lsbo.errors import CheckpointError, ConfigError, DataError
 from lsbo.models.autoencoder import SequenceAutoencoder
 from lsbo.models.batching import LengthBucketedBatches, sequence_lengths
 from lsbo.models.codecs import CharCodec, GrammarCodec, SequenceCodec
-from lsbo.models.config import SequenceModelConfig, model_config
+from lsbo.models.config import SequenceModelConfig, model_config, resolve_preset
 from lsbo.models.trained import SEQUENCE_CHECKPOINT_KEYS, TRAIN_STRINGS_NAME, build_autoencoder, codec_from_payload
 from lsbo.persistence import atomic_write_text, write_json
 from lsbo.train import Trainer, TrainerConfig, TrainResult
@@ -60,7 +60,7 @@ class TrainOptions:
     data: Path | None = None
     model: str | None = None  # grammar (default) | char
     regularizer: str | None = None  # gmm (default) | vae | cvvae | rae | wae | ae
-    preset: str = "paper"
+    preset: str = "auto"  # auto | paper | cpu (auto: cpu without a CUDA device, paper with one)
     latent_dim: int | None = None
     n_components: int | None = None
     epochs: int | None = None
@@ -232,7 +232,11 @@ def check_train_options(options: TrainOptions) -> TrainOptions:
 
     values = check_values({name: getattr(options, name) for name in OPTIONS if hasattr(options, name)})
     checked = replace(options, **values, rec_weight=check_rec_weight(options.rec_weight))
-    resolve_device(checked.device)
+    device = resolve_device(checked.device)
+    if checked.preset == "auto" and not (checked.resume and (Path(checked.out_dir) / CHECKPOINT_NAME).exists()):
+        checked = replace(checked, preset=resolve_preset("auto", device))
+        why = "a CUDA device is available" if checked.preset == "paper" else "no CUDA device"
+        logger.info(f"preset auto: {checked.preset} ({why}; --preset paper or cpu chooses)")
     if Path(checked.out_dir).exists() and not Path(checked.out_dir).is_dir():
         raise ConfigError(f"out_dir {checked.out_dir} is a file, not a directory", parameter="out_dir")
     return checked
