@@ -47,3 +47,11 @@ def test_training_comparison_says_better_or_not_and_whether_it_is_a_rediscovery(
     maximizing = training_comparison({"maximize": True, "best_training_score": 2.0,
                                       "aggregate": {"top3": [{"string": "C", "score": 3.0}]}})
     assert "better than" in maximizing
+
+
+def test_cpu_presets_shrink_the_batch_for_small_datasets_only() -> None:
+    from lsbo.models.config import MIN_BATCH_SIZE, MIN_STEPS_PER_EPOCH, small_data_batch_size
+
+    assert small_data_batch_size(256, 9000) == 256  # the paper's 10k expressions: the preset's batch
+    assert small_data_batch_size(256, 1047) == 1047 // MIN_STEPS_PER_EPOCH == 32  # a small user grammar
+    assert small_data_batch_size(256, 100) == MIN_BATCH_SIZE
