@@ -10,7 +10,8 @@ The rule for a block (docs/index.md states it for writers of the pages):
   comment, invisible where the page is rendered): it is only compiled, not run. Use it for code that
   cannot run on its own, and sparingly.
 
-Blocks of other languages (``bash``, ``toml``, unlabelled) are not run.
+Blocks of other languages (``bash``, unlabelled) are not run; a ``toml`` block of the guide is an
+experiment spec, and is loaded and checked by :func:`lsbo.experiment.load_spec`.
 """
 
 from __future__ import annotations
@@ -43,8 +44,8 @@ class Snippet:
         return f"{self.path.relative_to(ROOT) if self.path.is_relative_to(ROOT) else self.path}:{self.line}"
 
 
-def extract_snippets(text: str, path: Path) -> list[Snippet]:
-    """The ``python`` blocks of a Markdown text, in order (other languages are skipped)."""
+def extract_snippets(text: str, path: Path, language: str = "python") -> list[Snippet]:
+    """The blocks of one ``language`` in a Markdown text, in order (other languages are skipped)."""
     lines = text.splitlines()
     snippets: list[Snippet] = []
     i = 0
@@ -61,7 +62,7 @@ def extract_snippets(text: str, path: Path) -> list[Snippet]:
             body.append(lines[i])
             i += 1
         i += 1  # past the closing fence
-        if info == "python":
+        if info == language:
             marked = start > 0 and lines[start - 1].strip() == NO_RUN_MARKER
             snippets.append(Snippet(path, start + 1, "\n".join(body) + "\n", run=not marked))
     return snippets
@@ -107,3 +108,20 @@ def test_snippet_runs_as_written(snippet: Snippet, tmp_path: Path) -> None:
     env = dict(os.environ, OMP_NUM_THREADS="1", LSBO_CACHE_DIR=str(tmp_path / "cache"), MPLBACKEND="Agg")
     result = subprocess.run([sys.executable, str(script)], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, f"{snippet.name} failed:\n{result.stdout[-2000:]}\n{result.stderr[-4000:]}"
+
+
+SPECS = [spec for path in documentation_files() for spec in extract_snippets(path.read_text(encoding="utf-8"), path, "toml")]
+
+
+@pytest.mark.parametrize("spec", SPECS, ids=[s.name for s in SPECS])
+def test_spec_block_is_a_valid_experiment_spec(spec: Snippet, tmp_path: Path) -> None:
+    from lsbo.experiment import load_spec
+
+    path = tmp_path / "spec.toml"
+    path.write_text(spec.code, encoding="utf-8")
+    loaded = load_spec(path)  # a ConfigError naming the line and key if the guide's spec is wrong
+    assert loaded.models, f"{spec.name}: the spec has no [[model]]"
+
+
+def test_the_guide_has_a_spec_block() -> None:
+    assert any(s.path.name == "experiments.md" for s in SPECS)
