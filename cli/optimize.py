@@ -67,7 +67,7 @@ def optimize(
     budget: Optional[int] = typer.Option(None, "--budget", help="Oracle calls per trial (default: --iterations x --batch); the last batch is cut to fit."),
     surrogate: Optional[str] = typer.Option(None, "--surrogate", help="protocol: auto (exact up to 1000 points, else sparse, the default) | exact | sparse; turbo: auto (the default, as for protocol) | local (exact GP on the points nearest the trust region's centre plus the best) | exact | sparse."),
     inducing: int = typer.Option(500, "--inducing", help="Inducing points of the sparse GP."),
-    attempts: Optional[int] = typer.Option(None, "--attempts", help="Stochastic decodings per point (default 500 molecules, 25 otherwise)."),
+    attempts: Optional[int] = typer.Option(None, "--attempts", help="Stochastic decodings per point (default: one greedy decoding for an autoregressive decoder; 500 molecules, 25 otherwise for the paper's)."),
     acquisition: Optional[str] = typer.Option(None, "--acquisition", help="protocol: qlogei (default) | qei; turbo: ts (Thompson sampling, default) | qlogei | qei in the trust region."),
     retrain_every: Optional[int] = typer.Option(None, "--retrain-every", help="Weighted retraining: fine-tune the autoencoder every N oracle calls (Tripp et al. 2020)."),
     rank_k: Optional[float] = typer.Option(None, "--rank-k", help="Rank-weighting k of --retrain-every: weights 1/(k N + rank) (default 1e-3)."),
@@ -160,7 +160,7 @@ def quickstart(
     out: Path = typer.Option(Path("lsbo-quickstart"), "--out", help="Where the model and the optimisation run go."),
     device: str = typer.Option("auto", "--device", help="auto | cpu | cuda."),
     n_expressions: int = typer.Option(10000, "--expressions", help="Expressions generated for training (at least 1)."),
-    epochs: int = schema_option("epochs", 20, help="Training epochs of the cpu-preset model."),
+    epochs: Optional[int] = schema_option("epochs", help="Training epochs of the cpu-preset model (default: the preset's)."),
     seed: int = schema_option("seed", 0),
     threads: Optional[int] = schema_option("threads"),
 ) -> None:
@@ -183,16 +183,30 @@ def quickstart(
         import torch
 
         torch.set_num_threads(threads)
-    typer.echo(f"1/2 training a cpu-preset GMM-KS grammar model on {n_expressions} generated expressions -> {model_dir}")
+    typer.echo(f"1/2 training a cpu-preset GMM-KS grammar model (autoregressive decoder) on {n_expressions} generated "
+               f"expressions -> {model_dir}")
     if (model_dir / "checkpoint.pt").exists():
         typer.echo(f"    {model_dir} already holds a model: reusing it")
     else:
-        train_sequence_model(options)
+        from lsbo.diagnostics import reconstruction_summary
+
+        trained = train_sequence_model(options)
+        accuracy, warnings = reconstruction_summary(trained.history, trained.best_epoch)
+        if accuracy is not None:
+            typer.echo(f"    held-out reconstruction: {accuracy:.1%} of the validation expressions come back exactly "
+                       f"(epoch {trained.best_epoch})")
+        for warning in warnings:
+            typer.secho(f"warning: {warning}", fg=typer.colors.YELLOW, err=True)
     typer.echo(f"2/2 one BO trial (2 iterations x 10 points, exact GP on 1000 encoded expressions) -> {run_dir}")
     model = load_model(model_dir, device=device)
     config = BOConfig(trials=1, iterations=2, batch_size=10, seed=seed, max_train_points=1000)
     _run_with_progress(model, build_objective("expr", model=model), run_dir, config, target="expr", resume=True)
     typer.echo((run_dir / "table.md").read_text(encoding="utf-8"))
+    from lsbo.bo.results import training_comparison
+    from lsbo.bo.store import RESULTS_FILE
+    from lsbo.persistence import read_json
+
+    typer.echo(training_comparison(read_json(run_dir / RESULTS_FILE)))
     typer.echo(f"model: {model_dir}; results: {run_dir / 'results.json'}; table: {run_dir / 'table.md'}; "
                f"plot: {run_dir / 'best_so_far.png'}; next: lsbo optimize --target expr --model {model_dir} --out RUN")
 

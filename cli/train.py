@@ -10,7 +10,7 @@ import typer
 
 from lsbo.options import OPTIONS
 from lsbo_cli.data import GRAMMAR_HELP, TOKENIZER_HELP
-from lsbo_cli.schema import ConvPadding, Init, Kind, Model, Monitor, Preset, Regularizer, choice_value, schema_option
+from lsbo_cli.schema import ConvPadding, Decoder, Init, Kind, Model, Monitor, Preset, Regularizer, choice_value, schema_option
 
 DEVICE_HELP = "auto | cpu | cuda | cuda:N (checked before any work)."
 
@@ -28,7 +28,7 @@ def train(
     data: Optional[Path] = typer.Option(None, "--data", help="Dataset file for zinc/expr instead of the default source."),
     model: Optional[Model] = schema_option("model"),
     regularizer: Optional[Regularizer] = schema_option("regularizer"),
-    preset: Preset = schema_option("preset", "paper"),
+    preset: Preset = schema_option("preset", "auto"),
     latent_dim: Optional[int] = schema_option("latent_dim"),
     components: Optional[int] = schema_option("n_components"),
     epochs: Optional[int] = schema_option("epochs"),
@@ -50,6 +50,7 @@ def train(
     monitor: Optional[Monitor] = schema_option("monitor"),
     init: Optional[Init] = schema_option("init"),
     conv_padding: Optional[ConvPadding] = schema_option("conv_padding"),
+    decoder: Optional[Decoder] = schema_option("decoder"),
 ) -> None:
     """Train a grammar (or character) autoencoder with a latent regularizer (GMM-KS by default).
 
@@ -61,21 +62,27 @@ def train(
 
     options = TrainOptions(
         source=source, out_dir=out, grammar=grammar, tokenizer=tokenizer, data=data, model=choice_value(model),
-        regularizer=choice_value(regularizer), preset=choice_value(preset) or "paper", latent_dim=latent_dim,
+        regularizer=choice_value(regularizer), preset=choice_value(preset) or "auto", latent_dim=latent_dim,
         n_components=components, epochs=epochs, batch_size=batch_size, learning_rate=learning_rate, rec_weight=rec_weight,
         gru_hidden=gru_hidden, dense_units=dense_units, kind=choice_value(kind), limit=limit, seed=seed, weight_seed=weight_seed, device=device,
         resume=resume, threads=threads, rec_weight_epochs=rec_weight_epochs, full_length=full_length,
-        monitor=choice_value(monitor), init=choice_value(init), conv_padding=choice_value(conv_padding),
+        monitor=choice_value(monitor), init=choice_value(init), conv_padding=choice_value(conv_padding), decoder=choice_value(decoder),
         regularizer_options=parse_regularizer_options(regularizer_option or []),
     )
     with data_parallel_from_environment(device) as group:
         result = train_sequence_model(options)
     if group is not None and not group.is_main:
         return
+    from lsbo.diagnostics import reconstruction_summary
+
+    accuracy, warnings = reconstruction_summary(result.history, result.best_epoch)
+    reconstructed = f", validation reconstruction {accuracy:.1%}" if accuracy is not None else ""
     typer.echo(
         f"done: {len(result.history)} epochs ({result.stop_reason}), best validation {result.monitor} "
-        f"{result.best_val_loss:.4g} at epoch {result.best_epoch}; model in {out}"
+        f"{result.best_val_loss:.4g} at epoch {result.best_epoch}{reconstructed}; model in {out}"
     )
+    for warning in warnings:
+        typer.secho(f"warning: {warning}", fg=typer.colors.YELLOW, err=True)
 
 
 def evaluate(

@@ -31,13 +31,17 @@ from lsbo.errors import ConfigError
 
 MODEL_KINDS: tuple[str, ...] = ("grammar", "char")
 REGULARIZER_NAMES: tuple[str, ...] = ("gmm", "vae", "cvvae", "rae", "wae", "ae")
-PRESETS: tuple[str, ...] = ("paper", "cpu")
+#: Model presets: ``paper`` (the sizes and architecture of docs/protocols.md §2), ``cpu`` (the best
+#: configuration measured on a CPU budget, lsbo.models.config) and ``auto`` (cpu without a GPU, paper with one).
+PRESETS: tuple[str, ...] = ("auto", "paper", "cpu")
 #: Validation quantities the plateau rule, early stopping and the kept best weights can follow: the
 #: whole loss (the protocol) or its reconstruction term alone (the regularizer's terms left out).
 MONITORS: tuple[str, ...] = ("loss", "rec")
 INITIALISATIONS: tuple[str, ...] = ("torch", "glorot")
 #: The encoder's convolutions: unpadded (the reference's) or with kernel - 1 zeros on both sides.
 CONV_PADDINGS: tuple[str, ...] = ("valid", "full")
+#: The sequence decoders (lsbo.models.decoders.DECODERS): the paper's repeated-latent GRU, or one fed its previous symbol.
+DECODER_NAMES: tuple[str, ...] = ("repeat", "autoregressive")
 DATA_KINDS: tuple[str, ...] = ("molecules", "expressions", "strings")
 MAX_SEED = 2**32 - 1  # numpy's seeds are 32-bit
 
@@ -69,7 +73,10 @@ TRAIN_OPTIONS: tuple[Option, ...] = (
            kind="choice", choices=MODEL_KINDS, config_field="model", architecture=True),
     Option("regularizer", "--regularizer", "Latent regularizer (default gmm, the paper's GMM-KS).",
            kind="choice", choices=REGULARIZER_NAMES, config_field="regularizer", architecture=True),
-    Option("preset", "--preset", "Model sizes: paper (Kusner et al. 2017, docs/protocols.md) or cpu (smaller).",
+    Option("preset", "--preset",
+           "Model preset: auto (default: cpu without a CUDA device, paper with one), paper (the paper's sizes and "
+           "repeated-latent decoder, Kusner et al. 2017, docs/protocols.md) or cpu (smaller, autoregressive decoder: "
+           "the best configuration measured on a CPU, benchmarks/RESULTS.md).",
            kind="choice", choices=PRESETS),
     Option("kind", "--kind", "Data kind (default: the built-in grammar's, else the source's, else strings).",
            kind="choice", choices=DATA_KINDS),
@@ -111,6 +118,11 @@ TRAIN_OPTIONS: tuple[Option, ...] = (
            "zeros on both sides, so that the first and last symbols enter as many windows as the others; with valid the "
            "paper's character VAE cannot read the first character, benchmarks/RESULTS.md). Stored with the model.",
            kind="choice", choices=CONV_PADDINGS, config_field="conv_padding", architecture=True),
+    Option("decoder", "--decoder",
+           "Decoder: repeat (the Grammar VAE's: the code repeated at every step, the paper's) or autoregressive "
+           "(each step also reads the symbol chosen before it; reconstructs far better, benchmarks/RESULTS.md). "
+           "Stored with the model.",
+           kind="choice", choices=DECODER_NAMES, config_field="decoder", architecture=True),
     Option("full_length", "--full-length",
            "The paper's computation: decoder over all steps, uniformly random batches. Default for grammar models: "
            "length-bucketed batches, decoder run to the longest derivation (the same loss, about twice as fast). "
@@ -281,6 +293,7 @@ def parse_bool(name: str, value: Any) -> bool:
 __all__ = [
     "ARCHITECTURE_FIELDS",
     "DATA_KINDS",
+    "DECODER_NAMES",
     "MODEL_KINDS",
     "OPTIONS",
     "PRESETS",

@@ -631,7 +631,7 @@ def _settings(model: Any, objective: Objective, config: BOConfig, target: str | 
         "target": target or objective.name, "objective": objective.name, "maximize": objective.maximize,
         "model_dir": str(getattr(model, "model_dir", "")), "model_kind": getattr(model, "kind", None),
         **{k: v for k, v in asdict(config).items() if k not in ("acquisition", "sparse_training")},
-        "attempts": config.attempts or default_attempts(getattr(model, "kind", "strings")),
+        "attempts": config.attempts or default_attempts(getattr(model, "kind", "strings"), _reads_previous(model)),
         "acquisition": asdict(config.acquisition), "sparse_training": asdict(config.sparse_training),
         "masking": _masking(model, config.complete),
     }
@@ -713,3 +713,9 @@ def _masking(model: Any, complete: bool) -> str:
 def _best(scores: Tensor | Sequence[float], maximize: bool) -> float:
     values = torch.as_tensor(scores, dtype=torch.float64)
     return float(values.max() if maximize else values.min()) if values.numel() else math.nan
+
+
+def _reads_previous(model: Any) -> bool:
+    """Whether the model's decoder reads the symbols it has chosen (lsbo.models.decoders)."""
+    decoder = getattr(getattr(model, "autoencoder", None), "decoder", None)
+    return bool(getattr(decoder, "reads_previous", False))

@@ -106,6 +106,23 @@ def summarize_run(
     }
 
 
+def training_comparison(results: Mapping[str, Any]) -> str:
+    """One sentence comparing a run's best string with the best training string (``results.json``)."""
+    top = (results.get("aggregate") or {}).get("top3") or []
+    training_best = results.get("best_training_score")
+    if not top:
+        return "no valid string was found, so nothing compares with the training strings"
+    best = top[0]
+    found = f"best found {best['string']!r} scores {best['score']:.4g}"
+    if training_best is None:
+        return found + "; the training strings were not scored"
+    maximize = bool(results.get("maximize"))
+    better = best["score"] > training_best if maximize else best["score"] < training_best
+    verdict = "better than" if better else ("as good as" if best["score"] == training_best else "not as good as")
+    origin = "it is a training string, so a rediscovery" if best.get("rediscovery") else "it is not a training string"
+    return f"{found}, {verdict} the best training string ({training_best:.4g}); {origin}"
+
+
 def write_outputs(out_dir: Path, results: Mapping[str, Any], trials: Mapping[int, Sequence[Mapping[str, Any]]], *, model_kind: str | None) -> None:
     """``results.json``, ``results.csv`` (one row per trial), ``table.md``, ``best_so_far.png`` and, for
     molecules, ``top_molecules.png``."""

@@ -90,6 +90,7 @@ MODEL_KEYS: dict[str, tuple[tuple[type, ...], str]] = {
     "monitor": ((str,), f"{_choices('monitor')}: what the plateau rule and early stopping follow"),
     "init": ((str,), f"{_choices('init')}: the initial weights (glorot: the Grammar VAE reference's)"),
     "conv_padding": ((str,), f"{_choices('conv_padding')}: the encoder's convolutions (valid: the Grammar VAE reference's)"),
+    "decoder": ((str,), f"{_choices('decoder')}: the decoder (repeat: the Grammar VAE's, the paper's)"),
     "weight_seed": ((int,), "seed of the initial weights alone (default: the training seed)"),
     "regularizer_options": ((dict,), "options of the regularizer, e.g. { epsilon_std = 0.01 }"),
 }

@@ -37,6 +37,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Protocol
 
 import torch
 from torch import Tensor
@@ -44,7 +45,7 @@ from torch import Tensor
 from lsbo.errors import GrammarError
 from lsbo.grammar.tables import GrammarTables
 
-__all__ = ["MASKED_LOGIT", "masked_decode", "training_masks", "apply_mask", "DecoderTables", "decoder_tables"]
+__all__ = ["MASKED_LOGIT", "StepScores", "masked_decode", "masked_decode_steps", "training_masks", "apply_mask", "DecoderTables", "decoder_tables"]
 
 #: Value written into disallowed logits by :func:`apply_mask`. It is finite in every floating dtype
 #: (float16's largest magnitude is 65504), so it survives casts between dtypes under automatic mixed
@@ -290,18 +291,118 @@ def masked_decode(
             f"{tables.nonterminals[tables.start]} takes {dt.min_start} productions; decode with more steps "
             f"or with complete=False"
         )
-    if device.type == "cpu" and logits.shape[0] * logits.shape[2] <= _CPU_SINGLE_THREAD_NUMBERS:
+    n, steps, _ = logits.shape
+    if device.type == "cpu" and n * logits.shape[2] <= _CPU_SINGLE_THREAD_NUMBERS:
         with _single_cpu_thread():
-            return _run_stack_machine(logits, dt, sample, generator, complete)
-    return _run_stack_machine(logits, dt, sample, generator, complete)
+            return _run_stack_machine(_PrecomputedScores(logits), n, steps, device, dt, sample, generator, complete)
+    return _run_stack_machine(_PrecomputedScores(logits), n, steps, device, dt, sample, generator, complete)
+
+
+class StepScores(Protocol):
+    """Scores of the next production, one step at a time, for the rows still being decoded.
+
+    The stack machine calls :meth:`next` once per step and :meth:`keep` when it drops finished rows;
+    a neural decoder that reads the productions chosen so far (:mod:`lsbo.models.decoders`) is
+    driven through this interface.
+    """
+
+    def next(self, previous: Tensor | None) -> Tensor:
+        """Scores ``(rows, P)`` of the next step; ``previous`` ``(rows,)`` holds the productions chosen
+        at the step before (``None`` at the first step), for the current rows in order."""
+        ...
+
+    def keep(self, rows: Tensor) -> None:
+        """From now on only rows ``rows`` (long indices into the current rows, increasing) are decoded."""
+        ...
+
+
+class _PrecomputedScores:
+    """:class:`StepScores` over finished logits ``(N, T, P)``: step ``t`` reads ``logits[:, t]``."""
+
+    def __init__(self, logits: Tensor) -> None:
+        self._steps = logits.unbind(dim=1)
+        self._t = 0
+        self._live: Tensor | None = None  # rows of `logits` still decoded (None: all)
+
+    def next(self, previous: Tensor | None) -> Tensor:
+        step_logits = self._steps[self._t]
+        self._t += 1
+        return step_logits if self._live is None else _select_rows(step_logits, self._live)
+
+    def keep(self, rows: Tensor) -> None:
+        self._live = rows if self._live is None else self._live.index_select(0, rows)
+
+
+def masked_decode_steps(
+    scores: StepScores,
+    n: int,
+    steps: int,
+    tables: GrammarTables,
+    sample: bool = False,
+    generator: torch.Generator | None = None,
+    complete: bool = True,
+    device: torch.device | str | None = None,
+) -> tuple[Tensor, Tensor]:
+    """:func:`masked_decode` with the scores of each step asked for when that step comes.
+
+    Args:
+        scores: gives the ``(rows, P)`` scores of each step given the productions chosen at the step
+            before (:class:`StepScores`); it is told which rows remain when finished ones are dropped.
+        n: the number of rows ``N``.
+        steps: the number of steps ``T``.
+        device: where the scores (and the returned tensors) live.
+        tables, sample, generator, complete: as for :func:`masked_decode`.
+
+    Returns:
+        ``(indices (N, T), complete (N,))`` as :func:`masked_decode`.
+    """
+    device = torch.device(device if device is not None else "cpu")
+    if generator is not None and not _same_device(generator, device):
+        raise GrammarError(
+            f"the sampling generator is on {generator.device} but the scores are on {device}; "
+            f"create it with torch.Generator(device={str(device)!r})"
+        )
+    dt = decoder_tables(tables, device)
+    if complete and dt.min_start > steps:
+        raise GrammarError(
+            f"no derivation fits in {steps} decoding steps: the shortest derivation of "
+            f"{tables.nonterminals[tables.start]} takes {dt.min_start} productions; decode with more steps "
+            f"or with complete=False"
+        )
+    checked = _CheckedScores(scores, tables)
+    if device.type == "cpu" and n * tables.n_productions <= _CPU_SINGLE_THREAD_NUMBERS:
+        with _single_cpu_thread():
+            return _run_stack_machine(checked, n, steps, device, dt, sample, generator, complete)
+    return _run_stack_machine(checked, n, steps, device, dt, sample, generator, complete)
+
+
+class _CheckedScores:
+    """A :class:`StepScores` whose every step is checked to be floating point with ``P`` columns."""
+
+    def __init__(self, scores: StepScores, tables: GrammarTables) -> None:
+        self._scores = scores
+        self._n_productions = tables.n_productions
+
+    def next(self, previous: Tensor | None) -> Tensor:
+        step_scores = self._scores.next(previous)
+        if step_scores.dim() != 2 or step_scores.shape[1] != self._n_productions:
+            raise GrammarError(
+                f"decoder scores have shape {tuple(step_scores.shape)} but the grammar has {self._n_productions} "
+                f"productions (padding included); was the model trained with another grammar?"
+            )
+        if not step_scores.is_floating_point():
+            raise GrammarError(f"decoder scores must be floating point; got dtype {step_scores.dtype}")
+        return step_scores
+
+    def keep(self, rows: Tensor) -> None:
+        self._scores.keep(rows)
 
 
 def _run_stack_machine(
-    logits: Tensor, dt: DecoderTables, sample: bool, generator: torch.Generator | None, length_aware: bool
+    source: StepScores, n: int, steps: int, device: torch.device, dt: DecoderTables, sample: bool,
+    generator: torch.Generator | None, length_aware: bool,
 ) -> tuple[Tensor, Tensor]:
-    """The body of :func:`masked_decode`, on checked inputs."""
-    device = logits.device
-    n, steps, _ = logits.shape
+    """The body of :func:`masked_decode` and :func:`masked_decode_steps`, on checked inputs."""
 
     # Every production pops one symbol and pushes at most `max_rhs`, so in `steps` steps a stack
     # never holds more than 1 + steps * (max_rhs - 1) symbols above the sentinel: with that many
@@ -349,7 +450,8 @@ def _run_stack_machine(
     live: Tensor | None = None
     chosen: list[Tensor] = []  # choices of the live rows since `segment_start`
     segment_start = 0
-    for t, step_logits in enumerate(logits.unbind(dim=1)):
+    previous: Tensor | None = None  # (rows,) the productions chosen at the step before
+    for t in range(steps):
         if t % _FINISHED_CHECK_INTERVAL == 0 and t > 0:
             finished = height.view(-1) == 0
             if pending is None or pending.numel() == 0:
@@ -368,7 +470,10 @@ def _run_stack_machine(
                     pending = pending.index_select(0, keep)
                 if sample:
                     gumbel = gumbel.index_select(0, keep)
-        rows = step_logits if live is None else _select_rows(step_logits, live)
+                source.keep(keep)
+                if previous is not None:
+                    previous = previous.index_select(0, keep)
+        rows = source.next(previous)
         top = stack.gather(1, height).view(-1)
         candidates = dt.choices.index_select(0, top)  # (rows, max_choices) allowed productions
         scores = rows.gather(1, candidates)
@@ -388,6 +493,7 @@ def _run_stack_machine(
         # Ties go to the first maximum, which is the lowest production index.
         choice = candidates.gather(1, scores.argmax(dim=1, keepdim=True))  # (rows, 1)
         chosen.append(choice)
+        previous = choice.view(-1)
         # Pop the top and push the production's symbols from the popped slot upwards.
         transition = dt.transitions.index_select(0, choice.view(-1))
         stack.scatter_(1, height + push_offsets, transition[:, : dt.max_rhs])

@@ -23,7 +23,8 @@ from torch import nn
 
 from lsbo.models.codecs import SequenceCodec
 from lsbo.models.config import SequenceModelConfig
-from lsbo.models.networks import SequenceDecoder, SequenceEncoder, glorot_init_
+from lsbo.models.decoders import DECODERS, StepDecoder
+from lsbo.models.networks import SequenceEncoder, glorot_init_
 from lsbo.regularizers.terms import LossTerms, combine_losses
 
 
@@ -53,7 +54,7 @@ class SequenceAutoencoder(nn.Module):
             batch_norm=config.encoder_batch_norm,
             padding=config.conv_padding,
         )
-        self.decoder = SequenceDecoder(
+        self.decoder: StepDecoder = DECODERS.get(config.decoder)(
             latent_dim=config.latent_dim,
             max_length=codec.max_length,
             gru_hidden=config.gru_hidden,
@@ -127,7 +128,7 @@ class SequenceAutoencoder(nn.Module):
             terms, z = regularized.terms, regularized.z
         steps = self.loss_steps(indices)
         targets = indices[:, :steps]
-        logits = self.masked_logits(self.decoder(z, steps, reference=reference), targets)
+        logits = self.masked_logits(self.decoder.training_logits(z, targets, reference=reference), targets)
         summed = F.cross_entropy(logits.float().reshape(-1, logits.shape[-1]), targets.reshape(-1), reduction="sum")
         cross_entropy = summed / (n * length)
         with torch.no_grad():

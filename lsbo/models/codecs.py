@@ -18,6 +18,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from lsbo.grammar.decoding import StepScores
+
 
 class SequenceCodec(ABC):
     """Strings ⇄ fixed-length index sequences over ``n_symbols`` classes."""
@@ -46,6 +48,16 @@ class SequenceCodec(ABC):
         ``complete`` selects the grammar masking (length-aware, or the plain masking of Kusner et
         al. 2017 with ``False``); codecs without masking ignore it.
         """
+
+    @abstractmethod
+    def decode_steps(
+        self, scores: StepScores, n: int, sample: bool = False, generator: torch.Generator | None = None,
+        complete: bool = True, device: torch.device | str | None = None,
+    ) -> list[str | None]:
+        """Strings of ``n`` rows whose scores come one step at a time (``scores.next(previous)`` gives
+        ``(rows, C)``; :class:`lsbo.grammar.decoding.StepScores`), greedy or sampled; ``None`` where
+        invalid, or where ``scores.unusable`` (when the source has it) marks the row.
+        The path of decoders that read the symbols chosen so far (:mod:`lsbo.models.decoding`)."""
 
     def masking(self, complete: bool = True) -> str:
         """Name of the decoding mask ``decode_logits(..., complete=complete)`` applies (for records)."""
@@ -114,6 +126,21 @@ class GrammarCodec(SequenceCodec):
         decoded = self.grammar.decode_logits(logits.float(), sample=sample, generator=generator, complete=complete)
         return list(decoded.strings)
 
+    def decode_steps(
+        self, scores: StepScores, n: int, sample: bool = False, generator: torch.Generator | None = None,
+        complete: bool = True, device: torch.device | str | None = None,
+    ) -> list[str | None]:
+        """The grammar's masked stack machine on scores given step by step
+        (:func:`lsbo.grammar.decoding.masked_decode_steps`); ``complete`` as in :meth:`decode_logits`."""
+        from lsbo.grammar.decoding import masked_decode_steps
+
+        indices, finished = masked_decode_steps(
+            scores, n, self.max_length, self.grammar.tables, sample=sample, generator=generator, complete=complete,
+            device=device,
+        )
+        strings = self.grammar.decode(indices)
+        return _drop_unusable(strings, finished, scores)
+
     def masking(self, complete: bool = True) -> str:
         return "length-aware" if complete else "plain"
 
@@ -158,3 +185,43 @@ class CharCodec(SequenceCodec):
             indices = logits.argmax(dim=-1)
         strings = self.vocabulary.decode(indices.cpu().numpy())
         return [None if bad else text for text, bad in zip(strings, unusable.tolist())]
+
+    def decode_steps(
+        self, scores: StepScores, n: int, sample: bool = False, generator: torch.Generator | None = None,
+        complete: bool = True, device: torch.device | str | None = None,
+    ) -> list[str | None]:
+        """Characters chosen one step at a time (argmax, or a draw from the softmax with ``sample``);
+        a row ends at its first padding symbol. ``complete`` concerns grammar masking: no effect here."""
+        device = torch.device(device if device is not None else "cpu")
+        padding = int(self.vocabulary.padding)
+        indices = torch.full((n, self.max_length), padding, dtype=torch.long, device=device)
+        live = torch.arange(n, device=device)  # the rows still decoded
+        previous: torch.Tensor | None = None
+        for t in range(self.max_length):
+            if live.numel() == 0:
+                break
+            # rows with NaN or +inf scores decode to None (scores.unusable); any choice will do meanwhile
+            logits = torch.nan_to_num(scores.next(previous).float(), nan=0.0, posinf=0.0)
+            if sample:
+                choice = torch.multinomial(torch.softmax(logits, dim=-1), 1, generator=generator).view(-1)
+            else:
+                choice = logits.argmax(dim=-1)
+            indices[live, t] = choice
+            going = choice != padding
+            if bool(going.all()):
+                previous = choice
+                continue
+            keep = torch.nonzero(going).view(-1)
+            live, previous = live.index_select(0, keep), choice.index_select(0, keep)
+            if keep.numel():
+                scores.keep(keep)
+        strings = self.vocabulary.decode(indices.cpu().numpy())
+        return _drop_unusable(strings, None, scores)
+
+
+def _drop_unusable(strings: list[str | None], finished: torch.Tensor | None, scores: StepScores) -> list[str | None]:
+    """``strings`` with ``None`` for unfinished rows and rows the score source marks ``unusable``."""
+    unusable = getattr(scores, "unusable", None)
+    bad = unusable.tolist() if unusable is not None else [False] * len(strings)
+    done = finished.tolist() if finished is not None else [True] * len(strings)
+    return [text if ok and not flag else None for text, ok, flag in zip(strings, done, bad)]

@@ -10,16 +10,12 @@ CVAE baseline) of fixed length ``max_length``:
   (``kernel - 1`` zeros on each side) is an option because unpadded ones let the first symbol reach
   the code through a single window per layer, which the paper's character VAE fails to read
   (benchmarks/RESULTS.md, "the expression encoder's first convolution").
-- :class:`SequenceDecoder`: optionally a batch norm of the code, a dense layer (latent → latent, ReLU)
-  repeated at every step, a stack of GRU layers, and a linear layer to one logit per symbol and step.
-  Masking by the grammar happens outside the network (:mod:`lsbo.models.autoencoder`), so the same
-  decoder serves both models.
+- the decoders live in :mod:`lsbo.models.decoders` (``SequenceDecoder`` here is the paper's
+  repeated-latent one, :class:`~lsbo.models.decoders.RepeatDecoder`). Masking by the grammar happens
+  outside the networks (:mod:`lsbo.models.autoencoder`), so the same decoders serve both codecs.
 
-The batch norms are those of the Grammar VAE's expression model (after each convolution, and on the
-code before the decoder's dense layer). The one on the code matters most: without it a code that
-stays small (nothing in a plain autoencoder, an RAE or a VAE's KL makes it spread out) feeds the ReLU
-layer an almost constant input, and the decoder learns the marginal distribution of the sequences
-instead of reading the code (benchmarks/RESULTS.md, "Why the baselines did not learn").
+The batch norms after each convolution are those of the Grammar VAE's expression model (the one
+on the code belongs to the decoders).
 :func:`glorot_init_` gives the initialisation of the reference (Keras) layers.
 """
 
@@ -31,8 +27,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from lsbo import distributed
 from lsbo.errors import ConfigError
+from lsbo.models.decoders.repeat import RepeatDecoder
 from lsbo.options import CONV_PADDINGS
 
 
@@ -119,57 +115,8 @@ class SequenceEncoder(nn.Module):
         return self.output(self.dense(hidden))
 
 
-class SequenceDecoder(nn.Module):
-    """Latent ``(N, d)`` → logits ``(N, T, C)`` through a repeated dense layer and stacked GRUs."""
-
-    def __init__(
-        self, latent_dim: int, max_length: int, gru_hidden: int, gru_layers: int, n_symbols: int,
-        input_batch_norm: bool = False,
-    ) -> None:
-        super().__init__()
-        self.max_length = max_length
-        # In evaluation mode the batch norm is a fixed affine map (running statistics), so decoding a
-        # single latent point, as Bayesian optimisation does, does not depend on the rest of its batch.
-        self.code_norm = nn.BatchNorm1d(latent_dim) if input_batch_norm else None
-        self.dense = nn.Sequential(nn.Linear(latent_dim, latent_dim), nn.ReLU())
-        self.gru = nn.GRU(latent_dim, gru_hidden, num_layers=gru_layers, batch_first=True)
-        self.output = nn.Linear(gru_hidden, n_symbols)
-
-    def normalise(self, z: torch.Tensor, reference: torch.Tensor | None = None) -> torch.Tensor:
-        """The code as the dense layer sees it: batch-normalised when the decoder has the norm.
-
-        ``reference`` (training only): codes ``(M, d)`` whose batch statistics normalise ``z`` and
-        update the running ones, instead of ``z``'s own -- a uniformly random batch, when ``z`` is a
-        length-bucketed one (:mod:`lsbo.models.batching`).
-        """
-        norm = self.code_norm
-        if norm is None:
-            return z
-        if self.training and distributed.current() is not None:
-            # Under torchrun each rank holds a slice of one global batch: normalise with the
-            # statistics of the whole (gathered) batch, as a single process would.
-            reference = distributed.gather_batch(z if reference is None else reference)
-        if self.training and reference is not None and reference.shape[0] >= 2:
-            norm(reference)  # the running statistics follow the random batch, as they would without buckets
-            mean = reference.mean(dim=0)
-            variance = reference.var(dim=0, unbiased=False)
-            return (z - mean) / torch.sqrt(variance + norm.eps) * norm.weight + norm.bias
-        if self.training and z.shape[0] < 2:
-            # batch statistics need two codes: a lone training code is normalised with the running ones
-            return F.batch_norm(z, norm.running_mean, norm.running_var, norm.weight, norm.bias, False, 0.0, norm.eps)
-        return norm(z)
-
-    def forward(self, z: torch.Tensor, steps: int | None = None, reference: torch.Tensor | None = None) -> torch.Tensor:
-        """Logits ``(N, steps, C)`` of the first ``steps`` steps (default: all ``max_length``).
-
-        The GRU is causal and its input is the same at every step, so the first ``steps`` outputs do
-        not depend on how many steps are run: training runs only as many as the loss needs.
-        ``reference``: see :meth:`normalise`.
-        """
-        steps = self.max_length if steps is None else int(steps)
-        repeated = self.dense(self.normalise(z, reference)).unsqueeze(1).expand(-1, steps, -1)
-        hidden, _ = self.gru(repeated.contiguous())
-        return self.output(hidden)
+#: The paper's decoder, under its earlier name (:class:`lsbo.models.decoders.RepeatDecoder`).
+SequenceDecoder = RepeatDecoder
 
 
 def glorot_init_(module: nn.Module) -> nn.Module:

@@ -78,16 +78,29 @@ class TrainedModel:
             codes[torch.from_numpy(chunk).to(self.device)] = self.autoencoder.encode_mean(batch).float()
         return codes, ok
 
-    @torch.no_grad()
-    def decode_logits(self, z: torch.Tensor, batch_size: int = 1024) -> torch.Tensor:
-        """Decoder logits ``(N, T, C)`` for latent points (unmasked: masking happens at decoding)."""
+    def _latents(self, z: torch.Tensor) -> torch.Tensor:
         z = torch.as_tensor(z, dtype=torch.get_default_dtype()).to(self.device)
         if z.dim() != 2 or z.shape[1] != self.latent_dim:
             raise ConfigError(f"latent points must have shape (N, {self.latent_dim}); got {tuple(z.shape)}")
-        parts = [self.autoencoder.decoder(z[start : start + batch_size]) for start in range(0, len(z), batch_size)]
+        return z
+
+    @torch.no_grad()
+    def decode_logits(self, z: torch.Tensor, batch_size: int = 1024) -> torch.Tensor:
+        """Decoder logits ``(N, T, C)`` for latent points (unmasked: masking happens at decoding).
+
+        Only for a decoder whose logits do not depend on the symbols chosen (the paper's ``repeat``);
+        an autoregressive decoder has scores only along a decoding (:meth:`decode`)."""
+        z = self._latents(z)
+        decoder = self.autoencoder.decoder
+        if decoder.reads_previous:
+            raise ConfigError(
+                f"the {decoder.name} decoder reads the symbols it has chosen, so it has no logits apart from a "
+                "decoding: use decode()", parameter="decoder"
+            )
+        parts = [decoder.precompute(z[start : start + batch_size]) for start in range(0, len(z), batch_size)]
         if not parts:
             return torch.zeros(0, self.codec.max_length, self.codec.n_symbols, device=self.device)
-        return torch.cat(parts)
+        return torch.cat(parts)  # type: ignore[arg-type]
 
     @torch.no_grad()
     def decode(
@@ -103,19 +116,32 @@ class TrainedModel:
         ``None``. Character models ignore ``complete``; their ``None`` marks an empty decoding. A non-finite point always gives ``None``.
 
         ``repeats`` decodes each point that many times (``len(z) * repeats`` strings, a point's
-        consecutive), as ``decode(z.repeat_interleave(repeats, 0))`` does, but the decoder network
-        runs once per point: its logits depend on the point alone, and only the sampling from them
-        is repeated (the network is about 95% of a molecule decoding's time).
+        consecutive), as ``decode(z.repeat_interleave(repeats, 0))`` does. With the paper's decoder
+        the network runs once per point: its logits depend on the point alone, and only the sampling
+        from them is repeated (the network is about 95% of a molecule decoding's time). Every decoder
+        goes through the step-wise interface of :mod:`lsbo.models.decoding`.
         """
         if repeats < 1:
             raise ConfigError(f"repeats must be at least 1, got {repeats}", parameter="repeats")
+        from lsbo.models.decoding import decode_codes
+
+        decoder = self.autoencoder.decoder
         out: list[str | None] = []
         z = torch.as_tensor(z)
         for start in range(0, len(z), batch_size):
-            logits = self.decode_logits(z[start : start + batch_size], batch_size=batch_size)
+            points = self._latents(z[start : start + batch_size])
             if repeats == 1:
-                out.extend(self.codec.decode_logits(logits, sample=sample, generator=generator, complete=complete))
+                out.extend(decode_codes(decoder, self.codec, points, sample=sample, generator=generator, complete=complete))
                 continue
+            if decoder.reads_previous:
+                rows = points.repeat_interleave(repeats, 0)
+                for row_start in range(0, len(rows), batch_size):
+                    out.extend(decode_codes(
+                        decoder, self.codec, rows[row_start : row_start + batch_size], sample=sample,
+                        generator=generator, complete=complete,
+                    ))
+                continue
+            logits = self.decode_logits(points, batch_size=batch_size)
             rows = torch.arange(len(logits) * repeats, device=logits.device) // repeats  # each point's row, repeated
             for row_start in range(0, len(rows), batch_size):  # at most batch_size rows of logits in memory at a time
                 chunk = logits.index_select(0, rows[row_start : row_start + batch_size])
