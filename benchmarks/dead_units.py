@@ -13,13 +13,13 @@ dense) and of the decoder's dense layer, this script counts the dead units:
 
 A unit counts as dead when it is zero on every input and position; "weak" when it is positive on under 1%.
 
-    python benchmarks/dead_units.py RUNS/expr-paper/models/GVAE/seed_* RUNS/expr-paper/models/GVAE_w0/seed_*
+    python benchmarks/dead_units.py runs/expr-paper/models/GVAE/seed_* runs/expr-paper/models/GVAE_w0/seed_*
 
 With ``--initial N`` it trains nothing and reads no trained weights: for weight seeds 0..N-1 it builds the first
 model's network afresh (optionally with ``--init`` / ``--encoder-batch-norm`` changed) and counts the units
 that are dead before the first step, on that model's validation strings.
 
-    python benchmarks/dead_units.py RUNS/expr-paper/models/GVAE/seed_0 --initial 20 --init glorot
+    python benchmarks/dead_units.py runs/expr-paper/models/GVAE/seed_0 --initial 20 --init glorot
 """
 
 from __future__ import annotations
