@@ -33,6 +33,7 @@ Definitions (``k = 10``; "found by call t" = the valid records among calls 1..t,
 from __future__ import annotations
 
 import bisect
+import heapq
 import math
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -130,3 +131,51 @@ def aggregate_metrics(per_trial: Sequence[Mapping[str, Any]]) -> dict[str, float
 def is_rediscovery(string: str | None, training_strings: set[str] | frozenset[str]) -> bool:
     """Whether a best string is itself one of the model's training strings."""
     return string is not None and string in training_strings
+
+
+def pmo_auc(scores: Sequence[float], top_n: int = 10, freq_log: int = 100, budget: int = 10000, finish: bool = True) -> float:
+    """PMO's AUC top-``top_n`` (Gao et al., 2022; ``top_auc`` of its ``main/optimizer.py``), exactly.
+
+    ``scores`` are the scores of the distinct valid molecules in the order they were first called
+    (PMO's oracle buffer in call order; higher is better). With ``n = len(scores)`` and ``T(t)`` the
+    mean of the ``top_n`` best of the first ``t`` scores (of all of them if fewer):
+
+    - a trapezoid every ``freq_log`` calls, at ``t = freq_log, 2 freq_log, ...`` strictly below
+      ``min(n, budget)``, starting from 0 at ``t = 0``: ``freq_log * (T(t) + T(t - freq_log)) / 2``;
+    - one last trapezoid from the last of those points ``c`` (0 if none) to ``n``:
+      ``(n - c) * (T(n) + T(c)) / 2``;
+    - with ``finish`` and ``n < budget``, ``T(n)`` held from ``n`` to ``budget``;
+
+    the sum divided by ``budget``. As in PMO's code, a sequence longer than ``budget`` is not cut:
+    its last trapezoid reaches ``n`` and uses the top of all ``n`` scores (PMO's own oracle stops at
+    ``budget + 1`` molecules). An empty sequence gives NaN, as PMO's mean of no scores does.
+    """
+    from lsbo.errors import ConfigError
+
+    for name, value in (("top_n", top_n), ("freq_log", freq_log), ("budget", budget)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ConfigError(f"{name} must be a positive integer, got {value!r}", parameter=name)
+    values = [float(score) for score in scores]
+    n = len(values)
+    if n == 0:
+        return math.nan
+    best: list[float] = []  # min-heap of the top_n largest scores so far
+
+    def top_mean() -> float:
+        return float(np.mean(sorted(best, reverse=True)))  # PMO's order of summation
+
+    total, previous, called, seen = 0.0, 0.0, 0, 0
+    for checkpoint in range(freq_log, min(n, budget), freq_log):
+        for value in values[seen:checkpoint]:
+            (heapq.heappush if len(best) < top_n else heapq.heappushpop)(best, value)
+        seen = checkpoint
+        now = top_mean()
+        total += freq_log * (now + previous) / 2
+        previous, called = now, checkpoint
+    for value in values[seen:]:
+        (heapq.heappush if len(best) < top_n else heapq.heappushpop)(best, value)
+    now = top_mean()
+    total += (n - called) * (now + previous) / 2
+    if finish and n < budget:
+        total += (budget - n) * now
+    return total / budget
