@@ -152,9 +152,9 @@ def pmo_auc(scores: Sequence[float], top_n: int = 10, freq_log: int = 100, budge
     """
     from lsbo.errors import ConfigError
 
-    for name, value in (("top_n", top_n), ("freq_log", freq_log), ("budget", budget)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ConfigError(f"{name} must be a positive integer, got {value!r}", parameter=name)
+    for name, setting in (("top_n", top_n), ("freq_log", freq_log), ("budget", budget)):
+        if isinstance(setting, bool) or not isinstance(setting, int) or setting < 1:
+            raise ConfigError(f"{name} must be a positive integer, got {setting!r}", parameter=name)
     values = [float(score) for score in scores]
     n = len(values)
     if n == 0:
@@ -164,7 +164,9 @@ def pmo_auc(scores: Sequence[float], top_n: int = 10, freq_log: int = 100, budge
     def top_mean() -> float:
         return float(np.mean(sorted(best, reverse=True)))  # PMO's order of summation
 
-    total, previous, called, seen = 0.0, 0.0, 0, 0
+    total: float = 0.0
+    previous: float = 0.0  # PMO's curve starts from 0 at call 0
+    called = seen = 0
     for checkpoint in range(freq_log, min(n, budget), freq_log):
         for value in values[seen:checkpoint]:
             (heapq.heappush if len(best) < top_n else heapq.heappushpop)(best, value)
