@@ -55,7 +55,7 @@ def build_objective(target: str, *, model: Any | None = None) -> Objective:
         return PenalizedLogP(stats, name="logp-dataset")
     from lsbo.objectives.pmo import PMO_TASKS
 
-    if name in PMO_TASKS:  # PMO's RDKit oracles and sa (docs/objectives.md)
+    if name in PMO_TASKS:  # PMO's oracles and sa (docs/objectives.md)
         return PMO_TASKS.get(name)()
     if ":" in name:
         from lsbo.objectives.user import for_model_kind, load_target
@@ -84,8 +84,9 @@ def target_unit(target: str) -> str:
         return QED.unit
     from lsbo.objectives.pmo import PMO_TASKS
 
-    if name in PMO_TASKS:
-        return PMO_TASKS.get(name)().unit
+    if name in PMO_TASKS:  # an objective class, or a partial of one: its unit without building it
+        entry: Any = PMO_TASKS.get(name)
+        return str(getattr(entry, "func", entry).unit)
     return f"score of {name}, in its own unit"
 
 

@@ -19,8 +19,9 @@ combined by a geometric or arithmetic mean (:class:`Task`). The modifiers are Gu
 ``upper``, clipped to [0, 1]). The definitions and where TDC's differ are in ``docs/objectives.md``;
 ``tests/objectives/test_pmo_golden.py`` checks every task against GuacaMol's own scores.
 
-:data:`PMO_TASKS` registers them by their TDC names; an invalid SMILES has no score (``None``).
-``qed``, PMO's twenty-first RDKit task, is :class:`lsbo.objectives.qed.QED` (the same RDKit function).
+:data:`PMO_TASKS` registers them by their TDC names, with TDC's ``sa`` and the three classifier
+oracles of :mod:`lsbo.objectives.tdc_models`; an invalid SMILES has no score (``None``). ``qed``,
+PMO's twentieth RDKit task, is :class:`lsbo.objectives.qed.QED` (the same RDKit function).
 """
 
 from __future__ import annotations
@@ -35,6 +36,8 @@ from typing import Any, Literal, Protocol
 
 from lsbo.objectives.base import Objective
 from lsbo.objectives.logp import _molecule
+from lsbo.objectives.sascore import SAScore
+from lsbo.objectives.tdc_models import MODEL_FILES, TDCModelOracle
 from lsbo.registry import Registry
 
 __all__ = [
@@ -424,16 +427,15 @@ def _tasks() -> list[Task]:
     ]
 
 
-def _sa_score() -> Objective:
-    from lsbo.objectives.sascore import SAScore
-
-    return SAScore()
-
-
-#: The nineteen PMO tasks beyond ``qed`` by their TDC names, and TDC's ``sa``: each entry builds a
-#: fresh objective (:func:`lsbo.objectives.build_objective` looks targets up here).
+#: PMO's oracles by their TDC names: the nineteen RDKit tasks beyond ``qed``, TDC's ``sa``, and the
+#: classifier oracles ``drd2``, ``gsk3b``, ``jnk3`` (on model files the user supplies). Each entry is
+#: an objective class or a ``functools.partial`` of one, called with no arguments to build the
+#: objective (:func:`lsbo.objectives.build_objective` looks targets up here).
 PMO_TASKS: Registry[Callable[[], Objective]] = Registry("target")
 for _task in _tasks():
     PMO_TASKS.add(_task.name, functools.partial(PMOObjective, _task))
 del _task
-PMO_TASKS.add("sa", _sa_score)
+PMO_TASKS.add("sa", SAScore)
+for _name in MODEL_FILES:
+    PMO_TASKS.add(_name, functools.partial(TDCModelOracle, _name))
+del _name
