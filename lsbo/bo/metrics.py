@@ -28,6 +28,13 @@ Definitions (``k = 10``; "found by call t" = the valid records among calls 1..t,
   Equal to ``best`` when no training strings are given.
 * ``n_calls`` — the number of calls; ``n_duplicates`` — calls whose string was seen before
   earlier in the trial (not scored again); ``n_distinct_valid`` — distinct strings with a score.
+
+PMO's own metrics (:func:`pmo_metrics`) count calls as PMO does, distinct valid molecules by
+canonical SMILES (:mod:`lsbo.bo.accounting`): ``n_calls_pmo``; ``auc_top{1,10,100}_pmo``
+(:func:`pmo_auc` at the run's budget); ``top{1,10,100}_at_{C}_pmo``, the best, top-10 mean and
+top-100 mean of the first ``C`` such calls for ``C`` in :data:`PMO_CHECKPOINTS` (``None`` for a
+``C`` beyond the calls made). They are PMO's numbers when the run spends its budget as PMO does
+(``budget_accounting="pmo"``), and are defined for maximised objectives only (``None`` otherwise).
 """
 
 from __future__ import annotations
@@ -43,6 +50,13 @@ import numpy as np
 #: How many of the best distinct scores the top-k metrics average (PMO's top-10).
 TOP_K = 10
 METRIC_NAMES = ("best", "best_novel", "top10_mean", "auc_top10", "n_calls", "n_duplicates", "n_distinct_valid")
+#: PMO's top-n sizes and the numbers of calls at which it reports them (its ``log_result``).
+PMO_TOP_N = (1, 10, 100)
+PMO_CHECKPOINTS = (100, 500, 1000, 3000, 5000, 10000)
+PMO_METRIC_NAMES = (
+    "n_calls_pmo", *(f"auc_top{n}_pmo" for n in PMO_TOP_N),
+    *(f"top{n}_at_{calls}_pmo" for calls in PMO_CHECKPOINTS for n in PMO_TOP_N),
+)
 
 
 def _oriented(score: float, maximize: bool) -> float:
@@ -121,7 +135,7 @@ def trial_metrics(
 def aggregate_metrics(per_trial: Sequence[Mapping[str, Any]]) -> dict[str, float | None]:
     """Mean and population std (``ddof=0``) over trials of each metric, as ``NAME_mean``/``NAME_std``."""
     aggregate: dict[str, float | None] = {}
-    for name in METRIC_NAMES:
+    for name in (*METRIC_NAMES, *PMO_METRIC_NAMES):
         values = [float(t[name]) for t in per_trial if t.get(name) is not None and not math.isnan(float(t[name]))]
         aggregate[f"{name}_mean"] = float(np.mean(values)) if values else None
         aggregate[f"{name}_std"] = float(np.std(values)) if values else None
@@ -181,3 +195,18 @@ def pmo_auc(scores: Sequence[float], top_n: int = 10, freq_log: int = 100, budge
     if finish and n < budget:
         total += (budget - n) * now
     return total / budget
+
+
+def pmo_metrics(records: Sequence[Mapping[str, Any]], *, budget: int, maximize: bool, model_kind: str | None) -> dict[str, Any]:
+    """PMO's AUCs and top-n values of one trial (module docstring); ``records`` in call order."""
+    from lsbo.bo.accounting import pmo_call_scores
+
+    scores = pmo_call_scores(records, model_kind)
+    metrics: dict[str, Any] = {"n_calls_pmo": len(scores)}
+    for n in PMO_TOP_N:
+        metrics[f"auc_top{n}_pmo"] = pmo_auc(scores, top_n=n, budget=budget) if maximize and scores else None
+    for calls in PMO_CHECKPOINTS:
+        best_first = sorted(scores[:calls], reverse=True) if maximize and len(scores) >= calls else []
+        for n in PMO_TOP_N:
+            metrics[f"top{n}_at_{calls}_pmo"] = float(np.mean(best_first[:n])) if best_first else None
+    return metrics
