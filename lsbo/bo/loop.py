@@ -62,7 +62,8 @@ class BOConfig:
 
     ``strategy`` names a registered :class:`lsbo.bo.strategies.Strategy`; ``surrogate`` and
     ``acquisition.name`` left ``None`` take that strategy's defaults (:meth:`resolved`). ``budget``
-    is the number of oracle calls per trial (each proposed point is one call, duplicates included);
+    is the number of oracle calls per trial (each proposed point is one call, duplicates included;
+    with ``budget_accounting="pmo"`` a call is a distinct valid molecule, :mod:`lsbo.bo.accounting`);
     without it a trial is ``iterations`` x ``batch_size`` calls. ``retrain`` turns on weighted
     retraining of the autoencoder (:mod:`lsbo.bo.retraining`). ``novel_only`` spends the calls on
     new strings: a proposed point whose decoded string is a training string or was evaluated earlier
