@@ -57,7 +57,7 @@ def _run_on_executor(
 
 
 def optimize(
-    target: str = typer.Option(..., "--target", help="logp (penalized logP, fixed ZINC250k constants) | logp-dataset (training-set standardised) | logp-raw (logP - SA - cycle) | expr | qed | module:function (or path.py:function)."),
+    target: str = typer.Option(..., "--target", help="logp (penalized logP, fixed ZINC250k constants) | logp-dataset (training-set standardised) | logp-raw (logP - SA - cycle) | expr | qed | sa | a PMO task such as zaleplon_mpo (docs/objectives.md) | module:function (or path.py:function)."),
     model_dir: Path = typer.Option(..., "--model", help="A trained model directory (lsbo train --out)."),
     out: Path = typer.Option(..., "--out", help="Run directory: trial_k/evaluations.jsonl, results.json, table.md, plots."),
     trials: int = typer.Option(5, "--trials", help="Independent seeded trials."),
@@ -65,6 +65,7 @@ def optimize(
     batch: int = typer.Option(50, "--batch", help="Points chosen per iteration (q)."),
     strategy: str = typer.Option("protocol", "--strategy", help="Search strategy, one registered in lsbo.bo.strategies: protocol (the paper's global batch EI) or turbo (a trust region, Thompson sampling)."),
     budget: Optional[int] = typer.Option(None, "--budget", help="Oracle calls per trial (default: --iterations x --batch); the last batch is cut to fit."),
+    budget_accounting: str = typer.Option("points", "--budget-accounting", help="What an oracle call is: points (every proposed point, the default) | pmo (PMO's: a distinct valid molecule by canonical SMILES; invalid strings and repeats cost nothing)."),
     surrogate: Optional[str] = typer.Option(None, "--surrogate", help="protocol: auto (exact up to 1000 points, else sparse, the default) | exact | sparse; turbo: auto (the default, as for protocol) | local (exact GP on the points nearest the trust region's centre plus the best) | exact | sparse."),
     inducing: int = typer.Option(500, "--inducing", help="Inducing points of the sparse GP."),
     attempts: Optional[int] = typer.Option(None, "--attempts", help="Stochastic decodings per point (default: one greedy decoding for an autoregressive decoder; 500 molecules, 25 otherwise for the paper's)."),
@@ -137,6 +138,7 @@ def optimize(
         trials=trials, iterations=iterations, batch_size=batch, surrogate=surrogate, n_inducing=inducing, attempts=attempts,
         seed=seed, max_train_points=max_train_points, box=box, acquisition=AcquisitionOptions(name=acquisition),  # type: ignore[arg-type]
         complete=not plain_masking, strategy=strategy, budget=budget, retrain=retrain, novel_only=novel_only,
+        budget_accounting=budget_accounting,
         objective_calls=IsolationOptions(workers=objective_workers, timeout=objective_timeout),
     ).resolved()
     model = load_model(model_dir, device=device)

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from lsbo.bo.metrics import aggregate_metrics, is_rediscovery, trial_metrics
+from lsbo.bo.metrics import aggregate_metrics, is_rediscovery, pmo_metrics, trial_metrics
 from lsbo.bo.store import BEST_SO_FAR_PLOT, MOLECULE_GRID, RESULTS_CSV, RESULTS_FILE, TABLE_FILE, write_json_atomic
 from lsbo.diagnostics import candidate_warnings, model_warnings
 from lsbo.objectives.base import Objective, is_better
@@ -63,13 +63,14 @@ def summarize_run(
     Besides the protocol's summaries, each trial and the aggregate carry the budget metrics of
     :mod:`lsbo.bo.metrics` (``best``, ``best_novel``, ``top10_mean``, ``auc_top10``, ``n_calls``, ``n_duplicates``,
     ``n_distinct_valid``; mean and std over trials) at ``budget`` calls (default: the longest
-    trial's), and each best string says whether it is a training string (``rediscovery``);
+    trial's), PMO's (:func:`lsbo.bo.metrics.pmo_metrics`) likewise, and each best string says whether it is a training string (``rediscovery``);
     ``top3_novel`` are the best strings that are not.
     """
     budget = budget or max((len(records) for records in trials.values()), default=1) or 1
     per_trial = {
         str(k): summarize_trial(records, objective.maximize)
         | trial_metrics(records, budget=budget, maximize=objective.maximize, training_strings=training_strings)
+        | pmo_metrics(records, budget=budget, maximize=objective.maximize, model_kind=settings.get("model_kind"))
         for k, records in sorted(trials.items())
     }
     for summary in per_trial.values():
