@@ -2,7 +2,7 @@
 
 The language here is boolean formulas over three variables (``( a and not b ) or c``). The script
 writes the grammar to a ``.cfg`` file (nltk CFG syntax, one token per quoted terminal, tokens
-separated by spaces in the strings), lists a few hundred strings of the language, trains a small
+separated by spaces in the strings), lists about 4,500 distinct strings of the language, trains a small
 GMM-KS-regularized Grammar VAE on them, and decodes prior samples -- every one of them a formula of
 the grammar, by construction of the masked decoder. The model has the default settings a user gets
 (``preset="auto"``: the cpu preset on a CPU, with the autoregressive decoder), and the script prints
@@ -62,7 +62,7 @@ def main() -> None:
 
     # 2. Strings of the language: here generated; in practice, your data, one string per line.
     rng = random.Random(0)
-    strings = sorted({random_formula(rng) for _ in range(3000)})
+    strings = sorted({random_formula(rng) for _ in range(20000)})
     strings = [s for s, ok in zip(strings, grammar.encode(strings).ok) if ok]
     data_file = work / "formulas.txt"
     data_file.write_text("\n".join(strings) + "\n")
