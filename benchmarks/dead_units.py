@@ -39,7 +39,9 @@ def relu_activity(autoencoder: torch.nn.Module, batch: torch.Tensor) -> dict[str
     found: dict[str, torch.Tensor] = {}
     hooks = []
     modules = [("encoder." + name, m) for name, m in autoencoder.encoder.named_modules()]
-    modules += [("decoder.dense." + name, m) for name, m in autoencoder.decoder.dense.named_modules()]
+    dense = getattr(autoencoder.decoder, "dense", None)  # the repeated-latent decoder's; the autoregressive one has none
+    if dense is not None:
+        modules += [("decoder.dense." + name, m) for name, m in dense.named_modules()]
     for name, module in modules:
         if isinstance(module, torch.nn.ReLU):
             def record(_module: torch.nn.Module, _inputs: object, output: torch.Tensor, name: str = name) -> None:
@@ -49,7 +51,8 @@ def relu_activity(autoencoder: torch.nn.Module, batch: torch.Tensor) -> dict[str
     try:
         with torch.no_grad():
             codes = autoencoder.encode_mean(batch)
-            autoencoder.decoder.dense(autoencoder.decoder.normalise(codes))
+            if dense is not None:
+                dense(autoencoder.decoder.normalise(codes))
     finally:
         for hook in hooks:
             hook.remove()
