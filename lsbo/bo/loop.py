@@ -42,8 +42,10 @@ from lsbo.bo.store import (  # noqa: F401 - re-exported: the store's names were 
     read_records,
     write_json_atomic,
 )
-from lsbo.bo.strategies import STRATEGIES, Observations, Strategy, check_strategy, check_surrogate
+from lsbo.bo.strategies import Observations, Strategy, check_strategy, check_surrogate
 from lsbo.bo.surrogates import SparseTraining, box_bounds, choose_kind
+from lsbo.bo_defaults import BATCH_SIZE, ITERATIONS, N_INDUCING, TRIALS
+from lsbo.components import STRATEGIES
 from lsbo.device import available_memory_bytes
 from lsbo.errors import ConfigError, LsboError
 from lsbo.objectives.base import Evaluation, ItemwiseObjective, Objective, evaluate_safely
@@ -57,7 +59,7 @@ MAX_ATTEMPTS = MAX_DECODE_ROWS
 
 @dataclass(frozen=True)
 class BOConfig:
-    """Settings of an optimisation run (defaults: the protocol's 5 x 5 x 50).
+    """Settings of an optimisation run (defaults: the protocol's 5 x 5 x 50, :mod:`lsbo.bo_defaults`).
 
     ``strategy`` names a registered :class:`lsbo.bo.strategies.Strategy`; ``surrogate`` and
     ``acquisition.name`` left ``None`` take that strategy's defaults (:meth:`resolved`). ``budget``
@@ -69,11 +71,11 @@ class BOConfig:
     that offer a reserve: turbo with Thompson sampling); what the reserve cannot replace is kept.
     """
 
-    trials: int = 5
-    iterations: int = 5
-    batch_size: int = 50
+    trials: int = TRIALS
+    iterations: int = ITERATIONS
+    batch_size: int = BATCH_SIZE
     surrogate: str | None = None
-    n_inducing: int = 500
+    n_inducing: int = N_INDUCING
     attempts: int | None = None  # decoding attempts per point; None = 500 molecules / 25 otherwise
     seed: int = 0
     heldout_fraction: float = 0.1
@@ -105,7 +107,8 @@ class BOConfig:
         """This configuration with the strategy's default surrogate and acquisition filled in (validated)."""
         self.validate()
         acquisition = replace(self.acquisition, name=check_strategy(self.strategy, self.acquisition.name))
-        return replace(self, surrogate=check_surrogate(self.strategy, self.surrogate), acquisition=acquisition)
+        return replace(self, strategy=STRATEGIES.check(self.strategy), surrogate=check_surrogate(self.strategy, self.surrogate),
+                       acquisition=acquisition)
 
     def validate(self) -> None:
         self.objective_calls.validate()
@@ -133,7 +136,7 @@ class BOConfig:
             raise ConfigError(f"heldout_fraction must be in [0, 1), got {self.heldout_fraction}", parameter="heldout_fraction")
         if self.novel_only:
             acquisition = check_strategy(self.strategy, self.acquisition.name)
-            if not STRATEGIES[self.strategy].offers_reserve(replace(self, acquisition=replace(self.acquisition, name=acquisition))):
+            if not STRATEGIES.get(self.strategy).offers_reserve(replace(self, acquisition=replace(self.acquisition, name=acquisition))):
                 raise ConfigError(f"novel_only needs points ranked beyond the batch, which strategy {self.strategy} with "
                                   f"acquisition.name {acquisition} does not give (use strategy turbo with acquisition.name ts)",
                                   parameter=("novel_only", "strategy", "acquisition.name"))
@@ -268,7 +271,7 @@ class RunContext:
 def strategy_for(config: BOConfig) -> Strategy:
     """A fresh instance of the configured strategy for one trial (``config`` resolved)."""
     check_strategy(config.strategy, config.acquisition.name)
-    return STRATEGIES[config.strategy].from_config(config)
+    return STRATEGIES.get(config.strategy).from_config(config)
 
 
 @dataclass

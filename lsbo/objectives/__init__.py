@@ -8,54 +8,27 @@ from __future__ import annotations
 
 from typing import Any
 
-from lsbo.errors import ObjectiveError
+from lsbo.components import OBJECTIVES
+from lsbo.errors import LsboError, ObjectiveError
 from lsbo.objectives.base import BUILTIN_TARGETS, Evaluation, ItemwiseObjective, Objective, evaluate_safely
 from lsbo.objectives.user import batched
+from lsbo.registry import PLUGIN_HINT
 
 
 def build_objective(target: str, *, model: Any | None = None) -> Objective:
-    """The objective named by ``target``: ``logp``, ``logp-dataset``, ``logp-raw``, ``expr``, ``qed`` or ``module:function``.
-
-    ``logp`` is penalized logP standardised with the fixed ZINC250k constants of the literature
-    (:data:`lsbo.objectives.logp.ZINC250K`), ``logp-raw`` is it unstandardised, and
-    ``logp-dataset`` standardises with the training-set statistics stored with ``model``
-    (``model.data_stats["penalized_logp"]``); statistics missing or computed with an older cycle
-    term are recomputed from ``model.training_strings()``, and without a model it is an error.
-    """
+    """The objective named by ``target``: a registered name (:data:`lsbo.components.OBJECTIVES`: ``logp``,
+    ``logp-dataset``, ``logp-raw``, ``expr``, ``qed`` and the plugins'; :mod:`lsbo.objectives.builtin`)
+    or ``module:function``; ``model`` is handed to the named objective's factory (``logp-dataset``
+    standardises with its training-set statistics)."""
     name = target.strip()
-    if name == "expr":
-        from lsbo.objectives.expressions import ExpressionObjective
-
-        return ExpressionObjective()
-    if name == "qed":
-        from lsbo.objectives.qed import QED
-
-        return QED()
-    if name == "logp":
-        from lsbo.objectives.logp import PenalizedLogP
-
-        return PenalizedLogP()
-    if name == "logp-raw":
-        from lsbo.objectives.logp import RawPenalizedLogP
-
-        return RawPenalizedLogP()
-    if name == "logp-dataset":
-        from lsbo.objectives.logp import PenalizedLogP, penalized_logp_statistics, statistics_are_current
-
-        if model is None:
-            raise ObjectiveError(
-                "target logp-dataset needs a trained molecule model (its training-set statistics standardise the score)",
-                parameter="target",
-            )
-        stats = (getattr(model, "data_stats", None) or {}).get("penalized_logp")
-        if not statistics_are_current(stats):
-            stats = penalized_logp_statistics(model.training_strings())
-        return PenalizedLogP(stats, name="logp-dataset")
+    if name in OBJECTIVES:
+        return OBJECTIVES.get(name)(model)
     if ":" in name:
         from lsbo.objectives.user import for_model_kind, load_target
 
         return for_model_kind(load_target(name), getattr(model, "kind", None))
-    raise ObjectiveError(f"target {target!r}: expected one of {', '.join(BUILTIN_TARGETS)} or module:function", parameter="target")
+    raise ObjectiveError(f"target {target!r}: expected one of {', '.join(OBJECTIVES.names())} or module:function{PLUGIN_HINT}",
+                         parameter="target")
 
 
 def target_unit(target: str) -> str:
@@ -73,6 +46,11 @@ def target_unit(target: str) -> str:
         from lsbo.objectives.qed import QED
 
         return QED.unit
+    if name in OBJECTIVES:  # a plugin's: its unit, if its factory needs no model
+        try:
+            return str(OBJECTIVES.get(name)(None).unit)
+        except LsboError:
+            pass
     return f"score of {name}, in its own unit"
 
 
