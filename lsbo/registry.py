@@ -100,6 +100,14 @@ class Registry(Generic[T]):
             raise ValueError(f"{self.kind} {key!r} is already registered")
         self._items[key] = obj
 
+    def remove(self, name: str) -> T:
+        """Unregister ``name`` (not a declared built-in) and return its component: for code that
+        registers one for a while (a test's temporary strategy)."""
+        key = str(name).strip().lower()
+        if key in self._declared:
+            raise ValueError(f"{self.kind} {key!r} is built in and cannot be removed")
+        return self._items.pop(key)
+
     def check(self, name: object) -> str:
         """``name`` normalised (stripped, lower case) if it is registered; a ConfigError naming the
         parameter and the closest names otherwise."""

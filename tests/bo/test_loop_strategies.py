@@ -185,7 +185,7 @@ def test_a_new_strategy_is_one_registered_class(tmp_path: Path) -> None:
                 for i in (1, 2, 3)]
         assert seen == [0, 1, 2]  # observe() was called after each scored batch
     finally:
-        STRATEGIES.pop("uniform-test")
+        STRATEGIES.remove("uniform-test")
 
 
 @pytest.mark.parametrize(("changes", "message"), [
