@@ -3,11 +3,11 @@ that refuses a run whose surrogate or acquisition cannot fit (:func:`check_memor
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field, replace
 
 import torch
 
+from lsbo.bo.accounting import check_accounting, max_iterations
 from lsbo.bo.acquisition import AcquisitionOptions, acquisition_bytes
 from lsbo.bo.candidates import MAX_DECODE_ROWS
 from lsbo.bo.retraining import RetrainOptions
@@ -29,7 +29,8 @@ class BOConfig:
 
     ``strategy`` names a registered :class:`lsbo.bo.strategies.Strategy`; ``surrogate`` and
     ``acquisition.name`` left ``None`` take that strategy's defaults (:meth:`resolved`). ``budget``
-    is the number of oracle calls per trial (each proposed point is one call, duplicates included);
+    is the number of oracle calls per trial (each proposed point is one call, duplicates included;
+    with ``budget_accounting="pmo"`` a call is a distinct valid molecule, :mod:`lsbo.bo.accounting`);
     without it a trial is ``iterations`` x ``batch_size`` calls. ``retrain`` turns on weighted
     retraining of the autoencoder (:mod:`lsbo.bo.retraining`). ``novel_only`` spends the calls on
     new strings: a proposed point whose decoded string is a training string or was evaluated earlier
@@ -56,6 +57,7 @@ class BOConfig:
     local_points: int = 1000  # turbo's local surrogate: points nearest the trust region's centre ...
     local_best: int = 100  # ... plus the best ones
     novel_only: bool = False
+    budget_accounting: str = "points"  # what a call is (lsbo.bo.accounting): every point, or PMO's distinct valid molecules
     # objective calls in child processes, N at once, each bounded (default: in this process, unbounded)
     objective_calls: IsolationOptions = field(default_factory=IsolationOptions)
 
@@ -66,8 +68,9 @@ class BOConfig:
 
     @property
     def layout(self) -> tuple[int, int]:
-        """(iterations, batch size) of a trial: ``calls_per_trial`` in batches, the last one cut to fit."""
-        return math.ceil(self.calls_per_trial / self.batch_size), self.batch_size
+        """(most iterations, batch size) of a trial: ``calls_per_trial`` in batches, the last one cut to
+        fit (under ``pmo`` accounting, a multiple of that many batches: :mod:`lsbo.bo.accounting`)."""
+        return max_iterations(self.budget_accounting, self.calls_per_trial, self.batch_size), self.batch_size
 
     def resolved(self) -> BOConfig:
         """This configuration with the strategy's default surrogate and acquisition filled in (validated)."""
@@ -78,6 +81,7 @@ class BOConfig:
 
     def validate(self) -> None:
         self.objective_calls.validate()
+        check_accounting(self.budget_accounting)
         for name in ("trials", "iterations", "batch_size", "n_inducing", "local_points", "local_best"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be at least 1, got {getattr(self, name)}", parameter=name)

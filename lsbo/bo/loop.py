@@ -26,6 +26,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from lsbo.bo.accounting import trial_complete
 from lsbo.bo.candidates import default_attempts
 from lsbo.bo.config import MAX_ATTEMPTS, BOConfig, check_memory  # noqa: F401 - the loop's names before the split
 from lsbo.bo.store import (  # noqa: F401 - re-exported: the store's names were the loop's before the split
@@ -108,7 +109,7 @@ def run_optimization(
             per_trial = config.calls_per_trial
             for k in sorted(set(range(1, config.trials + 1)) - set(selected)):
                 trials[k] = store.trial(k).read_records(repair=False, layout=config.layout)
-            pending = [k for k in sorted(trials) if len(trials[k]) < per_trial]
+            pending = [k for k in sorted(trials) if not trial_complete(trials[k], config, store.trial(k), getattr(model, "kind", None))]
             if pending:
                 logger.info(f"trials {', '.join(map(str, selected))} done; waiting for trial(s) {', '.join(map(str, pending))} "
                             "before results.json and table.md are written (the call that completes the last one writes them)")
@@ -150,7 +151,7 @@ def _settings(model: Any, objective: Objective, config: BOConfig, target: str | 
         "target": target or objective.name, "objective": objective.name, "maximize": objective.maximize,
         "model_dir": str(getattr(model, "model_dir", "")), "model_kind": getattr(model, "kind", None),
         **{k: v for k, v in asdict(config).items() if k not in ("acquisition", "sparse_training")},
-        "attempts": config.attempts or default_attempts(getattr(model, "kind", "strings")),
+        "attempts": config.attempts or default_attempts(getattr(model, "kind", "strings"), _reads_previous(model)),
         "acquisition": asdict(config.acquisition), "sparse_training": asdict(config.sparse_training),
         "masking": _masking(model, config.complete),
     }
@@ -232,3 +233,9 @@ def _masking(model: Any, complete: bool) -> str:
 def _best(scores: Tensor | Sequence[float], maximize: bool) -> float:
     values = torch.as_tensor(scores, dtype=torch.float64)
     return float(values.max() if maximize else values.min()) if values.numel() else math.nan
+
+
+def _reads_previous(model: Any) -> bool:
+    """Whether the model's decoder reads the symbols it has chosen (lsbo.models.decoders)."""
+    decoder = getattr(getattr(model, "autoencoder", None), "decoder", None)
+    return bool(getattr(decoder, "reads_previous", False))

@@ -16,6 +16,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from lsbo.bo.accounting import CallCounter
 from lsbo.bo.candidates import decode_candidates
 from lsbo.bo.config import BOConfig
 from lsbo.bo.retraining import fine_tune, retrain_due
@@ -347,7 +348,9 @@ def run_trial(ctx: RunContext, trial: int, trial_dir: Path | TrialStore) -> list
     store.directory.mkdir(parents=True, exist_ok=True)
     done = {(r["iteration"], r["index"]): r for r in store.read_records(layout=ctx.config.layout)}
     config, maximize = ctx.config, ctx.objective.maximize
-    if len(done) >= config.calls_per_trial:
+    stored = CallCounter(config.budget_accounting, getattr(ctx.model, "kind", None))
+    stored.add(done[key] for key in sorted(done))
+    if stored.calls >= config.calls_per_trial:
         # Complete: nothing to propose, so no state to rebuild. Replaying would redo every retraining
         # round's re-encoding of the training set (minutes on the 100k expressions), e.g. in the process
         # that collects the results after its workers ran the trials. Its batch files are still read, so
@@ -364,7 +367,8 @@ def run_trial(ctx: RunContext, trial: int, trial_dir: Path | TrialStore) -> list
     strategy.start(Observations(data.x, data.y, data.bounds))
     pending: PendingEncoding | None = None  # the last retraining round, until its latent space is needed
     calls, iteration = 0, 0
-    while calls < config.calls_per_trial:
+    counter = CallCounter(config.budget_accounting, getattr(ctx.model, "kind", None))  # counted again as replayed
+    while calls < config.calls_per_trial and iteration < config.layout[0]:
         iteration += 1
         batch = store.read_candidates(iteration)
         if batch is None:
@@ -391,7 +395,8 @@ def run_trial(ctx: RunContext, trial: int, trial_dir: Path | TrialStore) -> list
             strategy.observe(new_x, new_y)
         else:  # a replayed batch after a round not yet re-encoded: it joins once the latent space is there
             pending.observed.append((new_x, new_y))
-        before, calls = calls, calls + len(batch["latents"])
+        counter.add(done[(iteration, i)] for i in range(len(batch["latents"])))
+        before, calls = calls, counter.calls
         if config.retrain is not None and calls < config.calls_per_trial and retrain_due(before, calls, config.retrain.every):
             # a new latent space: the strategy starts over in it when the next batch is proposed
             data, pending = _retrain(ctx, data, store, trial, calls // config.retrain.every)

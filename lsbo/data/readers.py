@@ -2,7 +2,8 @@
 
 - ``.smi``: one SMILES per line, the first whitespace-separated field (later fields are names/ids);
 - ``.csv``: the ``smiles`` column (case-insensitive), cells stripped of surrounding whitespace;
-- ``.txt`` and any other suffix: the whole line, stripped of its line ending and surrounding blanks.
+- ``.txt`` and any other suffix: the whole line, stripped of its line ending and surrounding blanks;
+- any of them gzip-compressed, with ``.gz`` after the suffix (``train.csv.gz`` is a CSV).
 
 An empty row stays in the source (as an empty string) so that preparation can report it as a reject
 instead of silently dropping it. :mod:`lsbo.data.sources` finds a dataset's file; this module reads one.
@@ -11,7 +12,9 @@ instead of silently dropping it. :mod:`lsbo.data.sources` finds a dataset's file
 from __future__ import annotations
 
 import csv
+import gzip
 import io
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -61,6 +64,11 @@ def _read_text(path: Path) -> str:
         raw = path.read_bytes()
     except OSError as err:
         raise DataError(f"cannot read dataset file {path}: {err.strerror or err}") from err
+    if path.suffix.lower() == ".gz":
+        try:
+            raw = gzip.decompress(raw)
+        except (OSError, EOFError, zlib.error) as err:
+            raise DataError(f"dataset file {path} is not a readable gzip file: {err}") from err
     if b"\x00" in raw[:65536]:
         raise DataError(f"dataset file {path} looks binary (NUL bytes); expected text (.smi, .txt or .csv)")
     try:
@@ -130,7 +138,8 @@ def read_csv(path: Path, column: str = "smiles") -> tuple[list[str], list[int]]:
 def read_file(path: Path, column: str = "smiles") -> StringSource:
     """A dataset file by its suffix (``.smi``, ``.csv``; anything else one string per line)."""
     path = Path(path).expanduser()
-    suffix = path.suffix.lower()
+    suffixes = [s.lower() for s in path.suffixes]
+    suffix = suffixes[-2] if len(suffixes) >= 2 and suffixes[-1] == ".gz" else path.suffix.lower()  # x.csv.gz is CSV
     if suffix == ".smi":
         strings, lines = read_smi(path)
     elif suffix == ".csv":

@@ -1,19 +1,19 @@
 """Reading the strings of a dataset: named datasets (``zinc250k`` from the cache or ``--data``, ``expr``
-generated or from a file) and user files in three formats (read by :mod:`lsbo.data.readers`, whose
-names this module re-exports).
+generated or from a file, ``moses`` from the molsets package) and user files in three formats (read
+by :mod:`lsbo.data.readers`, whose names this module re-exports).
 """
 
 from __future__ import annotations
 
+import hashlib
+import importlib.util
 from pathlib import Path
 
-from lsbo.data.manifests import ALIASES, EXPR, EXPR_DEFAULT_COUNT, EXPR_MAX_PRODUCTIONS, ZINC250K, find_manifest
+from lsbo.data.manifests import ALIASES, EXPR, EXPR_DEFAULT_COUNT, EXPR_MAX_PRODUCTIONS, MOSES, ZINC250K, find_manifest
 from lsbo.data.readers import TEXT_SUFFIXES, StringSource, _split_lines, read_csv, read_file, read_smi, read_txt
 from lsbo.errors import DataError
 from lsbo.persistence import atomic_write_text
 
-__all__ = ["TEXT_SUFFIXES", "StringSource", "generated_expressions_source", "load_strings", "read_csv", "read_file",
-           "read_smi", "read_txt"]
 
 def _generated_cache_path(grammar_text: str, n: int, max_productions: int, seed: int) -> Path:
     import hashlib
@@ -82,6 +82,10 @@ def load_strings(
         loaded = read_file(path, column=ZINC250K.column or "smiles")
         loaded.name = ZINC250K.name
         return loaded.head(limit)
+    if manifest is MOSES:
+        loaded = read_file(Path(data) if data is not None else moses_training_file(), column=MOSES.column or "SMILES")
+        loaded.name = MOSES.name
+        return loaded.head(limit)
     if manifest is EXPR:
         if data is not None:
             loaded = read_file(Path(data))
@@ -98,4 +102,27 @@ def load_strings(
     return read_file(path).head(limit)
 
 
-__all__ = ["StringSource", "load_strings", "read_csv", "read_file", "read_smi", "read_txt"]
+def moses_training_file() -> Path:
+    """The MOSES training split shipped by the installed ``molsets`` package, checked against its sha256.
+
+    The package is found without importing it (its ``moses`` module imports metrics whose
+    dependencies pin old packages); only ``train.csv.gz`` is read, never the test splits.
+    """
+    spec = importlib.util.find_spec("moses")
+    locations = list(spec.submodule_search_locations or []) if spec is not None else []
+    candidates = [Path(location) / "dataset" / "data" / MOSES.filename for location in locations]
+    path = next((candidate for candidate in candidates if candidate.is_file()), None)
+    if path is None:
+        raise DataError(
+            "the moses dataset comes with the molsets package, which is not installed: pip install 'lsbo[moses]' "
+            "(or pip install --no-deps molsets), or pass --data with a copy of its train.csv(.gz)"
+        )
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    if digest != MOSES.sha256:
+        raise DataError(f"{path} does not match the MOSES training split (sha256 {digest[:12]}..., expected "
+                        f"{str(MOSES.sha256)[:12]}...): reinstall molsets or pass --data")
+    return path
+
+
+__all__ = ["TEXT_SUFFIXES", "StringSource", "generated_expressions_source", "load_strings", "moses_training_file", "read_csv",
+           "read_file", "read_smi", "read_txt"]

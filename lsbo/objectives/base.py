@@ -82,10 +82,14 @@ class Evaluation:
         return self.score is not None
 
 
+#: The reason recorded for an input the objective gave no score (``None``: an invalid input, expected).
+NO_SCORE = "objective returned no score (invalid input)"
+
+
 def _checked(value: object) -> Evaluation:
     """Turn one raw objective output into an :class:`Evaluation` (non-numbers and NaN are errors)."""
     if value is None:
-        return Evaluation(None, "objective returned no score (invalid input)")
+        return Evaluation(None, NO_SCORE)
     try:
         number = float(value)  # type: ignore[arg-type]
     except (TypeError, ValueError):
