@@ -47,6 +47,14 @@ novel_only = true
 """
 
 
+def test_docs_extending_shows_the_example_files_as_they_are() -> None:
+    import re
+
+    blocks = re.findall(r"<!-- snippet: no-run -->\n```python\n(.*?)```", (REPO / "docs" / "extending.md").read_text(), re.S)
+    files = [EXAMPLES / name for name in ("random_search.py", "sparse_code.py", "sine_fit.py")]
+    assert blocks == [path.read_text().split("from __future__ import annotations\n\n", 1)[1] for path in files]
+
+
 def test_plugins_are_read_from_the_root_options_only() -> None:
     assert plugins_in_arguments(["--plugin", "a.py", "-v", "--plugin=b", "optimize", "--plugin", "c"]) == ["a.py", "b"]
     assert plugins_in_arguments(["optimize", "--plugin", "a.py"]) == []
