@@ -67,7 +67,7 @@ def cut_trial(run: Path, trial: int, keep: int, copy: Path) -> int:
 
 def child(spec_path: str, label: str, run: Path, trial: int) -> None:
     """Resume trial ``trial`` of the cut copy ``run``; print the seconds until the first proposal."""
-    import lsbo.bo.loop as loop
+    import lsbo.bo.trial as trial_module
     from lsbo.bo import run_optimization
     from lsbo.experiment.runner import bo_config
     from lsbo.experiment.spec import load_spec
@@ -94,13 +94,13 @@ def child(spec_path: str, label: str, run: Path, trial: int) -> None:
         raise FirstProposal
 
     type(model).encode = counting_encode  # type: ignore[method-assign]
-    loop._choose_batch = stop  # type: ignore[attr-defined]
+    trial_module._choose_batch = stop  # type: ignore[attr-defined]
     started = time.perf_counter()
     try:
         run_optimization(model, objective, run, config, target=spec.target, resume=True, only_trials=[trial])
     except FirstProposal:
         seconds = time.perf_counter() - started
-        print(json.dumps({"seconds": round(seconds, 2), "encode_calls": encodings, "lsbo": loop.__file__}))
+        print(json.dumps({"seconds": round(seconds, 2), "encode_calls": encodings, "lsbo": trial_module.__file__}))
         return
     raise LsboError(f"{run}: the resumed trial {trial} finished without proposing a batch")
 

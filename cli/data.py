@@ -117,8 +117,8 @@ def _fetch(
     """Download a named dataset into the cache (or check a local copy given with --data)."""
     from lsbo.data.downloads import check_file, fetch
     from lsbo.data.manifests import get_manifest
-    from lsbo.data.progress import download_progress
     from lsbo.errors import DataError
+    from lsbo.progress import download_progress
 
     manifest = get_manifest(name)
     if manifest.url is None:

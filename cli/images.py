@@ -11,8 +11,8 @@ from typing import Optional
 
 import typer
 
-from .schema import Preset, Regularizer, choice_value, schema_option
-from .train import DEVICE_HELP, REGULARIZER_OPTION_HELP, parse_regularizer_options
+from .schema import Preset, Regularizer, choice_value, device_option, schema_option
+from .train import REGULARIZER_OPTION_HELP, parse_regularizer_options
 
 images_app = typer.Typer(
     name="images",
@@ -78,7 +78,7 @@ def train(
     min_distance: Optional[float] = typer.Option(None, "--min-distance", help="gmm: smallest distance between prior means."),
     regularizer_option: Optional[list[str]] = typer.Option(None, "--regularizer-option", help=REGULARIZER_OPTION_HELP),
     seed: int = schema_option("seed", 0),
-    device: str = typer.Option("auto", "--device", help=DEVICE_HELP),
+    device: str = device_option(),
     resume: bool = typer.Option(False, "--resume", help="Continue from the checkpoint in --out."),
 ) -> None:
     """Train an image autoencoder (checkpoint each epoch; --resume continues)."""
@@ -127,7 +127,7 @@ def evaluate(
     ),
     classifier_epochs: int = typer.Option(2, "--classifier-epochs", help="Epochs of the fallback feature classifier (trained once, cached)."),
     seed: int = typer.Option(0, "--seed"),
-    device: str = typer.Option("auto", "--device", help="auto | cpu | cuda"),
+    device: str = device_option(),
     figures: bool = typer.Option(True, "--figures/--no-figures", help="Also write the figure grids."),
 ) -> None:
     """FID of prior samples, ex-post GMM samples, reconstructions and interpolations; clustering accuracy."""
@@ -160,7 +160,7 @@ def figures(
     model_dir: Path = typer.Argument(..., help="A directory written by `lsbo images train`."),
     data: Optional[Path] = typer.Option(None, "--data"),
     seed: int = typer.Option(0, "--seed"),
-    device: str = typer.Option("auto", "--device", help="auto | cpu | cuda"),
+    device: str = device_option(),
 ) -> None:
     """Sample, per-component (Fig. 3), reconstruction and interpolation (Fig. 2) grids in DIR/figures."""
     from lsbo.images.training import load_image_model
@@ -184,7 +184,7 @@ def sweep(
     inception_weights: Optional[Path] = typer.Option(None, "--inception-weights"),
     classifier_epochs: int = typer.Option(2, "--classifier-epochs"),
     seed: int = schema_option("seed", 0),
-    device: str = typer.Option("auto", "--device", help=DEVICE_HELP),
+    device: str = device_option(),
 ) -> None:
     """Train and evaluate a gmm model per value (finished values are kept; rerun to continue)."""
     from lsbo.images.sweep import run_sweep

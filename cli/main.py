@@ -1,5 +1,9 @@
 """Entry point of the ``lsbo`` console script.
 
+Plugins (``--plugin MODULE_OR_FILE``, ``LSBO_PLUGINS``, the ``lsbo.plugins`` entry points; :mod:`lsbo.plugins`)
+are imported before the command line is parsed and before the commands are built, so their components
+are among the choices of ``--help`` and of the commands.
+
 Library errors (:class:`lsbo.errors.LsboError`) become one red line on stderr and exit code 1,
 with a parameter the error names replaced by its flag (:func:`cli_message`); ``--debug`` anywhere
 on the command line shows the full traceback instead. Ctrl-C prints one yellow line saying what was
@@ -10,12 +14,15 @@ from __future__ import annotations
 
 import importlib
 import logging
+import os
 import signal
 import sys
+from typing import Any, Optional
 
 import typer
 
-app = typer.Typer(
+# the app with its commands is ``app`` (below); main() adds the commands after loading the plugins
+_app = typer.Typer(
     name="lsbo",
     help="Latent-space Bayesian optimisation with grammar autoencoders and the GMM-KS regularizer.",
     no_args_is_help=True,
@@ -70,9 +77,17 @@ def cli_message(err: Exception, command: str | None = None) -> str:
     return message
 
 
+_registered = False
+
+
 def _register_all() -> None:
-    for name in COMMAND_MODULES:
-        importlib.import_module(f"lsbo_cli.{name}").register(app)
+    """Add the command groups to the app, once: after the plugins are loaded (:func:`main`), or when
+    ``app`` is first asked for (``from lsbo_cli.main import app``)."""
+    global _registered
+    if not _registered:
+        _registered = True
+        for name in COMMAND_MODULES:
+            importlib.import_module(f"lsbo_cli.{name}").register(_app)
 
 
 def _print_version(value: bool) -> None:
@@ -83,7 +98,7 @@ def _print_version(value: bool) -> None:
         raise typer.Exit()
 
 
-@app.callback()
+@_app.callback()
 def _root(
     debug: bool = typer.Option(False, "--debug", help="Show full tracebacks on errors."),
     version: bool = typer.Option(
@@ -91,8 +106,16 @@ def _root(
     ),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Also log debugging detail."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Log warnings only (no per-epoch lines)."),
+    plugin: Optional[list[str]] = typer.Option(
+        None, "--plugin", metavar="MODULE_OR_FILE",
+        help="Import a module or Python file that registers components (strategies, regularizers, objectives, ...) "
+        "before anything else; repeatable; also LSBO_PLUGINS (os.pathsep-separated) and the lsbo.plugins entry points.",
+    ),
 ) -> None:
     """lsbo: train grammar autoencoders and optimise strings in their latent space."""
+    from lsbo.plugins import load_plugins
+
+    load_plugins(plugin or (), environment=False, entry_points=False)  # loaded by main() already; not when app is called directly
     install_log_handler(logging.DEBUG if verbose else logging.WARNING if quiet else logging.INFO)
 
 
@@ -111,7 +134,7 @@ def install_log_handler(level: int = logging.INFO) -> None:
     if sys.stderr.isatty():
         from rich.logging import RichHandler
 
-        from lsbo.data.progress import shared_console
+        from lsbo.progress import shared_console
 
         handler = RichHandler(console=shared_console(), show_time=False, show_level=False, show_path=False, markup=False)
     else:
@@ -122,7 +145,23 @@ def install_log_handler(level: int = logging.INFO) -> None:
     logger.propagate = False
 
 
-_register_all()
+def __getattr__(name: str) -> Any:
+    # ``app``, with its commands, for code that runs it without main() (tests, an embedding application)
+    if name == "app":
+        _register_all()
+        return _app
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def load_command_line_plugins(args: list[str]) -> None:
+    """Import the plugins of the entry points, ``LSBO_PLUGINS`` and the ``--plugin`` values of ``args``,
+    and add the ``--plugin`` values to ``LSBO_PLUGINS`` so that worker processes load them too."""
+    from lsbo.plugins import ENVIRONMENT_VARIABLE, environment_plugins, load_plugins, plugins_in_arguments, resolved
+
+    given = plugins_in_arguments(args)
+    load_plugins(given)
+    if given:  # files by absolute path: a worker's working directory need not be ours
+        os.environ[ENVIRONMENT_VARIABLE] = os.pathsep.join([*environment_plugins(), *map(resolved, given)])
 
 
 #: Commands that continue an interrupted run: with --resume, or (quickstart) by being run again.
@@ -130,9 +169,19 @@ RESUMABLE_COMMANDS = {("train",): "rerun with --resume to continue", ("optimize"
                       ("images", "train"): "rerun with --resume to continue", ("quickstart",): "rerun the same command to continue"}
 
 
+def _command_words(args: list[str]) -> list[str]:
+    """The words of ``args`` that are not options nor the value of a root ``--plugin`` (the other root options are switches)."""
+    words, after_plugin = [], False
+    for word in args:
+        if not after_plugin and not word.startswith("-"):
+            words.append(word)
+        after_plugin = word == "--plugin" and not words
+    return words
+
+
 def interrupted_message(args: list[str]) -> str:
     """The line printed on Ctrl-C for the command named in ``args``."""
-    words = [a for a in args if not a.startswith("-")][:2]
+    words = _command_words(args)[:2]
     for command, advice in RESUMABLE_COMMANDS.items():
         if tuple(words[: len(command)]) == command:
             return f"interrupted: partial results are kept; {advice}"
@@ -159,11 +208,13 @@ def main(argv: list[str] | None = None) -> None:
     except ValueError:  # not the main thread (an embedding application): leave its handling alone
         previous_handler = None
     try:
-        app(args=args, prog_name="lsbo")
+        load_command_line_plugins(args)
+        _register_all()
+        _app(args=args, prog_name="lsbo")
     except LsboError as err:
         if debug:
             raise
-        command = next((a for a in args if not a.startswith("-")), None)  # the root options are all switches
+        command = next(iter(_command_words(args)), None)
         typer.secho(f"error: {cli_message(err, command)}", fg=typer.colors.RED, err=True)
         raise SystemExit(1) from None
     except KeyboardInterrupt:

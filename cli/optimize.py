@@ -8,8 +8,10 @@ from typing import Any, Optional
 
 import typer
 
+from lsbo import bo_defaults
+from lsbo.components import STRATEGIES
 from lsbo.executors import EXECUTOR_NAMES
-from lsbo_cli.schema import schema_option
+from lsbo_cli.schema import device_option, schema_option
 
 #: ``--executor`` choices (a usage error names the flag and lists them)
 ExecutorName = enum.Enum("ExecutorName", {name: name for name in EXECUTOR_NAMES}, type=str)
@@ -21,7 +23,7 @@ def _run_with_progress(
     """Run the loop with a progress bar over evaluations; the library's log lines print above it (both on stderr)."""
     from lsbo.bo import run_optimization
     from lsbo.bo.loop import check_run
-    from lsbo.data.progress import StatusBar
+    from lsbo.progress import StatusBar
 
     check_run(model, out, config, only_trials)  # a refusal is one line, not one under a started progress bar
     total = len(only_trials or range(config.trials)) * config.calls_per_trial
@@ -60,19 +62,19 @@ def optimize(
     target: str = typer.Option(..., "--target", help="logp (penalized logP, fixed ZINC250k constants) | logp-dataset (training-set standardised) | logp-raw (logP - SA - cycle) | expr | qed | sa | a PMO task such as zaleplon_mpo (docs/objectives.md) | module:function (or path.py:function)."),
     model_dir: Path = typer.Option(..., "--model", help="A trained model directory (lsbo train --out)."),
     out: Path = typer.Option(..., "--out", help="Run directory: trial_k/evaluations.jsonl, results.json, table.md, plots."),
-    trials: int = typer.Option(5, "--trials", help="Independent seeded trials."),
-    iterations: int = typer.Option(5, "--iterations", help="BO iterations per trial."),
-    batch: int = typer.Option(50, "--batch", help="Points chosen per iteration (q)."),
-    strategy: str = typer.Option("protocol", "--strategy", help="Search strategy, one registered in lsbo.bo.strategies: protocol (the paper's global batch EI) or turbo (a trust region, Thompson sampling)."),
+    trials: int = typer.Option(bo_defaults.TRIALS, "--trials", help="Independent seeded trials."),
+    iterations: int = typer.Option(bo_defaults.ITERATIONS, "--iterations", help="BO iterations per trial."),
+    batch: int = typer.Option(bo_defaults.BATCH_SIZE, "--batch", help="Points chosen per iteration (q)."),
+    strategy: str = typer.Option("protocol", "--strategy", help=f"Search strategy: {' | '.join(STRATEGIES.names())} (lsbo.components.STRATEGIES, plugins' included): protocol is the paper's global batch EI, turbo a trust region with Thompson sampling."),
     budget: Optional[int] = typer.Option(None, "--budget", help="Oracle calls per trial (default: --iterations x --batch); the last batch is cut to fit."),
     budget_accounting: str = typer.Option("points", "--budget-accounting", help="What an oracle call is: points (every proposed point, the default) | pmo (PMO's: a distinct valid molecule by canonical SMILES; invalid strings and repeats cost nothing)."),
     surrogate: Optional[str] = typer.Option(None, "--surrogate", help="protocol: auto (exact up to 1000 points, else sparse, the default) | exact | sparse; turbo: auto (the default, as for protocol) | local (exact GP on the points nearest the trust region's centre plus the best) | exact | sparse."),
-    inducing: int = typer.Option(500, "--inducing", help="Inducing points of the sparse GP."),
+    inducing: int = typer.Option(bo_defaults.N_INDUCING, "--inducing", help="Inducing points of the sparse GP."),
     attempts: Optional[int] = typer.Option(None, "--attempts", help="Stochastic decodings per point (default: one greedy decoding for an autoregressive decoder; 500 molecules, 25 otherwise for the paper's)."),
     acquisition: Optional[str] = typer.Option(None, "--acquisition", help="protocol: qlogei (default) | qei; turbo: ts (Thompson sampling, default) | qlogei | qei in the trust region."),
     retrain_every: Optional[int] = typer.Option(None, "--retrain-every", help="Weighted retraining: fine-tune the autoencoder every N oracle calls (Tripp et al. 2020)."),
-    rank_k: Optional[float] = typer.Option(None, "--rank-k", help="Rank-weighting k of --retrain-every: weights 1/(k N + rank) (default 1e-3)."),
-    retrain_epochs: Optional[int] = typer.Option(None, "--retrain-epochs", help="Epochs of each fine-tuning with --retrain-every (default 1)."),
+    rank_k: Optional[float] = typer.Option(None, "--rank-k", help=f"Rank-weighting k of --retrain-every: weights 1/(k N + rank) (default {bo_defaults.RANK_K:g})."),
+    retrain_epochs: Optional[int] = typer.Option(None, "--retrain-epochs", help=f"Epochs of each fine-tuning with --retrain-every (default {bo_defaults.RETRAIN_EPOCHS})."),
     retrain_samples: Optional[int] = typer.Option(None, "--retrain-samples", help="Weighted draws per fine-tuning epoch with --retrain-every (default: as many as there are strings)."),
     novel_only: bool = typer.Option(
         False, "--novel-only",
@@ -81,7 +83,7 @@ def optimize(
     ),
     box: str = typer.Option("data", "--box", help="Search box: data (min/max of training latents) | prior."),
     max_train_points: Optional[int] = typer.Option(None, "--max-train-points", help="Use a random subset of the encoded training set."),
-    device: str = typer.Option("auto", "--device", help="auto | cpu | cuda."),
+    device: str = device_option(),
     seed: int = typer.Option(0, "--seed", help="Base seed; trial k uses a seed derived from it."),
     resume: bool = typer.Option(False, "--resume", help="Continue an interrupted run in --out."),
     threads: Optional[int] = typer.Option(None, "--threads", help="CPU threads for torch (default: torch's; 1 is often fastest on a busy machine)."),
@@ -113,12 +115,13 @@ def optimize(
     from lsbo.bo import BOConfig
     from lsbo.bo.acquisition import AcquisitionOptions
     from lsbo.bo.retraining import RetrainOptions
+    from lsbo.device import set_threads
     from lsbo.errors import ConfigError
     from lsbo.models import load_model
     from lsbo.objectives import build_objective
     from lsbo.objectives.isolation import IsolationOptions
 
-    _set_threads(threads)
+    set_threads(threads)
     # every flag is checked before the model is loaded (and long before anything is written)
     executor_name = ExecutorName(executor).value
     if workers < 1:
@@ -132,8 +135,8 @@ def optimize(
             raise ConfigError(f"{', '.join(given)} need(s) --retrain-every (weighted retraining is off without it)")
     retrain = None
     if retrain_every is not None:
-        retrain = RetrainOptions(every=retrain_every, rank_k=1e-3 if rank_k is None else rank_k,
-                                 epochs=1 if retrain_epochs is None else retrain_epochs, samples_per_epoch=retrain_samples)
+        given = {"rank_k": rank_k, "epochs": retrain_epochs, "samples_per_epoch": retrain_samples}
+        retrain = RetrainOptions(every=retrain_every, **{name: value for name, value in given.items() if value is not None})
     config = BOConfig(
         trials=trials, iterations=iterations, batch_size=batch, surrogate=surrogate, n_inducing=inducing, attempts=attempts,
         seed=seed, max_train_points=max_train_points, box=box, acquisition=AcquisitionOptions(name=acquisition),  # type: ignore[arg-type]
@@ -160,7 +163,7 @@ def optimize(
 
 def quickstart(
     out: Path = typer.Option(Path("lsbo-quickstart"), "--out", help="Where the model and the optimisation run go."),
-    device: str = typer.Option("auto", "--device", help="auto | cpu | cuda."),
+    device: str = device_option(),
     n_expressions: int = typer.Option(10000, "--expressions", help="Expressions generated for training (at least 1)."),
     epochs: Optional[int] = schema_option("epochs", help="Training epochs of the cpu-preset model (default: the preset's)."),
     seed: int = schema_option("seed", 0),
@@ -168,6 +171,7 @@ def quickstart(
 ) -> None:
     """Train a small expression model on locally generated data and run one short BO trial (no download)."""
     from lsbo.bo import BOConfig
+    from lsbo.device import set_threads
     from lsbo.errors import ConfigError
     from lsbo.models import TrainOptions, load_model, train_sequence_model
     from lsbo.models.pipeline import check_train_options
@@ -181,10 +185,7 @@ def quickstart(
         source="expr", out_dir=model_dir, preset="cpu", epochs=epochs, limit=n_expressions, seed=seed, device=device,
         threads=threads,
     ))
-    if threads is not None:
-        import torch
-
-        torch.set_num_threads(threads)
+    set_threads(threads)
     typer.echo(f"1/2 training a cpu-preset GMM-KS grammar model (autoregressive decoder) on {n_expressions} generated "
                f"expressions -> {model_dir}")
     if (model_dir / "checkpoint.pt").exists():
@@ -211,18 +212,6 @@ def quickstart(
     typer.echo(training_comparison(read_json(run_dir / RESULTS_FILE)))
     typer.echo(f"model: {model_dir}; results: {run_dir / 'results.json'}; table: {run_dir / 'table.md'}; "
                f"plot: {run_dir / 'best_so_far.png'}; next: lsbo optimize --target expr --model {model_dir} --out RUN")
-
-
-def _set_threads(threads: Optional[int]) -> None:
-    from lsbo.errors import ConfigError
-
-    if threads is None:
-        return
-    if threads < 1:
-        raise ConfigError(f"--threads {threads}: must be at least 1")
-    import torch
-
-    torch.set_num_threads(threads)
 
 
 def register(app: typer.Typer) -> None:

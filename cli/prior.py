@@ -10,6 +10,8 @@ from pathlib import Path
 
 import typer
 
+from lsbo_cli.schema import device_option
+
 prior_app = typer.Typer(help="Gaussian-mixture priors: placement, eq. 10 weights, Figure 1.", no_args_is_help=True)
 
 
@@ -58,7 +60,7 @@ def info(
     min_distance: float = typer.Option(6.0, "--min-distance", help="Smallest distance between means."),
     seed: int = typer.Option(0, "--seed", help="Seed of the Sobol placement and the weight estimate."),
     weight_batches: int = typer.Option(100, "--weight-batches", min=1, help="M of eq. 10."),
-    device: str = typer.Option("auto", "--device", help="auto, cpu or cuda."),
+    device: str = device_option(),
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
 ) -> None:
     """Show a Sobol-placed prior: spacing of the means, covariance scale and the eq. 10 weights."""

@@ -19,7 +19,7 @@ from lsbo.options import OPTIONS, choices_help
 def choice_type(name: str) -> type[enum.Enum]:
     """A string Enum of the choices of schema option ``name`` (Typer lists and checks them)."""
     option = OPTIONS[name]
-    return enum.Enum(name.title().replace("_", ""), {choice: choice for choice in option.choices}, type=str)  # type: ignore[return-value]
+    return enum.Enum(name.title().replace("_", ""), {choice: choice for choice in option.choice_names()}, type=str)  # type: ignore[return-value]
 
 
 def schema_option(name: str, default: Any = None, *extra_flags: str, help: str | None = None) -> Any:
@@ -29,6 +29,15 @@ def schema_option(name: str, default: Any = None, *extra_flags: str, help: str |
         return typer.Option(default, option.flag, *extra_flags, help=help or option.help, case_sensitive=False)
     text = choices_help(option) if help is None else choices_help(type(option)(**{**option.__dict__, "help": help}))
     return typer.Option(default, option.flag, *extra_flags, help=text)
+
+
+#: ``--device`` of every command (:func:`lsbo.device.resolve_device` checks it).
+DEVICE_HELP = "auto | cpu | cuda | cuda:N (checked before any work)."
+
+
+def device_option(help: str = DEVICE_HELP) -> Any:
+    """The ``--device`` option (default ``auto``) of a command."""
+    return typer.Option("auto", "--device", help=help)
 
 
 def choice_value(value: Any) -> str | None:

@@ -10,9 +10,19 @@ import typer
 
 from lsbo.options import OPTIONS
 from lsbo_cli.data import GRAMMAR_HELP, TOKENIZER_HELP
-from lsbo_cli.schema import ConvPadding, Decoder, Init, Kind, Model, Monitor, Preset, Regularizer, choice_value, schema_option
-
-DEVICE_HELP = "auto | cpu | cuda | cuda:N (checked before any work)."
+from lsbo_cli.schema import (
+    ConvPadding,
+    Decoder,
+    Init,
+    Kind,
+    Model,
+    Monitor,
+    Preset,
+    Regularizer,
+    choice_value,
+    device_option,
+    schema_option,
+)
 
 REGULARIZER_OPTION_HELP = (
     "KEY=VALUE option of the regularizer, repeatable (e.g. beta=0.5 or epsilon_std=0.01 for vae, "
@@ -43,7 +53,7 @@ def train(
     limit: Optional[int] = schema_option("limit"),
     seed: int = schema_option("seed", 0),
     weight_seed: Optional[int] = schema_option("weight_seed"),
-    device: str = typer.Option("auto", "--device", help=DEVICE_HELP),
+    device: str = device_option(),
     threads: Optional[int] = schema_option("threads"),
     resume: bool = typer.Option(False, "--resume", help="Continue from the last checkpoint in --out."),
     full_length: Optional[bool] = typer.Option(None, "--full-length/--no-full-length", help=OPTIONS["full_length"].help),
@@ -92,7 +102,7 @@ def evaluate(
         None, "--max-reconstruct", min=1, help="Use at most this many validation strings."
     ),
     seed: int = typer.Option(0, "--seed"),
-    device: str = typer.Option("auto", "--device", help="auto | cpu | cuda."),
+    device: str = device_option(),
     threads: Optional[int] = schema_option("threads"),
     plain_masking: bool = typer.Option(
         False, "--plain-masking", help="Plain Grammar VAE masking (the paper's protocol): derivations may not finish."
@@ -105,9 +115,10 @@ def evaluate(
     from rich.console import Console
     from rich.table import Table
 
+    from lsbo.device import set_threads
     from lsbo.evaluate import EVALUATION_NAME, SUMMARY_ROWS, TRAINING_CURVES_NAME, evaluate_model
 
-    _set_threads(threads)
+    set_threads(threads)
     result = evaluate_model(
         model_dir, n_samples=n, device=device, seed=seed, max_reconstruct=max_reconstruct, complete=not plain_masking
     )
@@ -130,7 +141,7 @@ def sample(
     n: int = typer.Option(10, "-n", min=1, help="Number of samples."),
     component: Optional[int] = typer.Option(None, "--component", help="Sample from one prior component only."),
     seed: int = typer.Option(0, "--seed"),
-    device: str = typer.Option("auto", "--device", help="auto | cpu | cuda."),
+    device: str = device_option(),
     plain_masking: bool = typer.Option(
         False, "--plain-masking", help="Plain Grammar VAE masking (the paper's protocol): derivations may not finish."
     ),
@@ -156,7 +167,7 @@ def encode(
     out: Optional[Path] = typer.Option(
         None, "--out", help="Write the codes to a .npy, .csv (commas) or .txt (spaces) file instead of stdout."
     ),
-    device: str = typer.Option("auto", "--device", help="auto | cpu | cuda."),
+    device: str = device_option(),
 ) -> None:
     """Latent codes (means) of strings from FILE, standard input ('-') or --string; rows that cannot be
     encoded are NaN and reported with the reason."""
@@ -183,7 +194,7 @@ def decode(
     file: Path = typer.Argument(..., help="Latent points: .npy, or one comma/space separated row per line."),
     stochastic: bool = typer.Option(False, "--sample", help="Sample the decoder instead of greedy decoding."),
     seed: int = typer.Option(0, "--seed"),
-    device: str = typer.Option("auto", "--device", help="auto | cpu | cuda."),
+    device: str = device_option(),
     plain_masking: bool = typer.Option(
         False, "--plain-masking", help="Plain Grammar VAE masking (the paper's protocol): derivations may not finish."
     ),
@@ -211,16 +222,6 @@ def decode(
 
 
 # ----------------------------------------------------------------------------------------------
-
-
-def _set_threads(threads: int | None) -> None:
-    """``--threads`` checked against the options schema (0 is refused, not silently raised to 1)."""
-    from lsbo.options import check_value
-
-    if threads is not None:
-        import torch
-
-        torch.set_num_threads(check_value("threads", threads))
 
 
 def parse_regularizer_options(pairs: list[str]) -> dict[str, Any]:

@@ -22,6 +22,8 @@ from lsbo.errors import CheckpointError
 from lsbo.persistence import atomic_write_bytes, atomic_write_text  # noqa: F401  (re-exported)
 
 CHECKPOINT_NAME = "checkpoint.pt"
+#: The ``kind`` entry of an image model's checkpoint (lsbo images train); string models' have none.
+IMAGE_MODEL_KIND = "images"
 FORMAT_VERSION = 1
 
 # Distributions whose versions are recorded in every checkpoint (what a reader needs to reproduce it).

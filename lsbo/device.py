@@ -1,4 +1,4 @@
-"""Device selection shared by every command: ``--device auto|cpu|cuda``."""
+"""Device selection shared by every command (``--device auto|cpu|cuda``), and the CPU threads (``--threads``)."""
 
 from __future__ import annotations
 
@@ -35,6 +35,15 @@ def resolve_device(name: str | torch.device = "auto") -> torch.device:
             )
         return device
     raise ConfigError(f"device {name!r}: expected one of {', '.join(DEVICE_CHOICES)} (or cuda:N)", parameter="device")
+
+
+def set_threads(threads: int | None) -> None:
+    """Use ``threads`` CPU threads for torch (``None``: torch's default), checked against the options
+    schema (``threads``: 1 to 1024; 0 is refused, not silently raised to 1)."""
+    from lsbo.options import check_value
+
+    if threads is not None:
+        torch.set_num_threads(check_value("threads", threads))
 
 
 def available_memory_bytes(device: str | torch.device = "cpu") -> int:

@@ -11,19 +11,22 @@ caller once every other unit has finished (so finished units are never thrown aw
 
 ``local`` (the default) runs units in this process (``workers=1``) or in ``workers`` spawned
 processes; ``ray`` is added by :mod:`lsbo.executors_ray` when the ``distributed`` extra is installed.
+Both implement :class:`lsbo.executors_base.Executor`.
 """
 
 from __future__ import annotations
 
-import abc
 import logging
 import multiprocessing
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import TypeVar
 
 from lsbo.errors import ConfigError, ExecutorError
+from lsbo.executors_base import Executor, _call, _gather
+
+__all__ = ["EXECUTOR_NAMES", "Executor", "LocalExecutor", "build_executor"]
 
 logger = logging.getLogger(__name__)
 
@@ -31,46 +34,6 @@ T = TypeVar("T")
 
 #: Names accepted by :func:`build_executor` (the CLI's ``--executor`` choices derive from this).
 EXECUTOR_NAMES: tuple[str, ...] = ("local", "ray")
-
-
-class Executor(abc.ABC):
-    """Runs independent units of work and returns their results in order."""
-
-    name: str = "executor"
-
-    @abc.abstractmethod
-    def map(self, units: Sequence[Callable[[], T]]) -> list[T]:
-        """Run every unit and return their results in the order given.
-
-        Raises:
-            BaseException: the error of the first failing unit (in unit order), after all units ended.
-        """
-
-    def close(self) -> None:
-        """Release workers (a no-op for executors that hold none)."""
-
-    def __enter__(self) -> "Executor":
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-
-def _call(unit: Callable[[], T]) -> T:
-    return unit()
-
-
-def _gather(outcomes: Iterable[tuple[bool, object]]) -> list:
-    results, first_error = [], None
-    for ok, value in outcomes:
-        if ok:
-            results.append(value)
-        else:
-            results.append(None)
-            first_error = first_error or value
-    if first_error is not None:
-        raise first_error  # type: ignore[misc]
-    return results
 
 
 class LocalExecutor(Executor):
@@ -123,6 +86,11 @@ class LocalExecutor(Executor):
 
 
 def _init_worker(threads: int | None) -> None:
+    # the parent's plugins (LSBO_PLUGINS, which the command line extends with its --plugin values, and the
+    # entry points): their components are named in the units' settings and their classes in pickled units
+    from lsbo.plugins import load_plugins
+
+    load_plugins()
     if threads is not None:
         import torch
 

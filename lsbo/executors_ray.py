@@ -30,7 +30,7 @@ import ray  # the extra: without it this import fails and build_executor says wh
 from ray.exceptions import RayTaskError
 
 from lsbo.errors import ConfigError, ExecutorError
-from lsbo.executors import Executor, _gather
+from lsbo.executors_base import Executor, _gather
 
 logger = logging.getLogger(__name__)
 
@@ -94,6 +94,10 @@ def probe_cluster(address: str, timeout: float) -> None:
 
 
 def _run_unit(unit: Callable[[], T], threads: int | None) -> T:
+    # the plugins named in this worker's LSBO_PLUGINS (a local Ray's workers inherit the driver's) and entry points
+    from lsbo.plugins import load_plugins
+
+    load_plugins()
     if threads is not None:
         import torch
 

@@ -12,7 +12,7 @@ with the checkpoint on it). Everything else is derived from :data:`TRAIN_OPTIONS
 * :func:`config_overrides` -- the values that override a preset (``requested_config``);
 * :func:`architecture_values` -- the values a resumed run is compared on;
 * :func:`choices_help` -- the choices and bounds shown in ``--help``; the command line builds its
-  choice types from :attr:`Option.choices`, so a bad choice is refused before any work.
+  choice types from :meth:`Option.choice_names`, so a bad choice is refused before any work.
 
 The bounds keep a value from reaching an allocator or a loop that cannot finish: they are generous
 for the paper's sizes (latent 56, K up to a few dozen, GRU 501, batch 500) and refuse values that
@@ -27,10 +27,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from lsbo.components import REGULARIZERS
 from lsbo.errors import ConfigError
+from lsbo.registry import Registry
 
 MODEL_KINDS: tuple[str, ...] = ("grammar", "char")
-REGULARIZER_NAMES: tuple[str, ...] = ("gmm", "vae", "cvvae", "rae", "wae", "ae")
 #: Model presets: ``paper`` (the sizes and architecture of docs/protocols.md §2), ``cpu`` (the best
 #: configuration measured on a CPU budget, lsbo.models.config) and ``auto`` (cpu without a GPU, paper with one).
 PRESETS: tuple[str, ...] = ("auto", "paper", "cpu")
@@ -51,7 +52,8 @@ class Option:
     """One training option (see the module docstring).
 
     ``kind`` is ``int``, ``float``, ``bool`` or ``choice``; ``low``/``high`` bound numbers (``low_open``: the
-    lower bound itself is refused, e.g. a learning rate of 0); ``config_field`` is the
+    lower bound itself is refused, e.g. a learning rate of 0); a choice lists its ``choices``, or
+    names the ``registry`` whose names they are (plugins' included: :meth:`choice_names`); ``config_field`` is the
     :class:`lsbo.models.config.SequenceModelConfig` field the option overrides (None: a run-level
     option); ``architecture`` marks the options a checkpoint and a resumed run must agree on.
     """
@@ -66,13 +68,18 @@ class Option:
     low_open: bool = False
     config_field: str | None = None
     architecture: bool = False
+    registry: Registry[Any] | None = None
+
+    def choice_names(self) -> tuple[str, ...]:
+        """The accepted values of a choice: the registry's names (read now), else :attr:`choices`."""
+        return self.registry.names() if self.registry is not None else self.choices
 
 
 TRAIN_OPTIONS: tuple[Option, ...] = (
     Option("model", "--model", "Model: grammar (Grammar VAE) or char (character baseline); default grammar.",
            kind="choice", choices=MODEL_KINDS, config_field="model", architecture=True),
     Option("regularizer", "--regularizer", "Latent regularizer (default gmm, the paper's GMM-KS).",
-           kind="choice", choices=REGULARIZER_NAMES, config_field="regularizer", architecture=True),
+           kind="choice", registry=REGULARIZERS, config_field="regularizer", architecture=True),
     Option("preset", "--preset",
            "Model preset: auto (default: cpu without a CUDA device, paper with one), paper (the paper's sizes and "
            "repeated-latent decoder, Kusner et al. 2017, docs/protocols.md) or cpu (smaller, autoregressive decoder: "
@@ -186,7 +193,7 @@ def _describe_range(option: Option) -> str:
 def choices_help(option: Option) -> str:
     """The option's help with its choices or bounds, as ``--help`` shows it."""
     if option.kind == "choice":
-        return f"{option.help} [{'|'.join(option.choices)}]"
+        return f"{option.help} [{'|'.join(option.choice_names())}]"
     bounds = _describe_range(option)
     return f"{option.help} [{bounds}]" if bounds else option.help
 
@@ -201,8 +208,8 @@ def check_value(name: str, value: Any) -> Any:
         return parse_bool(name, value)
     if option.kind == "choice":
         text = str(getattr(value, "value", value)).strip().lower()
-        if text not in option.choices:
-            raise ConfigError(f"{name} {value!r}: expected one of {', '.join(option.choices)}", parameter=name)
+        if text not in option.choice_names():
+            raise ConfigError(f"{name} {value!r}: expected one of {', '.join(option.choice_names())}", parameter=name)
         return text
     try:
         number: float = int(value) if option.kind == "int" else float(value)
@@ -297,7 +304,6 @@ __all__ = [
     "MODEL_KINDS",
     "OPTIONS",
     "PRESETS",
-    "REGULARIZER_NAMES",
     "TRAIN_OPTIONS",
     "Option",
     "architecture_values",

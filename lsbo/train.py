@@ -31,10 +31,10 @@ from torch import nn
 
 from lsbo import distributed
 from lsbo.checkpoint import CHECKPOINT_NAME, load_checkpoint, require_keys, save_checkpoint
-from lsbo.data.progress import EpochBars
 from lsbo.device import resolve_device
 from lsbo.errors import CheckpointError, ConfigError, LsboError
 from lsbo.persistence import atomic_write_text
+from lsbo.progress import EpochBars
 from lsbo.regularizers.terms import LossTerms
 from lsbo.report import metrics_csv_text
 

@@ -10,8 +10,9 @@ for large q) or jointly over all q points.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import torch
 from torch import Tensor
@@ -19,6 +20,7 @@ from torch import Tensor
 from lsbo.bo.cached_posterior import acquisition_model
 from lsbo.bo.surrogates import SurrogateFit, dense_linear_algebra
 from lsbo.errors import ConfigError
+from lsbo.registry import Registry
 
 AcquisitionName = Literal["qlogei", "qei"]
 
@@ -45,19 +47,33 @@ def acquisition_bytes(q: int, n_train: int, options: AcquisitionOptions = Acquis
     return 8 * options.raw_samples * q * (q + n_train + options.mc_samples)
 
 
+#: Batch acquisition functions by name: ``(model, best_f, sampler) -> BoTorch acquisition`` (Monte-Carlo,
+#: maximised jointly or greedily over q points). A strategy lists the names it accepts
+#: (:attr:`lsbo.bo.strategies.Strategy.acquisitions`), some of them its own procedures (turbo's ``ts``).
+ACQUISITIONS: Registry[Callable[[Any, float, Any], Any]] = Registry("acquisition", parameter="acquisition.name")
+
+
+@ACQUISITIONS.register("qlogei")
+def q_log_expected_improvement(model: Any, best_f: float, sampler: Any) -> Any:
+    from botorch.acquisition.logei import qLogExpectedImprovement
+
+    return qLogExpectedImprovement(model, best_f=best_f, sampler=sampler)
+
+
+@ACQUISITIONS.register("qei")
+def q_expected_improvement(model: Any, best_f: float, sampler: Any) -> Any:
+    from botorch.acquisition.monte_carlo import qExpectedImprovement
+
+    return qExpectedImprovement(model, best_f=best_f, sampler=sampler)
+
+
 def build_acquisition(fit: SurrogateFit, best_f: float, options: AcquisitionOptions, seed: int) -> object:
     """The batch EI acquisition over the surrogate's unit-cube inputs; ``best_f`` in standardised units."""
-    from botorch.acquisition.logei import qLogExpectedImprovement
-    from botorch.acquisition.monte_carlo import qExpectedImprovement
     from botorch.sampling import SobolQMCNormalSampler
 
+    build = ACQUISITIONS.get(options.name or "qlogei")
     sampler = SobolQMCNormalSampler(sample_shape=torch.Size([options.mc_samples]), seed=seed)
-    model = acquisition_model(fit.model)
-    if options.name in (None, "qlogei"):
-        return qLogExpectedImprovement(model, best_f=best_f, sampler=sampler)
-    if options.name == "qei":
-        return qExpectedImprovement(model, best_f=best_f, sampler=sampler)
-    raise ConfigError(f"acquisition {options.name!r}: expected qlogei or qei")
+    return build(acquisition_model(fit.model), best_f, sampler)
 
 
 def propose_batch(fit: SurrogateFit, best_f: float, q: int, options: AcquisitionOptions = AcquisitionOptions(), seed: int = 0) -> Tensor:

@@ -33,6 +33,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from lsbo.bo_defaults import RANK_K, RETRAIN_EPOCHS
 from lsbo.errors import ConfigError
 
 logger = logging.getLogger(__name__)
@@ -72,8 +73,8 @@ class RetrainOptions:
     """
 
     every: int
-    rank_k: float = 1e-3
-    epochs: int = 1
+    rank_k: float = RANK_K
+    epochs: int = RETRAIN_EPOCHS
     samples_per_epoch: int | None = None
     batch_size: int | None = None
     learning_rate: float | None = None

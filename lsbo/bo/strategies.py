@@ -23,8 +23,9 @@ needs to be persisted. (A warm-started surrogate restarts cold after a resume; t
 speed of the next fit, never which evaluations exist.)
 
 A new method is one subclass registered with :func:`register_strategy` (with
-:meth:`Strategy.from_config` if it reads settings of the run); the CLI's ``--strategy`` choices are
-the registry's names, :data:`STRATEGY_NAMES`.
+:meth:`Strategy.from_config` if it reads settings of the run), in this package or in a plugin
+(:mod:`lsbo.plugins`, docs/extending.md); the registry is :data:`lsbo.components.STRATEGIES`, and the
+CLI's ``--strategy`` choices and an experiment spec's strategy names are its names.
 
 Built in:
 
@@ -48,7 +49,7 @@ from typing import Any, ClassVar
 import torch
 from torch import Tensor
 
-from lsbo.bo.acquisition import AcquisitionOptions, propose_batch
+from lsbo.bo.acquisition import ACQUISITIONS, AcquisitionOptions, propose_batch
 from lsbo.bo.cached_posterior import acquisition_model
 from lsbo.bo.surrogates import SparseTraining, WarmFitOptions, WarmSurrogate, dense_linear_algebra, fit_surrogate
 from lsbo.bo.trust_region import (
@@ -58,6 +59,7 @@ from lsbo.bo.trust_region import (
     region_bounds,
     update_trust_region,
 )
+from lsbo.components import STRATEGIES
 from lsbo.errors import ConfigError
 
 
@@ -127,28 +129,19 @@ class Strategy(ABC):
         return {}
 
 
-STRATEGIES: dict[str, type[Strategy]] = {}
-
-
 def register_strategy(cls: type[Strategy]) -> type[Strategy]:
-    """Class decorator: make ``cls`` available as ``--strategy cls.name``."""
-    if cls.name in STRATEGIES:
-        raise ValueError(f"strategy {cls.name!r} is already registered")
-    STRATEGIES[cls.name] = cls
-    return cls
+    """Class decorator: make ``cls`` available as ``--strategy cls.name`` (in :data:`lsbo.components.STRATEGIES`)."""
+    return STRATEGIES.register(cls)
 
 
 def check_strategy(name: str, acquisition: str | None = None) -> str:
     """The acquisition ``name`` runs with (its default for ``None``); a one-line error naming the parameter otherwise."""
-    if name not in STRATEGIES:
-        raise ConfigError(f"strategy {name!r}: expected one of {', '.join(STRATEGIES)}", parameter="strategy")
-    return _strategy_choice(name, "acquisition.name", STRATEGIES[name].acquisitions, acquisition)
+    return _strategy_choice(name, "acquisition.name", STRATEGIES.get(name).acquisitions, acquisition)
 
 
 def check_surrogate(name: str, surrogate: str | None = None) -> str:
     """The surrogate strategy ``name`` runs with (its default for ``None``); a one-line error naming the parameter otherwise."""
-    check_strategy(name)
-    return _strategy_choice(name, "surrogate", STRATEGIES[name].surrogates, surrogate)
+    return _strategy_choice(name, "surrogate", STRATEGIES.get(name).surrogates, surrogate)
 
 
 def _strategy_choice(name: str, parameter: str, accepted: tuple[str, ...], value: str | None) -> str:
@@ -166,7 +159,7 @@ def build_strategy(name: str, **options: Any) -> Strategy:
     check_strategy(name, options.get("acquisition"))
     if "surrogate" in options:
         check_surrogate(name, options["surrogate"])
-    return STRATEGIES[name](**options)
+    return STRATEGIES.get(name)(**options)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -402,16 +395,13 @@ class TurboStrategy(Strategy):
         return Proposal(latents.detach().to("cpu", torch.float64), metrics, reserve=reserve)
 
     def _ei_batch(self, model: Any, best_f: float, box: Tensor, q: int, seed: int) -> Tensor:
-        from botorch.acquisition.logei import qLogExpectedImprovement
-        from botorch.acquisition.monte_carlo import qExpectedImprovement
         from botorch.optim import optimize_acqf
         from botorch.sampling import SobolQMCNormalSampler
 
         options = self.acquisition_options
         sampler = SobolQMCNormalSampler(sample_shape=torch.Size([options.mc_samples]), seed=seed)
-        kind = qLogExpectedImprovement if self.acquisition == "qlogei" else qExpectedImprovement
         # best_f in target units: the model untransforms
-        acquisition = kind(acquisition_model(model), best_f=best_f, sampler=sampler)
+        acquisition = ACQUISITIONS.get(self.acquisition)(acquisition_model(model), best_f, sampler)
         with torch.random.fork_rng(devices=[]), dense_linear_algebra():
             torch.manual_seed(seed)
             candidates, _ = optimize_acqf(
@@ -422,5 +412,9 @@ class TurboStrategy(Strategy):
         return candidates
 
 
-#: The registered strategies' names, for ``--strategy`` choices and experiment specs.
-STRATEGY_NAMES: tuple[str, ...] = tuple(STRATEGIES)
+
+def __getattr__(name: str) -> Any:
+    # STRATEGY_NAMES is read when asked for, so it includes the strategies of plugins loaded since
+    if name == "STRATEGY_NAMES":
+        return STRATEGIES.names()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

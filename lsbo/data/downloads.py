@@ -23,6 +23,7 @@ from typing import IO, BinaryIO
 from lsbo.data.manifests import DatasetManifest
 from lsbo.errors import DataError, DownloadError
 from lsbo.persistence import atomic_write_bytes, atomic_write_text
+from lsbo.progress import ProgressCallback
 from lsbo.settings import cache_dir
 
 DEFAULT_TIMEOUT_S = 60.0
@@ -30,7 +31,6 @@ OFFLINE_ENV = "LSBO_OFFLINE"
 _CHUNK_BYTES = 1 << 20
 
 Opener = Callable[..., IO[bytes]]
-ProgressCallback = Callable[[int, int | None], None]  # (bytes so far, total bytes or None)
 
 
 @dataclass(frozen=True)
@@ -79,11 +79,11 @@ def sha256_file(path: Path) -> str:
 
 def count_rows(path: Path, column: str | None = None, suffix: str | None = None) -> int:
     """Number of rows of a dataset file, counted by the reader ``lsbo data prepare`` and training use
-    (:func:`lsbo.data.sources.read_file`), so both report the same total: CSV records, header
+    (:func:`lsbo.data.readers.read_file`), so both report the same total: CSV records, header
     excluded, for ``.csv`` (cells may span lines: the ZINC CSV quotes a newline into every SMILES);
     lines for ``.smi`` and text files. The format follows ``suffix`` (default: the file's own, e.g.
     the final name's suffix for a partial download)."""
-    from lsbo.data.sources import read_csv, read_smi, read_txt
+    from lsbo.data.readers import read_csv, read_smi, read_txt
 
     kind = (suffix if suffix is not None else path.suffix).lower()
     if kind == ".csv":

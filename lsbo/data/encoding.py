@@ -21,9 +21,9 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from lsbo.data.checks import NO_PARSE, row_checks, silence_rdkit
-from lsbo.data.progress import count_progress
 from lsbo.errors import ConfigError
 from lsbo.persistence import atomic_write_bytes
+from lsbo.progress import count_progress
 from lsbo.settings import cache_dir
 
 if TYPE_CHECKING:

@@ -21,48 +21,21 @@ from __future__ import annotations
 
 import functools
 import logging
-import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from lsbo.errors import CheckpointError, ConfigError
-from lsbo.experiment.spec import ExperimentSpec, ModelSpec, StrategySpec
+from lsbo.experiment.layout import Layout, evaluation_status, slug
+from lsbo.experiment.spec import ExperimentSpec, ModelSpec, StrategySpec, bo_config
 from lsbo.logs import LineFormatter, log_context
 from lsbo.persistence import read_json, write_json
 
 logger = logging.getLogger(__name__)
 
+__all__ = ["CELL_FILE", "Layout", "bo_config", "bo_status", "evaluation_status", "run_experiment", "slug", "status_rows"]
+
 CELL_FILE = "experiment_cell.json"
-TABLES_DIR = "tables"
-
-
-def slug(label: str) -> str:
-    """A folder name for a label (letters, digits, ``.-_``; the rest becomes ``_``)."""
-    return re.sub(r"[^A-Za-z0-9._-]+", "_", label).strip("_") or "_"
-
-
-@dataclass(frozen=True)
-class Layout:
-    """Where each cell of an experiment lives."""
-
-    root: Path
-
-    def model_dir(self, model: str, seed: int) -> Path:
-        return self.root / "models" / slug(model) / f"seed_{seed}"
-
-    def evaluation_file(self, model: str, seed: int) -> Path:
-        return self.root / "evaluations" / slug(model) / f"seed_{seed}.json"
-
-    def bo_dir(self, strategy: str, model: str, seed: int) -> Path:
-        return self.root / "bo" / slug(strategy) / slug(model) / f"seed_{seed}"
-
-    def tables(self, experiment: str) -> Path:
-        # one folder per spec: specs that share cells (same labels and options) can share a directory
-        return self.root / TABLES_DIR / slug(experiment)
-
-
 # -- what each cell is made with ------------------------------------------------------------------
 
 
@@ -75,39 +48,6 @@ def train_options(spec: ExperimentSpec, model: ModelSpec, seed: int, out_dir: Pa
         device=spec.device, threads=spec.threads, regularizer_options=dict(options.pop("regularizer_options", {})),
         **options,
     )
-
-
-def bo_config(spec: ExperimentSpec, strategy: StrategySpec) -> Any:
-    from dataclasses import fields
-
-    from lsbo.bo import BOConfig
-    from lsbo.bo.acquisition import AcquisitionOptions
-    from lsbo.bo.retraining import RetrainOptions
-    from lsbo.experiment.spec import RETRAIN_KEYS
-
-    options = dict(strategy.options)
-    values: dict[str, Any] = dict(trials=spec.trials, seed=spec.bo_seed)
-    renamed = {"batch": "batch_size", "inducing": "n_inducing"}
-    acquisition = {"optimizer_iterations": "max_iterations", "num_restarts": "num_restarts", "raw_samples": "raw_samples",
-                   "acquisition": "name"}
-    values["acquisition"] = AcquisitionOptions(**{acquisition[k]: v for k, v in options.items() if k in acquisition})
-    if "retrain_every" in options:
-        values["retrain"] = RetrainOptions(every=options["retrain_every"],
-                                           **{field: options[key] for key, field in RETRAIN_KEYS.items() if key in options})
-    for key, value in options.items():
-        if key in acquisition or key in RETRAIN_KEYS or key == "retrain_every":
-            continue
-        elif key == "plain_masking":
-            values["complete"] = not value
-        else:
-            values[renamed.get(key, key)] = value
-    if any(f.name == "strategy" for f in fields(BOConfig)):
-        values["strategy"] = strategy.name
-    elif strategy.name != "protocol":
-        raise ConfigError(f"{spec.path}: strategy {strategy.name!r} is listed but BOConfig has no strategy field")
-    config = BOConfig(**values)
-    config.validate()
-    return config
 
 
 def _cell_record(kind: str, spec: ExperimentSpec, **fields: Any) -> dict[str, Any]:
@@ -173,10 +113,6 @@ def training_status(spec: ExperimentSpec, layout: Layout, model: ModelSpec, seed
     return "partial", f"{epochs}/{planned} epochs"
 
 
-def evaluation_status(layout: Layout, model: ModelSpec, seed: int) -> str:
-    return "done" if layout.evaluation_file(model.label, seed).is_file() else "missing"
-
-
 def bo_status(spec: ExperimentSpec, layout: Layout, strategy: StrategySpec, model: ModelSpec, seed: int) -> tuple[str, list[int]]:
     """``(state, evaluations per trial)`` of one optimisation cell (all its trials)."""
     from lsbo.bo.store import EVALUATIONS_FILE, read_records
@@ -217,7 +153,7 @@ def status_rows(spec: ExperimentSpec, out: Path) -> list[dict[str, Any]]:
 # -- the units of work (module-level, so that spawned workers can run them) -------------------------
 
 
-def _set_threads(threads: int | None) -> None:
+def _prepare_unit(threads: int | None) -> None:
     """Per-unit setup: torch threads, and in a spawned worker (no handler yet) log lines on stderr."""
     package_logger = logging.getLogger("lsbo")
     if not package_logger.handlers and not logging.getLogger().handlers:
@@ -225,17 +161,16 @@ def _set_threads(threads: int | None) -> None:
         handler.setFormatter(LineFormatter())
         package_logger.addHandler(handler)
         package_logger.setLevel(logging.INFO)
-    if threads is not None:
-        import torch
+    from lsbo.device import set_threads
 
-        torch.set_num_threads(max(1, threads))
+    set_threads(threads)
 
 
 def train_cell(spec: ExperimentSpec, out: Path, label: str, seed: int) -> str:
     """Train (or resume) one model for one seed."""
     from lsbo.models import train_sequence_model
 
-    _set_threads(spec.threads)
+    _prepare_unit(spec.threads)
     model = spec.model(label)
     directory = Layout(Path(out)).model_dir(label, seed)
     directory.mkdir(parents=True, exist_ok=True)
@@ -249,7 +184,7 @@ def evaluate_cell(spec: ExperimentSpec, out: Path, label: str, seed: int) -> str
     """Latent diagnostics of one trained model: reconstruction, prior-sample validity, KS, covariance."""
     from lsbo.evaluate import evaluate_model
 
-    _set_threads(spec.threads)
+    _prepare_unit(spec.threads)
     layout = Layout(Path(out))
     settings = {k: spec.evaluation[k] for k in ("max_reconstruct",) if k in spec.evaluation}
     result = evaluate_model(
@@ -268,7 +203,7 @@ def optimize_cell(spec: ExperimentSpec, out: Path, strategy_label: str, label: s
     from lsbo.models import load_model
     from lsbo.objectives import build_objective
 
-    _set_threads(spec.bo_threads)
+    _prepare_unit(spec.bo_threads)
     layout = Layout(Path(out))
     strategy = next(s for s in spec.strategies if s.label == strategy_label)
     config = bo_config(spec, strategy)

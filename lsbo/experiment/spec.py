@@ -60,6 +60,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from lsbo.bo_defaults import BATCH_SIZE, ITERATIONS
 from lsbo.errors import ConfigError
 from lsbo.options import OPTIONS
 
@@ -71,7 +72,7 @@ _NUMBER = (int, float)
 
 def _choices(option: str) -> str:
     """The values of training option ``option`` as the descriptions list them (``gmm | vae | ...``)."""
-    return " | ".join(OPTIONS[option].choices)
+    return " | ".join(OPTIONS[option].choice_names())
 
 
 MODEL_KEYS: dict[str, tuple[tuple[type, ...], str]] = {
@@ -117,7 +118,7 @@ SECTIONS: dict[str, dict[str, tuple[tuple[type, ...], str]]] = {
         "strategy": ((list,), "[[bo.strategy]] tables"),
     },
     "bo.strategy": {
-        "name": ((str,), "strategy"),
+        "name": ((str,), "a registered strategy (lsbo.components.STRATEGIES, plugins' included)"),
         "label": ((str,), "column name"),
         "iterations": ((int,), "iterations per trial"),
         "batch": ((int,), "points per iteration"),
@@ -127,16 +128,18 @@ SECTIONS: dict[str, dict[str, tuple[tuple[type, ...], str]]] = {
         "retrain_epochs": ((int,), "fine-tuning epochs per retraining"),
         "retrain_samples": ((int,), "weighted draws per fine-tuning epoch"),
         "attempts": ((int,), "stochastic decodings per point"),
-        "surrogate": ((str,), "auto | exact | sparse"),
+        "surrogate": ((str,), "one the strategy accepts (lsbo optimize --surrogate)"),
         "inducing": ((int,), "inducing points of the sparse GP"),
         "max_train_points": ((int,), "random subset of the encoded training set"),
         "box": ((str,), "data | prior"),
-        "acquisition": ((str,), "qlogei | qei"),
+        "acquisition": ((str,), "one the strategy accepts (lsbo optimize --acquisition)"),
         "num_restarts": ((int,), "restarts of the acquisition optimiser"),
         "raw_samples": ((int,), "raw samples of the acquisition optimiser"),
         "optimizer_iterations": ((int,), "iterations of the acquisition optimiser"),
         "plain_masking": ((bool,), "decode with the plain Grammar VAE masking"),
         "novel_only": ((bool,), "replace points that decode to known strings (turbo with ts)"),
+        "objective_workers": ((int,), "score each candidate in its own process, this many at once"),
+        "objective_timeout": (_NUMBER, "seconds one objective call may take (killed and recorded invalid past it)"),
     },
     "evaluation": {
         "samples": ((int,), "prior samples for validity/uniqueness/novelty"),
@@ -152,8 +155,10 @@ SECTIONS: dict[str, dict[str, tuple[tuple[type, ...], str]]] = {
 SPEC_KEY_OF: dict[str, str] = {
     "batch_size": "batch", "n_inducing": "inducing", "acquisition.name": "acquisition", "retrain.every": "retrain_every",
     "retrain.rank_k": "rank_k", "retrain.epochs": "retrain_epochs", "retrain.samples_per_epoch": "retrain_samples",
-    "complete": "plain_masking",
+    "complete": "plain_masking", "objective_calls.workers": "objective_workers", "objective_calls.timeout": "objective_timeout",
 }
+#: bo.strategy keys of the objective calls (lsbo.objectives.isolation.IsolationOptions fields).
+OBJECTIVE_CALL_KEYS: dict[str, str] = {"objective_workers": "workers", "objective_timeout": "timeout"}
 #: bo.strategy keys that configure weighted retraining besides retrain_every (lsbo.bo.RetrainOptions).
 RETRAIN_KEYS: dict[str, str] = {"rank_k": "rank_k", "retrain_epochs": "epochs", "retrain_samples": "samples_per_epoch"}
 TOP_LEVEL = ("experiment", "dataset", "training", "model", "bo", "evaluation", "report")
@@ -181,8 +186,8 @@ class StrategySpec:
     def budget(self) -> str:
         """The calls of one trial as the tables show them (``5 x 50``, or ``500 calls of 50``)."""
         if self.options.get("budget") is not None:
-            return f"{self.options['budget']} calls of {self.options.get('batch', 50)}"
-        return f"{self.options.get('iterations', 5)} x {self.options.get('batch', 50)}"
+            return f"{self.options['budget']} calls of {self.options.get('batch', BATCH_SIZE)}"
+        return f"{self.options.get('iterations', ITERATIONS)} x {self.options.get('batch', BATCH_SIZE)}"
 
 
 @dataclass(frozen=True)
@@ -372,7 +377,7 @@ def load_spec(path: Path | str) -> ExperimentSpec:
         for key in RETRAIN_KEYS:
             if key in entry and "retrain_every" not in entry:
                 check.fail("bo.strategy", index, key, "applies to weighted retraining, which needs retrain_every")
-        calls = f"{entry['budget']} calls" if "budget" in entry else f"{entry.get('iterations', 5)}x{entry.get('batch', 50)}"
+        calls = f"{entry['budget']} calls" if "budget" in entry else f"{entry.get('iterations', ITERATIONS)}x{entry.get('batch', BATCH_SIZE)}"
         label = entry.pop("label", None) or f"{name} {calls}" + (" + WR" if "retrain_every" in entry else "")
         if any(s.label == label for s in strategies):
             check.fail("bo.strategy", index, "label", f"two strategies are labelled {label!r}; give each a distinct label")
@@ -400,8 +405,6 @@ def load_spec(path: Path | str) -> ExperimentSpec:
         confidence=confidence, resamples=int(report.get("resamples", 10000)),
     )
     # Each strategy's settings as lsbo optimize checks them, now rather than after hours of training.
-    from lsbo.experiment.runner import bo_config
-
     for index, strategy in enumerate(strategies):
         try:
             bo_config(spec, strategy)
@@ -422,3 +425,41 @@ def resolve_data_path(spec_path: Path, data: str) -> Path:
         return candidate
     beside = spec_path.parent / candidate
     return beside if beside.exists() else shared_data_dir() / candidate
+
+
+def bo_config(spec: ExperimentSpec, strategy: StrategySpec) -> Any:
+    """The :class:`lsbo.bo.BOConfig` of one ``[[bo.strategy]]`` (what ``lsbo optimize`` would run), validated."""
+    from dataclasses import fields
+
+    from lsbo.bo import BOConfig
+    from lsbo.bo.acquisition import AcquisitionOptions
+    from lsbo.bo.retraining import RetrainOptions
+
+    options = dict(strategy.options)
+    values: dict[str, Any] = dict(trials=spec.trials, seed=spec.bo_seed)
+    renamed = {"batch": "batch_size", "inducing": "n_inducing"}
+    acquisition = {"optimizer_iterations": "max_iterations", "num_restarts": "num_restarts", "raw_samples": "raw_samples",
+                   "acquisition": "name"}
+    values["acquisition"] = AcquisitionOptions(**{acquisition[k]: v for k, v in options.items() if k in acquisition})
+    if "retrain_every" in options:
+        values["retrain"] = RetrainOptions(every=options["retrain_every"],
+                                           **{field: options[key] for key, field in RETRAIN_KEYS.items() if key in options})
+    calls = {field: options[key] for key, field in OBJECTIVE_CALL_KEYS.items() if key in options}
+    if calls:
+        from lsbo.objectives.isolation import IsolationOptions
+
+        values["objective_calls"] = IsolationOptions(**calls)
+    for key, value in options.items():
+        if key in acquisition or key in RETRAIN_KEYS or key in OBJECTIVE_CALL_KEYS or key == "retrain_every":
+            continue
+        elif key == "plain_masking":
+            values["complete"] = not value
+        else:
+            values[renamed.get(key, key)] = value
+    if any(f.name == "strategy" for f in fields(BOConfig)):
+        values["strategy"] = strategy.name
+    elif strategy.name != "protocol":
+        raise ConfigError(f"{spec.path}: strategy {strategy.name!r} is listed but BOConfig has no strategy field")
+    config = BOConfig(**values)
+    config.validate()
+    return config

@@ -20,8 +20,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from lsbo.experiment.runner import Layout, bo_config, evaluation_status
-from lsbo.experiment.spec import ExperimentSpec
+from lsbo.experiment.layout import Layout, evaluation_status
+from lsbo.experiment.spec import ExperimentSpec, bo_config
 from lsbo.persistence import atomic_write_text, read_json
 
 logger = logging.getLogger(__name__)

@@ -19,6 +19,7 @@ from typing import Any
 
 import torch
 
+from lsbo.checkpoint import IMAGE_MODEL_KIND
 from lsbo.distributed import owned_by_group
 from lsbo.errors import CheckpointError, ConfigError
 from lsbo.images.data import ImageSplit, ImageTensorDataset, load_image_split
@@ -27,7 +28,7 @@ from lsbo.persistence import write_json
 
 logger = logging.getLogger(__name__)
 
-MODEL_KIND = "images"
+MODEL_KIND = IMAGE_MODEL_KIND
 CONFIG_NAME = "config.json"
 # Fields that shape the network or its loss: a resumed run must agree with the checkpoint on them.
 _SHAPE_FIELDS = ("dataset", "channels", "image_size", "latent_dim", "n_components", "widths", "regularizer", "regularizer_options", "rec_weight", "batch_size")

@@ -159,13 +159,15 @@ def prepare_strings(options: TrainOptions, grammar: Any | None, kind: str) -> Pr
     return PreparedStrings(strings, np.asarray(indices, dtype=np.int64), codec, summary)
 
 
+#: The dataset statistics (:data:`lsbo.components.DATASET_STATISTICS`) stored with a model of each data kind.
+STATISTICS_OF_KIND: dict[str, tuple[str, ...]] = {"molecules": ("penalized_logp",)}
+
+
 def data_statistics(kind: str, strings: list[str]) -> dict[str, Any]:
     """Dataset statistics stored with the model (molecules: penalized-logP standardisation, §3)."""
-    if kind != "molecules":
-        return {}
-    from lsbo.objectives.logp import penalized_logp_statistics
+    from lsbo.components import DATASET_STATISTICS
 
-    return {"penalized_logp": penalized_logp_statistics(strings)}
+    return {name: DATASET_STATISTICS.get(name)(strings) for name in STATISTICS_OF_KIND.get(kind, ())}
 
 
 def index_loader(indices: np.ndarray, batch_size: int, shuffle: bool, seed: int) -> DataLoader:

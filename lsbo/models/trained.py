@@ -254,9 +254,9 @@ def build_autoencoder(
 def _is_image_checkpoint(payload: dict[str, Any]) -> bool:
     if "kind" not in payload:
         return False
-    from lsbo.images.training import MODEL_KIND
+    from lsbo.checkpoint import IMAGE_MODEL_KIND
 
-    return payload["kind"] == MODEL_KIND
+    return payload["kind"] == IMAGE_MODEL_KIND
 
 
 def load_model(model_dir: Path | str, device: str | torch.device = "auto") -> TrainedModel:

@@ -36,6 +36,7 @@ from typing import Any
 
 import numpy as np
 
+from lsbo.components import DATASET_STATISTICS
 from lsbo.errors import ObjectiveError
 from lsbo.objectives.base import ItemwiseObjective
 
@@ -161,6 +162,7 @@ def penalized_logp_components(smiles: str) -> PenalizedLogPComponents | None:
     )
 
 
+@DATASET_STATISTICS.register("penalized_logp")
 def penalized_logp_statistics(smiles: Sequence[str]) -> dict[str, float]:
     """Mean and (population) standard deviation of each component over the valid molecules.
 

@@ -9,7 +9,8 @@
 * :mod:`lsbo.regularizers.ex_post` -- ex-post Gaussian mixtures fitted to learned latents.
 * :mod:`lsbo.regularizers.figure` -- the data and plot of the paper's Figure 1.
 
-Build one by name with :func:`build_regularizer`.
+Build one by name with :func:`build_regularizer`; the names are :data:`lsbo.components.REGULARIZERS`,
+which a plugin's ``@REGULARIZERS.register`` class joins (docs/extending.md).
 """
 
 from __future__ import annotations
@@ -21,7 +22,9 @@ from typing import Any, cast
 
 import torch
 
+from lsbo.components import REGULARIZERS
 from lsbo.errors import ConfigError
+from lsbo.registry import PLUGIN_HINT
 from lsbo.regularizers.base import Regularizer, RegularizerOutput
 from lsbo.regularizers.baselines import (
     AERegularizer,
@@ -71,10 +74,6 @@ __all__ = [
     "sum_terms",
 ]
 
-REGULARIZERS: dict[str, type[Regularizer]] = {
-    cls.name: cls
-    for cls in (GMMRegularizer, VAERegularizer, CVVAERegularizer, RAERegularizer, WAERegularizer, AERegularizer)
-}
 
 # Arguments every regularizer is handed by build_regularizer; each takes the ones it uses.
 _SHARED_ARGUMENTS = ("n_components", "batch_size", "generator")
@@ -88,8 +87,8 @@ def check_regularizer_options(name: str, options: Mapping[str, Any]) -> str:
     """
     key = name.strip().lower()
     if key not in REGULARIZERS:
-        raise ConfigError(f"unknown regularizer {name!r}: expected one of {', '.join(REGULARIZERS)}")
-    accepted = inspect.signature(REGULARIZERS[key].__init__).parameters
+        raise ConfigError(f"unknown regularizer {name!r}: expected one of {', '.join(REGULARIZERS.names())}{PLUGIN_HINT}")
+    accepted = inspect.signature(REGULARIZERS.get(key).__init__).parameters
     # the shared arguments have their own flags (--components, --batch-size); as options they would clash
     unknown = sorted(option for option in options if option not in accepted or option in ("self", "latent_dim", *_SHARED_ARGUMENTS))
     if unknown:
@@ -131,7 +130,7 @@ def normalize_regularizer_options(name: str, options: Mapping[str, Any]) -> dict
     from lsbo.options import parse_bool
 
     key = check_regularizer_options(name, options)
-    accepted = inspect.signature(REGULARIZERS[key].__init__).parameters
+    accepted = inspect.signature(REGULARIZERS.get(key).__init__).parameters
     normalized: dict[str, Any] = {}
     for option, value in options.items():
         kind = _option_type(accepted[option])
@@ -183,7 +182,7 @@ def build_regularizer(
     options = normalize_regularizer_options(key, options)
     if int(latent_dim) < 1:
         raise ConfigError(f"latent dimension must be at least 1, got {latent_dim}")
-    cls = REGULARIZERS[key]
+    cls = REGULARIZERS.get(key)
     accepted = inspect.signature(cls.__init__).parameters
     shared = {"n_components": n_components, "batch_size": batch_size, "generator": generator}
     arguments = {k: v for k, v in shared.items() if k in accepted}

@@ -30,6 +30,7 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor, nn
 
+from lsbo.components import REGULARIZERS
 from lsbo.errors import ConfigError
 from lsbo.priors import GMMPrior
 from lsbo.regularizers.base import Regularizer, RegularizerOutput
@@ -45,6 +46,7 @@ def _positive(label: str, value: float, allow_zero: bool = False) -> float:
     return value
 
 
+@REGULARIZERS.register
 class VAERegularizer(Regularizer):
     """Gaussian encoder, reparameterisation, beta-weighted KL to N(0, I)."""
 
@@ -72,6 +74,7 @@ class VAERegularizer(Regularizer):
         return RegularizerOutput(z=z, terms={"kl": self.beta * gaussian_kl(mean, log_variance)})
 
 
+@REGULARIZERS.register
 class CVVAERegularizer(Regularizer):
     """Constant-variance VAE: the encoder gives the mean; the noise scale is a fixed ``std``."""
 
@@ -91,6 +94,7 @@ class CVVAERegularizer(Regularizer):
         return RegularizerOutput(z=z, terms={"kl": self.beta * gaussian_kl(mean, log_variance)})
 
 
+@REGULARIZERS.register
 class RAERegularizer(Regularizer):
     """RAE-L2: L2 penalty on the code plus weight decay on the decoder."""
 
@@ -116,6 +120,7 @@ class RAERegularizer(Regularizer):
         return {"decoder_l2": self.decoder_weight * torch.stack(squares).sum()}
 
 
+@REGULARIZERS.register
 class WAERegularizer(Regularizer):
     """WAE-MMD: inverse-multiquadric MMD between the batch codes and as many prior samples."""
 
@@ -141,6 +146,7 @@ class WAERegularizer(Regularizer):
         return RegularizerOutput(z=z, terms={"mmd": self.weight * mmd})
 
 
+@REGULARIZERS.register
 class AERegularizer(Regularizer):
     """No regularization: the plain autoencoder."""
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
+from lsbo.components import REGULARIZERS
 from lsbo.distributed import gather_batch
 from lsbo.errors import ConfigError
 from lsbo.priors import GMMPrior
@@ -26,6 +27,7 @@ from lsbo.regularizers.losses import covariance_loss, estimate_weights, ks_loss
 __all__ = ["GMMRegularizer"]
 
 
+@REGULARIZERS.register
 class GMMRegularizer(Regularizer):
     """KS + covariance matching towards a Gaussian mixture prior (this paper).
 

@@ -59,7 +59,7 @@ def test_turbo_resumed_mid_batch_continues_with_the_uninterrupted_trust_region(t
 def test_a_complete_trial_is_not_replayed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # e.g. the process that collects the results after its workers ran the trials: replaying a finished
     # trial would rebuild the strategy and redo every retraining round's re-encoding for nothing
-    import lsbo.bo.loop as loop
+    import lsbo.bo.trial as trial_module
 
     config = BOConfig(trials=2, iterations=2, batch_size=3, attempts=4, seed=3, strategy="turbo", surrogate="local",
                       local_points=20, local_best=5)
@@ -68,8 +68,8 @@ def test_a_complete_trial_is_not_replayed(tmp_path: Path, monkeypatch: pytest.Mo
     def refuse(*args: object, **kwargs: object) -> None:
         raise AssertionError("a complete trial was replayed")
 
-    monkeypatch.setattr(loop, "strategy_for", refuse)
-    monkeypatch.setattr(loop, "_retrain", refuse)
+    monkeypatch.setattr(trial_module, "strategy_for", refuse)
+    monkeypatch.setattr(trial_module, "_retrain", refuse)
     again = run_optimization(FakeModel(), build_objective("expr"), tmp_path / "run", config, target="expr", resume=True)
     assert again["trials"] == first["trials"] and again["aggregate"] == first["aggregate"]
 
@@ -82,23 +82,23 @@ def test_a_resumed_trial_re_encodes_only_the_last_retraining_rounds_latent_space
     # round (about 20 s each on the 100k expressions), although only the last round's latents are used.
     import shutil
 
-    import lsbo.bo.loop as loop
+    import lsbo.bo.trial as trial_module
     import lsbo.models
 
     def fine_tune(model: object, strings: list, targets: list, out_dir: Path, options: object, *, seed: int) -> Path:
         Path(out_dir).mkdir(parents=True, exist_ok=True)  # the fake model has nothing to train
         return Path(out_dir)
 
-    monkeypatch.setattr(loop, "fine_tune", fine_tune)
+    monkeypatch.setattr(trial_module, "fine_tune", fine_tune)
     monkeypatch.setattr(lsbo.models, "load_model", lambda model_dir, device=None: FakeModel(model_dir))
     encoded: list[int] = []
-    encode_round = loop._encode_round
+    encode_round = trial_module._encode_round
 
-    def counting(ctx: object, data: object, pending: loop.PendingEncoding, trial: int) -> object:
+    def counting(ctx: object, data: object, pending: trial_module.PendingEncoding, number: int) -> object:
         encoded.append(pending.round_)
-        return encode_round(ctx, data, pending, trial)  # type: ignore[arg-type]
+        return encode_round(ctx, data, pending, number)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(loop, "_encode_round", counting)
+    monkeypatch.setattr(trial_module, "_encode_round", counting)
     settings = {"acquisition": CHEAP} if strategy == "protocol" else {"surrogate": "local", "local_points": 20, "local_best": 5}
     config = BOConfig(trials=1, iterations=7, batch_size=3, attempts=4, seed=4, strategy=strategy,
                       retrain=RetrainOptions(every=6), **settings)  # type: ignore[arg-type]
@@ -185,7 +185,7 @@ def test_a_new_strategy_is_one_registered_class(tmp_path: Path) -> None:
                 for i in (1, 2, 3)]
         assert seen == [0, 1, 2]  # observe() was called after each scored batch
     finally:
-        STRATEGIES.pop("uniform-test")
+        STRATEGIES.remove("uniform-test")
 
 
 @pytest.mark.parametrize(("changes", "message"), [

@@ -21,7 +21,7 @@ def _optimize(model: Path, out: Path, *extra: str) -> list[str]:
         (["--batch", "200000"], "--batch 200000 asks batch EI for"),
         (["--attempts", "1000000000"], "--attempts 1000000000: must be 1 to 5000"),
         (["--max-train-points", "-5"], "--max-train-points -5"),
-        (["--threads", "0"], "--threads 0"),
+        (["--threads", "0"], "--threads must be between 1 and 1024 (got 0)"),
     ],
 )
 def test_sizes_that_cannot_work_are_refused_in_one_line(tiny_expr_model: Path, tmp_path: Path, flags: list[str], message: str) -> None:
@@ -35,7 +35,7 @@ def test_sizes_that_cannot_work_are_refused_in_one_line(tiny_expr_model: Path, t
 @pytest.mark.parametrize(
     ("flags", "message"),
     [
-        (["--strategy", "tubro"], "error: --strategy 'tubro': expected one of protocol, turbo"),
+        (["--strategy", "tubro"], "error: --strategy 'tubro': expected one of protocol, turbo (did you mean turbo?)"),
         (["--surrogate", "local"], "error: --surrogate 'local' with --strategy protocol: expected one of auto, exact, sparse"),
         (["--objective-workers", "0"], "error: --objective-workers must be a whole number of at least 1, got 0"),
         (["--retrain-every", "0"], "error: --retrain-every must be at least 1, got 0"),

@@ -8,7 +8,7 @@ import io
 import pytest
 from rich.console import Console
 
-from lsbo.data.progress import count_progress, download_progress
+from lsbo.progress import count_progress, download_progress
 
 SHOW_CURSOR = "\x1b[?25h"  # written when a rich live display stops on a terminal
 

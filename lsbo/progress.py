@@ -14,11 +14,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from lsbo.data.downloads import ProgressCallback
-
 if TYPE_CHECKING:
     from rich.console import Console
 
+
+#: What a download reports as it goes: (bytes so far, total bytes or None).
+ProgressCallback = Callable[[int, int | None], None]
 
 _CONSOLE: "Console | None" = None
 
