@@ -239,11 +239,7 @@ def check_train_options(options: TrainOptions) -> TrainOptions:
 
     values = check_values({name: getattr(options, name) for name in OPTIONS if hasattr(options, name)})
     checked = replace(options, **values, rec_weight=check_rec_weight(options.rec_weight))
-    device = resolve_device(checked.device)
-    if checked.preset == "auto" and not (checked.resume and (Path(checked.out_dir) / CHECKPOINT_NAME).exists()):
-        checked = replace(checked, preset=resolve_preset("auto", device))
-        why = "a CUDA device is available" if checked.preset == "paper" else "no CUDA device"
-        logger.info(f"preset auto: {checked.preset} ({why}; --preset paper or cpu chooses)")
+    resolve_device(checked.device)
     if Path(checked.out_dir).exists() and not Path(checked.out_dir).is_dir():
         raise ConfigError(f"out_dir {checked.out_dir} is a file, not a directory", parameter="out_dir")
     return checked
@@ -286,6 +282,11 @@ def _train_owned(options: TrainOptions) -> TrainResult:
     if not resuming:  # a resumed run keeps its stored regularizer and grammar
         check_regularizer_options(options.regularizer or "gmm", options.regularizer_options)
         resolved = resolve_training_source(options)
+    if options.preset == "auto" and not resuming:
+        # after every check, so that an error stays the one line a refused command prints
+        options = replace(options, preset=resolve_preset("auto", options.device))
+        why = "a CUDA device is available" if options.preset == "paper" else "no CUDA device"
+        logger.info(f"preset auto: {options.preset} ({why}; --preset paper or cpu chooses)")
     out_dir.mkdir(parents=True, exist_ok=True)
     if resuming:
         return _resume(options, checkpoint_file)
