@@ -14,7 +14,8 @@ without importing torch, and a plugin (:mod:`lsbo.plugins`) adds its own with th
   ``(strings) -> dict``; e.g. the penalized-logP standardisation of a molecule set), so the training
   pipeline computes an objective's statistics without importing the objectives.
 
-The decoders (:data:`lsbo.models.decoders.DECODERS`) have their registry beside their interface.
+* :data:`DECODERS` -- sequence decoders (:class:`lsbo.models.decoders.StepDecoder`; ``lsbo train --decoder``,
+  ``decoder`` of a ``[[model]]``).
 """
 
 from __future__ import annotations
@@ -26,10 +27,11 @@ from lsbo.registry import Registry
 
 if TYPE_CHECKING:
     from lsbo.bo.strategies import Strategy
+    from lsbo.models.decoders.base import StepDecoder
     from lsbo.objectives.base import Objective
     from lsbo.regularizers.base import Regularizer
 
-__all__ = ["DATASET_STATISTICS", "OBJECTIVES", "REGULARIZERS", "STRATEGIES"]
+__all__ = ["DATASET_STATISTICS", "DECODERS", "OBJECTIVES", "REGULARIZERS", "STRATEGIES"]
 
 STRATEGIES: Registry[type[Strategy]] = Registry("strategy", builtins={"protocol": "lsbo.bo.strategies", "turbo": "lsbo.bo.strategies"})
 REGULARIZERS: Registry[type[Regularizer]] = Registry("regularizer", builtins={
@@ -42,3 +44,6 @@ OBJECTIVES: Registry[Callable[[Any], Objective]] = Registry("objective", paramet
 DATASET_STATISTICS: Registry[Callable[[Sequence[str]], dict[str, Any]]] = Registry(
     "dataset statistic", builtins={"penalized_logp": "lsbo.objectives.logp"}
 )
+DECODERS: Registry[type[StepDecoder]] = Registry("decoder", builtins={
+    "repeat": "lsbo.models.decoders.repeat", "autoregressive": "lsbo.models.decoders.autoregressive",
+})

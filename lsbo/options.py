@@ -27,7 +27,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from lsbo.components import REGULARIZERS
+from lsbo.components import DECODERS, REGULARIZERS
 from lsbo.errors import ConfigError
 from lsbo.registry import Registry
 
@@ -41,8 +41,6 @@ MONITORS: tuple[str, ...] = ("loss", "rec")
 INITIALISATIONS: tuple[str, ...] = ("torch", "glorot")
 #: The encoder's convolutions: unpadded (the reference's) or with kernel - 1 zeros on both sides.
 CONV_PADDINGS: tuple[str, ...] = ("valid", "full")
-#: The sequence decoders (lsbo.models.decoders.DECODERS): the paper's repeated-latent GRU, or one fed its previous symbol.
-DECODER_NAMES: tuple[str, ...] = ("repeat", "autoregressive")
 DATA_KINDS: tuple[str, ...] = ("molecules", "expressions", "strings")
 MAX_SEED = 2**32 - 1  # numpy's seeds are 32-bit
 
@@ -129,7 +127,7 @@ TRAIN_OPTIONS: tuple[Option, ...] = (
            "Decoder: repeat (the Grammar VAE's: the code repeated at every step, the paper's) or autoregressive "
            "(each step also reads the symbol chosen before it; reconstructs far better, benchmarks/RESULTS.md). "
            "Stored with the model.",
-           kind="choice", choices=DECODER_NAMES, config_field="decoder", architecture=True),
+           kind="choice", registry=DECODERS, config_field="decoder", architecture=True),
     Option("full_length", "--full-length",
            "The paper's computation: decoder over all steps, uniformly random batches. Default for grammar models: "
            "length-bucketed batches, decoder run to the longest derivation (the same loss, about twice as fast). "
@@ -300,7 +298,6 @@ def parse_bool(name: str, value: Any) -> bool:
 __all__ = [
     "ARCHITECTURE_FIELDS",
     "DATA_KINDS",
-    "DECODER_NAMES",
     "MODEL_KINDS",
     "OPTIONS",
     "PRESETS",

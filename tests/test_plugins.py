@@ -51,7 +51,7 @@ def test_docs_extending_shows_the_example_files_as_they_are() -> None:
     import re
 
     blocks = re.findall(r"<!-- snippet: no-run -->\n```python\n(.*?)```", (REPO / "docs" / "extending.md").read_text(), re.S)
-    files = [EXAMPLES / name for name in ("random_search.py", "sparse_code.py", "sine_fit.py")]
+    files = [EXAMPLES / name for name in ("random_search.py", "sparse_code.py", "lstm_decoder.py", "sine_fit.py")]
     assert blocks == [path.read_text().split("from __future__ import annotations\n\n", 1)[1] for path in files]
 
 
@@ -163,3 +163,40 @@ def test_a_plugin_objective_is_a_target_whose_scores_are_its_own(tmp_path: Path)
     for record in records:  # the score is the plugin's, computed directly here
         assert record["score"] == pytest.approx(objective.score(record["string"]), abs=1e-12)
     assert f"Unit of every score column: {objective.unit}." in (out / "table.md").read_text()
+
+
+def test_a_plugin_decoder_is_step_wise_consistent_trains_and_decodes_again(tmp_path: Path, expr_dataset_path: Path) -> None:
+    import torch
+
+    from lsbo.components import DECODERS
+    from lsbo.plugins import load_plugins
+
+    plugin = EXAMPLES / "lstm_decoder.py"
+    load_plugins([str(plugin)])
+    torch.manual_seed(0)
+    decoder = DECODERS.get("lstm")(latent_dim=4, max_length=6, gru_hidden=8, gru_layers=2, n_symbols=5).eval()
+    z, symbols = torch.randn(3, 4), torch.randint(0, 5, (3, 6))
+    with torch.no_grad():
+        forced = decoder.training_logits(z, symbols)
+        state, previous, stepped = decoder.start(z), None, []
+        for t in range(6):
+            logits, state = decoder.step(state, previous)
+            stepped.append(logits)
+            previous = symbols[:, t]
+    torch.testing.assert_close(torch.stack(stepped, dim=1), forced)
+
+    helped = run_cli("--plugin", str(plugin), "train", "--help")
+    assert helped.returncode == 0 and "repeat|autoregressive|lstm" in helped.stdout.replace(" ", "").replace("\n", "").replace("│", "")
+    model = tmp_path / "model"
+    trained = run_cli("--plugin", str(plugin), "train", "expr", "--data", str(expr_dataset_path), "--limit", "100", "--epochs", "1",
+                      "--preset", "cpu", "--latent-dim", "2", "--gru-hidden", "8", "--dense-units", "8", "--batch-size", "50",
+                      "--threads", "1", "--device", "cpu", "--decoder", "lstm", "--out", str(model))
+    assert trained.returncode == 0, trained.stderr[-2000:]
+    config = json.loads((model / "config.json").read_text())
+    assert config["components"]["decoder"]["kind"] == "lstm" and config["config"]["decoder"] == "lstm"
+    refused = run_cli("sample", str(model), "-n", "3", "--device", "cpu")
+    assert refused.returncode == 1 and len(refused.stderr.strip().splitlines()) == 1
+    assert "names an unknown decoder: decoder 'lstm'" in refused.stderr and "--plugin MODULE_OR_FILE" in refused.stderr
+    sampled = run_cli("--plugin", str(plugin), "sample", str(model), "-n", "3", "--device", "cpu")
+    assert sampled.returncode == 0, sampled.stderr
+    assert len(sampled.stdout.splitlines()) == 3

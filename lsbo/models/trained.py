@@ -278,10 +278,16 @@ def load_model(model_dir: Path | str, device: str | torch.device = "auto") -> Tr
     except (ConfigError, TypeError) as err:
         raise CheckpointError(f"checkpoint {path} has an unreadable configuration: {err}") from None
     codec = codec_from_payload(payload, path)
-    autoencoder = build_autoencoder(
-        codec, config, batch_size=config.batch_size, rec_weight=float(payload["rec_weight"]),
-        from_checkpoint=True,
-    )
+    try:
+        autoencoder = build_autoencoder(
+            codec, config, batch_size=config.batch_size, rec_weight=float(payload["rec_weight"]),
+            from_checkpoint=True,
+        )
+    except ConfigError as err:
+        if err.parameter != "decoder":
+            raise
+        # the checkpoint names a decoder that is not registered here (a plugin's): say so, not "--decoder"
+        raise CheckpointError(f"checkpoint {path} names an unknown decoder: {err}") from None
     state = payload.get("best_model") or payload["model"]
     try:
         autoencoder.load_state_dict(state)

@@ -28,7 +28,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from lsbo import distributed
-from lsbo.registry import Registry
+from lsbo.components import DECODERS
 
 __all__ = ["DECODERS", "DecoderState", "StepDecoder"]
 
@@ -115,6 +115,3 @@ class StepDecoder(nn.Module, ABC):
         """The sizes that rebuild this decoder (stored with the model)."""
         return {"name": self.name}
 
-
-#: The registered decoders: ``--decoder NAME`` (``lsbo.options``), ``decoder`` in a model configuration.
-DECODERS: Registry[type[StepDecoder]] = Registry("decoder")
