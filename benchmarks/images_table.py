@@ -37,7 +37,7 @@ RUNS: dict[str, tuple[str, dict]] = {
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=Path("/tmp/lsbo_images_table"))
+    parser.add_argument("--out", type=Path, default=Path("runs/images-table"))
     parser.add_argument("--data", type=Path, default=None, help="Fashion-MNIST IDX directory (default: found automatically)")
     parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument("--limit", type=int, default=None, help="training images (default: all 60,000)")
