@@ -38,6 +38,7 @@ from lsbo.persistence import (
     atomic_write_bytes,
     jsonl_lines,
     read_jsonl_bytes,
+    refuse_link,
     write_json,
 )
 from lsbo.persistence import read_json as _read_json_file
@@ -259,12 +260,17 @@ class TrialStore:
         self.directory = Path(directory)
         self.trial = trial
 
+    def _folder(self) -> Path:
+        """The trial's folder, refused when it is a symbolic link (its files would be written where it points)."""
+        refuse_link(self.directory, "trial folder")
+        return self.directory
+
     @property
     def evaluations_path(self) -> Path:
-        return self.directory / EVALUATIONS_FILE
+        return self._folder() / EVALUATIONS_FILE
 
     def candidates_path(self, iteration: int) -> Path:
-        return self.directory / candidates_name(iteration)
+        return self._folder() / candidates_name(iteration)
 
     def read_records(self, *, repair: bool = True, layout: tuple[int, int] | None = None) -> list[dict[str, Any]]:
         """The trial's evaluations, validated (``layout``: the run's iterations and batch size)."""
@@ -284,7 +290,7 @@ class TrialStore:
 
     def lock(self, purpose: str = "lsbo optimize") -> DirectoryLock:
         """Own this trial (non-blocking): a second process running it is refused, naming the holder."""
-        return DirectoryLock(self.directory, purpose=f"{purpose}, trial {self.trial}").acquire()
+        return DirectoryLock(self._folder(), purpose=f"{purpose}, trial {self.trial}").acquire()
 
     def clear(self) -> None:
         """Remove the trial's derived files (candidate batches, evaluations): for a restart."""

@@ -21,16 +21,15 @@ from __future__ import annotations
 
 import functools
 import logging
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from lsbo.errors import CheckpointError, ConfigError
-from lsbo.experiment.spec import ExperimentSpec, ModelSpec, StrategySpec
+from lsbo.experiment.spec import ExperimentSpec, ModelSpec, StrategySpec, slug
 from lsbo.logs import LineFormatter, log_context
-from lsbo.persistence import read_json, write_json
+from lsbo.persistence import read_json, refuse_linked_dirs, write_json
 
 logger = logging.getLogger(__name__)
 
@@ -38,29 +37,25 @@ CELL_FILE = "experiment_cell.json"
 TABLES_DIR = "tables"
 
 
-def slug(label: str) -> str:
-    """A folder name for a label (letters, digits, ``.-_``; the rest becomes ``_``)."""
-    return re.sub(r"[^A-Za-z0-9._-]+", "_", label).strip("_") or "_"
-
-
 @dataclass(frozen=True)
 class Layout:
-    """Where each cell of an experiment lives."""
+    """Where each cell of an experiment lives: folders named by :func:`~lsbo.experiment.spec.slug`
+    (never outside ``root``), none of them a symbolic link (a :class:`~lsbo.persistence.PersistenceError`)."""
 
     root: Path
 
     def model_dir(self, model: str, seed: int) -> Path:
-        return self.root / "models" / slug(model) / f"seed_{seed}"
+        return refuse_linked_dirs(self.root, self.root / "models" / slug(model) / f"seed_{seed}", is_folder=True)
 
     def evaluation_file(self, model: str, seed: int) -> Path:
-        return self.root / "evaluations" / slug(model) / f"seed_{seed}.json"
+        return refuse_linked_dirs(self.root, self.root / "evaluations" / slug(model) / f"seed_{seed}.json")
 
     def bo_dir(self, strategy: str, model: str, seed: int) -> Path:
-        return self.root / "bo" / slug(strategy) / slug(model) / f"seed_{seed}"
+        return refuse_linked_dirs(self.root, self.root / "bo" / slug(strategy) / slug(model) / f"seed_{seed}", is_folder=True)
 
     def tables(self, experiment: str) -> Path:
         # one folder per spec: specs that share cells (same labels and options) can share a directory
-        return self.root / TABLES_DIR / slug(experiment)
+        return refuse_linked_dirs(self.root, self.root / TABLES_DIR / slug(experiment), is_folder=True)
 
 
 # -- what each cell is made with ------------------------------------------------------------------

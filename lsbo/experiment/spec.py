@@ -56,6 +56,7 @@ from __future__ import annotations
 
 import re
 import tomllib
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -213,6 +214,28 @@ class ExperimentSpec:
         return next(m for m in self.models if m.label == label)
 
 
+# -- folder names -------------------------------------------------------------------------------
+
+#: The longest model or strategy label, or experiment name (each names a folder; the tables show it).
+MAX_LABEL_LENGTH = 100
+
+
+def slug(label: str) -> str:
+    """The folder name of a label: its letters (any script), digits and ``.-_``, the rest ``_``.
+
+    Never ``.``, ``..`` or hidden (leading dots are dropped), so a folder named by a label is always a
+    child of the folder it is made in. The label is NFC-normalised first, so labels that look the same
+    name the same folder.
+    """
+    name = re.sub(r"[^\w.-]+", "_", unicodedata.normalize("NFC", label)).strip("_").lstrip("._")
+    return name or "_"
+
+
+def folder_key(label: str) -> str:
+    """What two labels must differ in to get distinct folders, on case-insensitive file systems too."""
+    return slug(label).casefold()
+
+
 # -- locating keys in the text -------------------------------------------------------------------
 
 _HEADER = re.compile(r"^\s*(\[\[?)\s*([A-Za-z0-9_.\-\" ]+?)\s*\]\]?\s*(#.*)?$")
@@ -273,6 +296,19 @@ class _Checker:
         return data
 
 
+def _check_label(check: _Checker, table: str, index: int | None, key: str, label: str, seen: dict[str, str]) -> None:
+    """Refuse a label that is too long, or that names the same folder as an earlier one (``seen``: folder key -> label)."""
+    if len(label) > MAX_LABEL_LENGTH:
+        check.fail(table, index, key, f"is {len(label)} characters long; at most {MAX_LABEL_LENGTH} (it names a folder and a table row)")
+    if not label.strip():
+        check.fail(table, index, key, "is empty; give a name")
+    other = seen.get(folder_key(label))
+    if other is not None and other != label:
+        check.fail(table, index, key, f"{label!r} and {other!r} map to the same folder {slug(label)!r} (folders keep letters, digits "
+                                      "and .-_, ignoring case); give labels that differ in those")
+    seen[folder_key(label)] = label
+
+
 def _is_type(value: Any, types: tuple[type, ...]) -> bool:
     if isinstance(value, bool):
         return bool in types
@@ -318,6 +354,7 @@ def load_spec(path: Path | str) -> ExperimentSpec:
         if name not in raw:
             raise ConfigError(f"{path}: missing section [{name}]")
     experiment = check.section(raw.get("experiment", {}), "experiment")
+    _check_label(check, "experiment", None, "name", experiment.get("name", path.stem), {})
     dataset = check.section(raw["dataset"], "dataset")
     training = dict(check.section(raw["training"], "training"))
     seeds = training.pop("seeds")
@@ -329,11 +366,13 @@ def load_spec(path: Path | str) -> ExperimentSpec:
     if not isinstance(models_raw, list) or not models_raw:
         raise ConfigError(f"{path}: no [[model]] table: an experiment needs at least one model")
     models: list[ModelSpec] = []
+    model_folders: dict[str, str] = {}
     for index, entry in enumerate(models_raw):
         entry = dict(check.section(entry, "model", index))
         label = entry.pop("label")
         if any(m.label == label for m in models):
             check.fail("model", index, "label", f"duplicate label {label!r}")
+        _check_label(check, "model", index, "label", label, model_folders)
         paper_row = entry.pop("paper_row", None)
         if paper_row is not None and paper_row not in PAPER_TABLE2:
             check.fail("model", index, "paper_row", f"{paper_row!r} is not a row of the paper's tables ({', '.join(PAPER_TABLE2)})")
@@ -358,6 +397,7 @@ def load_spec(path: Path | str) -> ExperimentSpec:
     bo = dict(check.section(raw.get("bo", {}), "bo"))
     strategies_raw = bo.pop("strategy", [])
     strategies: list[StrategySpec] = []
+    strategy_folders: dict[str, str] = {}
     for index, entry in enumerate(strategies_raw):
         entry = dict(check.section(entry, "bo.strategy", index))
         name = entry.pop("name")
@@ -376,6 +416,7 @@ def load_spec(path: Path | str) -> ExperimentSpec:
         label = entry.pop("label", None) or f"{name} {calls}" + (" + WR" if "retrain_every" in entry else "")
         if any(s.label == label for s in strategies):
             check.fail("bo.strategy", index, "label", f"two strategies are labelled {label!r}; give each a distinct label")
+        _check_label(check, "bo.strategy", index, "label", label, strategy_folders)
         strategies.append(StrategySpec(name=name, label=label, options=entry))
     trials = bo.get("trials", 1)
     if trials < 1:
