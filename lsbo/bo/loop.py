@@ -107,6 +107,23 @@ class BOConfig:
         acquisition = replace(self.acquisition, name=check_strategy(self.strategy, self.acquisition.name))
         return replace(self, surrogate=check_surrogate(self.strategy, self.surrogate), acquisition=acquisition)
 
+    def _check_retraining_happens(self) -> None:
+        """Refuse weighted retraining that would never run.
+
+        A retraining comes after a batch whose calls cross a multiple of ``retrain.every``, and never after
+        the last batch (nothing is proposed after it), so ``every`` above the last-but-one batch's end
+        retrains nothing: such a run would be plain BO under a "+ WR" label. Refused rather than warned
+        about, since the user asked for retraining and the run's results would not be what they name.
+        """
+        assert self.retrain is not None
+        latest = (math.ceil(self.calls_per_trial / self.batch_size) - 1) * self.batch_size  # the last batch end before the trial's end
+        if self.retrain.every > latest:
+            reach = (f"its last retraining point is after {latest} calls, so retrain.every must be at most {latest}" if latest
+                     else "it is one batch, after which nothing is proposed; give it more iterations or a larger budget")
+            raise ConfigError(
+                f"retrain.every {self.retrain.every} never retrains: a trial of {self.calls_per_trial} calls in batches of "
+                f"{self.batch_size} retrains only between batches, and {reach}", parameter=("retrain.every",))
+
     def validate(self) -> None:
         self.objective_calls.validate()
         for name in ("trials", "iterations", "batch_size", "n_inducing", "local_points", "local_best"):
@@ -114,8 +131,13 @@ class BOConfig:
                 raise ConfigError(f"{name} must be at least 1, got {getattr(self, name)}", parameter=name)
         if self.budget is not None and self.budget < 1:
             raise ConfigError(f"budget must be at least 1, got {self.budget}", parameter="budget")
+        from lsbo.options import MAX_SEED
+
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or not 0 <= self.seed <= MAX_SEED:
+            raise ConfigError(f"seed must be a whole number between 0 and {MAX_SEED} (got {self.seed})", parameter="seed")
         if self.retrain is not None:
             self.retrain.validate()
+            self._check_retraining_happens()
         # checked here, before run.json is written: a typo found only at the first fit would leave a
         # run directory that the corrected command could neither start afresh nor resume
         check_strategy(self.strategy, self.acquisition.name)
@@ -174,9 +196,10 @@ SHOWN_REASONS = 3
 
 
 def score_strings(objective: Objective, strings: Sequence[str | None], calls: IsolationOptions) -> list[Evaluation]:
-    """Score in this process, or (``calls.isolated``) each string in a bounded child process."""
-    if calls.isolated:
-        return evaluate_isolated(objective, strings, workers=calls.workers, timeout=calls.timeout)
+    """Score in this process, or (``calls.isolated_for(objective)``: user objectives by default) each
+    string in a bounded child process."""
+    if calls.isolated_for(objective):
+        return evaluate_isolated(objective, strings, workers=calls.workers, timeout=calls.timeout_seconds)
     return evaluate_safely(objective, strings)
 
 
@@ -387,8 +410,9 @@ def _evaluate_batch(
     """
     pending = [i for i in range(len(batch["latents"])) if (iteration, i) not in done]
     calls = ctx.config.objective_calls
-    # isolated calls (--objective-workers/--objective-timeout) score the whole pending batch in parallel
-    one_by_one = isinstance(ctx.objective, ItemwiseObjective) and not calls.isolated
+    # several isolated calls at once (--objective-workers) score the whole pending batch in parallel; one at a
+    # time, each record is on disk as soon as its string is scored, in child processes or not
+    one_by_one = isinstance(ctx.objective, ItemwiseObjective) and calls.workers == 1
     chunk = 1 if one_by_one else max(1, len(pending))
     for start in range(0, len(pending), chunk):
         indices = pending[start : start + chunk]
