@@ -309,6 +309,28 @@ def _check_label(check: _Checker, table: str, index: int | None, key: str, label
     seen[folder_key(label)] = label
 
 
+def _check_run_settings(check: _Checker, dataset: dict[str, Any], *, training_threads: Any, training_device: Any, bo: Any) -> None:
+    """The dataset source and limit, and the threads and devices of [training] and [bo], by the rules of the commands they feed."""
+    from lsbo.data.manifests import ALIASES, find_manifest
+    from lsbo.device import DEVICE_CHOICES
+    from lsbo.options import check_value
+
+    if find_manifest(dataset["source"]) is None:
+        check.fail("dataset", None, "source", f"unknown dataset {dataset['source']!r} (expected one of: {', '.join(sorted(ALIASES))}; "
+                                              "a file of it goes in data)")
+    places: list[tuple[str, str, Any]] = [("dataset", "limit", dataset.get("limit")), ("training", "threads", training_threads)]
+    if isinstance(bo, dict):
+        places.append(("bo", "threads", bo.get("threads")))
+    for table, key, value in places:
+        try:
+            check_value(key, value)
+        except ConfigError as err:
+            check.fail(table, None, key, str(err))
+    for table, device in (("training", training_device), ("bo", bo.get("device") if isinstance(bo, dict) else None)):
+        if isinstance(device, str) and not (device.strip().lower() in DEVICE_CHOICES or re.fullmatch(r"cuda:\d+", device.strip().lower())):
+            check.fail(table, None, "device", f"{device!r}: expected one of {', '.join(DEVICE_CHOICES)} (or cuda:N)")
+
+
 def _is_type(value: Any, types: tuple[type, ...]) -> bool:
     if isinstance(value, bool):
         return bool in types
@@ -333,19 +355,25 @@ def _types_name(types: tuple[type, ...]) -> str:
 def load_spec(path: Path | str) -> ExperimentSpec:
     """Read and check ``path``; every problem is one :class:`ConfigError` line."""
     from lsbo.bo import STRATEGY_NAMES
-    from lsbo.options import OPTIONS, check_rec_weight, check_value
+    from lsbo.options import MAX_SEED, OPTIONS, check_rec_weight, check_value
     from lsbo.paper import PAPER_TABLE2
-    from lsbo.regularizers import check_regularizer_options
+    from lsbo.regularizers import check_regularizer_options, normalize_regularizer_options
 
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8-sig")  # an editor's byte-order mark is not TOML
     except OSError as err:
         raise ConfigError(f"{path}: cannot read the experiment spec ({err.strerror or err})") from None
+    except UnicodeDecodeError as err:
+        raise ConfigError(f"{path}: not a text file (byte {err.start} is not UTF-8); an experiment spec is TOML text") from None
+    if "\x00" in text:
+        raise ConfigError(f"{path}: not a text file (it holds NUL bytes); an experiment spec is TOML text")
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as err:
         raise ConfigError(f"{path}: not valid TOML: {err}") from None
+    except RecursionError:
+        raise ConfigError(f"{path}: not a usable spec: its arrays or tables are nested too deeply to read") from None
     check = _Checker(path, text)
     for key in raw:
         if key not in TOP_LEVEL:
@@ -358,9 +386,11 @@ def load_spec(path: Path | str) -> ExperimentSpec:
     dataset = check.section(raw["dataset"], "dataset")
     training = dict(check.section(raw["training"], "training"))
     seeds = training.pop("seeds")
-    if not seeds or not all(isinstance(s, int) and not isinstance(s, bool) and s >= 0 for s in seeds) or len(set(seeds)) != len(seeds):
-        check.fail("training", None, "seeds", f"expected distinct non-negative integers, got {seeds!r}")
+    if not seeds or not all(isinstance(s, int) and not isinstance(s, bool) and 0 <= s <= MAX_SEED for s in seeds) or len(set(seeds)) != len(seeds):
+        shown = repr(seeds) if len(repr(seeds)) <= 80 else repr(seeds)[:77] + "..."
+        check.fail("training", None, "seeds", f"expected distinct integers from 0 to {MAX_SEED}, got {shown}")
     threads, device = training.pop("threads", None), training.pop("device", "auto")
+    _check_run_settings(check, dataset, training_threads=threads, training_device=device, bo=raw.get("bo", {}))
 
     models_raw = raw.get("model")
     if not isinstance(models_raw, list) or not models_raw:
@@ -388,7 +418,13 @@ def load_spec(path: Path | str) -> ExperimentSpec:
             except ConfigError as err:
                 check.fail(*place, str(err))
         try:
-            check_regularizer_options(options.get("regularizer", "gmm"), options.get("regularizer_options", {}))
+            regularizer, given = options.get("regularizer", "gmm"), options.get("regularizer_options", {})
+            check_regularizer_options(regularizer, given)
+            normalized = normalize_regularizer_options(regularizer, given)  # each option's type, as training will read it
+            for option, value in given.items():
+                if isinstance(value, str) and normalized[option] is not None and not isinstance(normalized[option], str):
+                    raise ConfigError(f"regularizer {regularizer!r} option {option} is the text {value!r}; write the "
+                                      f"{type(normalized[option]).__name__} without quotes")
         except ConfigError as err:
             key = "regularizer_options" if "regularizer_options" in entry and "unknown regularizer" not in str(err) else "regularizer"
             check.fail("model", index, key if key in entry else None, str(err))
