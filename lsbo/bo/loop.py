@@ -390,9 +390,13 @@ def _log_batch(trial: int, iteration: int, metrics: dict[str, Any]) -> None:
         return value if value is None else round(value, 4)
 
     region = f", trust region {metrics['tr_length']:.3g}" if "tr_length" in metrics else ""
+    if metrics.get("test_rmse") is None:  # e.g. turbo, whose local GP is fitted on every point: nothing to check it on
+        check = "no held-out points to check it on"
+    else:
+        check = f"held-out RMSE {shown(metrics['test_rmse'])}, log-lik {shown(metrics.get('test_loglik'))}"
     logger.info(
         f"trial {trial} iteration {iteration}: {metrics['surrogate']} GP on {metrics['n_train']} points, "
-        f"held-out RMSE {shown(metrics.get('test_rmse'))}, log-lik {shown(metrics.get('test_loglik'))}{region}; "
+        f"{check}{region}; "
         f"fit {metrics['fit_seconds']}s, acquisition {metrics['acquisition_seconds']}s, decoding {metrics['decode_seconds']}s"
     )
 
