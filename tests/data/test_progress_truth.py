@@ -68,3 +68,31 @@ def test_a_surrogate_without_held_out_points_says_so_instead_of_none(caplog) -> 
     turbo, protocol = (record.getMessage() for record in caplog.records)
     assert "None" not in turbo and "local GP on 40 points, no held-out points to check it on, trust region 0.8;" in turbo
     assert "held-out RMSE 0.5123, log-lik -1.2;" in protocol
+
+
+def test_training_curves_draw_an_equal_term_once_and_one_epoch_readably(tmp_path, monkeypatch) -> None:
+    import lsbo.report as report
+
+    metrics = tmp_path / "metrics.csv"
+    metrics.write_text("epoch,train_loss,train_rec,train_rec_ce,train_ks,val_loss,val_rec,val_rec_ce,val_ks,train_rec_acc,val_rec_acc\n"
+                       "1,5.0,1.5,1.5,3.5,5.5,1.6,1.6,3.9,0.2,0.1\n")
+    drawn = []
+    monkeypatch.setattr(report, "save_figure", lambda figure, path, dpi=110: drawn.append(figure))
+    assert report.plot_training_curves(metrics, tmp_path / "curves.png", title="t")
+    [figure] = drawn
+    terms = next(a for a in figure.axes if a.get_title() == "loss terms")
+    labels = [line.get_label() for line in terms.get_lines()]
+    assert labels == ["ks (train)", "ks (val)", "rec = rec_ce (train)", "rec = rec_ce (val)"]
+    assert terms.get_xlim() == (0.5, 1.5)  # not matplotlib's 0.96-1.04 around a lone point
+    assert {text.get_text() for text in terms.texts} == {"1.5", "1.6", "3.5", "3.9"}
+
+
+def test_plot_titles_describe_the_model_not_its_folder() -> None:
+    from types import SimpleNamespace
+
+    from lsbo.report import model_description
+
+    model = SimpleNamespace(config=SimpleNamespace(model="grammar", regularizer="gmm"), latent_dim=56, model_dir="models/GMM-KS/seed_0",
+                            payload={"data_origin": "/data/zinc250k.smi"})
+    assert model_description(model) == "a grammar autoencoder (gmm, latent 56) trained on zinc250k.smi"
+    assert model_description(SimpleNamespace(model_dir="runs/m1")) == "m1"  # a model that says nothing of itself
