@@ -104,7 +104,13 @@ MAX_STRINGS_PER_PROCESS = 1000
 
 def _child(writer: Any, objective: Objective, strings: Sequence[str]) -> None:
     """Score ``strings`` in turn, sending ``(score, error, seconds)`` for each as it ends; then end the
-    process without cleanup handlers."""
+    process without cleanup handlers.
+
+    Ctrl-C is the parent's to handle: a terminal sends SIGINT to the whole process group, and a child
+    that took it would report its call as failed ("KeyboardInterrupt") before the parent stops, so a
+    resumed run would never score that call again. The child ignores it; the parent kills its children.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
         for string in strings:
             started = time.perf_counter()
