@@ -1,13 +1,13 @@
-"""Controlled runs behind "Why the baselines did not learn" (benchmarks/RESULTS.md, issue 12).
+"""Controlled runs behind "Why the baselines did not learn" (benchmarks/RESULTS.md).
 
-Each *variant* changes one thing of the expression model or its training against the code's defaults
-at the time of the study (``ae``: plain autoencoder, PyTorch initialisation, no batch norm, per-step
+Each *variant* changes one thing of the expression model or its training against a fixed baseline
+configuration (``ae``: plain autoencoder, PyTorch initialisation, no batch norm, per-step
 mean cross-entropy, plateau reduction to 1e-5, gradient clipping at 5) and is trained on the same
 strings, split and seed. Reported per variant: the validation per-step cross-entropy after each epoch,
 the exact greedy reconstruction of the validation strings at the end (``lsbo.evaluate``), and the
 spread of the validation codes (mean over dimensions of their standard deviation).
 
-    nice -n 10 python benchmarks/baseline_study.py --out /work/runs/issue-12/study --limit 20000 \\
+    nice -n 10 python benchmarks/baseline_study.py --out runs/study --limit 20000 \\
         --epochs 12 --threads 1 --variants ae ae-bn-code ...
 
 ``--preset paper --limit 100000 --epochs 50`` runs a variant at the paper's scale (about 25 CPU-minutes each).
@@ -62,8 +62,8 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "gmm-bn-code": dict(regularizer="gmm", network=dict(decoder_batch_norm=True)),
     # Section 3.3's rec weight from the fixed plain AE of this study: 1 / its best val. CE 0.0292
     "gmm-bn-code-rec34": dict(regularizer="gmm", network=dict(decoder_batch_norm=True), rec_weight=34.2),
-    # The session-8 paper-preset GMM-KS (91% exact, no batch norm) had Section 3.3's weight 1/0.5186 = 1.928 from
-    # an AE that had not learnt; the fixed AE gives 1/0.2267 = 4.411 at the paper preset. These separate the two.
+    # Without the decoder's batch norm, the plain AE behind Section 3.3's weight does not learn and gives
+    # 1/0.5186 = 1.928 at the paper preset; with it, 1/0.2267 = 4.411. These separate the weight from the norm.
     "gmm-rec1.93": dict(regularizer="gmm", rec_weight=1.928),
     "gmm-bn-code-rec1.93": dict(regularizer="gmm", network=dict(decoder_batch_norm=True), rec_weight=1.928),
     "gmm-rec4.41": dict(regularizer="gmm", rec_weight=4.411),

@@ -5,7 +5,7 @@ training strings of the run's model (``best_novel``), the single best such strin
 training string, the distinct new strings and the duplicate calls; mean ± population std over the trials, as
 in ``results.json``. The training strings are the model's ``train_strings.txt`` (the model named in run.json)::
 
-    python benchmarks/bo_calls.py RUNS/expr-paper/bo/turbo_500_calls_new_strings_only/GMM-KS/seed_0 RUNS/wr-setting/turbo-novel
+    python benchmarks/bo_calls.py runs/turbo-novel runs/wr-setting/turbo-novel
 """
 
 from __future__ import annotations

@@ -9,9 +9,9 @@ simulates paired differences with a known mean of zero,
 
 and counts how often a 95% interval contains zero, for three intervals:
 
-- a percentile bootstrap of the pooled pairs (the experiment tables' interval before session 18);
+- a percentile bootstrap of the pooled pairs (as if every pair were independent);
 - a two-stage percentile bootstrap: the seeds drawn with replacement, then the trials within each drawn seed;
-- the tables' interval now (:func:`lsbo.experiment.tables.paired_differences`): Student's t over the per-seed
+- the tables' interval (:func:`lsbo.experiment.tables.paired_differences`): Student's t over the per-seed
   mean differences.
 
 A correct 95% interval covers zero in 95% of the experiments; one that covers it less often declares a

@@ -3,11 +3,11 @@
 The protocol decodes each of q latent points A times by sampling (500 attempts for molecules) and
 keeps the most frequent valid string. The decoder network's logits depend on the point alone, so
 ``TrainedModel.decode(z, sample=True, repeats=A)`` runs the network on the q points and repeats only
-the sampling; before, the q x A repeated points all went through the network. This script decodes
+the sampling, where the baseline sends all q x A repeated points through the network. This script decodes
 the same q prior samples both ways with the same sampling seed, in one run, checks that the strings
 are identical, and prints both times and their ratio::
 
-    python benchmarks/candidate_decoding.py RUNS/zinc-cpu-converged/models/GMM-KS/seed_0 --points 50 --attempts 500
+    python benchmarks/candidate_decoding.py runs/zinc/models/GMM-KS/seed_0 --points 50 --attempts 500
 """
 
 from __future__ import annotations

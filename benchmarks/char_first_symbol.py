@@ -12,7 +12,7 @@ window of the next, and so on. This script measures what that does to a trained 
   on the codes (does the code carry it?), both trained on training-split strings and scored on validation
   strings; beside them, how often the decoder itself emits the right symbol there, and the majority rate.
 
-    python benchmarks/char_first_symbol.py RUNS/expr-glorot/models/CVAE/seed_0 [MODEL_DIR ...]
+    python benchmarks/char_first_symbol.py runs/expr-paper/models/CVAE/seed_0 [MODEL_DIR ...]
 
 It reads character-model directories (positions are characters of the canonical string, which are the
 encoder's positions only for a character model) and trains nothing but the small probes (scikit-learn).

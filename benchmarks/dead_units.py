@@ -13,13 +13,13 @@ dense) and of the decoder's dense layer, this script counts the dead units:
 
 A unit counts as dead when it is zero on every input and position; "weak" when it is positive on under 1%.
 
-    python benchmarks/dead_units.py RUNS/expr-paper/models/GVAE/seed_* RUNS/expr-paper/models/GVAE_w0/seed_*
+    python benchmarks/dead_units.py runs/expr-paper/models/GVAE/seed_* runs/expr-paper/models/GVAE_w0/seed_*
 
 With ``--initial N`` it trains nothing and reads no trained weights: for weight seeds 0..N-1 it builds the first
 model's network afresh (optionally with ``--init`` / ``--encoder-batch-norm`` changed) and counts the units
 that are dead before the first step, on that model's validation strings.
 
-    python benchmarks/dead_units.py RUNS/expr-paper/models/GVAE/seed_0 --initial 20 --init glorot
+    python benchmarks/dead_units.py runs/expr-paper/models/GVAE/seed_0 --initial 20 --init glorot
 """
 
 from __future__ import annotations
@@ -39,7 +39,9 @@ def relu_activity(autoencoder: torch.nn.Module, batch: torch.Tensor) -> dict[str
     found: dict[str, torch.Tensor] = {}
     hooks = []
     modules = [("encoder." + name, m) for name, m in autoencoder.encoder.named_modules()]
-    modules += [("decoder.dense." + name, m) for name, m in autoencoder.decoder.dense.named_modules()]
+    dense = getattr(autoencoder.decoder, "dense", None)  # the repeated-latent decoder's; the autoregressive one has none
+    if dense is not None:
+        modules += [("decoder.dense." + name, m) for name, m in dense.named_modules()]
     for name, module in modules:
         if isinstance(module, torch.nn.ReLU):
             def record(_module: torch.nn.Module, _inputs: object, output: torch.Tensor, name: str = name) -> None:
@@ -49,7 +51,8 @@ def relu_activity(autoencoder: torch.nn.Module, batch: torch.Tensor) -> dict[str
     try:
         with torch.no_grad():
             codes = autoencoder.encode_mean(batch)
-            autoencoder.decoder.dense(autoencoder.decoder.normalise(codes))
+            if dense is not None:
+                dense(autoencoder.decoder.normalise(codes))
     finally:
         for hook in hooks:
             hook.remove()

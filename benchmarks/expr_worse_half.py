@@ -8,11 +8,11 @@ best-found score (0.480 +- 0.122 at 500 queries) belongs to that setting. This s
 same subset, scored with lsbo's own objective (:mod:`lsbo.objectives.expressions`), to a file
 outside the repository; train on it and optimise with ``--max-train-points 5000`` (its ``n_data``):
 
-    python benchmarks/expr_worse_half.py --out RUNS/wr-setting/expr_worse_half.txt
-    lsbo train expr --data RUNS/wr-setting/expr_worse_half.txt --preset paper --seed 0 --threads 1 \\
-        --device cpu --regularizer gmm --rec-weight auto --rec-weight-epochs 10 --out RUNS/wr-setting/GMM-KS
-    python benchmarks/bo_experiment.py --target expr --model GMM-KS=RUNS/wr-setting/GMM-KS \\
-        --out RUNS/wr-setting/turbo --trials 5 --batch 50 --budget 500 --strategy turbo --max-train-points 5000
+    python benchmarks/expr_worse_half.py --out runs/wr-setting/expr_worse_half.txt
+    lsbo train expr --data runs/wr-setting/expr_worse_half.txt --preset paper --seed 0 --threads 1 \\
+        --device cpu --regularizer gmm --rec-weight auto --rec-weight-epochs 10 --out runs/wr-setting/GMM-KS
+    python benchmarks/bo_experiment.py --target expr --model GMM-KS=runs/wr-setting/GMM-KS \\
+        --out runs/wr-setting/turbo --trials 5 --batch 50 --budget 500 --strategy turbo --max-train-points 5000
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ prints a markdown table beside the paper's numbers. Each model lives in ``--out/
 whose ``metrics.json`` exists is reused and a partly trained one resumes, so the script can be
 stopped and rerun.
 
-    python benchmarks/images_table.py --epochs 2 --out /tmp/images_table [--limit N] [--append-results]
+    python benchmarks/images_table.py --epochs 2 --out runs/images_table [--limit N] [--append-results]
 """
 
 from __future__ import annotations
@@ -113,7 +113,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.append_results:
         results = Path(__file__).resolve().parent / "RESULTS.md"
         with open(results, "a") as handle:
-            handle.write(f"\n## Image models: Fashion-MNIST regularizers side by side (images engineer)\n\n{header}\n\n{table}\n")
+            handle.write(f"\n## Images: Fashion-MNIST regularizers side by side\n\n{header}\n\n{table}\n")
 
 
 if __name__ == "__main__":

@@ -12,7 +12,7 @@ model's ``config.json`` for the learning rate and early-stopping patience) and t
 early-stopping and best-epoch rules, checks that the replay of the monitor the run used reproduces
 its recorded learning rates, and prints the decisions side by side:
 
-    python benchmarks/plateau_replay.py RUNS/expr-paper/models/GVAE/seed_1 [MODEL_DIR ...] [--monitors loss rec]
+    python benchmarks/plateau_replay.py runs/expr-paper/models/GVAE/seed_1 [MODEL_DIR ...] [--monitors loss rec]
 """
 
 from __future__ import annotations

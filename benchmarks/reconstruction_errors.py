@@ -9,7 +9,7 @@ the encoder), while a distance comparable to that between different strings puts
 count of such "merged" misses is ``lsbo evaluate``'s ``n_merged_misses`` (the rule is
 :func:`lsbo.evaluate.same_codes`); this script adds the token pairs and the distances.
 
-    python benchmarks/reconstruction_errors.py RUNS/expr-glorot/models/GAE/seed_0 [MODEL_DIR ...]
+    python benchmarks/reconstruction_errors.py runs/expr-paper/models/GAE/seed_0 [MODEL_DIR ...]
 
 Distances are reported beside the median distance from each validation code to its nearest other validation
 code (the scale at which the encoder separates different strings).

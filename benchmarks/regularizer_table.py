@@ -8,12 +8,12 @@ and covariance error against the prior), and prints a markdown table. Every run 
 directory under ``--out`` and is resumed if it exists, so an interrupted table continues where it
 stopped; ``results.json`` is rewritten after each model.
 
-    nice -n 15 python benchmarks/regularizer_table.py --out /tmp/regtable [--datasets expr zinc]
+    nice -n 15 python benchmarks/regularizer_table.py --out runs/regtable [--datasets expr zinc]
         [--regularizers gmm vae rae wae ae] [--epochs N] [--limit N] [--samples 1000] [--threads 1]
         [--rec-weight-for vae=204] [--option-for vae:epsilon_std=0.01]
 
 ``--rec-weight-for`` and ``--option-for`` set one regularizer's reconstruction weight or option (e.g.
-the VAE in the Grammar VAE reference weighting, README "A note on the VAE baseline"); the settings
+the VAE in the Grammar VAE reference weighting, docs/training.md, "The VAE baseline"); the settings
 of every model are stored in ``results.json`` beside its figures.
 """
 

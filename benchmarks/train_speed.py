@@ -5,7 +5,7 @@ For the ZINC Grammar VAE at the ``cpu`` and ``paper`` presets (GMM-KS regularize
 ``--limit`` real molecules (``--paper-limit`` for the paper preset) through full training steps
 (encoder, regularizer, decoder, grammar-masked cross-entropy, backward, gradient clipping, Adam) with the batches ``lsbo train``
 builds, twice: ``--full-length`` (decoder over all 277 steps, uniformly random batches: the
-baseline, what lsbo did before) and the default (length-bucketed batches, decoder run to the longest
+baseline, the paper's computation) and the default (length-bucketed batches, decoder run to the longest
 derivation of each batch, a second random batch for the KS/CV terms). Reports sequences per second
 of each and their ratio, the mean number of decoder steps run per batch, and the process's peak
 resident memory. Timing a whole epoch, not a few batches, matters: bucketed batches differ in cost.

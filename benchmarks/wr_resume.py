@@ -1,4 +1,4 @@
-"""Time to the first new proposal when a weighted-retraining trial is resumed (issue 11's resume cost).
+"""Time to the first new proposal when a weighted-retraining trial is resumed.
 
 A resumed trial replays its stored batches and its finished retraining rounds before it proposes
 again. This script copies one trial of a finished run of an ``lsbo experiment`` spec, cuts it back to
@@ -9,7 +9,7 @@ Each ``--code DIR`` is a checkout of lsbo measured in its own process (``PYTHONP
 the other in this run, so two versions compare on the same machine state::
 
     python benchmarks/wr_resume.py benchmarks/experiments/engines-expr-paper.toml "protocol 500 calls + WR" \\
-        RUNS/expr-paper/bo/protocol_500_calls_WR/GMM-KS/seed_0 --trial 1 --keep 9 --code OLD_CHECKOUT --code .
+        runs/expr-paper/bo/protocol_500_calls_WR/GMM-KS/seed_0 --trial 1 --keep 9 --code OLD_CHECKOUT --code .
 """
 
 from __future__ import annotations

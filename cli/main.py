@@ -24,7 +24,7 @@ app = typer.Typer(
 )
 
 # Command groups, one module each under cli/ (installed as lsbo_cli.<name>), registered in this order.
-COMMAND_MODULES = ("grammar", "data", "prior", "train", "optimize", "experiment", "images")
+COMMAND_MODULES = ("grammar", "data", "prior", "train", "optimize", "experiment", "images", "score")
 
 
 def _no_metavar_on_switches() -> None:

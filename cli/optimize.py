@@ -57,7 +57,7 @@ def _run_on_executor(
 
 
 def optimize(
-    target: str = typer.Option(..., "--target", help="logp (penalized logP, fixed ZINC250k constants) | logp-dataset (training-set standardised) | logp-raw (logP - SA - cycle) | expr | qed | module:function (or path.py:function)."),
+    target: str = typer.Option(..., "--target", help="logp (penalized logP, fixed ZINC250k constants) | logp-dataset (training-set standardised) | logp-raw (logP - SA - cycle) | expr | qed | sa | a PMO task such as zaleplon_mpo (docs/objectives.md) | module:function (or path.py:function)."),
     model_dir: Path = typer.Option(..., "--model", help="A trained model directory (lsbo train --out)."),
     out: Path = typer.Option(..., "--out", help="Run directory: trial_k/evaluations.jsonl, results.json, table.md, plots."),
     trials: int = typer.Option(5, "--trials", help="Independent seeded trials."),
@@ -65,9 +65,10 @@ def optimize(
     batch: int = typer.Option(50, "--batch", help="Points chosen per iteration (q)."),
     strategy: str = typer.Option("protocol", "--strategy", help="Search strategy, one registered in lsbo.bo.strategies: protocol (the paper's global batch EI) or turbo (a trust region, Thompson sampling)."),
     budget: Optional[int] = typer.Option(None, "--budget", help="Oracle calls per trial (default: --iterations x --batch); the last batch is cut to fit."),
+    budget_accounting: str = typer.Option("points", "--budget-accounting", help="What an oracle call is: points (every proposed point, the default) | pmo (PMO's: a distinct valid molecule by canonical SMILES; invalid strings and repeats cost nothing)."),
     surrogate: Optional[str] = typer.Option(None, "--surrogate", help="protocol: auto (exact up to 1000 points, else sparse, the default) | exact | sparse; turbo: auto (the default, as for protocol) | local (exact GP on the points nearest the trust region's centre plus the best) | exact | sparse."),
     inducing: int = typer.Option(500, "--inducing", help="Inducing points of the sparse GP."),
-    attempts: Optional[int] = typer.Option(None, "--attempts", help="Stochastic decodings per point (default 500 molecules, 25 otherwise)."),
+    attempts: Optional[int] = typer.Option(None, "--attempts", help="Stochastic decodings per point (default: one greedy decoding for an autoregressive decoder; 500 molecules, 25 otherwise for the paper's)."),
     acquisition: Optional[str] = typer.Option(None, "--acquisition", help="protocol: qlogei (default) | qei; turbo: ts (Thompson sampling, default) | qlogei | qei in the trust region."),
     retrain_every: Optional[int] = typer.Option(None, "--retrain-every", help="Weighted retraining: fine-tune the autoencoder every N oracle calls (Tripp et al. 2020)."),
     rank_k: Optional[float] = typer.Option(None, "--rank-k", help="Rank-weighting k of --retrain-every: weights 1/(k N + rank) (default 1e-3)."),
@@ -143,6 +144,7 @@ def optimize(
         trials=trials, iterations=iterations, batch_size=batch, surrogate=surrogate, n_inducing=inducing, attempts=attempts,
         seed=seed, max_train_points=max_train_points, box=box, acquisition=AcquisitionOptions(name=acquisition),  # type: ignore[arg-type]
         complete=not plain_masking, strategy=strategy, budget=budget, retrain=retrain, novel_only=novel_only,
+        budget_accounting=budget_accounting,
         objective_calls=IsolationOptions(workers=objective_workers, timeout=objective_timeout, isolate=objective_isolation),
     ).resolved()
     model = load_model(model_dir, device=device)
@@ -166,7 +168,7 @@ def quickstart(
     out: Path = typer.Option(Path("lsbo-quickstart"), "--out", help="Where the model and the optimisation run go."),
     device: str = typer.Option("auto", "--device", help="auto | cpu | cuda."),
     n_expressions: int = typer.Option(10000, "--expressions", help="Expressions generated for training (at least 1)."),
-    epochs: int = schema_option("epochs", 20, help="Training epochs of the cpu-preset model."),
+    epochs: Optional[int] = schema_option("epochs", help="Training epochs of the cpu-preset model (default: the preset's)."),
     seed: int = schema_option("seed", 0),
     threads: Optional[int] = schema_option("threads"),
 ) -> None:
@@ -189,16 +191,30 @@ def quickstart(
         import torch
 
         torch.set_num_threads(threads)
-    typer.echo(f"1/2 training a cpu-preset GMM-KS grammar model on {n_expressions} generated expressions -> {model_dir}")
+    typer.echo(f"1/2 training a cpu-preset GMM-KS grammar model (autoregressive decoder) on {n_expressions} generated "
+               f"expressions -> {model_dir}")
     if (model_dir / "checkpoint.pt").exists():
         typer.echo(f"    {model_dir} already holds a model: reusing it")
     else:
-        train_sequence_model(options)
+        from lsbo.diagnostics import reconstruction_summary
+
+        trained = train_sequence_model(options)
+        accuracy, warnings = reconstruction_summary(trained.history, trained.best_epoch)
+        if accuracy is not None:
+            typer.echo(f"    held-out reconstruction: {accuracy:.1%} of the validation expressions come back exactly "
+                       f"(epoch {trained.best_epoch})")
+        for warning in warnings:
+            typer.secho(f"warning: {warning}", fg=typer.colors.YELLOW, err=True)
     typer.echo(f"2/2 one BO trial (2 iterations x 10 points, exact GP on 1000 encoded expressions) -> {run_dir}")
     model = load_model(model_dir, device=device)
     config = BOConfig(trials=1, iterations=2, batch_size=10, seed=seed, max_train_points=1000)
     _run_with_progress(model, build_objective("expr", model=model), run_dir, config, target="expr", resume=True)
     typer.echo((run_dir / "table.md").read_text(encoding="utf-8"))
+    from lsbo.bo.results import training_comparison
+    from lsbo.bo.store import RESULTS_FILE
+    from lsbo.persistence import read_json
+
+    typer.echo(training_comparison(read_json(run_dir / RESULTS_FILE)))
     typer.echo(f"model: {model_dir}; results: {run_dir / 'results.json'}; table: {run_dir / 'table.md'}; "
                f"plot: {run_dir / 'best_so_far.png'}; next: lsbo optimize --target expr --model {model_dir} --out RUN")
 

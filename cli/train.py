@@ -28,7 +28,7 @@ def train(
     data: Optional[Path] = typer.Option(None, "--data", help="Dataset file for zinc/expr instead of the default source."),
     model: Optional[Model] = schema_option("model"),
     regularizer: Optional[Regularizer] = schema_option("regularizer"),
-    preset: Preset = schema_option("preset", "paper"),
+    preset: Preset = schema_option("preset", "auto"),
     latent_dim: Optional[int] = schema_option("latent_dim"),
     components: Optional[int] = schema_option("n_components"),
     epochs: Optional[int] = schema_option("epochs"),
@@ -62,7 +62,7 @@ def train(
 
     options = TrainOptions(
         source=source, out_dir=out, grammar=grammar, tokenizer=tokenizer, data=data, model=choice_value(model),
-        regularizer=choice_value(regularizer), preset=choice_value(preset) or "paper", latent_dim=latent_dim,
+        regularizer=choice_value(regularizer), preset=choice_value(preset) or "auto", latent_dim=latent_dim,
         n_components=components, epochs=epochs, batch_size=batch_size, learning_rate=learning_rate, rec_weight=rec_weight,
         gru_hidden=gru_hidden, dense_units=dense_units, kind=choice_value(kind), limit=limit, seed=seed, weight_seed=weight_seed, device=device,
         resume=resume, threads=threads, rec_weight_epochs=rec_weight_epochs, full_length=full_length,
@@ -73,10 +73,16 @@ def train(
         result = train_sequence_model(options)
     if group is not None and not group.is_main:
         return
+    from lsbo.diagnostics import reconstruction_summary
+
+    accuracy, warnings = reconstruction_summary(result.history, result.best_epoch)
+    reconstructed = f", validation reconstruction {accuracy:.1%}" if accuracy is not None else ""
     typer.echo(
         f"done: {len(result.history)} epochs ({result.stop_reason}), best validation {result.monitor} "
-        f"{result.best_val_loss:.4g} at epoch {result.best_epoch}; model in {out}"
+        f"{result.best_val_loss:.4g} at epoch {result.best_epoch}{reconstructed}; model in {out}"
     )
+    for warning in warnings:
+        typer.secho(f"warning: {warning}", fg=typer.colors.YELLOW, err=True)
 
 
 def evaluate(

@@ -25,6 +25,28 @@ MIN_FIRST_SYMBOL_FRACTION = 0.01
 MIN_FIRST_SYMBOL_SHARE = 0.5
 
 
+#: Below this fraction of validation strings reconstructed exactly, a trained sequence model has not learnt.
+MIN_LEARNT_RECONSTRUCTION = 0.5
+
+
+def reconstruction_summary(history: Sequence[Mapping[str, Any]], best_epoch: int) -> tuple[float | None, list[str]]:
+    """The validation reconstruction at ``best_epoch`` of a training history (``val_rec_acc``: strings
+    whose greedy decoding is exact) and the warnings it calls for. For an autoregressive decoder the
+    teacher-forced exact match is the greedy decoding's: if every step's choice given the true prefix
+    is right, greedy decoding follows the true prefix to the end."""
+    rows = [row for row in history if int(row.get("epoch", -1)) == int(best_epoch)] or list(history[-1:])
+    accuracy = rows[0].get("val_rec_acc") if rows else None
+    if not _is_number(accuracy):
+        return None, []
+    warnings = []
+    if accuracy < MIN_LEARNT_RECONSTRUCTION:
+        warnings.append(
+            f"the model reconstructs only {accuracy:.1%} of its validation strings: it has not learnt them (more epochs, "
+            "a larger --rec-weight or the cpu preset's autoregressive decoder help; benchmarks/RESULTS.md, Decoders)"
+        )
+    return float(accuracy), warnings
+
+
 def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 

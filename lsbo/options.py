@@ -31,7 +31,9 @@ from lsbo.errors import ConfigError
 
 MODEL_KINDS: tuple[str, ...] = ("grammar", "char")
 REGULARIZER_NAMES: tuple[str, ...] = ("gmm", "vae", "cvvae", "rae", "wae", "ae")
-PRESETS: tuple[str, ...] = ("paper", "cpu")
+#: Model presets: ``paper`` (the sizes and architecture of docs/protocols.md §2), ``cpu`` (the best
+#: configuration measured on a CPU budget, lsbo.models.config) and ``auto`` (cpu without a GPU, paper with one).
+PRESETS: tuple[str, ...] = ("auto", "paper", "cpu")
 #: Validation quantities the plateau rule, early stopping and the kept best weights can follow: the
 #: whole loss (the protocol) or its reconstruction term alone (the regularizer's terms left out).
 MONITORS: tuple[str, ...] = ("loss", "rec")
@@ -71,7 +73,10 @@ TRAIN_OPTIONS: tuple[Option, ...] = (
            kind="choice", choices=MODEL_KINDS, config_field="model", architecture=True),
     Option("regularizer", "--regularizer", "Latent regularizer (default gmm, the paper's GMM-KS).",
            kind="choice", choices=REGULARIZER_NAMES, config_field="regularizer", architecture=True),
-    Option("preset", "--preset", "Model sizes: paper (Kusner et al. 2017, docs/protocols.md) or cpu (smaller).",
+    Option("preset", "--preset",
+           "Model preset: auto (default: cpu without a CUDA device, paper with one), paper (the paper's sizes and "
+           "repeated-latent decoder, Kusner et al. 2017, docs/protocols.md) or cpu (smaller, autoregressive decoder: "
+           "the best configuration measured on a CPU, benchmarks/RESULTS.md).",
            kind="choice", choices=PRESETS),
     Option("kind", "--kind", "Data kind (default: the built-in grammar's, else the source's, else strings).",
            kind="choice", choices=DATA_KINDS),

@@ -50,8 +50,14 @@ class DecodedCandidate:
     n_valid_attempts: int
 
 
-def default_attempts(kind: str) -> int:
-    """Attempts per point for a model kind (``molecules``/``expressions``/``strings``)."""
+def default_attempts(kind: str, reads_previous: bool = False) -> int:
+    """Attempts per point for a model kind (``molecules``/``expressions``/``strings``): the protocol's
+    numbers for the paper's repeated-latent decoder, whose sampled decodings of one point vary widely
+    (the most frequent valid one is kept), and one greedy decoding for a decoder that reads its previous
+    symbols (``reads_previous``), whose greedy string is the mode the sampled attempts would estimate
+    and which would otherwise run its network once per attempt."""
+    if reads_previous:
+        return 1
     return DEFAULT_ATTEMPTS.get(kind, 25)
 
 

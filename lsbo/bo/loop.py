@@ -26,6 +26,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from lsbo.bo.accounting import CallCounter, check_accounting, max_iterations, trial_complete
 from lsbo.bo.acquisition import AcquisitionOptions, acquisition_bytes
 from lsbo.bo.candidates import MAX_DECODE_ROWS, decode_candidates, default_attempts
 from lsbo.bo.retraining import RetrainOptions, fine_tune, retrain_due
@@ -61,7 +62,8 @@ class BOConfig:
 
     ``strategy`` names a registered :class:`lsbo.bo.strategies.Strategy`; ``surrogate`` and
     ``acquisition.name`` left ``None`` take that strategy's defaults (:meth:`resolved`). ``budget``
-    is the number of oracle calls per trial (each proposed point is one call, duplicates included);
+    is the number of oracle calls per trial (each proposed point is one call, duplicates included;
+    with ``budget_accounting="pmo"`` a call is a distinct valid molecule, :mod:`lsbo.bo.accounting`);
     without it a trial is ``iterations`` x ``batch_size`` calls. ``retrain`` turns on weighted
     retraining of the autoencoder (:mod:`lsbo.bo.retraining`). ``novel_only`` spends the calls on
     new strings: a proposed point whose decoded string is a training string or was evaluated earlier
@@ -88,6 +90,7 @@ class BOConfig:
     local_points: int = 1000  # turbo's local surrogate: points nearest the trust region's centre ...
     local_best: int = 100  # ... plus the best ones
     novel_only: bool = False
+    budget_accounting: str = "points"  # what a call is (lsbo.bo.accounting): every point, or PMO's distinct valid molecules
     # objective calls in child processes, N at once, each bounded (default: in this process, unbounded)
     objective_calls: IsolationOptions = field(default_factory=IsolationOptions)
 
@@ -98,8 +101,9 @@ class BOConfig:
 
     @property
     def layout(self) -> tuple[int, int]:
-        """(iterations, batch size) of a trial: ``calls_per_trial`` in batches, the last one cut to fit."""
-        return math.ceil(self.calls_per_trial / self.batch_size), self.batch_size
+        """(most iterations, batch size) of a trial: ``calls_per_trial`` in batches, the last one cut to
+        fit (under ``pmo`` accounting, a multiple of that many batches: :mod:`lsbo.bo.accounting`)."""
+        return max_iterations(self.budget_accounting, self.calls_per_trial, self.batch_size), self.batch_size
 
     def resolved(self) -> BOConfig:
         """This configuration with the strategy's default surrogate and acquisition filled in (validated)."""
@@ -116,7 +120,10 @@ class BOConfig:
         about, since the user asked for retraining and the run's results would not be what they name.
         """
         assert self.retrain is not None
-        latest = (math.ceil(self.calls_per_trial / self.batch_size) - 1) * self.batch_size  # the last batch end before the trial's end
+        if self.budget_accounting == "pmo":  # batches count what they cost (at most their size): any count below the budget can end one
+            latest = self.calls_per_trial - 1
+        else:
+            latest = (math.ceil(self.calls_per_trial / self.batch_size) - 1) * self.batch_size  # the last batch end before the trial's end
         if self.retrain.every > latest:
             reach = (f"its last retraining point is after {latest} calls, so retrain.every must be at most {latest}" if latest
                      else "it is one batch, after which nothing is proposed; give it more iterations or a larger budget")
@@ -126,6 +133,7 @@ class BOConfig:
 
     def validate(self) -> None:
         self.objective_calls.validate()
+        check_accounting(self.budget_accounting)
         for name in ("trials", "iterations", "batch_size", "n_inducing", "local_points", "local_best"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be at least 1, got {getattr(self, name)}", parameter=name)
@@ -517,7 +525,9 @@ def run_trial(ctx: RunContext, trial: int, trial_dir: Path | TrialStore) -> list
     store.directory.mkdir(parents=True, exist_ok=True)
     done = {(r["iteration"], r["index"]): r for r in store.read_records(layout=ctx.config.layout)}
     config, maximize = ctx.config, ctx.objective.maximize
-    if len(done) >= config.calls_per_trial:
+    stored = CallCounter(config.budget_accounting, getattr(ctx.model, "kind", None))
+    stored.add(done[key] for key in sorted(done))
+    if stored.calls >= config.calls_per_trial:
         # Complete: nothing to propose, so no state to rebuild. Replaying would redo every retraining
         # round's re-encoding of the training set (minutes on the 100k expressions), e.g. in the process
         # that collects the results after its workers ran the trials. Its batch files are still read, so
@@ -534,7 +544,8 @@ def run_trial(ctx: RunContext, trial: int, trial_dir: Path | TrialStore) -> list
     strategy.start(Observations(data.x, data.y, data.bounds))
     pending: PendingEncoding | None = None  # the last retraining round, until its latent space is needed
     calls, iteration = 0, 0
-    while calls < config.calls_per_trial:
+    counter = CallCounter(config.budget_accounting, getattr(ctx.model, "kind", None))  # counted again as replayed
+    while calls < config.calls_per_trial and iteration < config.layout[0]:
         iteration += 1
         batch = store.read_candidates(iteration)
         if batch is None:
@@ -561,7 +572,8 @@ def run_trial(ctx: RunContext, trial: int, trial_dir: Path | TrialStore) -> list
             strategy.observe(new_x, new_y)
         else:  # a replayed batch after a round not yet re-encoded: it joins once the latent space is there
             pending.observed.append((new_x, new_y))
-        before, calls = calls, calls + len(batch["latents"])
+        counter.add(done[(iteration, i)] for i in range(len(batch["latents"])))
+        before, calls = calls, counter.calls
         if config.retrain is not None and calls < config.calls_per_trial and retrain_due(before, calls, config.retrain.every):
             # a new latent space: the strategy starts over in it when the next batch is proposed
             data, pending = _retrain(ctx, data, store, trial, calls // config.retrain.every)
@@ -617,7 +629,7 @@ def run_optimization(
             per_trial = config.calls_per_trial
             for k in sorted(set(range(1, config.trials + 1)) - set(selected)):
                 trials[k] = store.trial(k).read_records(repair=False, layout=config.layout)
-            pending = [k for k in sorted(trials) if len(trials[k]) < per_trial]
+            pending = [k for k in sorted(trials) if not trial_complete(trials[k], config, store.trial(k), getattr(model, "kind", None))]
             if pending:
                 logger.info(f"trials {', '.join(map(str, selected))} done; waiting for trial(s) {', '.join(map(str, pending))} "
                             "before results.json and table.md are written (the call that completes the last one writes them)")
@@ -661,7 +673,7 @@ def _settings(model: Any, objective: Objective, config: BOConfig, target: str | 
         "target": target or objective.name, "objective": objective.name, "maximize": objective.maximize,
         "model_dir": str(getattr(model, "model_dir", "")), "model_kind": getattr(model, "kind", None),
         **{k: v for k, v in asdict(config).items() if k not in ("acquisition", "sparse_training")},
-        "attempts": config.attempts or default_attempts(getattr(model, "kind", "strings")),
+        "attempts": config.attempts or default_attempts(getattr(model, "kind", "strings"), _reads_previous(model)),
         "acquisition": asdict(config.acquisition), "sparse_training": asdict(config.sparse_training),
         "masking": _masking(model, config.complete),
     }
@@ -743,3 +755,9 @@ def _masking(model: Any, complete: bool) -> str:
 def _best(scores: Tensor | Sequence[float], maximize: bool) -> float:
     values = torch.as_tensor(scores, dtype=torch.float64)
     return float(values.max() if maximize else values.min()) if values.numel() else math.nan
+
+
+def _reads_previous(model: Any) -> bool:
+    """Whether the model's decoder reads the symbols it has chosen (lsbo.models.decoders)."""
+    decoder = getattr(getattr(model, "autoencoder", None), "decoder", None)
+    return bool(getattr(decoder, "reads_previous", False))

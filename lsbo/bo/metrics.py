@@ -28,11 +28,19 @@ Definitions (``k = 10``; "found by call t" = the valid records among calls 1..t,
   Equal to ``best`` when no training strings are given.
 * ``n_calls`` — the number of calls; ``n_duplicates`` — calls whose string was seen before
   earlier in the trial (not scored again); ``n_distinct_valid`` — distinct strings with a score.
+
+PMO's own metrics (:func:`pmo_metrics`) count calls as PMO does, distinct valid molecules by
+canonical SMILES (:mod:`lsbo.bo.accounting`): ``n_calls_pmo``; ``auc_top{1,10,100}_pmo``
+(:func:`pmo_auc` at the run's budget); ``top{1,10,100}_at_{C}_pmo``, the best, top-10 mean and
+top-100 mean of the first ``C`` such calls for ``C`` in :data:`PMO_CHECKPOINTS` (``None`` for a
+``C`` beyond the calls made). They are PMO's numbers when the run spends its budget as PMO does
+(``budget_accounting="pmo"``), and are defined for maximised objectives only (``None`` otherwise).
 """
 
 from __future__ import annotations
 
 import bisect
+import heapq
 import math
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -42,6 +50,13 @@ import numpy as np
 #: How many of the best distinct scores the top-k metrics average (PMO's top-10).
 TOP_K = 10
 METRIC_NAMES = ("best", "best_novel", "top10_mean", "auc_top10", "n_calls", "n_duplicates", "n_distinct_valid")
+#: PMO's top-n sizes and the numbers of calls at which it reports them (its ``log_result``).
+PMO_TOP_N = (1, 10, 100)
+PMO_CHECKPOINTS = (100, 500, 1000, 3000, 5000, 10000)
+PMO_METRIC_NAMES = (
+    "n_calls_pmo", *(f"auc_top{n}_pmo" for n in PMO_TOP_N),
+    *(f"top{n}_at_{calls}_pmo" for calls in PMO_CHECKPOINTS for n in PMO_TOP_N),
+)
 
 
 def _oriented(score: float, maximize: bool) -> float:
@@ -120,7 +135,7 @@ def trial_metrics(
 def aggregate_metrics(per_trial: Sequence[Mapping[str, Any]]) -> dict[str, float | None]:
     """Mean and population std (``ddof=0``) over trials of each metric, as ``NAME_mean``/``NAME_std``."""
     aggregate: dict[str, float | None] = {}
-    for name in METRIC_NAMES:
+    for name in (*METRIC_NAMES, *PMO_METRIC_NAMES):
         values = [float(t[name]) for t in per_trial if t.get(name) is not None and not math.isnan(float(t[name]))]
         aggregate[f"{name}_mean"] = float(np.mean(values)) if values else None
         aggregate[f"{name}_std"] = float(np.std(values)) if values else None
@@ -130,3 +145,68 @@ def aggregate_metrics(per_trial: Sequence[Mapping[str, Any]]) -> dict[str, float
 def is_rediscovery(string: str | None, training_strings: set[str] | frozenset[str]) -> bool:
     """Whether a best string is itself one of the model's training strings."""
     return string is not None and string in training_strings
+
+
+def pmo_auc(scores: Sequence[float], top_n: int = 10, freq_log: int = 100, budget: int = 10000, finish: bool = True) -> float:
+    """PMO's AUC top-``top_n`` (Gao et al., 2022; ``top_auc`` of its ``main/optimizer.py``), exactly.
+
+    ``scores`` are the scores of the distinct valid molecules in the order they were first called
+    (PMO's oracle buffer in call order; higher is better). With ``n = len(scores)`` and ``T(t)`` the
+    mean of the ``top_n`` best of the first ``t`` scores (of all of them if fewer):
+
+    - a trapezoid every ``freq_log`` calls, at ``t = freq_log, 2 freq_log, ...`` strictly below
+      ``min(n, budget)``, starting from 0 at ``t = 0``: ``freq_log * (T(t) + T(t - freq_log)) / 2``;
+    - one last trapezoid from the last of those points ``c`` (0 if none) to ``n``:
+      ``(n - c) * (T(n) + T(c)) / 2``;
+    - with ``finish`` and ``n < budget``, ``T(n)`` held from ``n`` to ``budget``;
+
+    the sum divided by ``budget``. As in PMO's code, a sequence longer than ``budget`` is not cut:
+    its last trapezoid reaches ``n`` and uses the top of all ``n`` scores (PMO's own oracle stops at
+    ``budget + 1`` molecules). An empty sequence gives NaN, as PMO's mean of no scores does.
+    """
+    from lsbo.errors import ConfigError
+
+    for name, setting in (("top_n", top_n), ("freq_log", freq_log), ("budget", budget)):
+        if isinstance(setting, bool) or not isinstance(setting, int) or setting < 1:
+            raise ConfigError(f"{name} must be a positive integer, got {setting!r}", parameter=name)
+    values = [float(score) for score in scores]
+    n = len(values)
+    if n == 0:
+        return math.nan
+    best: list[float] = []  # min-heap of the top_n largest scores so far
+
+    def top_mean() -> float:
+        return float(np.mean(sorted(best, reverse=True)))  # PMO's order of summation
+
+    total: float = 0.0
+    previous: float = 0.0  # PMO's curve starts from 0 at call 0
+    called = seen = 0
+    for checkpoint in range(freq_log, min(n, budget), freq_log):
+        for value in values[seen:checkpoint]:
+            (heapq.heappush if len(best) < top_n else heapq.heappushpop)(best, value)
+        seen = checkpoint
+        now = top_mean()
+        total += freq_log * (now + previous) / 2
+        previous, called = now, checkpoint
+    for value in values[seen:]:
+        (heapq.heappush if len(best) < top_n else heapq.heappushpop)(best, value)
+    now = top_mean()
+    total += (n - called) * (now + previous) / 2
+    if finish and n < budget:
+        total += (budget - n) * now
+    return total / budget
+
+
+def pmo_metrics(records: Sequence[Mapping[str, Any]], *, budget: int, maximize: bool, model_kind: str | None) -> dict[str, Any]:
+    """PMO's AUCs and top-n values of one trial (module docstring); ``records`` in call order."""
+    from lsbo.bo.accounting import pmo_call_scores
+
+    scores = pmo_call_scores(records, model_kind)
+    metrics: dict[str, Any] = {"n_calls_pmo": len(scores)}
+    for n in PMO_TOP_N:
+        metrics[f"auc_top{n}_pmo"] = pmo_auc(scores, top_n=n, budget=budget) if maximize and scores else None
+    for calls in PMO_CHECKPOINTS:
+        best_first = sorted(scores[:calls], reverse=True) if maximize and len(scores) >= calls else []
+        for n in PMO_TOP_N:
+            metrics[f"top{n}_at_{calls}_pmo"] = float(np.mean(best_first[:n])) if best_first else None
+    return metrics

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from lsbo.bo.metrics import aggregate_metrics, is_rediscovery, trial_metrics
+from lsbo.bo.metrics import aggregate_metrics, is_rediscovery, pmo_metrics, trial_metrics
 from lsbo.bo.store import BEST_SO_FAR_PLOT, MOLECULE_GRID, RESULTS_CSV, RESULTS_FILE, TABLE_FILE, write_json_atomic
 from lsbo.diagnostics import candidate_warnings, model_warnings
 from lsbo.objectives.base import Objective, is_better
@@ -63,13 +63,14 @@ def summarize_run(
     Besides the protocol's summaries, each trial and the aggregate carry the budget metrics of
     :mod:`lsbo.bo.metrics` (``best``, ``best_novel``, ``top10_mean``, ``auc_top10``, ``n_calls``, ``n_duplicates``,
     ``n_distinct_valid``; mean and std over trials) at ``budget`` calls (default: the longest
-    trial's), and each best string says whether it is a training string (``rediscovery``);
+    trial's), PMO's (:func:`lsbo.bo.metrics.pmo_metrics`) likewise, and each best string says whether it is a training string (``rediscovery``);
     ``top3_novel`` are the best strings that are not.
     """
     budget = budget or max((len(records) for records in trials.values()), default=1) or 1
     per_trial = {
         str(k): summarize_trial(records, objective.maximize)
         | trial_metrics(records, budget=budget, maximize=objective.maximize, training_strings=training_strings)
+        | pmo_metrics(records, budget=budget, maximize=objective.maximize, model_kind=settings.get("model_kind"))
         for k, records in sorted(trials.items())
     }
     for summary in per_trial.values():
@@ -104,6 +105,23 @@ def summarize_run(
         },
         "warnings": warnings,
     }
+
+
+def training_comparison(results: Mapping[str, Any]) -> str:
+    """One sentence comparing a run's best string with the best training string (``results.json``)."""
+    top = (results.get("aggregate") or {}).get("top3") or []
+    training_best = results.get("best_training_score")
+    if not top:
+        return "no valid string was found, so nothing compares with the training strings"
+    best = top[0]
+    found = f"best found {best['string']!r} scores {best['score']:.4g}"
+    if training_best is None:
+        return found + "; the training strings were not scored"
+    maximize = bool(results.get("maximize"))
+    better = best["score"] > training_best if maximize else best["score"] < training_best
+    verdict = "better than" if better else ("as good as" if best["score"] == training_best else "not as good as")
+    origin = "it is a training string, so a rediscovery" if best.get("rediscovery") else "it is not a training string"
+    return f"{found}, {verdict} the best training string ({training_best:.4g}); {origin}"
 
 
 def write_outputs(out_dir: Path, results: Mapping[str, Any], trials: Mapping[int, Sequence[Mapping[str, Any]]], *, model_kind: str | None,

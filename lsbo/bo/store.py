@@ -58,7 +58,7 @@ MOLECULE_GRID = "top_molecules.png"
 #: settings that must agree between a run and its resumption (the others may change, e.g. the device)
 RESUME_KEYS = (
     "target", "model_dir", "iterations", "batch_size", "seed", "surrogate", "attempts", "box", "max_train_points", "complete",
-    "strategy", "budget", "retrain", "novel_only",
+    "strategy", "budget", "retrain", "novel_only", "budget_accounting",
 )
 #: Fields every evaluation record and every saved candidate batch must have for a resume to use them.
 RECORD_KEYS = ("trial", "iteration", "index", "string", "latent", "score", "valid")

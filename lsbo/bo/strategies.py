@@ -284,7 +284,10 @@ class TurboStrategy(Strategy):
         warm: warm-start each refit from the previous one.
         fit_options: optimiser budgets of cold and warm fits.
         acquisition_options: restarts/raw samples of the EI optimisation.
-        region: the initial trust region's settings (``dim``/``batch_size`` are set at :meth:`start`).
+        success_tolerance: the initial trust region's setting (:class:`~lsbo.bo.trust_region.TrustRegion`).
+        failure_tolerance: the same (None: TuRBO's rule; ``dim`` is set at :meth:`start`).
+        length_init: the same.
+        batch_size: the same (None: 1).
         reserve_blocks: with Thompson sampling, also draw ``q`` points from each of ``reserve_blocks``
             regions of doubling side and return them as :attr:`Proposal.reserve` (0: none; ``novel_only``
             sets :data:`NOVEL_RESERVE_BLOCKS`).

@@ -87,14 +87,33 @@ EXPR = DatasetManifest(
     ),
 )
 
+MOSES = DatasetManifest(
+    name="moses",
+    filename="train.csv.gz",
+    url=None,
+    rows=1_584_663,
+    sha256="786f0313aa6b9ba5514df685f885742a70ea8d86f1a4fa48115f7f80a634265c",
+    column="SMILES",
+    kind="molecules",
+    grammar="zinc",
+    family="molecules",
+    licence="MIT (the MOSES benchmark, molecularsets/moses); the molecules come from ZINC Clean Leads",
+    description=(
+        "The training split of the MOSES benchmark (Polykovskiy et al., 2020): 1,584,663 ZINC-derived "
+        "molecules, read from moses/dataset/data/train.csv.gz of the installed molsets package (lsbo[moses], "
+        "or pip install --no-deps molsets) without importing it, or from a copy given with --data. Its "
+        "test and scaffold-test splits are never read: they stay held out for evaluation."
+    ),
+)
+
 # Default size of a generated expression set and the derivation budget, as in the paper's set.
 EXPR_DEFAULT_COUNT = 100_000
 EXPR_MAX_PRODUCTIONS = 15
 
-MANIFESTS: dict[str, DatasetManifest] = {m.name: m for m in (ZINC250K, EXPR)}
+MANIFESTS: dict[str, DatasetManifest] = {m.name: m for m in (ZINC250K, EXPR, MOSES)}
 
 # Short names accepted wherever a dataset name is (``zinc`` is ``zinc250k``).
-ALIASES: dict[str, str] = {"zinc": "zinc250k", "zinc250k": "zinc250k", "expr": "expr"}
+ALIASES: dict[str, str] = {"zinc": "zinc250k", "zinc250k": "zinc250k", "expr": "expr", "moses": "moses"}
 
 
 # Files with these suffixes hold the rows of the named dataset's format and take its defaults.

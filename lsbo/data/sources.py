@@ -12,12 +12,16 @@ empty string) so that preparation can report it as a reject instead of silently 
 from __future__ import annotations
 
 import csv
+import gzip
+import hashlib
+import importlib.util
 import io
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from lsbo.data.manifests import ALIASES, EXPR, EXPR_DEFAULT_COUNT, EXPR_MAX_PRODUCTIONS, ZINC250K, find_manifest
+from lsbo.data.manifests import ALIASES, EXPR, EXPR_DEFAULT_COUNT, EXPR_MAX_PRODUCTIONS, MOSES, ZINC250K, find_manifest
 from lsbo.errors import DataError
 from lsbo.persistence import atomic_write_text
 
@@ -64,6 +68,11 @@ def _read_text(path: Path) -> str:
         raw = path.read_bytes()
     except OSError as err:
         raise DataError(f"cannot read dataset file {path}: {err.strerror or err}") from err
+    if path.suffix.lower() == ".gz":
+        try:
+            raw = gzip.decompress(raw)
+        except (OSError, EOFError, zlib.error) as err:
+            raise DataError(f"dataset file {path} is not a readable gzip file: {err}") from err
     if b"\x00" in raw[:65536]:
         raise DataError(f"dataset file {path} looks binary (NUL bytes); expected text (.smi, .txt or .csv)")
     try:
@@ -133,7 +142,8 @@ def read_csv(path: Path, column: str = "smiles") -> tuple[list[str], list[int]]:
 def read_file(path: Path, column: str = "smiles") -> StringSource:
     """A dataset file by its suffix (``.smi``, ``.csv``; anything else one string per line)."""
     path = Path(path).expanduser()
-    suffix = path.suffix.lower()
+    suffixes = [s.lower() for s in path.suffixes]
+    suffix = suffixes[-2] if len(suffixes) >= 2 and suffixes[-1] == ".gz" else path.suffix.lower()  # x.csv.gz is CSV
     if suffix == ".smi":
         strings, lines = read_smi(path)
     elif suffix == ".csv":
@@ -210,6 +220,10 @@ def load_strings(
         loaded = read_file(path, column=ZINC250K.column or "smiles")
         loaded.name = ZINC250K.name
         return loaded.head(limit)
+    if manifest is MOSES:
+        loaded = read_file(Path(data) if data is not None else moses_training_file(), column=MOSES.column or "SMILES")
+        loaded.name = MOSES.name
+        return loaded.head(limit)
     if manifest is EXPR:
         if data is not None:
             loaded = read_file(Path(data))
@@ -226,4 +240,26 @@ def load_strings(
     return read_file(path).head(limit)
 
 
-__all__ = ["StringSource", "load_strings", "read_csv", "read_file", "read_smi", "read_txt"]
+def moses_training_file() -> Path:
+    """The MOSES training split shipped by the installed ``molsets`` package, checked against its sha256.
+
+    The package is found without importing it (its ``moses`` module imports metrics whose
+    dependencies pin old packages); only ``train.csv.gz`` is read, never the test splits.
+    """
+    spec = importlib.util.find_spec("moses")
+    locations = list(spec.submodule_search_locations or []) if spec is not None else []
+    candidates = [Path(location) / "dataset" / "data" / MOSES.filename for location in locations]
+    path = next((candidate for candidate in candidates if candidate.is_file()), None)
+    if path is None:
+        raise DataError(
+            "the moses dataset comes with the molsets package, which is not installed: pip install 'lsbo[moses]' "
+            "(or pip install --no-deps molsets), or pass --data with a copy of its train.csv(.gz)"
+        )
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    if digest != MOSES.sha256:
+        raise DataError(f"{path} does not match the MOSES training split (sha256 {digest[:12]}..., expected "
+                        f"{str(MOSES.sha256)[:12]}...): reinstall molsets or pass --data")
+    return path
+
+
+__all__ = ["StringSource", "load_strings", "moses_training_file", "read_csv", "read_file", "read_smi", "read_txt"]

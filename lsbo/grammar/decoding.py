@@ -351,7 +351,10 @@ def masked_decode_steps(
         n: the number of rows ``N``.
         steps: the number of steps ``T``.
         device: where the scores (and the returned tensors) live.
-        tables, sample, generator, complete: as for :func:`masked_decode`.
+        tables: as for :func:`masked_decode`.
+        sample: as for :func:`masked_decode`.
+        generator: as for :func:`masked_decode`.
+        complete: as for :func:`masked_decode`.
 
     Returns:
         ``(indices (N, T), complete (N,))`` as :func:`masked_decode`.

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -32,9 +32,17 @@ from lsbo.checkpoint import (
 )
 from lsbo.distributed import owned_by_group
 from lsbo.errors import CheckpointError, ConfigError, DataError
+from lsbo.models.autoencoder import SequenceAutoencoder
 from lsbo.models.batching import LengthBucketedBatches, sequence_lengths
 from lsbo.models.codecs import CharCodec, GrammarCodec, SequenceCodec
-from lsbo.models.config import SequenceModelConfig, model_config
+from lsbo.models.config import (
+    MIN_STEPS_PER_EPOCH,
+    SequenceModelConfig,
+    model_config,
+    resolve_preset,
+    small_data_batch_size,
+    validate_config,
+)
 from lsbo.models.trained import SEQUENCE_CHECKPOINT_KEYS, TRAIN_STRINGS_NAME, build_autoencoder, codec_from_payload
 from lsbo.persistence import atomic_write_text, write_json
 from lsbo.train import Trainer, TrainerConfig, TrainResult
@@ -59,7 +67,7 @@ class TrainOptions:
     data: Path | None = None
     model: str | None = None  # grammar (default) | char
     regularizer: str | None = None  # gmm (default) | vae | cvvae | rae | wae | ae
-    preset: str = "paper"
+    preset: str = "auto"  # auto | paper | cpu (auto: cpu without a CUDA device, paper with one)
     latent_dim: int | None = None
     n_components: int | None = None
     epochs: int | None = None
@@ -198,7 +206,6 @@ def estimate_rec_weight(
     codec: SequenceCodec, config: SequenceModelConfig, train: np.ndarray, val: np.ndarray, options: TrainOptions,
 ) -> float:
     """λ_REC (Section 3.3): train a plain ``ae`` briefly and invert its best validation reconstruction loss."""
-    from dataclasses import replace
 
     from lsbo.regularizers import reconstruction_weight_from_ae
 
@@ -224,14 +231,17 @@ def check_train_options(options: TrainOptions) -> TrainOptions:
     """A normalised copy of ``options`` (choices in lower case, numbers checked against their bounds,
     the reconstruction weight parsed, the device available), or a :class:`ConfigError` naming the
     parameter: cheap, so every bad value is refused before data is read or a directory created."""
-    from dataclasses import replace
 
     from lsbo.device import resolve_device
     from lsbo.options import OPTIONS, check_rec_weight, check_values
 
     values = check_values({name: getattr(options, name) for name in OPTIONS if hasattr(options, name)})
     checked = replace(options, **values, rec_weight=check_rec_weight(options.rec_weight))
-    resolve_device(checked.device)
+    device = resolve_device(checked.device)
+    if checked.preset == "auto" and not (checked.resume and (Path(checked.out_dir) / CHECKPOINT_NAME).exists()):
+        checked = replace(checked, preset=resolve_preset("auto", device))
+        why = "a CUDA device is available" if checked.preset == "paper" else "no CUDA device"
+        logger.info(f"preset auto: {checked.preset} ({why}; --preset paper or cpu chooses)")
     if Path(checked.out_dir).exists() and not Path(checked.out_dir).is_dir():
         raise ConfigError(f"out_dir {checked.out_dir} is a file, not a directory", parameter="out_dir")
     return checked
@@ -285,6 +295,12 @@ def _train_owned(options: TrainOptions) -> TrainResult:
     family = resolved.family(prepared.codec.max_length)
     config = requested_config(options, family)
     train_rows, val_rows = validation_split(len(prepared.strings), config.validation_fraction, config.seed)
+    if options.batch_size is None and config.preset == "cpu":
+        batch_size = small_data_batch_size(config.batch_size, len(train_rows))
+        if batch_size != config.batch_size:
+            logger.info(f"batch size {batch_size}: the cpu preset's {config.batch_size} would give fewer than "
+                        f"{MIN_STEPS_PER_EPOCH} steps an epoch on {len(train_rows)} training strings (--batch-size chooses)")
+            config = validate_config(replace(config, batch_size=batch_size))
     atomic_write_text(out_dir / TRAIN_STRINGS_NAME, "".join(s + "\n" for s in prepared.strings))
     stats = data_statistics(kind, [prepared.strings[i] for i in train_rows])
 
@@ -305,6 +321,7 @@ def _train_owned(options: TrainOptions) -> TrainResult:
         "data_summary": _plain(prepared.summary),
         "split": {"seed": config.seed, "validation_indices": torch.from_numpy(val_rows), "n_strings": len(prepared.strings)},
         **_codec_entries(prepared.codec),
+        "components": component_entries(autoencoder),
     }
     _write_config_json(out_dir, extra)
     logger.info(_describe(config, prepared.codec, float(rec_weight), autoencoder))
@@ -347,12 +364,26 @@ def _resume(options: TrainOptions, checkpoint_file: Path) -> TrainResult:
             "split", "grammar_name", "grammar_text", "grammar_tokenizer", "grammar_max_length", "char_vocabulary")
     extra = {key: payload.get(key) for key in keys}
     extra["config"] = stored.to_dict()
+    extra["components"] = component_entries(autoencoder)
     trainer = Trainer(autoencoder, trainer_config(stored, options), checkpoint_file.parent, extra_state=extra)
     return trainer.fit(
         training_batches(indices[train_rows], autoencoder, stored),
         index_loader(indices[val_rows], stored.batch_size, False, 0),
         resume=True,
     )
+
+
+def component_entries(autoencoder: SequenceAutoencoder) -> dict[str, dict[str, Any]]:
+    """The components of a model, each ``{"kind": registered name, "settings": {...}}``, as the
+    checkpoint and config.json name them (the model configuration remains what rebuilds them)."""
+    config = autoencoder.config
+    codec = autoencoder.codec
+    codec_settings = {"n_symbols": codec.n_symbols, "max_length": codec.max_length}
+    return {
+        "codec": {"kind": codec.kind, "settings": codec_settings},
+        "decoder": {"kind": autoencoder.decoder.name, "settings": autoencoder.decoder.settings()},
+        "regularizer": {"kind": config.regularizer, "settings": _plain(dict(config.regularizer_options))},
+    }
 
 
 def _codec_entries(codec: SequenceCodec) -> dict[str, Any]:
@@ -394,6 +425,6 @@ def _describe(config: SequenceModelConfig, codec: SequenceCodec, rec_weight: flo
     n_parameters = sum(p.numel() for p in model.parameters())
     return (
         f"model: {config.model} autoencoder ({config.preset} preset, {config.family}), {codec.n_symbols} symbols x "
-        f"{codec.max_length} steps, latent {config.latent_dim}, GRU {config.gru_layers}x{config.gru_hidden}, "
+        f"{codec.max_length} steps, latent {config.latent_dim}, {config.decoder} decoder GRU {config.gru_layers}x{config.gru_hidden}, "
         f"regularizer {config.regularizer}, rec_weight {rec_weight:.4g}, {n_parameters:,} parameters"
     )

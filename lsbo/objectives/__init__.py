@@ -11,10 +11,12 @@ from typing import Any
 from lsbo.errors import ObjectiveError
 from lsbo.objectives.base import BUILTIN_TARGETS, Evaluation, ItemwiseObjective, Objective, evaluate_safely
 from lsbo.objectives.user import batched
+from lsbo.registry import close_matches
 
 
 def build_objective(target: str, *, model: Any | None = None) -> Objective:
-    """The objective named by ``target``: ``logp``, ``logp-dataset``, ``logp-raw``, ``expr``, ``qed`` or ``module:function``.
+    """The objective named by ``target``: ``logp``, ``logp-dataset``, ``logp-raw``, ``expr``, ``qed``, a PMO task
+    or ``sa`` (:data:`lsbo.objectives.pmo.PMO_TASKS`), or ``module:function``.
 
     ``logp`` is penalized logP standardised with the fixed ZINC250k constants of the literature
     (:data:`lsbo.objectives.logp.ZINC250K`), ``logp-raw`` is it unstandardised, and
@@ -51,11 +53,18 @@ def build_objective(target: str, *, model: Any | None = None) -> Objective:
         if not statistics_are_current(stats):
             stats = penalized_logp_statistics(model.training_strings())
         return PenalizedLogP(stats, name="logp-dataset")
+    from lsbo.objectives.pmo import PMO_TASKS
+
+    if name in PMO_TASKS:  # PMO's oracles and sa (docs/objectives.md)
+        return PMO_TASKS.get(name)()
     if ":" in name:
         from lsbo.objectives.user import for_model_kind, load_target
 
         return for_model_kind(load_target(name), getattr(model, "kind", None))
-    raise ObjectiveError(f"target {target!r}: expected one of {', '.join(BUILTIN_TARGETS)} or module:function", parameter="target")
+    known = (*BUILTIN_TARGETS, *PMO_TASKS.names())
+    near = close_matches(name, known)
+    hint = f" (did you mean {', '.join(near)}?)" if near else ""
+    raise ObjectiveError(f"target {target!r}: expected one of {', '.join(known)} or module:function{hint}", parameter="target")
 
 
 def target_unit(target: str) -> str:
@@ -73,6 +82,11 @@ def target_unit(target: str) -> str:
         from lsbo.objectives.qed import QED
 
         return QED.unit
+    from lsbo.objectives.pmo import PMO_TASKS
+
+    if name in PMO_TASKS:  # an objective class, or a partial of one: its unit without building it
+        entry: Any = PMO_TASKS.get(name)
+        return str(getattr(entry, "func", entry).unit)
     return f"score of {name}, in its own unit"
 
 

@@ -81,6 +81,10 @@ class Evaluation:
         return self.score is not None
 
 
+#: The reason recorded for an input the objective gave no score (``None``: an invalid input, expected).
+NO_SCORE = "objective returned no score (invalid input)"
+
+
 #: The largest score magnitude kept: the surrogate standardises scores (squares of their spread summed
 #: over up to ~1e8 points must stay finite in float64, whose largest value is 1.8e308).
 MAX_SCORE_MAGNITUDE = 1e150
@@ -103,7 +107,7 @@ def _checked(value: object) -> Evaluation:
     """Turn one raw objective output into an :class:`Evaluation` (text, non-numbers, NaN and magnitudes
     beyond :data:`MAX_SCORE_MAGNITUDE` are errors)."""
     if value is None:
-        return Evaluation(None, "objective returned no score (invalid input)")
+        return Evaluation(None, NO_SCORE)
     problem = score_type_problem(value)
     if problem is not None:
         return Evaluation(None, f"objective {problem}")

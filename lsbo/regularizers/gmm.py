@@ -37,8 +37,10 @@ class GMMRegularizer(Regularizer):
         prior: an explicit prior instead of ``GMMPrior.sobol(latent_dim, n_components, min_distance, std)``.
         std: component standard deviation of the default prior.
         min_distance: smallest distance between the default prior's means.
-        use_ks / use_cv: keep the KS / covariance term (ablation switches).
-        ks_weight / cv_weight: fixed weights instead of eq. 10 estimates.
+        use_ks: keep the KS term (ablation switch).
+        use_cv: keep the covariance term (ablation switch).
+        ks_weight: a fixed weight of the KS term instead of its eq. 10 estimate.
+        cv_weight: a fixed weight of the covariance term instead of its eq. 10 estimate.
         n_weight_batches: M of eq. 10.
         seed: seed of the Sobol placement and of the weight estimation.
     """

@@ -23,3 +23,9 @@ def test_quickstart_trains_optimises_and_prints_the_table(tmp_path: Path) -> Non
     assert len(evaluations) == 20  # 2 iterations x 10 points
     results = json.loads((out / "optimize" / "results.json").read_text())
     assert results["n_trials"] == 1 and not results["maximize"]
+    # it says how well the model reconstructs (and warns: one epoch on 300 strings learns nothing) and how BO
+    # compares with the best training string
+    assert "held-out reconstruction:" in result.stdout
+    assert "has not learnt" in result.stderr
+    assert "the best training string" in result.stdout
+    assert json.loads((out / "model" / "config.json").read_text())["config"]["decoder"] == "autoregressive"

@@ -334,3 +334,18 @@ def test_encode_to_txt_and_decode_errors_name_the_ragged_line(trained_dir: Path,
     assert decoded.returncode == 1 and decoded.stdout == ""
     line = decoded.stderr.strip()
     assert "\n" not in line and f"{ragged}:4: 3 values, but line 1 has 4" in line, line
+
+
+def test_train_without_preset_says_auto_chose_cpu_first_and_reports_reconstruction(expr_dataset_path: Path, tmp_path: Path) -> None:
+    args = tiny_train_args(expr_dataset_path, tmp_path / "m", epochs=1)
+    at = args.index("--preset")
+    del args[at : at + 2]
+    result = run_cli(*args, env=ONE_THREAD)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stderr.splitlines()[0].startswith("preset auto: cpu (no CUDA device")
+    assert "validation reconstruction " in result.stdout
+    assert "has not learnt" in result.stderr  # one epoch on 180 strings: the warning names what helps
+    payload = load_checkpoint(tmp_path / "m")
+    assert payload["config"]["preset"] == "cpu" and payload["config"]["decoder"] == "autoregressive"
+    assert payload["components"]["decoder"]["kind"] == "autoregressive"
+    assert payload["components"]["codec"]["kind"] == "grammar"

@@ -96,3 +96,55 @@ def test_csv_with_an_unclosed_quote_names_the_record_instead_of_swallowing_the_r
     path = write(tmp_path / "q.csv", 'smiles\nCCO\n"CC\nc1ccccc1\nCCN\n')
     with pytest.raises(DataError, match=r"q\.csv is malformed in the record starting at line 3"):
         read_file(path)
+
+
+def _fake_molsets(root: Path, smiles: list[str]) -> Path:
+    """A directory laid out like the molsets package's data files (never imported)."""
+    import gzip
+
+    data = root / "moses" / "dataset" / "data"
+    data.mkdir(parents=True)
+    (root / "moses" / "__init__.py").write_text("raise ImportError('the real molsets cannot be imported here')\n")
+    path = data / "train.csv.gz"
+    path.write_bytes(gzip.compress(("SMILES\n" + "\n".join(smiles) + "\n").encode()))
+    return path
+
+
+def test_moses_reads_the_packages_training_split_without_importing_it_and_checks_its_checksum(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import dataclasses
+    import hashlib
+
+    from lsbo.data import manifests, sources
+
+    path = _fake_molsets(tmp_path, ["CCO", "c1ccccc1", "CC(=O)O"])
+    monkeypatch.syspath_prepend(str(tmp_path))
+    with pytest.raises(DataError, match="does not match the MOSES training split"):
+        sources.load_strings("moses")
+    genuine = dataclasses.replace(manifests.MOSES, sha256=hashlib.sha256(path.read_bytes()).hexdigest())
+    monkeypatch.setattr(sources, "MOSES", genuine)
+    monkeypatch.setitem(manifests.MANIFESTS, "moses", genuine)
+    loaded = sources.load_strings("moses", limit=2)
+    assert loaded.strings == ["CCO", "c1ccccc1"] and loaded.name == "moses"
+
+
+def test_moses_without_molsets_names_the_package_and_the_data_flag(monkeypatch: pytest.MonkeyPatch) -> None:
+    import importlib.util
+
+    from lsbo.data import sources
+
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name: None)
+    with pytest.raises(DataError, match=r"molsets package.*--data"):
+        sources.load_strings("moses")
+
+
+def test_a_gzipped_csv_is_read_as_csv_and_a_corrupt_one_is_a_one_line_error(tmp_path: Path) -> None:
+    from lsbo.data.sources import load_strings
+
+    path = _fake_molsets(tmp_path, ["CCN", "CCC"])
+    assert load_strings("moses", data=path).strings == ["CCN", "CCC"]
+    broken = tmp_path / "broken.csv.gz"
+    broken.write_bytes(b"\x1f\x8b not gzip at all")
+    with pytest.raises(DataError, match="not a readable gzip file"):
+        load_strings(str(broken))

@@ -161,3 +161,17 @@ def test_autoregressive_character_decoding_stops_at_padding() -> None:
         forced_rows = codec.decode_steps(DecoderScores(model.decoder, z), len(z), sample=True, generator=torch.Generator().manual_seed(0))
     assert len(strings) == len(forced_rows) == 30
     assert all(text is None or set(text) <= set("x+1sin()*") for text in strings + forced_rows)
+
+
+def test_bo_decodes_an_autoregressive_model_greedily_and_the_paper_decoder_with_the_protocols_attempts(expr: Grammar) -> None:
+    from types import SimpleNamespace
+
+    from lsbo.bo.candidates import DEFAULT_ATTEMPTS, default_attempts
+    from lsbo.bo.loop import _reads_previous
+
+    codec = GrammarCodec(expr)
+    autoregressive = SimpleNamespace(autoencoder=_model(codec, "autoregressive"), kind="expressions")
+    repeat = SimpleNamespace(autoencoder=_model(codec, "repeat"), kind="molecules")
+    assert _reads_previous(autoregressive) and not _reads_previous(repeat)
+    assert default_attempts("molecules", _reads_previous(repeat)) == DEFAULT_ATTEMPTS["molecules"] == 500
+    assert default_attempts("expressions", _reads_previous(autoregressive)) == 1
