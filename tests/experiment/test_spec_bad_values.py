@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from lsbo.data.manifests import ALIASES
 from lsbo.experiment import load_spec
 from tests.conftest import run_cli
 from tests.experiment.test_spec import GOOD, _error, _line, _write
@@ -19,7 +20,7 @@ from tests.experiment.test_spec import GOOD, _error, _line, _write
         ('preset = "cpu"', 'preset = "cpu"\ndevice = "tpu"', "device", "training.device: 'tpu': expected one of auto, cpu, cuda"),
         ("trials = 2", 'trials = 2\ndevice = "gpu"', "gpu", "bo.device: 'gpu': expected one of auto, cpu, cuda"),
         ("trials = 2", "trials = 2\nthreads = -1", "threads", "bo.threads: threads must be between 1 and 1024 (got -1)"),
-        ('source = "expr"', 'source = "exrp"', "exrp", "dataset.source: unknown dataset 'exrp' (expected one of: expr, zinc, zinc250k"),
+        ('source = "expr"', 'source = "exrp"', "exrp", f"dataset.source: unknown dataset 'exrp' (expected one of: {', '.join(sorted(ALIASES))};"),
         ('target = "expr"', 'target = "expr"\nlimit = 0', "limit", "dataset.limit: limit must be at least 1 (got 0)"),
         ('target = "expr"', 'target = "expr"\nlimit = -5', "limit", "dataset.limit: limit must be at least 1 (got -5)"),
         ("epsilon_std = 0.01", 'epsilon_std = "small"', "small", "model[2].regularizer_options: regularizer 'vae' option epsilon_std"),
