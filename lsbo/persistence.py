@@ -299,6 +299,25 @@ def read_jsonl(path: Path | str, *, what: str = "file") -> list[Any]:
 # directory ownership
 
 
+#: File descriptors of the locks this process holds (:func:`close_inherited_locks`).
+_HELD_LOCK_FDS: set[int] = set()
+
+
+def close_inherited_locks() -> None:
+    """In a forked child: close the descriptors of the parent's directory locks it inherited.
+
+    A ``flock`` lives as long as any descriptor of its open file refers to it, so a child that outlived
+    its parent (a hung objective call) would otherwise keep the parent's run directory locked, and the
+    resumed run would be refused as "in use". Closing the child's copies leaves the parent's lock held.
+    """
+    for fd in list(_HELD_LOCK_FDS):
+        try:
+            os.close(fd)
+        except OSError:
+            pass
+    _HELD_LOCK_FDS.clear()
+
+
 class DirectoryLock:
     """Exclusive ownership of a directory by one process, for as long as the lock is held.
 
@@ -361,6 +380,7 @@ class DirectoryLock:
         os.ftruncate(fd, 0)
         os.write(fd, f"pid {os.getpid()}: {self.purpose}\n".encode())
         self._fd = fd
+        _HELD_LOCK_FDS.add(fd)
         return self
 
     def release(self) -> None:
@@ -371,6 +391,7 @@ class DirectoryLock:
             os.ftruncate(self._fd, 0)
             fcntl.flock(self._fd, fcntl.LOCK_UN)
         finally:
+            _HELD_LOCK_FDS.discard(self._fd)
             os.close(self._fd)
             self._fd = None
 

@@ -111,6 +111,11 @@ def _child(writer: Any, objective: Objective, strings: Sequence[str]) -> None:
     resumed run would never score that call again. The child ignores it; the parent kills its children.
     """
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})  # blocked by the parent around the fork
+    _die_with_parent()
+    from lsbo.persistence import close_inherited_locks
+
+    close_inherited_locks()  # a child that outlives the parent must not keep its run directory locked
     try:
         for string in strings:
             started = time.perf_counter()
@@ -122,6 +127,20 @@ def _child(writer: Any, objective: Objective, strings: Sequence[str]) -> None:
         writer.close()
     finally:
         os._exit(0)  # never run the parent's inherited atexit handlers or wait for the objective's threads
+
+
+def _die_with_parent() -> None:
+    """Linux: have the kernel kill this child when its parent dies (a parent killed with SIGKILL cannot
+    kill its children, and a hung call would run on). Elsewhere the parent's clean-up is all there is."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
+        if os.getppid() == 1:  # the parent died before the request: nothing would send the signal
+            os._exit(0)
+    except (OSError, AttributeError):
+        pass
 
 
 def exit_reason(exitcode: int | None) -> str:
@@ -214,9 +233,14 @@ def evaluate_isolated(
                 reader, writer = context.Pipe(duplex=False)
                 chunk = [strings[i] for i in indices]
                 process = context.Process(target=_child, args=(writer, objective, chunk), daemon=True)
-                process.start()
-                writer.close()  # the child holds the only write end: its death reads as end-of-file
-                running.append(_Call(indices, process, reader, deadline()))
+                # Ctrl-C waits until the child is registered, so the clean-up below always knows of it
+                blocked = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+                try:
+                    process.start()
+                    writer.close()  # the child holds the only write end: its death reads as end-of-file
+                    running.append(_Call(indices, process, reader, deadline()))
+                finally:
+                    signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
             deadlines = [c.deadline for c in running if c.deadline is not None]
             wait_seconds = max(0.0, min(deadlines) - time.monotonic()) if deadlines else None
             wait([c.reader for c in running] + [c.process.sentinel for c in running], timeout=wait_seconds)

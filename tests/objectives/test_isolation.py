@@ -144,3 +144,21 @@ def test_bad_options_name_the_parameter(options, parameter):
 def test_isolated_only_when_asked():
     assert not IsolationOptions().isolated
     assert IsolationOptions(workers=2).isolated and IsolationOptions(timeout=5).isolated
+
+
+def test_a_child_holds_none_of_the_parents_directory_locks(tmp_path):
+    from lsbo.persistence import DirectoryLock
+
+    with DirectoryLock(tmp_path / "run") as lock:
+        fd = lock._fd
+
+        def lock_closed(string: str) -> float:
+            try:
+                os.fstat(fd)
+            except OSError:
+                return 1.0  # closed here: a child that outlived this process would not keep the run locked
+            return 0.0
+
+        [evaluation] = evaluate_isolated(objective_from_callable(lock_closed), ["s"])
+        assert evaluation.score == 1.0
+        os.fstat(fd)  # still open, and the lock still held, in this process
