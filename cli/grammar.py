@@ -60,14 +60,30 @@ def parse(
     result = loaded.encode(strings)
     for text, reason, length, row in zip(strings, result.reasons, result.lengths, result.indices):
         if reason is not None:
-            typer.echo(f"rejected  {text}  ({reason})")
+            typer.echo(f"rejected  {shown_input(text)}  ({reason})")
             continue
-        typer.echo(f"ok        {text}  ({int(length)} productions of {loaded.max_length})")
+        typer.echo(f"ok        {shown_input(text)}  ({int(length)} productions of {loaded.max_length})")
         if show_productions:
             for index in row[:length].tolist():
                 typer.echo(f"  {index:3d}  {loaded.productions[index]}")
-    if not result.ok.all():
+    rejected = int((~result.ok).sum())
+    if rejected:  # the exit status says it too, but a status alone reads as a failure without a cause
+        typer.secho(f"error: {rejected} of {len(strings)} string(s) do not parse with grammar {loaded.name} (reasons above)",
+                    fg=typer.colors.RED, err=True)
         raise typer.Exit(code=1)
+
+
+#: The most characters of an input echoed back (the rest is counted, not printed).
+SHOWN_CHARACTERS = 80
+
+
+def shown_input(text: str) -> str:
+    """``text`` as one printable line: characters that do not print (controls, invisible spaces, bytes that
+    were not UTF-8) escaped, and a long input cut to :data:`SHOWN_CHARACTERS` with its length."""
+    escaped = "".join(c if c.isprintable() else ascii(c)[1:-1] for c in text[: SHOWN_CHARACTERS + 1])
+    if len(text) > SHOWN_CHARACTERS:
+        return f"{escaped[:SHOWN_CHARACTERS]}... ({len(text):,} characters)"
+    return escaped
 
 
 def register(app: typer.Typer) -> None:

@@ -101,7 +101,13 @@ def optimize(
     ),
     objective_timeout: Optional[float] = typer.Option(
         None, "--objective-timeout",
-        help="Seconds one objective call may take; a call past it (or one that crashes) is killed and recorded invalid.",
+        help="Seconds one objective call may take; a call past it (or one that crashes) is killed and recorded invalid "
+        "(default 600 for a user objective or with --objective-isolation; inf: no limit).",
+    ),
+    objective_isolation: Optional[bool] = typer.Option(
+        None, "--objective-isolation/--no-objective-isolation",
+        help="Score each call in a child process of its own, so that an objective that exits, crashes, hangs or forks "
+        "costs one invalid call (default: on for module:function targets, off for the built-in ones).",
     ),
     executor: ExecutorName = typer.Option(
         "local", "--executor", help="Where trials run: local (processes on this machine) | ray (a local Ray or --ray-address).",
@@ -142,7 +148,7 @@ def optimize(
         seed=seed, max_train_points=max_train_points, box=box, acquisition=AcquisitionOptions(name=acquisition),  # type: ignore[arg-type]
         complete=not plain_masking, strategy=strategy, budget=budget, retrain=retrain, novel_only=novel_only,
         budget_accounting=budget_accounting,
-        objective_calls=IsolationOptions(workers=objective_workers, timeout=objective_timeout),
+        objective_calls=IsolationOptions(workers=objective_workers, timeout=objective_timeout, isolate=objective_isolation),
     ).resolved()
     model = load_model(model_dir, device=device)
     objective = build_objective(target, model=model)

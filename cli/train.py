@@ -257,7 +257,7 @@ def _strings_to_encode(file: Path | None, inline: list[str]) -> list[tuple[str, 
     if file is None:
         raise ConfigError("no strings to encode: give a FILE (one string per line), '-' to read standard input, or --string TEXT")
     if str(file) == "-":
-        lines = sys.stdin.read().splitlines()
+        lines = sys.stdin.read().removeprefix("\ufeff").splitlines()
         return [(f"<stdin>:{n}", line.strip()) for n, line in enumerate(lines, start=1) if line.strip()]
     return [(f"{file}:{n}", text) for n, text in _read_lines(file)]
 
@@ -277,7 +277,7 @@ def _read_lines(file: Path) -> list[tuple[int, str]]:
     if not file.is_file():
         raise DataError(f"{file}: no such file")
     try:
-        lines = file.read_text(encoding="utf-8").splitlines()
+        lines = file.read_text(encoding="utf-8-sig").splitlines()  # -sig: a byte-order mark is not part of the first row
         return [(number, line.strip()) for number, line in enumerate(lines, start=1) if line.strip()]
     except UnicodeDecodeError as err:
         raise DataError(f"{file}: not UTF-8 text ({err.reason} at byte {err.start})") from None

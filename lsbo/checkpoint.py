@@ -19,7 +19,7 @@ from typing import Any
 import torch
 
 from lsbo.errors import CheckpointError
-from lsbo.persistence import atomic_write_bytes, atomic_write_text  # noqa: F401  (re-exported)
+from lsbo.persistence import PersistenceError, atomic_write_bytes, atomic_write_text, refuse_link  # noqa: F401  (re-exported)
 
 CHECKPOINT_NAME = "checkpoint.pt"
 #: The ``kind`` entry of an image model's checkpoint (lsbo images train); string models' have none.
@@ -68,6 +68,10 @@ def load_checkpoint(
     reads checkpoints of every kind of model.
     """
     path = checkpoint_path(path)
+    try:
+        refuse_link(path, "checkpoint")
+    except PersistenceError as err:
+        raise CheckpointError(str(err)) from None
     if not path.is_file():
         if train_command:
             raise CheckpointError(f"no checkpoint at {path} (train a model with `{train_command} ... --out {path.parent}`)")

@@ -250,9 +250,9 @@ def evaluate_model(
 
         metrics = Path(model.model_dir) / METRICS_NAME
         if metrics.is_file():
-            from lsbo.report import plot_training_curves
+            from lsbo.report import model_description, plot_training_curves
 
-            title = f"training of {Path(model.model_dir).name} ({model.config.model} model, {model.config.regularizer})"
+            title = f"training of {model_description(model)}"
             plot_training_curves(metrics, Path(model.model_dir) / TRAINING_CURVES_NAME, title=title)
     return result
 

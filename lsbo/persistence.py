@@ -10,7 +10,11 @@ Every file lsbo writes goes through this module, so one set of guarantees holds 
   the call returns, and a reader tolerates a torn last line (the write that was in flight);
 * a directory that a long run owns (a model or optimisation directory) is held with
   :class:`DirectoryLock`, an advisory ``flock`` the kernel releases when the holder dies, so a second
-  process is refused with a message naming the holder and a crashed one never leaves a stale lock.
+  process is refused with a message naming the holder and a crashed one never leaves a stale lock;
+* a file that is a symbolic link is never read, appended to or locked through (:func:`refuse_link`):
+  a run or model file replaced by a link would otherwise send lsbo's reads and appends outside the
+  directory it owns (replacing a file, :func:`atomic_write_bytes`, swaps the link itself, never its
+  target).
 """
 
 from __future__ import annotations
@@ -40,6 +44,37 @@ class PersistenceError(LsboError):
 
 class DirectoryLockedError(PersistenceError):
     """Another live process owns the directory."""
+
+
+def refuse_link(path: Path | str, what: str = "file") -> None:
+    """Refuse a ``path`` that is a symbolic link (a :class:`PersistenceError` naming it and its target).
+
+    lsbo's run and model files are its own; one replaced by a link (to a file outside the directory,
+    say) is not followed, since appending to it or reading it would act on whatever it points at.
+    """
+    if os.path.islink(path):
+        try:
+            target = os.readlink(path)
+        except OSError:
+            target = "?"
+        raise PersistenceError(f"{what} {path} is a symbolic link (to {target}); lsbo does not follow links in the "
+                               "directories it writes: replace it by the file itself")
+
+
+def refuse_linked_dirs(root: Path | str, path: Path | str, *, is_folder: bool = False) -> Path:
+    """``path`` (below ``root``), refused when any folder between ``root`` and it (``path`` too, when
+    ``is_folder``) is a symbolic link.
+
+    ``root`` itself may be a link (the user chose it); the folders lsbo makes inside it may not, since
+    a folder replaced by a link would send every file written into it outside ``root``.
+    """
+    root, path = Path(root), Path(path)
+    current = root
+    parts = path.relative_to(root).parts
+    for part in parts if is_folder else parts[:-1]:
+        current = current / part
+        refuse_link(current, "folder")
+    return path
 
 
 # --------------------------------------------------------------------------------------------------
@@ -143,6 +178,7 @@ def read_json(path: Path | str, *, expect: type | tuple[type, ...] | None = dict
         PersistenceError: missing, unreadable, not JSON, or of the wrong top-level type.
     """
     path = Path(path)
+    refuse_link(path, what)
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -178,7 +214,10 @@ def append_jsonl(path: Path | str, record: Any, *, separators: tuple[str, str] |
         raise PersistenceError(f"cannot append to {path}: {err}") from None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        with open(path, "ab+") as handle:
+        refuse_link(path)
+        # O_NOFOLLOW as well: a link made between the check and the open is refused by the kernel
+        fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW, 0o644)
+        with os.fdopen(fd, "ab+") as handle:
             prefix = b""
             if handle.tell() > 0:
                 handle.seek(-1, os.SEEK_END)
@@ -229,6 +268,7 @@ def jsonl_lines(raw: bytes) -> Iterator[JsonLine]:
 def read_jsonl_bytes(path: Path | str, *, what: str = "file") -> bytes | None:
     """The content of a JSON-lines file (None when it does not exist)."""
     path = Path(path)
+    refuse_link(path, what)
     if not path.exists():
         return None
     try:
@@ -257,6 +297,25 @@ def read_jsonl(path: Path | str, *, what: str = "file") -> list[Any]:
 
 # --------------------------------------------------------------------------------------------------
 # directory ownership
+
+
+#: File descriptors of the locks this process holds (:func:`close_inherited_locks`).
+_HELD_LOCK_FDS: set[int] = set()
+
+
+def close_inherited_locks() -> None:
+    """In a forked child: close the descriptors of the parent's directory locks it inherited.
+
+    A ``flock`` lives as long as any descriptor of its open file refers to it, so a child that outlived
+    its parent (a hung objective call) would otherwise keep the parent's run directory locked, and the
+    resumed run would be refused as "in use". Closing the child's copies leaves the parent's lock held.
+    """
+    for fd in list(_HELD_LOCK_FDS):
+        try:
+            os.close(fd)
+        except OSError:
+            pass
+    _HELD_LOCK_FDS.clear()
 
 
 class DirectoryLock:
@@ -294,7 +353,8 @@ class DirectoryLock:
             raise PersistenceError(f"{self.directory} is a file, not a directory")
         try:
             self.directory.mkdir(parents=True, exist_ok=True)
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+            refuse_link(self.path, "lock file")
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o644)
         except OSError as err:
             raise PersistenceError(f"cannot lock {self.directory}: {err.strerror or err}") from None
         try:
@@ -320,6 +380,7 @@ class DirectoryLock:
         os.ftruncate(fd, 0)
         os.write(fd, f"pid {os.getpid()}: {self.purpose}\n".encode())
         self._fd = fd
+        _HELD_LOCK_FDS.add(fd)
         return self
 
     def release(self) -> None:
@@ -330,6 +391,7 @@ class DirectoryLock:
             os.ftruncate(self._fd, 0)
             fcntl.flock(self._fd, fcntl.LOCK_UN)
         finally:
+            _HELD_LOCK_FDS.discard(self._fd)
             os.close(self._fd)
             self._fd = None
 

@@ -80,17 +80,55 @@ def download_progress(description: str, *, enabled: bool = True, console: "Conso
         yield lambda done, total: bar.update(task, completed=done, total=total)
 
 
+def mean_time_remaining(elapsed: float | None, completed: float, total: float | None) -> float | None:
+    """Seconds left at the mean rate since the start (None before the first step or without a total)."""
+    if total is None or elapsed is None or completed <= 0:
+        return None
+    return max(0.0, elapsed / completed * (total - completed))
+
+
+def _bar_columns(description: str, fields: str, console: "Console") -> tuple[Any, ...]:
+    """The columns of a counted bar with live text (``fields``): the counts and times never cut, the bar
+    narrowed and the live text cut (with an ellipsis) to fit the console."""
+    from rich.progress import BarColumn, MofNCompleteColumn, ProgressColumn, TextColumn, TimeElapsedColumn
+    from rich.table import Column
+    from rich.text import Text
+
+    class MeanTimeRemainingColumn(ProgressColumn):
+        """Time left at the mean rate of the whole task. rich's own column uses the rate of the last 30 s,
+        which a burst of quick steps (scoring a batch after a long surrogate fit) turns into seconds."""
+
+        def render(self, task: Any) -> Text:
+            import datetime
+
+            left = mean_time_remaining(task.elapsed, task.completed, task.total)
+            return Text("-:--:--" if left is None else str(datetime.timedelta(seconds=int(left))), style="progress.remaining")
+
+    fixed = dict(no_wrap=True, overflow="ignore")
+    narrow = console.width < 120
+    return (
+        TextColumn(description, table_column=Column(**fixed)),  # type: ignore[arg-type]
+        BarColumn(bar_width=10 if narrow else 40),
+        MofNCompleteColumn(table_column=Column(**fixed)),  # type: ignore[arg-type]
+        TimeElapsedColumn(table_column=Column(**fixed)),  # type: ignore[arg-type]
+        TextColumn("eta", table_column=Column(**fixed)),  # type: ignore[arg-type]
+        MeanTimeRemainingColumn(table_column=Column(**fixed)),  # type: ignore[arg-type]
+        TextColumn(fields, table_column=Column(no_wrap=True, overflow="ellipsis", ratio=1)),
+    )
+
+
 class StatusBar:
     """A counted bar with a status text (one BO evaluation per step); log lines (the command line's
-    handler, on the same console) print above it."""
+    handler, on the same console) print above it. Not drawn when the console is not a terminal (a file
+    or a pipe gets the log lines only, not a final frame of the bar as well)."""
 
-    def __init__(self, description: str, total: int) -> None:
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+    def __init__(self, description: str, total: int, *, console: "Console | None" = None) -> None:
+        from rich.progress import Progress
 
+        console = console or shared_console()
         self._progress = Progress(
-            TextColumn(f"[bold]{description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-            TextColumn("eta"), TimeRemainingColumn(), TextColumn("{task.fields[status]}"),
-            console=shared_console(), transient=False,
+            *_bar_columns(f"[bold]{description}", "{task.fields[status]}", console),
+            console=console, transient=False, disable=not console.is_terminal, expand=True,
         )
         self._total = total
         self._task = self._progress.add_task(description, total=total, status="")
@@ -114,19 +152,14 @@ class EpochBars:
     """One bar per training epoch: batches done, the running mean of the loss terms, time elapsed
     and the estimated time left in the epoch. ``start``/``stop`` bracket the whole run."""
 
-    def __init__(self) -> None:
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+    def __init__(self, *, console: "Console | None" = None) -> None:
+        from rich.progress import Progress
 
+        console = console or shared_console()
+        # not drawn off a terminal: the trainer logs each epoch's line, which a final frame would repeat
         self._progress = Progress(
-            TextColumn("{task.description}", style="bold"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            TextColumn("eta"),
-            TimeRemainingColumn(),
-            TextColumn("{task.fields[losses]}"),
-            console=shared_console(),
-            transient=False,
+            *_bar_columns("[bold]{task.description}", "{task.fields[losses]}", console),
+            console=console, transient=False, disable=not console.is_terminal, expand=True,
         )
         self._task: Any = None
 
@@ -147,4 +180,4 @@ class EpochBars:
         self._progress.update(self._task, losses=text)
 
 
-__all__ = ["CountBar", "EpochBars", "StatusBar", "shared_console", "count_progress", "download_progress"]
+__all__ = ["CountBar", "EpochBars", "StatusBar", "count_progress", "download_progress", "mean_time_remaining", "shared_console"]

@@ -230,6 +230,26 @@ def plot_best_so_far(
     plt.close(figure)
 
 
+def model_description(model: Any) -> str:
+    """What a trained model is, for plot titles: its kind, regularizer, latent size and data (the folder
+    name alone says ``seed_0`` in an experiment); the folder name where the model says nothing of itself."""
+    config = getattr(model, "config", None)
+    payload = getattr(model, "payload", None) or {}
+    kind, regularizer = getattr(config, "model", None), getattr(config, "regularizer", None)
+    if kind is None or regularizer is None:
+        return Path(str(getattr(model, "model_dir", "model"))).name or "model"
+    latent = getattr(model, "latent_dim", None)
+    data = payload.get("data_origin")
+    return (f"a {kind} autoencoder ({regularizer}" + (f", latent {latent}" if latent else "") + ")"
+            + (f" trained on {Path(str(data)).name}" if data else ""))
+
+
+def _same_series(frame: "pd.DataFrame", a: str, b: str) -> bool:
+    """Whether quantities ``a`` and ``b`` have the same values in every split they both have."""
+    shared = [split for split in ("train", "val") if f"{split}_{a}" in frame and f"{split}_{b}" in frame]
+    return bool(shared) and all(frame[f"{split}_{a}"].equals(frame[f"{split}_{b}"]) for split in shared)
+
+
 def plot_training_curves(metrics_csv: Path, path: Path, *, title: str) -> bool:
     """Training curves from a model's ``metrics.csv``: loss, its terms, and reconstruction accuracy per epoch.
 
@@ -256,19 +276,37 @@ def plot_training_curves(metrics_csv: Path, path: Path, *, title: str) -> bool:
         "reconstruction accuracy": [q for q in quantities if q.endswith("acc")],
     }
     panels = {name: names for name, names in panels.items() if names}
+    # a term equal to another in every epoch (rec and rec_ce without label smoothing) is one curve, named twice
+    aliases: dict[str, list[str]] = {}
+    for names in panels.values():
+        for quantity in list(names):
+            first = next((kept for kept in names if kept != quantity and kept in aliases and _same_series(frame, kept, quantity)), None)
+            if first is None:
+                aliases[quantity] = []
+            else:
+                aliases[first].append(quantity)
+                names.remove(quantity)
     figure, axes_list = plt.subplots(1, len(panels), figsize=(5 * len(panels), 4), squeeze=False)
+    single = len(frame) == 1
     for axes, (panel, names) in zip(axes_list[0], panels.items()):
         positive = True
         for index, quantity in enumerate(names):
             color = f"C{index}"
+            name = " = ".join([quantity, *aliases.get(quantity, [])])
             for split, style in (("train", "-"), ("val", "--")):
                 column = f"{split}_{quantity}"
                 if column in frame:
-                    axes.plot(frame["epoch"], frame[column], style, color=color, label=f"{quantity} ({split})",
+                    axes.plot(frame["epoch"], frame[column], style, color=color, label=f"{name} ({split})",
                               marker="o" if len(frame) < 30 else None, markersize=3)  # one epoch is still visible
                     positive = positive and bool((frame[column] > 0).all())
+                    if single:  # a lone point on an axis matplotlib pads to 0.96-1.04: give its value
+                        axes.annotate(f"{frame[column].iloc[0]:.4g}", (frame["epoch"].iloc[0], frame[column].iloc[0]),
+                                      textcoords="offset points", xytext=(6, 0 if split == "train" else -10), fontsize=7)
         if panel == "loss terms" and positive:
             axes.set_yscale("log")
+        epochs = frame["epoch"]
+        axes.set_xlim(float(epochs.min()) - 0.5, float(epochs.max()) + 0.5)
+        axes.xaxis.get_major_locator().set_params(integer=True)
         axes.set_xlabel("epoch")
         axes.set_ylabel(panel)
         axes.set_title(panel)

@@ -3,6 +3,7 @@ that refuses a run whose surrogate or acquisition cannot fit (:func:`check_memor
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field, replace
 
 import torch
@@ -18,6 +19,7 @@ from lsbo.components import STRATEGIES
 from lsbo.device import available_memory_bytes
 from lsbo.errors import ConfigError
 from lsbo.objectives.isolation import IsolationOptions
+from lsbo.options import MAX_SEED
 
 #: The most decodings per point: one point's attempts must fit in one decoder batch.
 MAX_ATTEMPTS = MAX_DECODE_ROWS
@@ -79,6 +81,26 @@ class BOConfig:
         return replace(self, strategy=STRATEGIES.check(self.strategy), surrogate=check_surrogate(self.strategy, self.surrogate),
                        acquisition=acquisition)
 
+    def _check_retraining_happens(self) -> None:
+        """Refuse weighted retraining that would never run.
+
+        A retraining comes after a batch whose calls cross a multiple of ``retrain.every``, and never after
+        the last batch (nothing is proposed after it), so ``every`` above the last-but-one batch's end
+        retrains nothing: such a run would be plain BO under a "+ WR" label. Refused rather than warned
+        about, since the user asked for retraining and the run's results would not be what they name.
+        """
+        assert self.retrain is not None
+        if self.budget_accounting == "pmo":  # batches count what they cost (at most their size): any count below the budget can end one
+            latest = self.calls_per_trial - 1
+        else:
+            latest = (math.ceil(self.calls_per_trial / self.batch_size) - 1) * self.batch_size  # the last batch end before the trial's end
+        if self.retrain.every > latest:
+            reach = (f"its last retraining point is after {latest} calls, so retrain.every must be at most {latest}" if latest
+                     else "it is one batch, after which nothing is proposed; give it more iterations or a larger budget")
+            raise ConfigError(
+                f"retrain.every {self.retrain.every} never retrains: a trial of {self.calls_per_trial} calls in batches of "
+                f"{self.batch_size} retrains only between batches, and {reach}", parameter=("retrain.every",))
+
     def validate(self) -> None:
         self.objective_calls.validate()
         check_accounting(self.budget_accounting)
@@ -87,8 +109,11 @@ class BOConfig:
                 raise ConfigError(f"{name} must be at least 1, got {getattr(self, name)}", parameter=name)
         if self.budget is not None and self.budget < 1:
             raise ConfigError(f"budget must be at least 1, got {self.budget}", parameter="budget")
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or not 0 <= self.seed <= MAX_SEED:
+            raise ConfigError(f"seed must be a whole number between 0 and {MAX_SEED} (got {self.seed})", parameter="seed")
         if self.retrain is not None:
             self.retrain.validate()
+            self._check_retraining_happens()
         # checked here, before run.json is written: a typo found only at the first fit would leave a
         # run directory that the corrected command could neither start afresh nor resume
         check_strategy(self.strategy, self.acquisition.name)

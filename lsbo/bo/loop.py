@@ -121,7 +121,9 @@ def run_optimization(
                                     training_strings=_training_strings(model, initial))
             for warning in results["warnings"]:
                 logger.warning(warning)
-            write_outputs(out_dir, results, trials, model_kind=getattr(model, "kind", None))
+            from lsbo.report import model_description
+
+            write_outputs(out_dir, results, trials, model_kind=getattr(model, "kind", None), model_description=model_description(model))
             return results
     finally:
         for lock in trial_locks:

@@ -124,9 +124,10 @@ def training_comparison(results: Mapping[str, Any]) -> str:
     return f"{found}, {verdict} the best training string ({training_best:.4g}); {origin}"
 
 
-def write_outputs(out_dir: Path, results: Mapping[str, Any], trials: Mapping[int, Sequence[Mapping[str, Any]]], *, model_kind: str | None) -> None:
+def write_outputs(out_dir: Path, results: Mapping[str, Any], trials: Mapping[int, Sequence[Mapping[str, Any]]], *, model_kind: str | None,
+                  model_description: str | None = None) -> None:
     """``results.json``, ``results.csv`` (one row per trial), ``table.md``, ``best_so_far.png`` and, for
-    molecules, ``top_molecules.png``."""
+    molecules, ``top_molecules.png``. ``model_description`` titles the plot (default: the model's folder name)."""
     from lsbo.report import best_so_far_title, bo_table_markdown, draw_molecule_grid, plot_best_so_far, trials_frame
 
     label = Path(str(results["settings"].get("model_dir") or "model")).name or "model"
@@ -134,7 +135,7 @@ def write_outputs(out_dir: Path, results: Mapping[str, Any], trials: Mapping[int
     atomic_write_text(out_dir / RESULTS_CSV, trials_frame(results).to_csv(index=False))
     atomic_write_text(out_dir / TABLE_FILE, bo_table_markdown(results, label))
     plot_best_so_far(trials, out_dir / BEST_SO_FAR_PLOT, maximize=results["maximize"], training_best=results["best_training_score"],
-                     title=best_so_far_title(results, label), target=results["target"])
+                     title=best_so_far_title(results, model_description or label), target=results["target"])
     if model_kind == "molecules" or results["target"] in ("logp", "qed"):
         best = top_distinct([r for records in trials.values() for r in records], 12, results["maximize"])
         draw_molecule_grid([b["string"] for b in best], [b["score"] for b in best], out_dir / MOLECULE_GRID)

@@ -23,6 +23,7 @@ written last, so a directory without it is unfinished.
 from __future__ import annotations
 
 import logging
+import math
 import shutil
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
@@ -82,8 +83,8 @@ class RetrainOptions:
     def validate(self) -> None:
         if self.every < 1:
             raise ConfigError(f"retrain.every must be at least 1, got {self.every}", parameter="retrain.every")
-        if not self.rank_k > 0:
-            raise ConfigError(f"retrain.rank_k must be positive, got {self.rank_k}", parameter="retrain.rank_k")
+        if not (isinstance(self.rank_k, (int, float)) and 0 < self.rank_k < math.inf):
+            raise ConfigError(f"retrain.rank_k must be positive and finite, got {self.rank_k}", parameter="retrain.rank_k")
         if self.epochs < 1:
             raise ConfigError(f"retrain.epochs must be at least 1, got {self.epochs}", parameter="retrain.epochs")
         if self.samples_per_epoch is not None and self.samples_per_epoch < 1:

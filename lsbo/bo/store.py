@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,6 +39,7 @@ from lsbo.persistence import (
     atomic_write_bytes,
     jsonl_lines,
     read_jsonl_bytes,
+    refuse_link,
     write_json,
 )
 from lsbo.persistence import read_json as _read_json_file
@@ -258,19 +260,39 @@ class TrialStore:
     def __init__(self, directory: Path, trial: int) -> None:
         self.directory = Path(directory)
         self.trial = trial
+        self.writer_pid = os.getpid()  # the one process that may write this trial's files (see _check_writer)
+
+    def _check_writer(self) -> None:
+        """End a process that is a fork of the writer (an objective that called ``os.fork`` and returned in
+        both processes): its copy of the loop would write every record a second time. It is ended at once,
+        with one line saying why, since raising would run the writer's clean-up (its locks) in the copy."""
+        if os.getpid() != self.writer_pid:
+            message = (f"error: process {os.getpid()}, a fork of the optimisation (process {self.writer_pid}) made by the "
+                       f"objective, tried to write {self.directory}; it was ended without writing (the run goes on in "
+                       f"process {self.writer_pid})\n")
+            try:
+                os.write(2, message.encode("utf-8", "replace"))
+            finally:
+                os._exit(70)
+
+    def _folder(self) -> Path:
+        """The trial's folder, refused when it is a symbolic link (its files would be written where it points)."""
+        refuse_link(self.directory, "trial folder")
+        return self.directory
 
     @property
     def evaluations_path(self) -> Path:
-        return self.directory / EVALUATIONS_FILE
+        return self._folder() / EVALUATIONS_FILE
 
     def candidates_path(self, iteration: int) -> Path:
-        return self.directory / candidates_name(iteration)
+        return self._folder() / candidates_name(iteration)
 
     def read_records(self, *, repair: bool = True, layout: tuple[int, int] | None = None) -> list[dict[str, Any]]:
         """The trial's evaluations, validated (``layout``: the run's iterations and batch size)."""
         return read_records(self.evaluations_path, repair=repair, trial=self.trial, layout=layout)
 
     def append(self, record: dict[str, Any]) -> None:
+        self._check_writer()
         append_record(self.evaluations_path, record)
 
     def read_candidates(self, iteration: int) -> dict[str, Any] | None:
@@ -279,12 +301,13 @@ class TrialStore:
         return validated_candidates(path) if path.is_file() else None
 
     def write_candidates(self, iteration: int, batch: dict[str, Any]) -> None:
+        self._check_writer()
         self.directory.mkdir(parents=True, exist_ok=True)
         write_json_atomic(self.candidates_path(iteration), batch)
 
     def lock(self, purpose: str = "lsbo optimize") -> DirectoryLock:
         """Own this trial (non-blocking): a second process running it is refused, naming the holder."""
-        return DirectoryLock(self.directory, purpose=f"{purpose}, trial {self.trial}").acquire()
+        return DirectoryLock(self._folder(), purpose=f"{purpose}, trial {self.trial}").acquire()
 
     def clear(self) -> None:
         """Remove the trial's derived files (candidate batches, evaluations): for a restart."""

@@ -66,9 +66,10 @@ SHOWN_REASONS = 3
 
 
 def score_strings(objective: Objective, strings: Sequence[str | None], calls: IsolationOptions) -> list[Evaluation]:
-    """Score in this process, or (``calls.isolated``) each string in a bounded child process."""
-    if calls.isolated:
-        return evaluate_isolated(objective, strings, workers=calls.workers, timeout=calls.timeout)
+    """Score in this process, or (``calls.isolated_for(objective)``: user objectives by default) each
+    string in a bounded child process."""
+    if calls.isolated_for(objective):
+        return evaluate_isolated(objective, strings, workers=calls.workers, timeout=calls.timeout_seconds)
     return evaluate_safely(objective, strings)
 
 
@@ -226,9 +227,13 @@ def _log_batch(trial: int, iteration: int, metrics: dict[str, Any]) -> None:
         return value if value is None else round(value, 4)
 
     region = f", trust region {metrics['tr_length']:.3g}" if "tr_length" in metrics else ""
+    if metrics.get("test_rmse") is None:  # e.g. turbo, whose local GP is fitted on every point: nothing to check it on
+        check = "no held-out points to check it on"
+    else:
+        check = f"held-out RMSE {shown(metrics['test_rmse'])}, log-lik {shown(metrics.get('test_loglik'))}"
     logger.info(
         f"trial {trial} iteration {iteration}: {metrics['surrogate']} GP on {metrics['n_train']} points, "
-        f"held-out RMSE {shown(metrics.get('test_rmse'))}, log-lik {shown(metrics.get('test_loglik'))}{region}; "
+        f"{check}{region}; "
         f"fit {metrics['fit_seconds']}s, acquisition {metrics['acquisition_seconds']}s, decoding {metrics['decode_seconds']}s"
     )
 
@@ -246,8 +251,9 @@ def _evaluate_batch(
     """
     pending = [i for i in range(len(batch["latents"])) if (iteration, i) not in done]
     calls = ctx.config.objective_calls
-    # isolated calls (--objective-workers/--objective-timeout) score the whole pending batch in parallel
-    one_by_one = isinstance(ctx.objective, ItemwiseObjective) and not calls.isolated
+    # several isolated calls at once (--objective-workers) score the whole pending batch in parallel; one at a
+    # time, each record is on disk as soon as its string is scored, in child processes or not
+    one_by_one = isinstance(ctx.objective, ItemwiseObjective) and calls.workers == 1
     chunk = 1 if one_by_one else max(1, len(pending))
     for start in range(0, len(pending), chunk):
         indices = pending[start : start + chunk]

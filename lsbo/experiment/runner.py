@@ -259,7 +259,6 @@ def run_experiment(
     from lsbo.experiment.tables import write_tables
 
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
     layout = Layout(out)
     # A finished model is not trained again, so its record is checked here: evaluating or optimising a model
     # made with other options under this spec's label would mix two experiments in one table.
@@ -267,11 +266,13 @@ def run_experiment(
         for seed in chosen_seeds:
             _check_cell(layout.model_dir(model.label, seed),
                         _cell_record("train", spec, model=model.label, seed=seed, options=model.options))
-    write_json(out / f"spec_{slug(spec.name)}.json", _plain({"spec": str(spec.path), "name": spec.name, "models": [m.__dict__ for m in spec.models],
-                                          "strategies": [s.__dict__ for s in spec.strategies], "seeds": spec.seeds,
-                                          "trials": spec.trials, "target": spec.target}))
     ran: dict[str, list[str]] = {"train": [], "evaluate": [], "optimize": []}
+    # the executor first: one refused (an unknown name, no Ray) leaves no directory behind
     with build_executor(executor, workers=workers, threads_per_worker=spec.threads) as pool:
+        out.mkdir(parents=True, exist_ok=True)
+        write_json(out / f"spec_{slug(spec.name)}.json", _plain({
+            "spec": str(spec.path), "name": spec.name, "models": [m.__dict__ for m in spec.models],
+            "strategies": [s.__dict__ for s in spec.strategies], "seeds": spec.seeds, "trials": spec.trials, "target": spec.target}))
         if "train" in stages:
             units = []
             for model in chosen_models:

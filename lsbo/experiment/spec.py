@@ -56,6 +56,7 @@ from __future__ import annotations
 
 import re
 import tomllib
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -218,6 +219,28 @@ class ExperimentSpec:
         return next(m for m in self.models if m.label == label)
 
 
+# -- folder names -------------------------------------------------------------------------------
+
+#: The longest model or strategy label, or experiment name (each names a folder; the tables show it).
+MAX_LABEL_LENGTH = 100
+
+
+def slug(label: str) -> str:
+    """The folder name of a label: its letters (any script), digits and ``.-_``, the rest ``_``.
+
+    Never ``.``, ``..`` or hidden (leading dots are dropped), so a folder named by a label is always a
+    child of the folder it is made in. The label is NFC-normalised first, so labels that look the same
+    name the same folder.
+    """
+    name = re.sub(r"[^\w.-]+", "_", unicodedata.normalize("NFC", label)).strip("_").lstrip("._")
+    return name or "_"
+
+
+def folder_key(label: str) -> str:
+    """What two labels must differ in to get distinct folders, on case-insensitive file systems too."""
+    return slug(label).casefold()
+
+
 # -- locating keys in the text -------------------------------------------------------------------
 
 _HEADER = re.compile(r"^\s*(\[\[?)\s*([A-Za-z0-9_.\-\" ]+?)\s*\]\]?\s*(#.*)?$")
@@ -278,6 +301,41 @@ class _Checker:
         return data
 
 
+def _check_label(check: _Checker, table: str, index: int | None, key: str, label: str, seen: dict[str, str]) -> None:
+    """Refuse a label that is too long, or that names the same folder as an earlier one (``seen``: folder key -> label)."""
+    if len(label) > MAX_LABEL_LENGTH:
+        check.fail(table, index, key, f"is {len(label)} characters long; at most {MAX_LABEL_LENGTH} (it names a folder and a table row)")
+    if not label.strip():
+        check.fail(table, index, key, "is empty; give a name")
+    other = seen.get(folder_key(label))
+    if other is not None and other != label:
+        check.fail(table, index, key, f"{label!r} and {other!r} map to the same folder {slug(label)!r} (folders keep letters, digits "
+                                      "and .-_, ignoring case); give labels that differ in those")
+    seen[folder_key(label)] = label
+
+
+def _check_run_settings(check: _Checker, dataset: dict[str, Any], *, training_threads: Any, training_device: Any, bo: Any) -> None:
+    """The dataset source and limit, and the threads and devices of [training] and [bo], by the rules of the commands they feed."""
+    from lsbo.data.manifests import ALIASES, find_manifest
+    from lsbo.device import DEVICE_CHOICES
+    from lsbo.options import check_value
+
+    if find_manifest(dataset["source"]) is None:
+        check.fail("dataset", None, "source", f"unknown dataset {dataset['source']!r} (expected one of: {', '.join(sorted(ALIASES))}; "
+                                              "a file of it goes in data)")
+    places: list[tuple[str, str, Any]] = [("dataset", "limit", dataset.get("limit")), ("training", "threads", training_threads)]
+    if isinstance(bo, dict):
+        places.append(("bo", "threads", bo.get("threads")))
+    for table, key, value in places:
+        try:
+            check_value(key, value)
+        except ConfigError as err:
+            check.fail(table, None, key, str(err))
+    for table, device in (("training", training_device), ("bo", bo.get("device") if isinstance(bo, dict) else None)):
+        if isinstance(device, str) and not (device.strip().lower() in DEVICE_CHOICES or re.fullmatch(r"cuda:\d+", device.strip().lower())):
+            check.fail(table, None, "device", f"{device!r}: expected one of {', '.join(DEVICE_CHOICES)} (or cuda:N)")
+
+
 def _is_type(value: Any, types: tuple[type, ...]) -> bool:
     if isinstance(value, bool):
         return bool in types
@@ -302,19 +360,25 @@ def _types_name(types: tuple[type, ...]) -> str:
 def load_spec(path: Path | str) -> ExperimentSpec:
     """Read and check ``path``; every problem is one :class:`ConfigError` line."""
     from lsbo.bo import STRATEGY_NAMES
-    from lsbo.options import OPTIONS, check_rec_weight, check_value
+    from lsbo.options import MAX_SEED, OPTIONS, check_rec_weight, check_value
     from lsbo.paper import PAPER_TABLE2
-    from lsbo.regularizers import check_regularizer_options
+    from lsbo.regularizers import check_regularizer_options, normalize_regularizer_options
 
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8-sig")  # an editor's byte-order mark is not TOML
     except OSError as err:
         raise ConfigError(f"{path}: cannot read the experiment spec ({err.strerror or err})") from None
+    except UnicodeDecodeError as err:
+        raise ConfigError(f"{path}: not a text file (byte {err.start} is not UTF-8); an experiment spec is TOML text") from None
+    if "\x00" in text:
+        raise ConfigError(f"{path}: not a text file (it holds NUL bytes); an experiment spec is TOML text")
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as err:
         raise ConfigError(f"{path}: not valid TOML: {err}") from None
+    except RecursionError:
+        raise ConfigError(f"{path}: not a usable spec: its arrays or tables are nested too deeply to read") from None
     check = _Checker(path, text)
     for key in raw:
         if key not in TOP_LEVEL:
@@ -323,22 +387,27 @@ def load_spec(path: Path | str) -> ExperimentSpec:
         if name not in raw:
             raise ConfigError(f"{path}: missing section [{name}]")
     experiment = check.section(raw.get("experiment", {}), "experiment")
+    _check_label(check, "experiment", None, "name", experiment.get("name", path.stem), {})
     dataset = check.section(raw["dataset"], "dataset")
     training = dict(check.section(raw["training"], "training"))
     seeds = training.pop("seeds")
-    if not seeds or not all(isinstance(s, int) and not isinstance(s, bool) and s >= 0 for s in seeds) or len(set(seeds)) != len(seeds):
-        check.fail("training", None, "seeds", f"expected distinct non-negative integers, got {seeds!r}")
+    if not seeds or not all(isinstance(s, int) and not isinstance(s, bool) and 0 <= s <= MAX_SEED for s in seeds) or len(set(seeds)) != len(seeds):
+        shown = repr(seeds) if len(repr(seeds)) <= 80 else repr(seeds)[:77] + "..."
+        check.fail("training", None, "seeds", f"expected distinct integers from 0 to {MAX_SEED}, got {shown}")
     threads, device = training.pop("threads", None), training.pop("device", "auto")
+    _check_run_settings(check, dataset, training_threads=threads, training_device=device, bo=raw.get("bo", {}))
 
     models_raw = raw.get("model")
     if not isinstance(models_raw, list) or not models_raw:
         raise ConfigError(f"{path}: no [[model]] table: an experiment needs at least one model")
     models: list[ModelSpec] = []
+    model_folders: dict[str, str] = {}
     for index, entry in enumerate(models_raw):
         entry = dict(check.section(entry, "model", index))
         label = entry.pop("label")
         if any(m.label == label for m in models):
             check.fail("model", index, "label", f"duplicate label {label!r}")
+        _check_label(check, "model", index, "label", label, model_folders)
         paper_row = entry.pop("paper_row", None)
         if paper_row is not None and paper_row not in PAPER_TABLE2:
             check.fail("model", index, "paper_row", f"{paper_row!r} is not a row of the paper's tables ({', '.join(PAPER_TABLE2)})")
@@ -354,7 +423,13 @@ def load_spec(path: Path | str) -> ExperimentSpec:
             except ConfigError as err:
                 check.fail(*place, str(err))
         try:
-            check_regularizer_options(options.get("regularizer", "gmm"), options.get("regularizer_options", {}))
+            regularizer, given = options.get("regularizer", "gmm"), options.get("regularizer_options", {})
+            check_regularizer_options(regularizer, given)
+            normalized = normalize_regularizer_options(regularizer, given)  # each option's type, as training will read it
+            for option, value in given.items():
+                if isinstance(value, str) and normalized[option] is not None and not isinstance(normalized[option], str):
+                    raise ConfigError(f"regularizer {regularizer!r} option {option} is the text {value!r}; write the "
+                                      f"{type(normalized[option]).__name__} without quotes")
         except ConfigError as err:
             key = "regularizer_options" if "regularizer_options" in entry and "unknown regularizer" not in str(err) else "regularizer"
             check.fail("model", index, key if key in entry else None, str(err))
@@ -363,6 +438,7 @@ def load_spec(path: Path | str) -> ExperimentSpec:
     bo = dict(check.section(raw.get("bo", {}), "bo"))
     strategies_raw = bo.pop("strategy", [])
     strategies: list[StrategySpec] = []
+    strategy_folders: dict[str, str] = {}
     for index, entry in enumerate(strategies_raw):
         entry = dict(check.section(entry, "bo.strategy", index))
         name = entry.pop("name")
@@ -381,6 +457,7 @@ def load_spec(path: Path | str) -> ExperimentSpec:
         label = entry.pop("label", None) or f"{name} {calls}" + (" + WR" if "retrain_every" in entry else "")
         if any(s.label == label for s in strategies):
             check.fail("bo.strategy", index, "label", f"two strategies are labelled {label!r}; give each a distinct label")
+        _check_label(check, "bo.strategy", index, "label", label, strategy_folders)
         strategies.append(StrategySpec(name=name, label=label, options=entry))
     trials = bo.get("trials", 1)
     if trials < 1:

@@ -28,7 +28,7 @@ import numpy as np
 from nltk.grammar import CFG, Nonterminal, Production, read_grammar, standard_nonterm_parser
 
 from lsbo.errors import ConfigError, GrammarError, InputTypeError
-from lsbo.grammar.parser import FastParser
+from lsbo.grammar.parser import FastParser, TooAmbiguousError
 from lsbo.grammar.tables import GrammarTables, productive_nonterminals, reachable_nonterminals
 from lsbo.grammar.tokenizer import TOKENIZER_NAMES, Tokenizer, make_tokenizer
 
@@ -269,7 +269,7 @@ class Grammar:
         """
         path = Path(path)
         try:
-            text = path.read_text(encoding="utf-8")
+            text = path.read_text(encoding="utf-8-sig")  # a byte-order mark is not part of the first line
         except (OSError, UnicodeDecodeError) as err:
             raise GrammarError(f"cannot read grammar file {path}: {err}") from None
         return cls(text, name=name or path.stem, origin=str(path), tokenizer=tokenizer, max_length=max_length)
@@ -442,7 +442,10 @@ class Grammar:
                 f"too long: {len(tokens)} tokens, more than the {self.max_tokens} that {self.max_length} "
                 f"productions can derive (max_length {self.max_length})"
             )
-        derivation = self.parser.parse(tokens)
+        try:
+            derivation = self.parser.parse(tokens)
+        except TooAmbiguousError as err:
+            return None, str(err)
         if derivation is None:
             return None, "no parse" if tokens else "no parse: empty string"
         if len(derivation) > self.max_length:

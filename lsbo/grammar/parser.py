@@ -23,9 +23,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from nltk.grammar import CFG, Nonterminal, Production
-from nltk.parse.chart import ChartParser
+from nltk.parse.chart import Chart, ChartParser, LeafEdge
+from nltk.tree import Tree
 
 from lsbo.errors import GrammarError
 
@@ -237,12 +239,98 @@ def build_lr_tables(cfg: CFG, max_cells: int = MAX_TABLE_CELLS) -> LRTables:
     )
 
 
-def nltk_derivation(parser: ChartParser, production_index: dict[Production, int], tokens: Sequence[str]) -> list[int] | None:
-    """The preorder production indices of the first tree nltk's ``ChartParser`` yields (None: no parse)."""
-    tree = next(iter(parser.parse(list(tokens))), None)
-    if tree is None:
+#: Chart insertions (one per edge derived, each a step of the chart parser) the nltk fallback may make for one
+#: input before it is refused as too ambiguous: ``S -> S S | S '+' S | 'a'`` needs 1.8e4 on 24 tokens,
+#: 1.2e5 on 40 and 6e5 on 60 (6.5 s on a loaded 2-core machine, growing with the cube of the length);
+#: a 78-token SMILES 3.6e3.
+MAX_CHART_STEPS = 250_000
+
+
+class TooAmbiguousError(GrammarError):
+    """An input whose chart parse passes :data:`MAX_CHART_STEPS` (a highly ambiguous grammar on a long input)."""
+
+
+class _BoundedChart(Chart):
+    """nltk's ``Chart``, refusing to go on past :data:`MAX_CHART_STEPS` insertions."""
+
+    def __init__(self, tokens: Sequence[str]) -> None:
+        super().__init__(tokens)
+        self.steps = 0
+
+    def insert(self, edge: Any, *child_pointer_lists: Any) -> Any:
+        self.steps += 1
+        if self.steps > MAX_CHART_STEPS:
+            raise TooAmbiguousError(
+                f"too ambiguous: parsing these {self.num_leaves()} tokens takes more than {MAX_CHART_STEPS:,} chart-parser "
+                "steps (the grammar derives them in very many ways); shorten the input or make the grammar less ambiguous")
+        return super().insert(edge, *child_pointer_lists)
+
+
+def _first_tree(chart: Any, edge: Any, memo: dict[Any, Any]) -> Any:
+    """The first tree nltk's ``Chart.trees`` lists for ``edge``, built without listing the others.
+
+    ``Chart.trees`` materialises every tree (the Catalan number of them for ``S -> S S``), so even the
+    first parse of a 16-token input is refused by nltk's node budget. Its order is the child-pointer
+    lists in insertion order, each giving the product of its children's trees, so its first tree is
+    the first list whose children all have a tree, each child's first tree. The memo follows its
+    cycle rule: an edge being built has no trees (``None`` here), which filters trees containing
+    themselves, as nltk does.
+    """
+    if edge in memo:
+        return memo[edge]
+    if edge.is_incomplete():
         return None
-    return [production_index[p] for p in tree.productions()]
+    if isinstance(edge, LeafEdge):
+        memo[edge] = chart.leaf(edge.start())
+        return memo[edge]
+    memo[edge] = None
+    tree = None
+    for pointers in chart.child_pointer_lists(edge):
+        children = []
+        for child in pointers:
+            subtree = _first_tree(chart, child, memo)
+            if subtree is None:
+                break
+            children.append(subtree)
+        else:
+            tree = Tree(edge.lhs().symbol(), children)
+            break
+    memo[edge] = tree
+    return tree
+
+
+def nltk_derivation(parser: ChartParser, production_index: dict[Production, int], tokens: Sequence[str]) -> list[int] | None:
+    """The preorder production indices of the first tree nltk's ``ChartParser`` yields (None: no parse).
+
+    Raises :class:`TooAmbiguousError` when the chart parse would pass :data:`MAX_CHART_STEPS`.
+    """
+    tokens = list(tokens)
+    grammar = parser._grammar
+    if not parser._use_agenda or parser._chart_class is not Chart:  # not the parser FastParser makes: nltk's own loop
+        return _derivation(parser.chart_parse(tokens), grammar, production_index)
+    grammar.check_coverage(tokens)
+    chart = _BoundedChart(tokens)
+    # nltk's ChartParser.chart_parse (its default, agenda-based algorithm, step for step, so the chart
+    # and the order of its child pointers are nltk's), on a chart that bounds the steps
+    for axiom in parser._axioms:
+        list(axiom.apply(chart, grammar))
+    agenda = chart.edges()
+    agenda.reverse()  # a stack, while chart.edges() is a queue
+    while agenda:
+        edge = agenda.pop()
+        for rule in parser._inference_rules:
+            agenda += list(rule.apply(chart, grammar, edge))
+    return _derivation(chart, grammar, production_index)
+
+
+def _derivation(chart: Any, grammar: CFG, production_index: dict[Production, int]) -> list[int] | None:
+    """The production indices of the chart's first complete parse, in nltk's order (None: no parse)."""
+    memo: dict[Any, Any] = {}
+    for edge in chart.select(start=0, end=chart.num_leaves(), lhs=grammar.start()):
+        tree = _first_tree(chart, edge, memo)
+        if tree is not None:
+            return [production_index[p] for p in tree.productions()]
+    return None
 
 
 @dataclass

@@ -10,9 +10,12 @@ inputs are still scored: a long optimisation run never dies on one bad string.
 from __future__ import annotations
 
 import math
+import os
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
+
+import numpy as np
 
 
 def __getattr__(name: str) -> object:
@@ -39,6 +42,9 @@ class Objective(ABC):
 
     name: str = "objective"
     maximize: bool = True
+    #: Whether its calls run in child processes unless told otherwise (:class:`lsbo.objectives.isolation.IsolationOptions`):
+    #: True for user code (:mod:`lsbo.objectives.user`), which may exit, crash, hang or fork; built-in objectives are trusted.
+    isolated_by_default: bool = False
     #: What the numbers are (printed beside every table of scores; units are never mixed in one).
     unit: str = "score of a user objective"
 
@@ -86,16 +92,40 @@ class Evaluation:
 NO_SCORE = "objective returned no score (invalid input)"
 
 
+#: The largest score magnitude kept: the surrogate standardises scores (squares of their spread summed
+#: over up to ~1e8 points must stay finite in float64, whose largest value is 1.8e308).
+MAX_SCORE_MAGNITUDE = 1e150
+
+
+def score_type_problem(value: object) -> str | None:
+    """Why ``value`` is not a score even though :func:`float` would take it (text, a truth value), or None.
+
+    ``float("1.5")`` is 1.5 and ``float(True)`` is 1.0, so a function returning the text ``'1.5'`` or a
+    boolean would otherwise be scored; either is a bug in the objective, reported rather than guessed at.
+    """
+    if isinstance(value, (str, bytes, bytearray)):
+        return f"returned the text {value!r}, a non-number (return a float, not text)"
+    if isinstance(value, (bool, np.bool_)):
+        return f"returned {value!r}, a truth value, not a score (return a float)"
+    return None
+
+
 def _checked(value: object) -> Evaluation:
-    """Turn one raw objective output into an :class:`Evaluation` (non-numbers and NaN are errors)."""
+    """Turn one raw objective output into an :class:`Evaluation` (text, non-numbers, NaN and magnitudes
+    beyond :data:`MAX_SCORE_MAGNITUDE` are errors)."""
     if value is None:
         return Evaluation(None, NO_SCORE)
+    problem = score_type_problem(value)
+    if problem is not None:
+        return Evaluation(None, f"objective {problem}")
     try:
         number = float(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        return Evaluation(None, f"objective returned a non-number: {value!r}")
+    except (TypeError, ValueError, OverflowError):
+        return Evaluation(None, f"objective returned a non-number: {value!r}"[:300])
     if not math.isfinite(number):
         return Evaluation(None, f"objective returned a non-finite score: {number}")
+    if abs(number) > MAX_SCORE_MAGNITUDE:
+        return Evaluation(None, f"objective returned {number:g}, beyond the +/-{MAX_SCORE_MAGNITUDE:g} a surrogate can standardise")
     return Evaluation(number)
 
 
@@ -104,15 +134,43 @@ def _describe(err: BaseException) -> str:
     return f"{type(err).__name__}: {message}" if message else type(err).__name__
 
 
+def end_if_forked(caller_pid: int) -> None:
+    """End this process at once if it is not ``caller_pid``: a copy made by an objective that called
+    ``os.fork`` and returned in both processes. The copy would carry on running lsbo (scoring, writing
+    every record a second time, forking again at each call); nothing of it is wanted."""
+    if os.getpid() != caller_pid:
+        line = (f"warning: the objective forked process {os.getpid()} from {caller_pid}, and the copy returned "
+                "into lsbo; it was ended (only the original scores and writes)\n")
+        try:
+            os.write(2, line.encode("utf-8", "replace"))
+        finally:
+            os._exit(0)
+
+
 def _evaluate_one(objective: Objective, string: str) -> Evaluation:
+    """One string's evaluation; whatever the objective raises becomes its reason, Ctrl-C excepted.
+
+    ``SystemExit`` and other ``BaseException`` subclasses are the objective's too (a ``sys.exit`` in a
+    helper, a library's own base exception): they end this call, not the run.
+    """
+    pid = os.getpid()
     try:
         if isinstance(objective, ItemwiseObjective):
-            return _checked(objective.score(string))
+            value = objective.score(string)
+            end_if_forked(pid)
+            return _checked(value)
         outputs = objective([string])
+        end_if_forked(pid)
         if len(outputs) != 1:
             return Evaluation(None, f"objective returned {len(outputs)} scores for 1 input")
         return _checked(outputs[0])
-    except Exception as err:
+    except KeyboardInterrupt:
+        raise
+    except SystemExit as err:
+        end_if_forked(pid)
+        return Evaluation(None, f"objective called sys.exit({err.code!r})")
+    except BaseException as err:
+        end_if_forked(pid)
         return Evaluation(None, _describe(err))
 
 
@@ -129,10 +187,14 @@ def evaluate_safely(objective: Objective, strings: Sequence[str | None]) -> list
         if s is None:
             results[i] = Evaluation(None, "no valid string was decoded")
     if todo and not isinstance(objective, ItemwiseObjective):
+        pid = os.getpid()
         try:
             outputs = objective([strings[i] for i in todo])  # type: ignore[misc]
-        except Exception:
+        except KeyboardInterrupt:
+            raise
+        except BaseException:  # scored again one by one below, where each input gets its own reason
             outputs = None
+        end_if_forked(pid)
         if outputs is not None and len(outputs) == len(todo):
             for i, value in zip(todo, outputs):
                 results[i] = _checked(value)

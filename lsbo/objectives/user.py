@@ -31,13 +31,27 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
+import numpy as np
+
 from lsbo.errors import ObjectiveError
-from lsbo.objectives.base import BUILTIN_TARGETS, ItemwiseObjective, Objective
+from lsbo.objectives.base import BUILTIN_TARGETS, ItemwiseObjective, Objective, score_type_problem
 from lsbo.objectives.logp import _molecule
+
+
+def _score(name: str, value: Any) -> float | None:
+    """One value a user function returned, as a score (text and truth values are refused, not converted)."""
+    if value is None:
+        return None
+    problem = score_type_problem(value)
+    if problem is not None:
+        raise ObjectiveError(f"{name} {problem}")
+    return float(value)
 
 
 class CallableObjective(ItemwiseObjective):
     """Wraps a per-string function ``f(str) -> float | None``."""
+
+    isolated_by_default = True
 
     def __init__(self, function: Callable[[str], float | None], *, name: str | None = None, maximize: bool = True) -> None:
         self.function = function
@@ -52,11 +66,13 @@ class CallableObjective(ItemwiseObjective):
                 f"declare the batch form with @lsbo.objectives.batched, {self.name}.batched = True, or a list[str] "
                 "annotation on its parameter"
             )
-        return None if value is None else float(value)
+        return _score(self.name, value)
 
 
 class BatchCallableObjective(Objective):
     """Wraps a batch function ``f(list[str]) -> list[float | None]``."""
+
+    isolated_by_default = True
 
     def __init__(self, function: Callable[[list[str]], Sequence[float | None]], *, name: str | None = None, maximize: bool = True) -> None:
         self.function = function
@@ -67,7 +83,7 @@ class BatchCallableObjective(Objective):
         values = list(self.function(list(strings)))
         if len(values) != len(strings):
             raise ObjectiveError(f"objective {self.name} returned {len(values)} scores for {len(strings)} strings")
-        return [None if v is None else float(v) for v in values]
+        return [_score(self.name, v) for v in values]
 
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -111,6 +127,7 @@ class ParsedMoleculesOnly(Objective):
         self.inner = inner
         self.name = inner.name
         self.maximize = inner.maximize
+        self.isolated_by_default = inner.isolated_by_default
 
     def is_valid(self, string: str) -> bool:
         return _molecule(string) is not None and self.inner.is_valid(string)
@@ -128,6 +145,7 @@ class ParsedMoleculesOnlyItemwise(ItemwiseObjective):
         self.inner = inner
         self.name = inner.name
         self.maximize = inner.maximize
+        self.isolated_by_default = inner.isolated_by_default
 
     def is_valid(self, string: str) -> bool:
         return _molecule(string) is not None and self.inner.is_valid(string)
@@ -161,7 +179,11 @@ def objective_from_callable(
             raise ObjectiveError(f"objective class {function.__name__} cannot be created without arguments: {err}") from None
     if not callable(function):
         raise ObjectiveError(f"objective {name or function!r} is not callable")
-    direction = bool(getattr(function, "maximize", True)) if maximize is None else maximize
+    direction = getattr(function, "maximize", True) if maximize is None else maximize
+    if not isinstance(direction, (bool, np.bool_)):  # bool("False") is True: text would silently maximise
+        raise ObjectiveError(f"objective {name or getattr(function, '__name__', function)!r}: maximize is {direction!r} "
+                             f"({type(direction).__name__}); set it to True or False")
+    direction = bool(direction)
     is_batch = is_batch_function(function) if batched is None else batched
     wrapper = BatchCallableObjective if is_batch else CallableObjective
     return wrapper(function, name=name, maximize=direction)
@@ -200,4 +222,9 @@ def load_target(target: str) -> Objective:
         if not hasattr(function, part):
             raise ObjectiveError(f"target {target!r}: {module_name} has no attribute {attribute!r}", parameter="target")
         function = getattr(function, part)
-    return objective_from_callable(function, name=attribute.split(".")[-1])
+    objective = objective_from_callable(function, name=attribute.split(".")[-1])
+    objective.isolated_by_default = True  # user code, an Objective subclass included
+    if not isinstance(objective.maximize, (bool, np.bool_)):
+        raise ObjectiveError(f"target {target!r}: maximize is {objective.maximize!r} ({type(objective.maximize).__name__}); "
+                             "set it to True or False", parameter="target")
+    return objective
