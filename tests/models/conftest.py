@@ -12,7 +12,10 @@ def _one_torch_thread(single_torch_thread: None) -> None:
     """Tiny models run far faster on one thread (the root ``single_torch_thread`` fixture)."""
 
 
-TINY_OPTIONS = dict(latent_dim=4, gru_hidden=16, dense_units=16, batch_size=32, epochs=2, preset="cpu", device="cpu")
+# The paper's decoder: these tests read its logits directly (TrainedModel.decode_logits); the autoregressive
+# decoder is tested in test_decoders.py and through the command line (tests/cli).
+TINY_OPTIONS = dict(latent_dim=4, gru_hidden=16, dense_units=16, batch_size=32, epochs=2, preset="cpu", device="cpu",
+                    decoder="repeat")
 
 
 @pytest.fixture(scope="session")

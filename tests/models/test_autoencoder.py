@@ -26,7 +26,7 @@ def _tiny(codec, regularizer: str = "gmm"):
 def test_masked_logits_put_no_mass_on_disallowed_productions(expr_grammar: Grammar) -> None:
     model = _tiny(GrammarCodec(expr_grammar))
     indices = torch.from_numpy(expr_grammar.encode(EXPRESSIONS).indices)
-    logits = model.masked_logits(model.decoder(torch.randn(len(EXPRESSIONS), 3)), indices)
+    logits = model.masked_logits(model.decoder.training_logits(torch.randn(len(EXPRESSIONS), 3), indices), indices)
     probabilities = torch.softmax(logits, dim=-1)
     # allowed at step t: the productions whose left-hand side is the true production's left-hand side
     lhs = torch.tensor(expr_grammar.tables.lhs)
@@ -77,4 +77,5 @@ def test_character_model_round_trip_shapes() -> None:
     assert ok.all()
     losses = model.compute_losses(torch.from_numpy(indices))
     assert torch.isfinite(losses.total)
-    assert model.decoder(torch.zeros(2, 3)).shape == (2, vocabulary.max_length, vocabulary.size)
+    logits = model.decoder.training_logits(torch.zeros(2, 3), torch.from_numpy(indices))
+    assert logits.shape == (2, vocabulary.max_length, vocabulary.size)

@@ -25,10 +25,10 @@ def zinc_indices(zinc_subset_path: Path) -> tuple[Grammar, torch.Tensor]:
     return grammar, torch.from_numpy(encoded.indices[encoded.ok])
 
 
-def _tiny_zinc(grammar: Grammar, regularizer: str, full_length: bool, batch_size: int):
+def _tiny_zinc(grammar: Grammar, regularizer: str, full_length: bool, batch_size: int, decoder: str = "repeat"):
     config = model_config(
         "cpu", "molecules", latent_dim=4, gru_hidden=16, dense_units=16, regularizer=regularizer, full_length=full_length,
-        seed=3,
+        seed=3, decoder=decoder,
     )
     return build_autoencoder(GrammarCodec(grammar), config, batch_size=batch_size, rec_weight=1.0)
 
@@ -38,7 +38,7 @@ def _full_length_reference(model, indices: torch.Tensor, statistics_rows: torch.
     (the code's batch norm on the statistics of ``statistics_rows``' codes when given, else of ``indices``')."""
     z = model.regularizer.code(model.encoder_output(indices))
     reference = None if statistics_rows is None else model.regularizer.code(model.encoder_output(statistics_rows))
-    logits = apply_mask(model.decoder(z, reference=reference), training_masks(indices, model.codec.grammar.tables))
+    logits = apply_mask(model.decoder.training_logits(z, indices, reference=reference), training_masks(indices, model.codec.grammar.tables))
     assert logits.shape[1] == model.codec.max_length
     cross_entropy = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), indices.reshape(-1))
     correct = logits.argmax(-1) == indices
@@ -52,9 +52,10 @@ def _gradients(model, loss: torch.Tensor) -> list[torch.Tensor]:
 
 
 @pytest.mark.parametrize("regularizer", ["ae", "gmm"])
-def test_length_following_loss_equals_the_full_length_loss(zinc_indices, single_torch_thread, regularizer) -> None:
+@pytest.mark.parametrize("decoder", ["repeat", "autoregressive"])
+def test_length_following_loss_equals_the_full_length_loss(zinc_indices, single_torch_thread, regularizer, decoder) -> None:
     grammar, indices = zinc_indices
-    model = _tiny_zinc(grammar, regularizer, full_length=False, batch_size=len(indices))
+    model = _tiny_zinc(grammar, regularizer, full_length=False, batch_size=len(indices), decoder=decoder)
     steps = model.loss_steps(indices)
     lengths = sequence_lengths(indices, grammar.padding)
     assert steps == lengths.max() < grammar.max_length  # the GRU really runs fewer steps
@@ -69,7 +70,7 @@ def test_length_following_loss_equals_the_full_length_loss(zinc_indices, single_
 
     # ... and it is the cross-entropy of the real steps only, averaged over N*T: padding adds nothing
     z = model.regularizer.code(model.encoder_output(indices))
-    logits = apply_mask(model.decoder(z), training_masks(indices, grammar.tables))
+    logits = apply_mask(model.decoder.training_logits(z, indices), training_masks(indices, grammar.tables))
     per_step = F.cross_entropy(logits.transpose(1, 2), indices, reduction="none")
     real = indices != grammar.padding
     assert float(per_step.detach()[~real].abs().max()) == 0.0
@@ -103,7 +104,7 @@ def test_the_code_batch_norm_takes_the_random_batch_statistics(zinc_indices, sin
     grammar, indices = zinc_indices
     half = len(indices) // 2
     rec_rows, reg_rows = indices[:half], indices[half : 2 * half]
-    model = _tiny_zinc(grammar, "gmm", full_length=False, batch_size=half)
+    model = _tiny_zinc(grammar, "gmm", full_length=False, batch_size=half)  # the repeated-latent decoder's layers below
     norm = model.decoder.code_norm
     assert norm is not None  # decoder_batch_norm is on by default
     losses = model.compute_losses((rec_rows, reg_rows))

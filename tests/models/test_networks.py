@@ -49,7 +49,7 @@ def test_kernels_wider_than_the_sequence_are_a_config_error() -> None:
 
 def test_overrides_and_bad_values() -> None:
     config = model_config("cpu", "molecules", latent_dim=8, gru_hidden=None)
-    assert config.latent_dim == 8 and config.gru_hidden == 128
+    assert config.latent_dim == 8 and config.gru_hidden == 256
     # library errors name the parameter (the command line maps it to its flag)
     with pytest.raises(ConfigError, match="preset 'huge'"):
         model_config("huge", "molecules")
