@@ -8,7 +8,7 @@ import io
 from rich.console import Console
 from rich.progress import Progress
 
-from lsbo.data.progress import EpochBars, StatusBar, _bar_columns, mean_time_remaining
+from lsbo.progress import EpochBars, StatusBar, _bar_columns, mean_time_remaining
 
 
 def _console(width: int, terminal: bool = True) -> tuple[Console, io.StringIO]:
@@ -59,7 +59,7 @@ def test_off_a_terminal_the_bars_draw_nothing() -> None:
 def test_a_surrogate_without_held_out_points_says_so_instead_of_none(caplog) -> None:
     import logging
 
-    from lsbo.bo.loop import _log_batch
+    from lsbo.bo.trial import _log_batch
 
     timing = {"fit_seconds": 0.1, "acquisition_seconds": 0.2, "decode_seconds": 0.3}
     with caplog.at_level(logging.INFO, logger="lsbo"):
