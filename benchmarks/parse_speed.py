@@ -85,7 +85,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--data", type=Path, default=shared_data_dir(), help="directory of the shared datasets")
     parser.add_argument("--nltk-sample", type=int, default=300, help="strings parsed by nltk (per dataset)")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--markdown", action="store_true", help="print a table for benchmarks/RESULTS.md")
+    parser.add_argument("--markdown", action="store_true", help="print a table for benchmarks/SPEED.md")
     args = parser.parse_args(argv)
 
     rows = [

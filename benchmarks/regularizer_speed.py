@@ -6,7 +6,7 @@ codes) and, for comparison, the baselines' terms; the baseline of every ratio is
 the zinc Grammar-VAE encoder (conv 9x9, 9x9, 10x11 over one-hot (500, 277, 76), dense 435, latent 56:
 :class:`lsbo.models.networks.SequenceEncoder`) on the same batch, measured in the same run.
 
-    python benchmarks/regularizer_speed.py [--device auto] [--repeats 20] [--threads N] [--append benchmarks/RESULTS.md]
+    python benchmarks/regularizer_speed.py [--device auto] [--repeats 20] [--threads N] [--append benchmarks/SPEED.md]
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ inducing block. Batch expected improvement evaluates the posterior at ``(b, q, d
 samples or restarts), so each call repeats b kernels and b Cholesky factors of the m x m inducing
 covariance, and the cached factor is thrown away whenever b changes (raw samples, then restarts,
 then the final evaluation). With 500 inducing points that is most of the protocol's acquisition
-time (benchmarks/RESULTS.md, "The sparse GP's posterior with its inducing-point algebra cached").
+time (benchmarks/SPEED.md, "Bayesian optimisation": the sparse GP's posterior with its inducing-point algebra cached).
 
 Nothing about the model changes once it is fitted, so the same predictive distribution is
 (Hensman et al., 2013, in GPyTorch's whitened parametrisation, with L the Cholesky factor of

@@ -65,7 +65,7 @@ class SequenceModelConfig:
     # marginal instead of reading their small codes (benchmarks/RESULTS.md, "Why the baselines did
     # not learn"). Keras' initialisation is the default since PyTorch's leaves one or two of the paper
     # expression encoder's 3 and 4 second/third-layer filters dead from the start on most seeds, and
-    # the model poor (RESULTS.md, "Seeded Tables 2/3": dead encoder filters). The encoder batch norms
+    # the model poor (RESULTS.md, "Initial weights: dead encoder filters and the seed spread"). The encoder batch norms
     # avoid that too but are not measured in training; they stay off.
     encoder_batch_norm: bool = False
     decoder_batch_norm: bool = True
@@ -93,7 +93,7 @@ class SequenceModelConfig:
     # derivation of each batch -- the same loss, about twice as fast (lsbo.models.batching).
     full_length: bool = False
     # The validation number behind ReduceLROnPlateau, early stopping and the best weights (lsbo.options.MONITORS):
-    # "loss" is the protocol; "rec" leaves the regularizer's terms out (benchmarks/RESULTS.md, the seed-0 curves).
+    # "loss" is the protocol; "rec" leaves the regularizer's terms out (benchmarks/RESULTS.md, "The learning-rate monitor").
     monitor: str = "loss"
     preset: str = "paper"
     family: str = "expressions"
